@@ -1,0 +1,5 @@
+"""`python -m termserver` runs the CLI."""
+
+from termserver.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,46 @@
+"""create_app(settings): the only constructor of the FastAPI application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from termserver import __version__
+from termserver.api import errors
+from termserver.api.auth import BearerAuth
+from termserver.api.routes import codesystem, metadata, resources
+from termserver.settings import Settings
+from termserver.store import Store
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+    """The app serving FHIR at /fhir. Pass `store` to share one (tests); otherwise the
+    lifespan opens `settings.db` and closes it on shutdown."""
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = store is None
+        app.state.store = store or Store(settings.db)
+        try:
+            yield
+        finally:
+            if own:
+                app.state.store.close()
+
+    app = FastAPI(title="termserver", version=__version__, lifespan=lifespan,
+                  docs_url="/docs", redoc_url=None)
+    app.state.settings = settings
+    if store is not None:
+        app.state.store = store
+    errors.install(app)
+    app.add_middleware(BearerAuth, settings=settings)
+    app.include_router(metadata.router, prefix="/fhir")
+    app.include_router(codesystem.router, prefix="/fhir")  # operations before /{type}/{id}
+    for rtype in resources.RESOURCE_TYPES:
+        app.include_router(resources.router_for(rtype), prefix="/fhir")
+    return app

@@ -1,0 +1,71 @@
+"""Every error leaves as an OperationOutcome with the issue's HTTP status; no stack traces."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from termserver.api.responses import FHIRJSONResponse
+from termserver.errors import TerminologyError, Unauthorized
+from termserver.fhir.outcome import operation_outcome
+from termserver.model import Issue
+
+log = logging.getLogger("termserver.api")
+
+_HTTP_ISSUE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found",
+               405: "not-supported", 406: "not-supported", 409: "conflict", 412: "conflict",
+               413: "too-long", 415: "not-supported", 422: "business-rule"}
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(TerminologyError, _terminology_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+def error_response(exc: TerminologyError) -> Response:
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    return FHIRJSONResponse(operation_outcome(exc.issues()), status_code=exc.http_status,
+                            headers=headers)
+
+
+async def _terminology_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TerminologyError)
+    log.info("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+    return error_response(exc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    issues = [Issue("error", "invalid", str(e.get("msg", "invalid request")),
+                    expression=(".".join(str(p) for p in e.get("loc", ())),))
+              for e in exc.errors()]
+    return FHIRJSONResponse(operation_outcome(issues), status_code=400)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    if status == 404:
+        text = f"no such FHIR endpoint: {request.method} {request.url.path}"
+    elif status == 405:
+        text = f"{request.method} is not allowed on {request.url.path}"
+    else:
+        text = str(exc.detail)
+    issue = Issue("error", _HTTP_ISSUE.get(status, "processing"), text)
+    return FHIRJSONResponse(operation_outcome([issue]), status_code=status,
+                            headers=getattr(exc, "headers", None))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    reference = uuid.uuid4().hex[:12]
+    log.exception("unexpected error, reference %s", reference, exc_info=exc)
+    issue = Issue("error", "exception",
+                  f"Internal error; see the server log, reference {reference}")
+    return FHIRJSONResponse(operation_outcome([issue]), status_code=500)

@@ -1,0 +1,17 @@
+"""FHIR JSON responses (application/fhir+json), serialised with orjson."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+FHIR_JSON = "application/fhir+json"
+
+
+class FHIRJSONResponse(Response):
+    media_type = FHIR_JSON
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)

@@ -1,0 +1,1 @@
+"""One router module per FHIR concern; each route is parse → call → render."""

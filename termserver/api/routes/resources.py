@@ -1,0 +1,122 @@
+"""CRUD and search for CodeSystem, ValueSet and ConceptMap (FHIR RESTful API, R4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from termserver import ingest
+from termserver.api.body import json_body
+from termserver.api.deps import SettingsDep, StoreDep
+from termserver.api.responses import FHIRJSONResponse
+from termserver.errors import InvalidRequest
+from termserver.fhir.outcome import operation_outcome
+from termserver.fhir.resources import resource_view, search_bundle, summarize
+from termserver.model import Issue, SearchQuery
+from termserver.store import Store
+
+RESOURCE_TYPES = ("CodeSystem", "ValueSet", "ConceptMap")
+SEARCH_PARAMS = {"url", "version", "name", "title", "status", "_id"}
+CONTROL_PARAMS = {"_count", "_offset", "_summary", "_format", "_pretty"}
+MAX_COUNT = 1000
+
+
+def router_for(rtype: str) -> APIRouter:
+    router = APIRouter(prefix=f"/{rtype}", tags=[rtype])
+
+    @router.get("", response_class=FHIRJSONResponse)
+    def search(request: Request, store: StoreDep, settings: SettingsDep) -> Any:
+        params = list(request.query_params.multi_items())
+        query, summary = _search_query(rtype, params)
+        total, found = store.search(query, with_json=summary != "count")
+        entries = [] if summary == "count" else [
+            summarize(resource_view(r), summary or "false") for r in found]
+        return FHIRJSONResponse(search_bundle(settings.base_url, rtype, params, total, entries,
+                                              count=query.count, offset=query.offset))
+
+    @router.post("", response_class=FHIRJSONResponse, status_code=201)
+    async def create(request: Request, store: StoreDep, settings: SettingsDep) -> Any:
+        data = await json_body(request)
+        result = await run_in_threadpool(_save, store, data, rtype, "create", None, None)
+        return _written(store, settings.base_url, rtype, result, 201)
+
+    @router.get("/{id}", response_class=FHIRJSONResponse)
+    def read(id: str, request: Request, store: StoreDep) -> Any:
+        stored = store.read_resource(rtype, id)
+        summary = request.query_params.get("_summary") or "false"
+        return FHIRJSONResponse(summarize(resource_view(stored), summary),
+                                headers={"ETag": f'W/"{stored.summary.version_id}"'})
+
+    @router.put("/{id}", response_class=FHIRJSONResponse)
+    async def update(id: str, request: Request, store: StoreDep, settings: SettingsDep) -> Any:
+        data = await json_body(request)
+        if_match = _if_match(request.headers.get("if-match"))
+        result = await run_in_threadpool(_save, store, data, rtype, "update", id, if_match)
+        status = 201 if result.outcome == "created" else 200
+        return _written(store, settings.base_url, rtype, result, status)
+
+    @router.delete("/{id}", response_class=FHIRJSONResponse)
+    def delete(id: str, store: StoreDep) -> Any:
+        with store.writer() as w:
+            ingest.delete_resource(w, rtype, id)
+        issue = Issue("information", "informational", f"deleted {rtype}/{id}")
+        return FHIRJSONResponse(operation_outcome([issue]))
+
+    return router
+
+
+def _save(store: Store, data: dict[str, Any], rtype: str, mode: ingest.Mode, id: str | None,
+          if_match: int | None) -> ingest.SaveResult:
+    with store.writer() as w:
+        return ingest.save_resource(w, data, mode=mode, resource_type=rtype, id=id,
+                                    if_match=if_match)
+
+
+def _written(store: Store, base: str, rtype: str, result: ingest.SaveResult,
+             status: int) -> Response:
+    stored = store.read_resource(rtype, result.id)
+    vid = stored.summary.version_id
+    return FHIRJSONResponse(resource_view(stored), status_code=status, headers={
+        "Location": f"{base}/{rtype}/{result.id}/_history/{vid}", "ETag": f'W/"{vid}"'})
+
+
+def _search_query(rtype: str, params: list[tuple[str, str]]) -> tuple[SearchQuery, str | None]:
+    values: dict[str, str] = {}
+    for key, value in params:
+        if key in SEARCH_PARAMS:
+            values["id" if key == "_id" else key] = value
+        elif key not in CONTROL_PARAMS and not key.startswith("_"):
+            raise InvalidRequest(f"unknown search parameter {key!r} for {rtype}; supported: "
+                                 f"{', '.join(sorted(SEARCH_PARAMS | CONTROL_PARAMS))}",
+                                 expression=(key,))
+    control = dict(params)
+    count = _int_param(control, "_count", 50)
+    offset = _int_param(control, "_offset", 0)
+    summary = control.get("_summary")
+    if summary not in (None, "true", "false", "text", "data", "count"):
+        raise InvalidRequest(f"_summary must be true, false, text, data or count, not {summary!r}",
+                             expression=("_summary",))
+    return SearchQuery(rtype, count=min(count, MAX_COUNT), offset=offset, **values), summary
+
+
+def _int_param(control: dict[str, str], name: str, default: int) -> int:
+    raw = control.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise InvalidRequest(f"{name} must be a non-negative integer, not {raw!r}",
+                             expression=(name,))
+    return int(raw)
+
+
+def _if_match(header: str | None) -> int | None:
+    if header is None:
+        return None
+    raw = header.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit():
+        raise InvalidRequest(f"If-Match must be a version like W/\"3\", not {header!r}",
+                             expression=("If-Match",))
+    return int(raw)

@@ -1,0 +1,245 @@
+"""The `termserver` command: serve, load, status, remove. The composition root.
+
+Each command imports what it needs lazily: `load` never imports FastAPI, `serve` never imports
+pandas or owlready2. User and data errors print one line and exit 1; `--debug` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from termserver.settings import Settings
+    from termserver.store import Store
+
+EXIT_USER_ERROR = 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return 2
+    from termserver.errors import TerminologyError
+
+    try:
+        result: int = args.func(args)
+        return result
+    except (TerminologyError, LookupError, OSError) as exc:
+        if args.debug:
+            raise
+        message = exc.message if isinstance(exc, TerminologyError) else _os_message(exc)
+        print(f"termserver: error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("termserver: interrupted; nothing from the unfinished step was kept",
+              file=sys.stderr)
+        return 130
+
+
+def _os_message(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError) and exc.filename:
+        return f"{exc.filename}: no such file or directory"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc).strip("'\"")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="termserver", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.add_argument("--db", help="database URL or SQLite path (default: $TERMSERVER_DB)")
+        p.add_argument("--debug", action="store_true", help="show tracebacks")
+        return p
+
+    serve = add("serve", "serve FHIR over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve.add_argument("--demo-dir", type=Path,
+                       help="load these demo packages first if the database is empty")
+    serve.set_defaults(func=cmd_serve)
+
+    load = add("load", "load release files or FHIR packages (format auto-detected)")
+    load.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    load.add_argument("--format", help="loader to use instead of auto-detection")
+    load.add_argument("--version", help="code system version to record (overrides the file)")
+    load.add_argument("--system", help="canonical URL for formats that carry none (OWL)")
+    load.set_defaults(func=cmd_load)
+
+    status = add("status", "list what is loaded")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(func=cmd_status)
+
+    remove = add("remove", "remove a code system (all versions, or one)")
+    remove.add_argument("system", metavar="SYSTEM", help="canonical URL")
+    remove.add_argument("--version", help="only this version")
+    remove.set_defaults(func=cmd_remove)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from termserver.settings import Settings
+
+    return Settings.from_env().with_overrides(db=args.db)
+
+
+def _store(args: argparse.Namespace) -> Store:
+    from termserver.store import Store
+
+    return Store(_settings(args).db)
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings(args)
+    store = _store(args)
+    if args.demo_dir is not None:
+        _load_demo(store, args.demo_dir)
+    print(f"termserver: serving {store.display_url} at http://{args.host}:{args.port}/fhir",
+          file=sys.stderr)
+    if args.workers > 1:
+        store.close()
+        os.environ["TERMSERVER_DB"] = settings.db
+        uvicorn.run("termserver.api.app:create_app", factory=True, host=args.host,
+                    port=args.port, workers=args.workers, log_level="warning")
+        return 0
+    from termserver.api.app import create_app
+
+    uvicorn.run(create_app(settings, store), host=args.host, port=args.port,
+                log_level="warning")
+    return 0
+
+
+def _load_demo(store: Store, demo_dir: Path) -> None:
+    total, _ = store.search(_any_code_system())
+    if total:
+        return
+    paths = sorted(demo_dir.glob("*.tgz"))
+    print(f"termserver: first start, loading demo content from {demo_dir} …", file=sys.stderr)
+    _load_paths(store, paths, None, _options(None, None))
+
+
+def _any_code_system() -> object:
+    from termserver.model import SearchQuery
+
+    return SearchQuery("CodeSystem", count=1)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        _load_paths(store, args.paths, args.format, _options(args.version, args.system))
+    finally:
+        store.close()
+    return 0
+
+
+def _options(version: str | None, system: str | None) -> object:
+    from loaders.base import LoadOptions
+
+    return LoadOptions(version=version, system=system)
+
+
+def _load_paths(store: Store, paths: Sequence[Path], fmt: str | None, options: object) -> None:
+    import loaders
+    from loaders.base import LoadOptions
+    from termserver.errors import InvalidRequest
+    from termserver.ingest import load_path
+
+    assert isinstance(options, LoadOptions)
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        loader = loaders.get_loader(fmt) if fmt else loaders.detect(path)
+        if loader is None:
+            raise InvalidRequest(f"{path}: cannot tell what this file is; pass --format "
+                                 f"(one of {', '.join(sorted(loaders.REGISTRY))})")
+        started = time.monotonic()
+        bar = ProgressBar(path.name)
+        report = load_path(store, loader, path, options, bar)
+        bar.done()
+        counts = ", ".join(f"{n} {kind}" for kind, n in sorted(report.written.items()))
+        print(f"{path}: {counts or 'nothing to load'} ({time.monotonic() - started:.1f} s)")
+        for note in report.skipped:
+            print(f"  note: {note}", file=sys.stderr)
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, drawn only on a terminal, at most 10 times a second."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.1:
+            return
+        self.last = now
+        if total:
+            filled = int(30 * done / total)
+            line = f"{self.label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}"
+        else:
+            line = f"{self.label} {done:,} records"
+        sys.stderr.write("\r" + line[:100])
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled and self.last:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from termserver.model import SearchQuery
+
+    store = _store(args)
+    systems = store.code_systems()
+    counts = {rtype: store.search(SearchQuery(rtype, count=0), with_json=False)[0]
+              for rtype in ("CodeSystem", "ValueSet", "ConceptMap")}
+    if args.json:
+        print(json.dumps({
+            "database": store.display_url, "resources": counts,
+            "codeSystems": [{"url": cs.url, "version": cs.version, "content": cs.content,
+                             "concepts": cs.concept_count, "id": cs.resource_id}
+                            for cs in systems]}, indent=2))
+        return 0
+    print(f"database: {store.display_url}")
+    print(f"{counts['CodeSystem']} code systems, {counts['ValueSet']} value sets, "
+          f"{counts['ConceptMap']} concept maps")
+    if systems:
+        width = min(max(len(cs.url) for cs in systems), 70)
+        print(f"{'SYSTEM':<{width}}  {'VERSION':<12} {'CONTENT':<12} {'CONCEPTS':>9}")
+        for cs in systems:
+            print(f"{cs.url:<{width}}  {cs.version or '-':<12} {cs.content:<12} "
+                  f"{cs.concept_count:>9,}")
+    store.close()
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from termserver.ingest import remove_code_system
+
+    store = _store(args)
+    for what in remove_code_system(store, args.system, args.version):
+        print(f"removed {what}")
+    store.close()
+    return 0

@@ -1,0 +1,105 @@
+"""Errors that reach a client as an OperationOutcome (HTTP) or one line (CLI).
+
+* TerminologyError                 exception      500
+  x InvalidRequest                 invalid        400   bad, missing or conflicting input
+    + MalformedContent             structure      400   body is not JSON / not the right resource
+  x NotSupported                   not-supported  400   parameter or feature we do not do
+  x MethodNotAllowed               not-supported  405
+  x Unauthorized                   login          401   missing or wrong bearer token
+  x NotFound                       not-found      404
+  x Conflict                       conflict       409   e.g. canonical url|version already exists
+  x PreconditionFailed             conflict       412   If-Match does not match the current version
+  x BusinessRule                   business-rule  422   resource violates a server rule
+  x TooCostly                      too-costly     422   expansion over the configured limit
+  x SchemaError                    exception      500   database schema newer than this program
+* LoadError                        invalid        400   a source file is not what the loader expects
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from termserver.model import Issue
+
+
+class TerminologyError(Exception):
+    issue_type: ClassVar[str] = "exception"
+    http_status: ClassVar[int] = 500
+    tx_code: ClassVar[str | None] = None
+
+    def __init__(self, message: str, *, expression: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.expression = expression
+
+    def issues(self) -> list[Issue]:
+        return [Issue("error", self.issue_type, self.message, self.tx_code, self.expression)]
+
+
+class InvalidRequest(TerminologyError):
+    issue_type = "invalid"
+    http_status = 400
+
+
+class MalformedContent(InvalidRequest):
+    issue_type = "structure"
+
+
+class NotSupported(TerminologyError):
+    issue_type = "not-supported"
+    http_status = 400
+
+
+class MethodNotAllowed(TerminologyError):
+    issue_type = "not-supported"
+    http_status = 405
+
+
+class Unauthorized(TerminologyError):
+    issue_type = "login"
+    http_status = 401
+
+
+class NotFound(TerminologyError):
+    issue_type = "not-found"
+    http_status = 404
+    tx_code = "not-found"
+
+
+class Conflict(TerminologyError):
+    issue_type = "conflict"
+    http_status = 409
+
+
+class PreconditionFailed(TerminologyError):
+    issue_type = "conflict"
+    http_status = 412
+
+
+class BusinessRule(TerminologyError):
+    issue_type = "business-rule"
+    http_status = 422
+
+
+class TooCostly(TerminologyError):
+    issue_type = "too-costly"
+    http_status = 422
+
+
+class SchemaError(TerminologyError):
+    issue_type = "exception"
+    http_status = 500
+
+
+class LoadError(TerminologyError):
+    """A source file is not what the loader expects. The message names the file and place."""
+
+    issue_type = "invalid"
+    http_status = 400
+
+    def __init__(self, message: str, *, path: str, where: str | None = None,
+                 hint: str | None = None) -> None:
+        loc = f"{path}:{where}" if where else path
+        text = f"{loc}: {message}" + (f" ({hint})" if hint else "")
+        super().__init__(text)
+        self.path, self.where, self.hint = path, where, hint

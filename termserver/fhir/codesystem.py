@@ -1,0 +1,129 @@
+"""CodeSystem JSON → CodeSystemInfo + records (and the checks a stored CodeSystem must pass)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from termserver.errors import BusinessRule
+from termserver.model import (
+    JSON,
+    CodeSystemInfo,
+    Concept,
+    ConceptProperty,
+    Designation,
+    ParentLink,
+    PropertyType,
+    Record,
+)
+
+_VALUE_KEYS: tuple[tuple[str, PropertyType], ...] = (
+    ("valueCode", "code"), ("valueCoding", "Coding"), ("valueString", "string"),
+    ("valueInteger", "integer"), ("valueBoolean", "boolean"), ("valueDateTime", "dateTime"),
+    ("valueDecimal", "decimal"),
+)
+
+
+def code_system_info(data: JSON) -> CodeSystemInfo:
+    header = {k: v for k, v in data.items() if k != "concept"}
+    cs = data.get("caseSensitive")
+    return CodeSystemInfo(
+        url=str(data.get("url") or ""),
+        version=_text(data.get("version")),
+        name=_text(data.get("name")),
+        title=_text(data.get("title")),
+        status=str(data.get("status") or "unknown"),
+        content=str(data.get("content") or "complete"),
+        hierarchy_meaning=_text(data.get("hierarchyMeaning")),
+        case_sensitive=cs if isinstance(cs, bool) else None,
+        language=_text(data.get("language")),
+        supplements=_text(data.get("supplements")),
+        id=_text(data.get("id")),
+        resource=header,
+    )
+
+
+def check_code_system(data: JSON) -> None:
+    """Business rules for storing a CodeSystem: a url, and no duplicate codes."""
+    if not data.get("url"):
+        raise BusinessRule("CodeSystem.url is required to store a code system",
+                           expression=("CodeSystem.url",))
+    seen: set[str] = set()
+    for code, path in _walk_codes(data.get("concept") or [], "CodeSystem.concept"):
+        if not isinstance(code, str) or not code:
+            raise BusinessRule(f"{path}.code is missing", expression=(f"{path}.code",))
+        if code in seen:
+            raise BusinessRule(f"duplicate code {code!r} in CodeSystem", expression=(path,))
+        seen.add(code)
+
+
+def _walk_codes(concepts: list[Any], path: str) -> Iterator[tuple[Any, str]]:
+    for i, c in enumerate(concepts):
+        here = f"{path}[{i}]"
+        if not isinstance(c, dict):
+            yield None, here
+            continue
+        yield c.get("code"), here
+        yield from _walk_codes(c.get("concept") or [], f"{here}.concept")
+
+
+def code_system_records(data: JSON) -> Iterator[Record]:
+    """All concepts of a CodeSystem, depth-first, with designations, properties and links."""
+    yield from _records(data.get("concept") or [], None)
+
+
+def _records(concepts: list[JSON], parent: str | None) -> Iterator[Record]:
+    for c in concepts:
+        code = str(c["code"])
+        props = list(_properties(code, c.get("property") or []))
+        yield Concept(
+            code=code,
+            display=_text(c.get("display")),
+            definition=_text(c.get("definition")),
+            inactive=any(_is_inactive(p) for p in props),
+            abstract=any(p.property in ("notSelectable", "abstract") and p.value == "true"
+                         for p in props),
+        )
+        for d in c.get("designation") or []:
+            if not d.get("value"):
+                continue
+            use = d.get("use") or {}
+            yield Designation(code, str(d["value"]), _text(d.get("language")),
+                              _text(use.get("system")), _text(use.get("code")),
+                              _text(use.get("display")))
+        yield from props
+        if parent is not None:
+            yield ParentLink(code, parent)
+        for p in props:
+            if p.property == "parent" and p.value != parent:
+                yield ParentLink(code, p.value)
+        yield from _records(c.get("concept") or [], code)
+
+
+def _is_inactive(p: ConceptProperty) -> bool:
+    if p.property == "inactive":
+        return p.value == "true"
+    return p.property == "status" and p.value in ("retired", "inactive")
+
+
+def _properties(code: str, props: list[JSON]) -> Iterator[ConceptProperty]:
+    for p in props:
+        name = p.get("code")
+        if not name:
+            continue
+        for key, kind in _VALUE_KEYS:
+            if key not in p:
+                continue
+            value = p[key]
+            if kind == "Coding":
+                yield ConceptProperty(code, str(name), str(value.get("code", "")), kind,
+                                      _text(value.get("system")), _text(value.get("display")))
+            elif kind == "boolean":
+                yield ConceptProperty(code, str(name), "true" if value else "false", kind)
+            else:
+                yield ConceptProperty(code, str(name), str(value), kind)
+            break
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)

@@ -1,0 +1,66 @@
+"""ConceptMap JSON (R4 or R5) → flat MapElement rows, with the R4/R5 relationship tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from termserver.model import JSON, MapElement
+
+# R4 ConceptMapEquivalence → R5 ConceptMapRelationship (FHIR R5 "R4 to R5" conversion map).
+EQUIVALENCE_TO_RELATIONSHIP = {
+    "relatedto": "related-to", "equivalent": "equivalent", "equal": "equivalent",
+    "wider": "source-is-narrower-than-target", "subsumes": "source-is-narrower-than-target",
+    "narrower": "source-is-broader-than-target", "specializes": "source-is-broader-than-target",
+    "inexact": "related-to", "unmatched": "not-related-to", "disjoint": "not-related-to",
+}
+RELATIONSHIP_TO_EQUIVALENCE = {
+    "related-to": "relatedto", "equivalent": "equivalent",
+    "source-is-narrower-than-target": "wider", "source-is-broader-than-target": "narrower",
+    "not-related-to": "disjoint",
+}
+
+
+def map_elements(data: JSON) -> Iterator[MapElement]:
+    """One MapElement per (source element, target); unmapped elements give one row with no
+    target and relationship `not-related-to` / equivalence `unmatched`."""
+    for g, group in enumerate(data.get("group") or []):
+        src_sys, src_ver = _split(group.get("source"), group.get("sourceVersion"))
+        tgt_sys, tgt_ver = _split(group.get("target"), group.get("targetVersion"))
+        for element in group.get("element") or []:
+            code = element.get("code")
+            if not code:
+                continue
+            targets = element.get("target") or []
+            base = {"group": g, "source_system": src_sys, "source_version": src_ver,
+                    "source_code": str(code), "source_display": element.get("display")}
+            if element.get("noMap") or not targets:
+                yield MapElement(**base, target_system=tgt_sys, target_version=tgt_ver,
+                                 target_code=None, target_display=None,
+                                 relationship="not-related-to", equivalence="unmatched")
+                continue
+            for t in targets:
+                relationship, equivalence = _relationship(t)
+                yield MapElement(
+                    **base, target_system=tgt_sys, target_version=tgt_ver,
+                    target_code=t.get("code"), target_display=t.get("display"),
+                    relationship=relationship, equivalence=equivalence,
+                    comment=t.get("comment"),
+                    depends_on=tuple(t.get("dependsOn") or ()),
+                    product=tuple(t.get("product") or ()))
+
+
+def _relationship(target: JSON) -> tuple[str, str]:
+    if "relationship" in target:
+        rel = str(target["relationship"])
+        return rel, RELATIONSHIP_TO_EQUIVALENCE.get(rel, "relatedto")
+    eq = str(target.get("equivalence") or "equivalent")
+    return EQUIVALENCE_TO_RELATIONSHIP.get(eq, "related-to"), eq
+
+
+def _split(canonical: Any, version: Any) -> tuple[str | None, str | None]:
+    """`system|version` canonicals (R5 style) and separate version elements (R4) alike."""
+    if not canonical:
+        return None, version
+    system, _, ver = str(canonical).partition("|")
+    return system, (ver or version or None)

@@ -1,0 +1,52 @@
+"""Versioned schema migrations, so an existing database upgrades in place.
+
+A fresh database gets the current schema and is stamped with SCHEMA_VERSION. An older one runs
+each step after its recorded version, in order, in one transaction per step. A database newer
+than this program is refused with a clear message rather than being touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, inspect, select
+
+from termserver.errors import SchemaError
+from termserver.store.schema import SCHEMA_VERSION, metadata, schema_version
+
+#: STEPS[n] upgrades a database from version n to n + 1. Append; never edit a released step.
+STEPS: dict[int, Callable[[Connection], None]] = {}
+
+
+def current_version(conn: Connection) -> int | None:
+    if not inspect(conn).has_table("schema_version"):
+        return None
+    found = conn.execute(select(schema_version.c.version).order_by(
+        schema_version.c.version.desc()).limit(1)).scalar()
+    return int(found) if found is not None else 0
+
+
+def migrate(engine: Engine) -> int:
+    """Bring the schema to SCHEMA_VERSION; return the version found before (0 when fresh)."""
+    with engine.begin() as conn:
+        found = current_version(conn)
+        if found is None:
+            metadata.create_all(conn)
+            _stamp(conn, SCHEMA_VERSION)
+            return 0
+    if found > SCHEMA_VERSION:
+        raise SchemaError(
+            f"database schema version {found} is newer than this termserver supports "
+            f"({SCHEMA_VERSION}); upgrade termserver or use another database"
+        )
+    for version in range(found, SCHEMA_VERSION):
+        with engine.begin() as conn:
+            STEPS[version](conn)
+            _stamp(conn, version + 1)
+    return found
+
+
+def _stamp(conn: Connection, version: int) -> None:
+    conn.execute(schema_version.insert().values(
+        version=version, applied_at=datetime.now(UTC).isoformat(timespec="seconds")))

@@ -1,0 +1,146 @@
+"""The database schema (SQLAlchemy Core), identical on SQLite and PostgreSQL.
+
+Concept-level tables are keyed by (code_system, code) rather than a concept id, so streaming
+loaders can write designations, properties and parent links before or after their concept
+without an id map in memory.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+#: Bump with every migration step added in migrations.py.
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+PK = BigInteger().with_variant(Integer(), "sqlite")  # SQLite rowid alias needs INTEGER
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", String(40), nullable=False),
+)
+
+resource = Table(
+    "resource",
+    metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("resource_type", String(32), nullable=False),
+    Column("id", String(64), nullable=False),
+    Column("url", Text),
+    Column("version", Text),  # "" never stored: NULL means no version
+    Column("name", Text),
+    Column("title", Text),
+    Column("status", String(16)),
+    Column("version_id", Integer, nullable=False, default=1),
+    Column("last_updated", String(40), nullable=False),
+    Column("origin", Text),  # e.g. "de.basisprofil.r4#1.5.4:package/CodeSystem-ops.json"
+    Column("json", Text, nullable=False),
+    UniqueConstraint("resource_type", "id", name="uq_resource_type_id"),
+)
+Index("ix_resource_canonical", resource.c.resource_type, resource.c.url, resource.c.version)
+
+code_system = Table(
+    "code_system",
+    metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("resource_pk", PK, ForeignKey("resource.pk", ondelete="CASCADE"), nullable=False,
+           unique=True),
+    Column("url", Text, nullable=False),
+    Column("version", Text),
+    Column("content", String(16), nullable=False),
+    Column("hierarchy_meaning", String(32)),
+    Column("case_sensitive", Boolean),
+    Column("language", String(16)),
+    Column("supplements", Text),
+    Column("concept_count", Integer, nullable=False, default=0),
+)
+Index("ix_code_system_url", code_system.c.url, code_system.c.version)
+
+concept = Table(
+    "concept",
+    metadata,
+    Column("cs_pk", PK, ForeignKey("code_system.pk", ondelete="CASCADE"), nullable=False),
+    Column("code", Text, nullable=False),
+    Column("display", Text),
+    Column("definition", Text),
+    Column("inactive", Boolean, nullable=False, default=False),
+    Column("abstract", Boolean, nullable=False, default=False),
+    Column("seq", Integer, nullable=False),  # order as loaded, for stable expansions
+    UniqueConstraint("cs_pk", "code", name="uq_concept_code"),
+)
+
+designation = Table(
+    "designation",
+    metadata,
+    Column("cs_pk", PK, ForeignKey("code_system.pk", ondelete="CASCADE"), nullable=False),
+    Column("code", Text, nullable=False),
+    Column("language", String(35)),
+    Column("use_system", Text),
+    Column("use_code", Text),
+    Column("use_display", Text),
+    Column("value", Text, nullable=False),
+)
+Index("ix_designation_code", designation.c.cs_pk, designation.c.code)
+
+concept_property = Table(
+    "concept_property",
+    metadata,
+    Column("cs_pk", PK, ForeignKey("code_system.pk", ondelete="CASCADE"), nullable=False),
+    Column("code", Text, nullable=False),
+    Column("property", Text, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("value_system", Text),
+    Column("value_display", Text),
+)
+Index("ix_property_code", concept_property.c.cs_pk, concept_property.c.code)
+Index("ix_property_value", concept_property.c.cs_pk, concept_property.c.property,
+      concept_property.c.value)
+
+concept_parent = Table(
+    "concept_parent",
+    metadata,
+    Column("cs_pk", PK, ForeignKey("code_system.pk", ondelete="CASCADE"), nullable=False),
+    Column("child", Text, nullable=False),
+    Column("parent", Text, nullable=False),
+)
+Index("ix_parent_child", concept_parent.c.cs_pk, concept_parent.c.child)
+Index("ix_parent_parent", concept_parent.c.cs_pk, concept_parent.c.parent)
+
+concept_map_element = Table(
+    "concept_map_element",
+    metadata,
+    Column("resource_pk", PK, ForeignKey("resource.pk", ondelete="CASCADE"), nullable=False),
+    Column("grp", Integer, nullable=False),
+    Column("source_system", Text),
+    Column("source_version", Text),
+    Column("source_code", Text, nullable=False),
+    Column("source_display", Text),
+    Column("target_system", Text),
+    Column("target_version", Text),
+    Column("target_code", Text),
+    Column("target_display", Text),
+    Column("relationship", String(32), nullable=False),
+    Column("equivalence", String(32), nullable=False),
+    Column("comment", Text),
+    Column("depends_on", Text),  # JSON array or NULL
+    Column("product", Text),  # JSON array or NULL
+)
+Index("ix_cme_source", concept_map_element.c.source_code, concept_map_element.c.source_system)
+Index("ix_cme_target", concept_map_element.c.target_code, concept_map_element.c.target_system)
+Index("ix_cme_resource", concept_map_element.c.resource_pk)
