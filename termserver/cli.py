@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from loaders.base import LoadOptions
     from termserver.settings import Settings
     from termserver.store import Store
 
@@ -128,7 +129,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _load_demo(store: Store, demo_dir: Path) -> None:
-    total, _ = store.search(_any_code_system())
+    from termserver.model import SearchQuery
+
+    total, _ = store.search(SearchQuery("CodeSystem", count=1), with_json=False)
     if total:
         return
     paths = sorted(demo_dir.glob("*.tgz"))
@@ -136,10 +139,6 @@ def _load_demo(store: Store, demo_dir: Path) -> None:
     _load_paths(store, paths, None, _options(None, None))
 
 
-def _any_code_system() -> object:
-    from termserver.model import SearchQuery
-
-    return SearchQuery("CodeSystem", count=1)
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -151,19 +150,18 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
-def _options(version: str | None, system: str | None) -> object:
+def _options(version: str | None, system: str | None) -> LoadOptions:
     from loaders.base import LoadOptions
 
     return LoadOptions(version=version, system=system)
 
 
-def _load_paths(store: Store, paths: Sequence[Path], fmt: str | None, options: object) -> None:
+def _load_paths(store: Store, paths: Sequence[Path], fmt: str | None,
+                options: LoadOptions) -> None:
     import loaders
-    from loaders.base import LoadOptions
     from termserver.errors import InvalidRequest
     from termserver.ingest import load_path
 
-    assert isinstance(options, LoadOptions)
     for path in paths:
         if not path.exists():
             raise FileNotFoundError(2, "No such file or directory", str(path))

@@ -119,7 +119,7 @@ class ResourceRecord:
     """A whole FHIR resource as a loader found it (e.g. in an npm package)."""
 
     resource: JSON
-    origin: str  # where it came from, e.g. "de.basisprofil.r4#1.5.4:package/CodeSystem-icd-10-gm.json"
+    origin: str  # where it came from, e.g. "de.basisprofil.r4#1.5.4:package/CodeSystem-ops.json"
 
 
 @dataclass(frozen=True, slots=True)

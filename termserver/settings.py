@@ -50,8 +50,13 @@ class Settings:
             log_level=env.get("TERMSERVER_LOG_LEVEL", "INFO").upper(),
         )
 
-    def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+    def with_overrides(self, *, db: str | None = None, base_url: str | None = None) -> Settings:
+        """A copy with the CLI flags that were given (None means: keep the environment's)."""
+        if db is not None:
+            self = replace(self, db=db)
+        if base_url is not None:
+            self = replace(self, base_url=base_url.rstrip("/"))
+        return self
 
 
 def _tokens(raw: str) -> frozenset[str]:

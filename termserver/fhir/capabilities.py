@@ -68,7 +68,7 @@ def terminology_capabilities(base_url: str, code_systems: Sequence[StoredCodeSys
     for url in sorted(by_url):
         versions = by_url[url]
         entry: JSON = {"uri": url}
-        listed = [{"code": cs.version} for cs in versions if cs.version]
+        listed: list[JSON] = [{"code": cs.version} for cs in versions if cs.version]
         if listed:
             listed[-1]["isDefault"] = True  # versions arrive sorted oldest → newest
             entry["version"] = listed

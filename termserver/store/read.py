@@ -57,8 +57,12 @@ class Store:
             try:
                 migrations.migrate(self.engine)
             except OperationalError as exc:
+                self.engine.dispose()
                 raise SchemaError(f"cannot open database {self.display_url}: "
                                   f"{exc.orig or exc}") from None
+            except BaseException:
+                self.engine.dispose()
+                raise
 
     @property
     def display_url(self) -> str:

@@ -1,0 +1,64 @@
+"""Test helpers: building FHIR packages and resources on the fly, finding ../shared data."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("TERMSERVER_SHARED", ROOT.parent / "shared"))
+DATA = SHARED / "data"
+DEMO_THO = ROOT / "demo" / "hl7.terminology.r4-7.0.1.tgz"
+
+
+def shared(relative: str) -> Path:
+    """A path under ../shared/data, or skip the test with a clear reason when it is absent."""
+    path = DATA / relative
+    if not path.exists():
+        pytest.skip(f"needs {path} (real release data from ../shared/data; absent here)")
+    return path
+
+
+def make_package(path: Path, resources: list[dict[str, Any]], *, name: str = "test.pkg",
+                 version: str = "1.0.0", files: dict[str, bytes] | None = None) -> Path:
+    """Write a FHIR npm package .tgz holding `resources` (and extra raw `files`)."""
+    manifest = {"name": name, "version": version, "fhirVersions": ["4.0.1"]}
+    entries: dict[str, bytes] = {"package/package.json": json.dumps(manifest).encode()}
+    for i, r in enumerate(resources):
+        entries[f"package/{r['resourceType']}-{r.get('id', i)}-{i}.json"] = json.dumps(r).encode()
+    entries.update(files or {})
+    with tarfile.open(path, "w:gz") as tar:
+        for member, raw in entries.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+    return path
+
+
+def code_system(url: str, version: str | None = "1.0", *, content: str = "complete",
+                codes: tuple[str, ...] = ("a", "b"), id: str | None = None,
+                **extra: Any) -> dict[str, Any]:
+    cs: dict[str, Any] = {"resourceType": "CodeSystem", "url": url, "status": "active",
+                          "content": content, "name": "Test"}
+    if id:
+        cs["id"] = id
+    if version is not None:
+        cs["version"] = version
+    if content in ("complete", "fragment", "example") and codes:
+        cs["concept"] = [{"code": c, "display": f"Display {c}"} for c in codes]
+    cs.update(extra)
+    return cs
+
+
+def value_set(url: str, version: str | None = "1.0", **extra: Any) -> dict[str, Any]:
+    vs: dict[str, Any] = {"resourceType": "ValueSet", "url": url, "status": "active"}
+    if version is not None:
+        vs["version"] = version
+    vs.update(extra)
+    return vs

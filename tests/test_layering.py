@@ -1,0 +1,73 @@
+"""The import rules of the architecture (README "Layers"), checked on the source text."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# where → module prefixes it must not import
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "loaders": ("sqlalchemy", "fastapi", "starlette", "uvicorn", "termserver.store",
+                "termserver.api", "termserver.fhir", "termserver.service", "termserver.ingest",
+                "mappings"),
+    "termserver/model.py": ("termserver.", "loaders", "mappings", "sqlalchemy", "fastapi"),
+    "termserver/errors.py": ("termserver.store", "termserver.api", "termserver.fhir",
+                             "loaders", "sqlalchemy", "fastapi"),
+    "termserver/fhir": ("sqlalchemy", "fastapi", "starlette", "termserver.store",
+                        "termserver.service", "termserver.api", "termserver.ingest", "loaders"),
+    "termserver/service.py": ("fastapi", "starlette", "termserver.api", "termserver.fhir",
+                              "loaders", "sqlalchemy"),
+    "termserver/ingest.py": ("fastapi", "starlette", "termserver.api", "sqlalchemy"),
+    "termserver/api": ("sqlalchemy", "loaders"),
+    "mappings": ("fastapi", "starlette", "termserver.api"),
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _files(where: str) -> list[Path]:
+    target = ROOT / where
+    return [target] if target.suffix == ".py" else sorted(target.rglob("*.py"))
+
+
+def _banned(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == p.rstrip(".") or module.startswith(p if p.endswith(".") else p + ".")
+               for p in prefixes)
+
+
+def test_layering() -> None:
+    problems = []
+    for where, banned in FORBIDDEN.items():
+        for f in _files(where):
+            bad = sorted(m for m in imported_modules(f) if _banned(m, banned))
+            if bad:
+                problems.append(f"{f.relative_to(ROOT)} imports {bad}")
+    assert not problems, "\n".join(problems)
+
+
+def test_only_the_store_imports_sqlalchemy() -> None:
+    offenders = []
+    for f in sorted((ROOT / "termserver").rglob("*.py")) + _files("loaders") + _files("mappings"):
+        if "termserver/store" in f.as_posix():
+            continue
+        if any(_banned(m, ("sqlalchemy",)) for m in imported_modules(f)):
+            offenders.append(str(f.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_the_rule_checker_can_fail(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import sqlalchemy.orm\nfrom fastapi import FastAPI\n")
+    found = imported_modules(bad)
+    assert _banned("sqlalchemy.orm", ("sqlalchemy",)) and "fastapi" in found
+    assert not _banned("sqlalchemyx", ("sqlalchemy",))

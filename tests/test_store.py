@@ -1,0 +1,126 @@
+"""Store: migrations, version resolution and atomic writes, on both backends."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from termserver import ingest
+from termserver.errors import BusinessRule, SchemaError
+from termserver.store import Store, version_key
+from termserver.store.schema import SCHEMA_VERSION
+from tests.helpers import code_system
+
+
+def test_fresh_database_is_stamped_and_reopening_is_idempotent(db_url: str) -> None:
+    s = Store(db_url)
+    s.close()
+    again = Store(db_url)
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        versions = conn.execute(text("SELECT version FROM schema_version")).scalars().all()
+    engine.dispose()
+    again.close()
+    assert versions == [SCHEMA_VERSION]
+
+
+def test_a_newer_schema_is_refused(db_url: str) -> None:
+    Store(db_url).close()
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO schema_version (version, applied_at) "
+                          "VALUES (999, '2030-01-01')"))
+    engine.dispose()
+    with pytest.raises(SchemaError, match="newer than this termserver supports"):
+        Store(db_url)
+
+
+def test_older_schema_runs_each_missing_step(db_url: str, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    from termserver.store import migrations
+
+    Store(db_url).close()
+    ran: list[int] = []
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", SCHEMA_VERSION + 2)
+    monkeypatch.setattr(migrations, "STEPS", {SCHEMA_VERSION: lambda c: ran.append(1),
+                                              SCHEMA_VERSION + 1: lambda c: ran.append(2)})
+    Store(db_url).close()
+    assert ran == [1, 2]
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        top = conn.execute(text("SELECT max(version) FROM schema_version")).scalar()
+    engine.dispose()
+    assert top == SCHEMA_VERSION + 2
+
+
+def test_version_key_orders_numerically() -> None:
+    versions = ["2025", None, "2024", "1.10", "1.9", "2.0.0-beta"]
+    assert sorted(versions, key=version_key) == [None, "1.9", "1.10", "2.0.0-beta", "2024",
+                                                 "2025"]
+
+
+def test_unversioned_request_picks_latest_real_content(store: Store) -> None:
+    url = "http://fhir.de/CodeSystem/bfarm/icd-10-gm"
+    with store.writer() as w:
+        ingest.save_resource(w, code_system(url, "2024", codes=("A00",)), mode="canonical")
+        ingest.save_resource(w, code_system(url, "2025", codes=("A01",)), mode="canonical")
+        ingest.save_resource(w, code_system(url, None, content="not-present", codes=()),
+                             mode="canonical")
+        ingest.save_resource(w, code_system(url, "2026", content="not-present", codes=()),
+                             mode="canonical")
+    chosen = store.resolve_code_system(url)
+    assert chosen is not None and chosen.version == "2025" and chosen.content == "complete"
+    assert store.resolve_code_system(url, "2024") is not None
+    assert store.resolve_code_system(url, "1999") is None
+
+
+def test_stub_never_replaces_complete_content_of_same_canonical(store: Store) -> None:
+    url = "http://example.org/stubbed"
+    with store.writer() as w:
+        ingest.save_resource(w, code_system(url, "1", codes=("a", "b", "c")), mode="canonical")
+        result = ingest.save_resource(w, code_system(url, "1", content="not-present", codes=()),
+                                      mode="canonical")
+    assert result.outcome == "kept"
+    cs = store.resolve_code_system(url, "1")
+    assert cs is not None and cs.content == "complete" and cs.concept_count == 3
+    with store.writer() as w:  # the richer copy does replace a stub
+        ingest.save_resource(w, code_system(url, "2", content="fragment", codes=("a",)),
+                             mode="canonical")
+        ingest.save_resource(w, code_system(url, "2", codes=("a", "b")), mode="canonical")
+    cs2 = store.resolve_code_system(url, "2")
+    assert cs2 is not None and cs2.content == "complete" and cs2.concept_count == 2
+
+
+def test_a_failed_write_leaves_everything_as_it_was(store: Store) -> None:
+    with store.writer() as w:
+        ingest.save_resource(w, code_system("http://example.org/keep", "1"), mode="canonical")
+    before = store.count_rows()
+    with pytest.raises(BusinessRule), store.writer() as w:
+        ingest.save_resource(w, code_system("http://example.org/new", "1", codes=("x", "y")),
+                             mode="canonical")
+        ingest.save_resource(w, code_system("http://example.org/bad", "1", codes=("z", "z")),
+                             mode="canonical")
+    assert store.count_rows() == before
+
+
+def test_concept_detail_has_hierarchy_designations_and_properties(store: Store) -> None:
+    cs = code_system("http://example.org/h", "1", codes=())
+    cs["concept"] = [{"code": "root", "display": "Root", "concept": [
+        {"code": "leaf", "display": "Leaf",
+         "designation": [{"language": "de-DE", "use": {"system": "http://snomed.info/sct",
+                                                      "code": "900000000000013009"},
+                          "value": "Blatt"}],
+         "property": [{"code": "status", "valueCode": "retired"},
+                      {"code": "notSelectable", "valueBoolean": True}]}]}]
+    with store.writer() as w:
+        ingest.save_resource(w, cs, mode="canonical")
+    found = store.resolve_code_system("http://example.org/h")
+    assert found is not None
+    leaf = store.concept_detail(found.pk, "leaf")
+    assert leaf is not None
+    assert leaf.parents == ("root",) and leaf.concept.inactive and leaf.concept.abstract
+    assert leaf.designations[0].value == "Blatt"
+    assert leaf.designations[0].use_code == "900000000000013009"
+    root = store.concept_detail(found.pk, "root")
+    assert root is not None and root.children == ("leaf",)
+    assert store.concept_detail(found.pk, "nope") is None
