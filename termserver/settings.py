@@ -9,15 +9,13 @@ from pathlib import Path
 
 from termserver.errors import InvalidRequest
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8080/fhir"
-
 #: (environment variable, default, help) — README documents each; a test checks that.
 SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("TERMSERVER_DB", "sqlite:///<data dir>/termserver.db",
      "Database URL: sqlite:///PATH (embedded default) or postgresql+psycopg://USER@HOST/DB."),
     ("TERMSERVER_DATA_DIR", "./data", "Folder for the default SQLite database."),
-    ("TERMSERVER_BASE_URL", "http://127.0.0.1:8080/fhir",
-     "Public base URL, used in Bundle links and the CapabilityStatement."),
+    ("TERMSERVER_BASE_URL", "(from the request)",
+     "Public base URL (behind a proxy), used in Bundle links and the CapabilityStatement."),
     ("TERMSERVER_API_TOKENS", "",
      "Comma-separated bearer tokens; when set, every write (POST/PUT/DELETE) needs one."),
     ("TERMSERVER_READ_TOKENS", "",
@@ -31,7 +29,7 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
 @dataclass(frozen=True, slots=True)
 class Settings:
     db: str
-    base_url: str = DEFAULT_BASE_URL
+    base_url: str | None = None  # None: taken from each request
     api_tokens: frozenset[str] = frozenset()
     read_tokens: frozenset[str] = frozenset()
     max_expansion: int = 10_000
@@ -43,7 +41,7 @@ class Settings:
         data_dir = Path(env.get("TERMSERVER_DATA_DIR", "data"))
         return cls(
             db=env.get("TERMSERVER_DB") or f"sqlite:///{data_dir / 'termserver.db'}",
-            base_url=env.get("TERMSERVER_BASE_URL", DEFAULT_BASE_URL).rstrip("/"),
+            base_url=(env.get("TERMSERVER_BASE_URL") or "").rstrip("/") or None,
             api_tokens=_tokens(env.get("TERMSERVER_API_TOKENS", "")),
             read_tokens=_tokens(env.get("TERMSERVER_READ_TOKENS", "")),
             max_expansion=_int(env, "TERMSERVER_MAX_EXPANSION", 10_000),

@@ -11,7 +11,7 @@ import pytest
 from termserver.cli import main
 from termserver.model import SearchQuery, StoredCodeSystem
 from termserver.store import Store
-from tests.helpers import DATA, DEMO_THO, code_system, make_package, shared, value_set
+from tests.helpers import DEMO_THO, code_system, make_package, shared, value_set
 
 CS = "http://example.org/cs"
 ICD = "http://fhir.de/CodeSystem/bfarm/icd-10-gm"
@@ -118,6 +118,23 @@ def test_loading_twice_changes_nothing(capsys: pytest.CaptureFixture[str], db: s
     finally:
         store.close()
     assert [r.summary.version_id for r in found] == [1, 1]
+
+
+def test_stub_does_not_replace_loaded_content(capsys: pytest.CaptureFixture[str], db: str,
+                                              pkg: Path, tmp_path: Path) -> None:
+    assert run(capsys, db, "load", str(pkg))[0] == 0
+    before = rows(db)
+    stub = make_package(tmp_path / "stub.tgz", [code_system(CS, "1", content="not-present")])
+    code, out, err = run(capsys, db, "load", str(stub))
+    assert code == 0, err
+    assert "1 CodeSystem kept" in out
+    assert "note: kept CodeSystem/" in err
+    assert rows(db) == before
+    found = resolve(db, CS)
+    assert found is not None and (found.version, found.content) == ("2", "complete")
+    versions = [(c["version"], c["content"], c["concepts"])
+                for c in status_json(capsys, db)["codeSystems"]]
+    assert versions == [("1", "complete", 3), ("2", "complete", 2)]
 
 
 # -- remove -------------------------------------------------------------------------------------
@@ -258,5 +275,3 @@ def test_basisprofil_stub_does_not_shadow_real_icd(capsys: pytest.CaptureFixture
                 if c["url"] == ICD}
     assert versions == {(None, "not-present"), ("2025", "complete")}
 
-
-assert DATA  # the shared data root is configured (may be absent; tests then skip)

@@ -20,5 +20,12 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_base_url(request: Request) -> str:
+    """The FHIR base URL: TERMSERVER_BASE_URL when set, else as this request reached us."""
+    settings: Settings = request.app.state.settings
+    return settings.base_url or f"{str(request.base_url).rstrip('/')}/fhir"
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+BaseUrlDep = Annotated[str, Depends(get_base_url)]

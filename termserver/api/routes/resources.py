@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from termserver import ingest
 from termserver.api.body import json_body
-from termserver.api.deps import SettingsDep, StoreDep
+from termserver.api.deps import BaseUrlDep, StoreDep
 from termserver.api.responses import FHIRJSONResponse
 from termserver.errors import InvalidRequest
 from termserver.fhir.outcome import operation_outcome
@@ -28,20 +28,20 @@ def router_for(rtype: str) -> APIRouter:
     router = APIRouter(prefix=f"/{rtype}", tags=[rtype])
 
     @router.get("", response_class=FHIRJSONResponse)
-    def search(request: Request, store: StoreDep, settings: SettingsDep) -> Any:
+    def search(request: Request, store: StoreDep, base_url: BaseUrlDep) -> Any:
         params = list(request.query_params.multi_items())
         query, summary = _search_query(rtype, params)
         total, found = store.search(query, with_json=summary != "count")
         entries = [] if summary == "count" else [
             summarize(resource_view(r), summary or "false") for r in found]
-        return FHIRJSONResponse(search_bundle(settings.base_url, rtype, params, total, entries,
+        return FHIRJSONResponse(search_bundle(base_url, rtype, params, total, entries,
                                               count=query.count, offset=query.offset))
 
     @router.post("", response_class=FHIRJSONResponse, status_code=201)
-    async def create(request: Request, store: StoreDep, settings: SettingsDep) -> Any:
+    async def create(request: Request, store: StoreDep, base_url: BaseUrlDep) -> Any:
         data = await json_body(request)
         result = await run_in_threadpool(_save, store, data, rtype, "create", None, None)
-        return _written(store, settings.base_url, rtype, result, 201)
+        return _written(store, base_url, rtype, result, 201)
 
     @router.get("/{id}", response_class=FHIRJSONResponse)
     def read(id: str, request: Request, store: StoreDep) -> Any:
@@ -51,12 +51,12 @@ def router_for(rtype: str) -> APIRouter:
                                 headers={"ETag": f'W/"{stored.summary.version_id}"'})
 
     @router.put("/{id}", response_class=FHIRJSONResponse)
-    async def update(id: str, request: Request, store: StoreDep, settings: SettingsDep) -> Any:
+    async def update(id: str, request: Request, store: StoreDep, base_url: BaseUrlDep) -> Any:
         data = await json_body(request)
         if_match = _if_match(request.headers.get("if-match"))
         result = await run_in_threadpool(_save, store, data, rtype, "update", id, if_match)
         status = 201 if result.outcome == "created" else 200
-        return _written(store, settings.base_url, rtype, result, status)
+        return _written(store, base_url, rtype, result, status)
 
     @router.delete("/{id}", response_class=FHIRJSONResponse)
     def delete(id: str, store: StoreDep) -> Any:
