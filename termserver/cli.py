@@ -207,19 +207,27 @@ class ProgressBar:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        _print_status(store, as_json=args.json)
+    finally:
+        store.close()
+    return 0
+
+
+def _print_status(store: Store, *, as_json: bool) -> None:
     from termserver.model import SearchQuery
 
-    store = _store(args)
     systems = store.code_systems()
     counts = {rtype: store.search(SearchQuery(rtype, count=0), with_json=False)[0]
               for rtype in ("CodeSystem", "ValueSet", "ConceptMap")}
-    if args.json:
+    if as_json:
         print(json.dumps({
             "database": store.display_url, "resources": counts,
             "codeSystems": [{"url": cs.url, "version": cs.version, "content": cs.content,
                              "concepts": cs.concept_count, "id": cs.resource_id}
                             for cs in systems]}, indent=2))
-        return 0
+        return
     print(f"database: {store.display_url}")
     print(f"{counts['CodeSystem']} code systems, {counts['ValueSet']} value sets, "
           f"{counts['ConceptMap']} concept maps")
@@ -229,15 +237,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         for cs in systems:
             print(f"{cs.url:<{width}}  {cs.version or '-':<12} {cs.content:<12} "
                   f"{cs.concept_count:>9,}")
-    store.close()
-    return 0
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
     from termserver.ingest import remove_code_system
 
     store = _store(args)
-    for what in remove_code_system(store, args.system, args.version):
-        print(f"removed {what}")
-    store.close()
+    try:
+        for what in remove_code_system(store, args.system, args.version):
+            print(f"removed {what}")
+    finally:
+        store.close()
     return 0
