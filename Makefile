@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check termserver loaders mappings tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 check: lint test

@@ -201,3 +201,75 @@ class LookupResult:
     detail: ConceptDetail
     display_language: str | None
     properties: tuple[str, ...]
+
+
+# -- ValueSet definitions and expansions -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptReference:
+    code: str
+    display: str | None = None
+    designations: tuple[Designation, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    property: str
+    op: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptSet:
+    """One compose.include or compose.exclude entry."""
+
+    system: str | None = None
+    version: str | None = None
+    concepts: tuple[ConceptReference, ...] = ()
+    filters: tuple[Filter, ...] = ()
+    value_sets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ValueSetDefinition:
+    url: str | None
+    version: str | None
+    include: tuple[ConceptSet, ...] = ()
+    exclude: tuple[ConceptSet, ...] = ()
+    inactive: bool | None = None  # compose.inactive
+    resource: Mapping[str, Any] = field(default_factory=dict)  # echoed in $expand output
+
+
+@dataclass(frozen=True, slots=True)
+class ExpandRequest:
+    value_set: ValueSetDefinition
+    count: int | None = None
+    offset: int = 0
+    filter: str | None = None
+    active_only: bool = False
+    exclude_nested: bool = False
+    include_designations: bool = False
+    display_language: str | None = None
+    echo: tuple[tuple[str, str, Any], ...] = ()  # (name, value[x] type, value) to echo
+
+
+@dataclass(frozen=True, slots=True)
+class ExpansionEntry:
+    system: str
+    version: str | None
+    code: str
+    display: str | None
+    inactive: bool = False
+    abstract: bool = False
+    designations: tuple[Designation, ...] = ()
+    properties: tuple[ConceptProperty, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Expansion:
+    value_set: ValueSetDefinition
+    total: int
+    offset: int
+    entries: tuple[ExpansionEntry, ...]
+    parameters: tuple[tuple[str, str, Any], ...]  # (name, value[x] type, value)

@@ -173,6 +173,51 @@ class Store:
             children=child_codes,
         )
 
+    def code_folded(self, cs_pk: int, code: str) -> str | None:
+        """The stored spelling of `code`, compared case-insensitively (first in load order)."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(concept.c.code).where(
+                concept.c.cs_pk == cs_pk, func.lower(concept.c.code) == code.lower())
+                .order_by(concept.c.seq).limit(1)).scalar()
+        return None if found is None else str(found)
+
+    def concept_details(self, cs_pk: int) -> Iterator[ConceptDetail]:
+        """Every concept of one code system with its details, in load order. Four queries,
+        grouped in memory: meant for expansions, which are bounded by the expansion limit."""
+        with self.engine.connect() as conn:
+            desigs: dict[str, list[Designation]] = {}
+            for d in conn.execute(select(designation).where(designation.c.cs_pk == cs_pk)):
+                desigs.setdefault(d.code, []).append(Designation(
+                    d.code, d.value, d.language, d.use_system, d.use_code, d.use_display))
+            props: dict[str, list[ConceptProperty]] = {}
+            for p in conn.execute(select(concept_property).where(
+                    concept_property.c.cs_pk == cs_pk)):
+                props.setdefault(p.code, []).append(ConceptProperty(
+                    p.code, p.property, p.value, p.type, p.value_system, p.value_display))
+            parents: dict[str, list[str]] = {}
+            children: dict[str, list[str]] = {}
+            for link in conn.execute(select(concept_parent.c.child, concept_parent.c.parent)
+                                     .where(concept_parent.c.cs_pk == cs_pk)):
+                parents.setdefault(link.child, []).append(link.parent)
+                children.setdefault(link.parent, []).append(link.child)
+            rows = conn.execute(select(concept).where(concept.c.cs_pk == cs_pk)
+                                .order_by(concept.c.seq)).all()
+        for row in rows:
+            code = row.code
+            yield ConceptDetail(_concept(row), tuple(desigs.get(code, ())),
+                                tuple(props.get(code, ())), tuple(parents.get(code, ())),
+                                tuple(children.get(code, ())))
+
+    def descendants(self, cs_pk: int, code: str) -> set[str]:
+        """All codes below `code` (transitively), with one recursive query."""
+        below = select(concept_parent.c.child.label("code")).where(
+            concept_parent.c.cs_pk == cs_pk, concept_parent.c.parent == code
+        ).cte("below", recursive=True)
+        below = below.union(select(concept_parent.c.child).where(
+            concept_parent.c.cs_pk == cs_pk, concept_parent.c.parent == below.c.code))
+        with self.engine.connect() as conn:
+            return {str(c) for c in conn.execute(select(below.c.code)).scalars()}
+
     def count_rows(self) -> dict[str, int]:
         """Row counts per table, for status output and tests."""
         from termserver.store.schema import metadata

@@ -1,0 +1,48 @@
+"""TxContext: where a request's code systems and value sets come from.
+
+Resources sent with the request (tx-resource, inline valueSet/codeSystem) come first, then the
+store. The HTTP layer builds the context; the service never sees JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from termserver.model import ValueSetDefinition
+from termserver.service.provider import CodeSystemProvider, MemoryCodeSystem, StoredCodeSystemProvider
+from termserver.store import Store, version_key
+
+ValueSetResolver = Callable[[str, str | None], ValueSetDefinition | None]
+
+
+class TxContext:
+    def __init__(self, store: Store, code_systems: Sequence[MemoryCodeSystem] = (),
+                 value_sets: Sequence[ValueSetDefinition] = (),
+                 stored_value_set: ValueSetResolver | None = None) -> None:
+        self.store = store
+        self.memory_code_systems = list(code_systems)
+        self.memory_value_sets = list(value_sets)
+        self.stored_value_set = stored_value_set
+
+    def code_system(self, url: str, version: str | None = None) -> CodeSystemProvider | None:
+        """The code system version meant by url (and version); unversioned: the latest."""
+        matches = [cs for cs in self.memory_code_systems
+                   if cs.url == url and (version is None or cs.version == version)]
+        if matches:
+            return max(matches, key=lambda cs: version_key(cs.version))
+        stored = self.store.resolve_code_system(url, version)
+        return StoredCodeSystemProvider(self.store, stored) if stored else None
+
+    def code_system_versions(self, url: str) -> list[str]:
+        versions = {cs.version or "" for cs in self.memory_code_systems if cs.url == url}
+        versions |= {cs.version or "" for cs in self.store.code_systems(url)}
+        return sorted(versions, key=version_key)
+
+    def value_set(self, canonical: str, version: str | None = None) -> ValueSetDefinition | None:
+        url, _, pinned = canonical.partition("|")
+        version = version or pinned or None
+        matches = [vs for vs in self.memory_value_sets
+                   if vs.url == url and (version is None or vs.version == version)]
+        if matches:
+            return max(matches, key=lambda vs: version_key(vs.version))
+        return self.stored_value_set(url, version) if self.stored_value_set else None
