@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from termserver import __version__
 from termserver.api import errors
 from termserver.api.auth import BearerAuth
-from termserver.api.routes import codesystem, metadata, resources
+from termserver.api.routes import codesystem, metadata, resources, valueset
 from termserver.settings import Settings
 from termserver.store import Store
 
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.add_middleware(BearerAuth, settings=settings)
     app.include_router(metadata.router, prefix="/fhir")
     app.include_router(codesystem.router, prefix="/fhir")  # operations before /{type}/{id}
+    app.include_router(valueset.router, prefix="/fhir")
     for rtype in resources.RESOURCE_TYPES:
         app.include_router(resources.router_for(rtype), prefix="/fhir")
     return app

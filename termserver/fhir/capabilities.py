@@ -17,6 +17,7 @@ SEARCH_PARAMS = (("url", "uri"), ("version", "token"), ("name", "string"), ("tit
 #: (resource type, operation name, definition) — every one has a route; a test checks that.
 OPERATIONS: tuple[tuple[str, str, str], ...] = (
     ("CodeSystem", "lookup", "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup"),
+    ("ValueSet", "expand", "http://hl7.org/fhir/OperationDefinition/ValueSet-expand"),
 )
 
 

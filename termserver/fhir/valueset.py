@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from termserver.errors import InvalidRequest
-from termserver.model import JSON, ConceptReference, ConceptSet, Designation, Filter, ValueSetDefinition
+from termserver.model import (
+    JSON,
+    ConceptReference,
+    ConceptSet,
+    Designation,
+    Filter,
+    ValueSetDefinition,
+)
 
 
 def value_set_definition(data: JSON) -> ValueSetDefinition:

@@ -9,7 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from termserver.model import ValueSetDefinition
-from termserver.service.provider import CodeSystemProvider, MemoryCodeSystem, StoredCodeSystemProvider
+from termserver.service.provider import (
+    CodeSystemProvider,
+    MemoryCodeSystem,
+    StoredCodeSystemProvider,
+)
 from termserver.store import Store, version_key
 
 ValueSetResolver = Callable[[str, str | None], ValueSetDefinition | None]
