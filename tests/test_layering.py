@@ -17,7 +17,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
                              "loaders", "sqlalchemy", "fastapi"),
     "termserver/fhir": ("sqlalchemy", "fastapi", "starlette", "termserver.store",
                         "termserver.service", "termserver.api", "termserver.ingest", "loaders"),
-    "termserver/service.py": ("fastapi", "starlette", "termserver.api", "termserver.fhir",
+    "termserver/service": ("fastapi", "starlette", "termserver.api", "termserver.fhir",
                               "loaders", "sqlalchemy"),
     "termserver/ingest.py": ("fastapi", "starlette", "termserver.api", "sqlalchemy"),
     "termserver/api": ("sqlalchemy", "loaders"),
