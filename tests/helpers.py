@@ -33,6 +33,11 @@ def make_package(path: Path, resources: list[dict[str, Any]], *, name: str = "te
     for i, r in enumerate(resources):
         entries[f"package/{r['resourceType']}-{r.get('id', i)}-{i}.json"] = json.dumps(r).encode()
     entries.update(files or {})
+    return write_tgz(path, entries)
+
+
+def write_tgz(path: Path, entries: dict[str, bytes]) -> Path:
+    """Write a gzipped tar holding `entries` (member name → bytes)."""
     with tarfile.open(path, "w:gz") as tar:
         for member, raw in entries.items():
             info = tarfile.TarInfo(member)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ from loaders.base import LoadOptions
 from loaders.fhir_package import FhirPackageLoader
 from termserver.errors import LoadError
 from termserver.model import ResourceRecord
-from tests.helpers import DEMO_THO, code_system, make_package, value_set
+from tests.helpers import DEMO_THO, code_system, make_package, value_set, write_tgz
 
 
 def _read(path: Path) -> list[ResourceRecord]:
@@ -26,15 +24,6 @@ def _read(path: Path) -> list[ResourceRecord]:
 
 def _raw(resource: dict[str, Any]) -> bytes:
     return json.dumps(resource).encode()
-
-
-def _write_tgz(path: Path, entries: dict[str, bytes]) -> Path:
-    with tarfile.open(path, "w:gz") as tar:
-        for member, raw in entries.items():
-            info = tarfile.TarInfo(member)
-            info.size = len(raw)
-            tar.addfile(info, io.BytesIO(raw))
-    return path
 
 
 def _concept_map(url: str) -> dict[str, Any]:
@@ -172,7 +161,7 @@ def test_detect_rejects_other_files(tmp_path: Path) -> None:
     text.write_text("hello\n")
     text_tgz = tmp_path / "notes.tgz"
     text_tgz.write_text("hello, not gzip\n")
-    foreign = _write_tgz(tmp_path / "foreign.tar.gz", {"src/main.c": b"int main(){}"})
+    foreign = write_tgz(tmp_path / "foreign.tar.gz", {"src/main.c": b"int main(){}"})
     loader = FhirPackageLoader()
     assert loader.detect(text) is False
     assert loader.detect(text_tgz) is False
@@ -192,7 +181,7 @@ def test_not_gzip_at_all(tmp_path: Path) -> None:
 
 
 def test_tar_without_package_json(tmp_path: Path) -> None:
-    path = _write_tgz(tmp_path / "foreign.tgz", {
+    path = write_tgz(tmp_path / "foreign.tgz", {
         "package/CodeSystem-x.json": _raw(code_system("http://example.org/x")),
     })
     err = _load_error(path)
