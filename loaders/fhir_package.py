@@ -20,17 +20,14 @@ from typing import Any, ClassVar
 
 from loaders.base import LoadItem, LoadOptions, Progress
 from termserver.errors import LoadError
-from termserver.model import ResourceRecord
-
-RESOURCE_TYPES = ("CodeSystem", "ValueSet", "ConceptMap")
-_CONTENT_RANK = {"complete": 4, "supplement": 3, "example": 2, "fragment": 1, "not-present": 0}
+from termserver.model import RESOURCE_TYPES, ResourceRecord, content_rank
 
 
-def content_rank(resource: dict[str, Any]) -> int:
+def _rank(resource: dict[str, Any]) -> int:
     """How much real content a resource carries; higher wins when canonicals collide."""
     if resource.get("resourceType") != "CodeSystem":
-        return 4
-    return _CONTENT_RANK.get(str(resource.get("content", "complete")), 2)
+        return content_rank("complete")
+    return content_rank(str(resource.get("content") or "complete"))
 
 
 class FhirPackageLoader:
@@ -79,7 +76,7 @@ class FhirPackageLoader:
             if not isinstance(url, str) or not url:
                 continue  # a canonical resource without url cannot be referenced; skip it
             key = (rtype, url, str(resource.get("version") or ""))
-            rank = content_rank(resource)
+            rank = _rank(resource)
             current = chosen.get(key)
             if current is None or (-rank, name) < (-current[0], current[1]):
                 chosen[key] = (rank, name, resource)

@@ -32,12 +32,17 @@ from termserver.fhir.codesystem import (
 )
 from termserver.fhir.conceptmap import map_elements
 from termserver.fhir.resources import header_from_info
-from termserver.model import JSON, CodeSystemInfo, LoadReport, Record
+from termserver.model import (
+    JSON,
+    RESOURCE_TYPES,
+    CodeSystemInfo,
+    LoadReport,
+    Record,
+    content_rank,
+)
 from termserver.store import Store, Writer
 from termserver.store.write import ExistingResource, dumps
 
-RESOURCE_TYPES = ("CodeSystem", "ValueSet", "ConceptMap")
-_CONTENT_RANK = {"complete": 4, "supplement": 3, "example": 2, "fragment": 1, "not-present": 0}
 _ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 Mode = Literal["canonical", "create", "update"]
@@ -166,8 +171,8 @@ def _save_canonical(w: Writer, rtype: str, data: JSON, existing: ExistingResourc
     if existing.json == dumps(_without_meta(data, existing.id)):
         return SaveResult(rtype, existing.id, existing.version_id, "unchanged")
     if rtype == "CodeSystem":
-        old = _CONTENT_RANK.get(existing.content or "", 2)
-        new = _CONTENT_RANK.get(str(data.get("content") or "complete"), 2)
+        old = content_rank(existing.content or "")
+        new = content_rank(str(data.get("content") or "complete"))
         if new < old:
             note = (f"kept {rtype}/{existing.id} ({existing.content}) over "
                     f"{data.get('content')} copy from {origin}")

@@ -11,6 +11,17 @@ from typing import Any, Literal
 
 JSON = dict[str, Any]
 
+#: The canonical resource types the server stores and serves.
+RESOURCE_TYPES = ("CodeSystem", "ValueSet", "ConceptMap")
+
+_CONTENT_RANK = {"complete": 4, "supplement": 3, "example": 2, "fragment": 1, "not-present": 0}
+
+
+def content_rank(content: str | None) -> int:
+    """How much real content a CodeSystem.content value means; higher wins, so a
+    `not-present` or `fragment` stub never shadows complete content of the same url."""
+    return _CONTENT_RANK.get(content or "complete", 2)
+
 
 @dataclass(frozen=True, slots=True)
 class CodeSystemInfo:

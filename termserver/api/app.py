@@ -12,6 +12,7 @@ from termserver import __version__
 from termserver.api import errors
 from termserver.api.auth import BearerAuth
 from termserver.api.routes import codesystem, metadata, resources, valueset
+from termserver.model import RESOURCE_TYPES
 from termserver.settings import Settings
 from termserver.store import Store
 
@@ -42,6 +43,6 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(metadata.router, prefix="/fhir")
     app.include_router(codesystem.router, prefix="/fhir")  # operations before /{type}/{id}
     app.include_router(valueset.router, prefix="/fhir")
-    for rtype in resources.RESOURCE_TYPES:
+    for rtype in RESOURCE_TYPES:
         app.include_router(resources.router_for(rtype), prefix="/fhir")
     return app

@@ -29,16 +29,16 @@ def code_system_info(data: JSON) -> CodeSystemInfo:
     cs = data.get("caseSensitive")
     return CodeSystemInfo(
         url=str(data.get("url") or ""),
-        version=_text(data.get("version")),
-        name=_text(data.get("name")),
-        title=_text(data.get("title")),
+        version=text_or_none(data.get("version")),
+        name=text_or_none(data.get("name")),
+        title=text_or_none(data.get("title")),
         status=str(data.get("status") or "unknown"),
         content=str(data.get("content") or "complete"),
-        hierarchy_meaning=_text(data.get("hierarchyMeaning")),
+        hierarchy_meaning=text_or_none(data.get("hierarchyMeaning")),
         case_sensitive=cs if isinstance(cs, bool) else None,
-        language=_text(data.get("language")),
-        supplements=_text(data.get("supplements")),
-        id=_text(data.get("id")),
+        language=text_or_none(data.get("language")),
+        supplements=text_or_none(data.get("supplements")),
+        id=text_or_none(data.get("id")),
         resource=header,
     )
 
@@ -78,8 +78,8 @@ def _records(concepts: list[JSON], parent: str | None) -> Iterator[Record]:
         props = list(_properties(code, c.get("property") or []))
         yield Concept(
             code=code,
-            display=_text(c.get("display")),
-            definition=_text(c.get("definition")),
+            display=text_or_none(c.get("display")),
+            definition=text_or_none(c.get("definition")),
             inactive=any(_is_inactive(p) for p in props),
             abstract=any(p.property in ("notSelectable", "abstract") and p.value == "true"
                          for p in props),
@@ -88,9 +88,9 @@ def _records(concepts: list[JSON], parent: str | None) -> Iterator[Record]:
             if not d.get("value"):
                 continue
             use = d.get("use") or {}
-            yield Designation(code, str(d["value"]), _text(d.get("language")),
-                              _text(use.get("system")), _text(use.get("code")),
-                              _text(use.get("display")))
+            yield Designation(code, str(d["value"]), text_or_none(d.get("language")),
+                              text_or_none(use.get("system")), text_or_none(use.get("code")),
+                              text_or_none(use.get("display")))
         yield from props
         if parent is not None:
             yield ParentLink(code, parent)
@@ -117,7 +117,8 @@ def _properties(code: str, props: list[JSON]) -> Iterator[ConceptProperty]:
             value = p[key]
             if kind == "Coding":
                 yield ConceptProperty(code, str(name), str(value.get("code", "")), kind,
-                                      _text(value.get("system")), _text(value.get("display")))
+                                      text_or_none(value.get("system")),
+                                      text_or_none(value.get("display")))
             elif kind == "boolean":
                 yield ConceptProperty(code, str(name), "true" if value else "false", kind)
             else:
@@ -125,5 +126,6 @@ def _properties(code: str, props: list[JSON]) -> Iterator[ConceptProperty]:
             break
 
 
-def _text(value: Any) -> str | None:
+def text_or_none(value: Any) -> str | None:
+    """None for absent or empty FHIR values, else the value as text."""
     return None if value in (None, "") else str(value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 from urllib.parse import urlencode
 
 import orjson
@@ -45,14 +44,10 @@ def header_from_info(info: CodeSystemInfo) -> JSON:
 def resource_view(stored: StoredResource) -> JSON:
     """The resource as served: stored JSON plus id and meta.versionId/lastUpdated."""
     s = stored.summary
-    data: JSON = {"resourceType": s.resource_type, "id": s.id}
-    data.update({k: v for k, v in stored.resource.items() if k not in ("resourceType", "id")})
-    meta = dict(data.get("meta") or {})
-    meta["versionId"] = str(s.version_id)
-    meta["lastUpdated"] = s.last_updated
-    data["meta"] = meta
-    return {"resourceType": s.resource_type, "id": s.id, "meta": meta,
-            **{k: v for k, v in data.items() if k not in ("resourceType", "id", "meta")}}
+    meta = {**(stored.resource.get("meta") or {}), "versionId": str(s.version_id),
+            "lastUpdated": s.last_updated}
+    rest = {k: v for k, v in stored.resource.items() if k not in ("resourceType", "id", "meta")}
+    return {"resourceType": s.resource_type, "id": s.id, "meta": meta, **rest}
 
 
 #: Elements kept by _summary=true (the summary elements of the three canonical resources).
@@ -106,7 +101,3 @@ def search_bundle(base: str, resource_type: str, params: Sequence[tuple[str, str
         bundle["entry"] = [{"fullUrl": f"{base}/{resource_type}/{e['id']}", "resource": e,
                             "search": {"mode": "match"}} for e in entries]
     return bundle
-
-
-def dumps(data: Any) -> bytes:
-    return orjson.dumps(data)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from termserver.errors import InvalidRequest
+from termserver.fhir.codesystem import text_or_none
 from termserver.model import (
     JSON,
     ConceptReference,
@@ -22,8 +21,8 @@ def value_set_definition(data: JSON) -> ValueSetDefinition:
     compose = data.get("compose") or {}
     inactive = compose.get("inactive")
     return ValueSetDefinition(
-        url=_text(data.get("url")),
-        version=_text(data.get("version")),
+        url=text_or_none(data.get("url")),
+        version=text_or_none(data.get("version")),
         include=tuple(_concept_set(s) for s in compose.get("include") or []),
         exclude=tuple(_concept_set(s) for s in compose.get("exclude") or []),
         inactive=inactive if isinstance(inactive, bool) else None,
@@ -33,20 +32,17 @@ def value_set_definition(data: JSON) -> ValueSetDefinition:
 
 def _concept_set(data: JSON) -> ConceptSet:
     return ConceptSet(
-        system=_text(data.get("system")),
-        version=_text(data.get("version")),
+        system=text_or_none(data.get("system")),
+        version=text_or_none(data.get("version")),
         concepts=tuple(ConceptReference(
-            str(c.get("code")), _text(c.get("display")),
-            tuple(Designation(str(c.get("code")), str(d.get("value")), _text(d.get("language")),
-                              _text((d.get("use") or {}).get("system")),
-                              _text((d.get("use") or {}).get("code")))
+            str(c.get("code")), text_or_none(c.get("display")),
+            tuple(Designation(str(c.get("code")), str(d.get("value")),
+                              text_or_none(d.get("language")),
+                              text_or_none((d.get("use") or {}).get("system")),
+                              text_or_none((d.get("use") or {}).get("code")))
                   for d in c.get("designation") or [] if d.get("value")))
             for c in data.get("concept") or []),
         filters=tuple(Filter(str(f.get("property", "")), str(f.get("op", "")),
                              str(f.get("value", ""))) for f in data.get("filter") or []),
         value_sets=tuple(str(v) for v in data.get("valueSet") or []),
     )
-
-
-def _text(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, Row, and_, func, select
+from sqlalchemy import Engine, Row, and_, bindparam, func, select
 from sqlalchemy.exc import OperationalError
 
 from termserver.errors import NotFound, SchemaError
@@ -22,6 +22,7 @@ from termserver.model import (
     SearchQuery,
     StoredCodeSystem,
     StoredResource,
+    content_rank,
 )
 from termserver.store import migrations
 from termserver.store.engine import open_engine
@@ -34,9 +35,6 @@ from termserver.store.schema import (
     resource,
 )
 from termserver.store.write import Writer
-
-# Stubs (not-present, fragment, example) never shadow real content of the same url.
-_CONTENT_RANK = {"complete": 4, "supplement": 3, "example": 2, "fragment": 1, "not-present": 0}
 
 
 def version_key(version: str | None) -> tuple[Any, ...]:
@@ -138,7 +136,7 @@ class Store:
             candidates = [cs for cs in candidates if cs.version == version]
         if not candidates:
             return None
-        return max(candidates, key=lambda cs: (_CONTENT_RANK.get(cs.content, 2),
+        return max(candidates, key=lambda cs: (content_rank(cs.content),
                                                version_key(cs.version)))
 
     def concept(self, cs_pk: int, code: str) -> Concept | None:
@@ -152,13 +150,12 @@ class Store:
             row = conn.execute(_concept_stmt(), {"cs": cs_pk, "code": code}).first()
             if row is None:
                 return None
-            key = {"cs": cs_pk, "code": code}
             desigs = conn.execute(select(designation).where(
                 designation.c.cs_pk == cs_pk, designation.c.code == code)).all()
             props = conn.execute(select(concept_property).where(
                 concept_property.c.cs_pk == cs_pk, concept_property.c.code == code)).all()
             parents = conn.execute(select(concept_parent.c.parent).where(
-                concept_parent.c.cs_pk == key["cs"], concept_parent.c.child == code)).scalars()
+                concept_parent.c.cs_pk == cs_pk, concept_parent.c.child == code)).scalars()
             parent_codes = tuple(parents)
             children = conn.execute(select(concept_parent.c.child).where(
                 concept_parent.c.cs_pk == cs_pk, concept_parent.c.parent == code)).scalars()
@@ -239,13 +236,8 @@ def _cs_select() -> Any:
 
 
 def _concept_stmt() -> Any:
-    return select(concept).where(concept.c.cs_pk == _param("cs"), concept.c.code == _param("code"))
-
-
-def _param(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name)
+    return select(concept).where(concept.c.cs_pk == bindparam("cs"),
+                                 concept.c.code == bindparam("code"))
 
 
 def _concept(row: Row[Any]) -> Concept:

@@ -18,7 +18,6 @@ from termserver.fhir.resources import resource_view, search_bundle, summarize
 from termserver.model import Issue, SearchQuery
 from termserver.store import Store
 
-RESOURCE_TYPES = ("CodeSystem", "ValueSet", "ConceptMap")
 SEARCH_PARAMS = {"url", "version", "name", "title", "status", "_id"}
 CONTROL_PARAMS = {"_count", "_offset", "_summary", "_format", "_pretty"}
 MAX_COUNT = 1000
