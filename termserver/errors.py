@@ -27,13 +27,21 @@ class TerminologyError(Exception):
     http_status: ClassVar[int] = 500
     tx_code: ClassVar[str | None] = None
 
-    def __init__(self, message: str, *, expression: tuple[str, ...] = ()) -> None:
+    def __init__(self, message: str, *, expression: tuple[str, ...] = (),
+                 message_id: str | None = None, tx_code: str | None = None,
+                 issues: tuple[Issue, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.expression = expression
+        self.message_id = message_id
+        self.instance_tx_code = tx_code
+        self.extra_issues = issues
 
     def issues(self) -> list[Issue]:
-        return [Issue("error", self.issue_type, self.message, self.tx_code, self.expression)]
+        """The first issue describes this error; `issues=` adds more (e.g. a cause)."""
+        first = Issue("error", self.issue_type, self.message,
+                      self.instance_tx_code or self.tx_code, self.expression, self.message_id)
+        return [first, *self.extra_issues]
 
 
 class InvalidRequest(TerminologyError):

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from termserver.fhir.version import FhirVersion, requested_version
 from termserver.settings import Settings
 from termserver.store import Store
 
@@ -26,6 +27,12 @@ def get_base_url(request: Request) -> str:
     return settings.base_url or f"{str(request.base_url).rstrip('/')}/fhir"
 
 
+def get_fhir_version(request: Request) -> FhirVersion:
+    """The FHIR version the client asked for (Accept `fhirVersion=`), R4 by default."""
+    return requested_version(request.headers.get("accept"), request.headers.get("content-type"))
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 BaseUrlDep = Annotated[str, Depends(get_base_url)]
+FhirVersionDep = Annotated[FhirVersion, Depends(get_fhir_version)]

@@ -8,6 +8,7 @@ from termserver.fhir.valueset import value_set_definition
 from termserver.model import JSON, SearchQuery, ValueSetDefinition
 from termserver.service.context import TxContext, ValueSetResolver
 from termserver.service.provider import MemoryCodeSystem
+from termserver.service.versions import VersionRules
 from termserver.store import Store, version_key
 
 
@@ -22,7 +23,11 @@ def context_from(store: Store, pairs: p.Pairs) -> TxContext:
             code_systems.append(memory_code_system(value))
         elif rtype == "ValueSet" and name != "valueSet":
             value_sets.append(value_set_definition(value))
-    return TxContext(store, code_systems, value_sets, stored_value_set(store))
+    rules = VersionRules.from_canonicals(
+        default=[str(v) for v in p.all_of(pairs, "system-version")],
+        check=[str(v) for v in p.all_of(pairs, "check-system-version")],
+        force=[str(v) for v in p.all_of(pairs, "force-system-version")])
+    return TxContext(store, code_systems, value_sets, stored_value_set(store), rules)
 
 
 def memory_code_system(data: JSON) -> MemoryCodeSystem:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from termserver.model import JSON, Issue
 
 TX_ISSUE_TYPE = "http://hl7.org/fhir/tools/CodeSystem/tx-issue-type"
+MESSAGE_ID = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id"
 
 #: One HTTP status per FHIR issue type, used for raised and returned errors alike.
 ISSUE_STATUS = {
@@ -22,12 +23,18 @@ def operation_outcome(issues: Iterable[Issue]) -> JSON:
 
 
 def issue_to_json(issue: Issue) -> JSON:
-    out: JSON = {"severity": issue.severity, "code": issue.code}
-    details: JSON = {"text": issue.text}
+    out: JSON = {}
+    if issue.message_id:
+        out["extension"] = [{"url": MESSAGE_ID, "valueString": issue.message_id}]
+    out["severity"] = issue.severity
+    out["code"] = issue.code
+    details: JSON = {}
     if issue.tx_code:
         details["coding"] = [{"system": TX_ISSUE_TYPE, "code": issue.tx_code}]
+    details["text"] = issue.text
     out["details"] = details
     if issue.expression:
+        out["location"] = list(issue.expression)  # R4 clients still read location
         out["expression"] = list(issue.expression)
     return out
 

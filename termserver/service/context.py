@@ -14,6 +14,7 @@ from termserver.service.provider import (
     MemoryCodeSystem,
     StoredCodeSystemProvider,
 )
+from termserver.service.versions import VersionRules, is_pattern, latest_matching
 from termserver.store import Store, version_key
 
 ValueSetResolver = Callable[[str, str | None], ValueSetDefinition | None]
@@ -22,14 +23,21 @@ ValueSetResolver = Callable[[str, str | None], ValueSetDefinition | None]
 class TxContext:
     def __init__(self, store: Store, code_systems: Sequence[MemoryCodeSystem] = (),
                  value_sets: Sequence[ValueSetDefinition] = (),
-                 stored_value_set: ValueSetResolver | None = None) -> None:
+                 stored_value_set: ValueSetResolver | None = None,
+                 rules: VersionRules | None = None) -> None:
         self.store = store
+        self.rules = rules or VersionRules()
         self.memory_code_systems = list(code_systems)
         self.memory_value_sets = list(value_sets)
         self.stored_value_set = stored_value_set
 
     def code_system(self, url: str, version: str | None = None) -> CodeSystemProvider | None:
-        """The code system version meant by url (and version); unversioned: the latest."""
+        """The code system version meant by url (and version); unversioned: the latest.
+        `version` may be a pattern such as `1.x` (the newest matching version is taken)."""
+        if is_pattern(version):
+            version = latest_matching(self.code_system_versions(url), version)
+            if version is None:
+                return None
         matches = [cs for cs in self.memory_code_systems
                    if cs.url == url and (version is None or cs.version == version)]
         if matches:
@@ -37,9 +45,10 @@ class TxContext:
         stored = self.store.resolve_code_system(url, version)
         return StoredCodeSystemProvider(self.store, stored) if stored else None
 
-    def code_system_versions(self, url: str) -> list[str]:
-        versions = {cs.version or "" for cs in self.memory_code_systems if cs.url == url}
-        versions |= {cs.version or "" for cs in self.store.code_systems(url)}
+    def code_system_versions(self, url: str) -> list[str | None]:
+        """Every known version of `url`, oldest first (None for an unversioned one)."""
+        versions = {cs.version for cs in self.memory_code_systems if cs.url == url}
+        versions |= {cs.version for cs in self.store.code_systems(url)}
         return sorted(versions, key=version_key)
 
     def value_set(self, canonical: str, version: str | None = None) -> ValueSetDefinition | None:
