@@ -6,9 +6,7 @@ imported value sets, in definition order, de-duplicated by (system, version, cod
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
-import regex
+from collections.abc import Iterator
 
 from termserver.errors import InvalidRequest, NotFound, TooCostly
 from termserver.model import (
@@ -17,10 +15,10 @@ from termserver.model import (
     ExpandRequest,
     Expansion,
     ExpansionEntry,
-    Filter,
     ValueSetDefinition,
 )
 from termserver.service.context import TxContext
+from termserver.service.filters import filter_test
 from termserver.service.provider import CodeSystemProvider
 
 Key = tuple[str, str | None, str]
@@ -103,7 +101,7 @@ def _select(provider: CodeSystemProvider, cset: ConceptSet,
             if detail is not None:
                 yield _entry(provider, detail, request, ref.display)
         return
-    tests = [_filter_test(provider, f) for f in cset.filters]
+    tests = [filter_test(provider, f) for f in cset.filters]
     for detail in provider.concepts():
         if all(test(detail) for test in tests):
             yield _entry(provider, detail, request, None)
@@ -129,80 +127,3 @@ def _unknown_system(ctx: TxContext, system: str, version: str | None) -> str:
                 "found, so the value set cannot be expanded")
     return (f"A definition for CodeSystem '{system}' could not be found, so the value set "
             "cannot be expanded")
-
-
-# -- filters ---------------------------------------------------------------------------------
-
-Test = Callable[[ConceptDetail], bool]
-_CODE_PROPERTIES = ("concept", "code")
-
-
-def _filter_test(provider: CodeSystemProvider, f: Filter) -> Test:
-    op, value = f.op, f.value
-    if f.property in _CODE_PROPERTIES:
-        if op == "is-a":
-            below = provider.descendants(value) | {value}
-            return lambda d: d.concept.code in below
-        if op == "descendent-of":
-            below = provider.descendants(value)
-            return lambda d: d.concept.code in below
-        if op == "is-not-a":
-            below = provider.descendants(value) | {value}
-            return lambda d: d.concept.code not in below
-        if op == "child-of":
-            return lambda d: value in d.parents
-        if op == "descendent-leaf":
-            below = provider.descendants(value)
-            return lambda d: d.concept.code in below and not d.children
-        if op == "generalizes":
-            return lambda d: d.concept.code == value or value in provider.descendants(
-                d.concept.code)
-    if op == "regex":
-        pattern = _regex(value)
-        return lambda d: any(_full_match(pattern, v) for v in _values(d, f.property))
-    if op == "=":
-        return lambda d: value in _values(d, f.property)
-    if op == "in":
-        wanted = {v.strip() for v in value.split(",")}
-        return lambda d: bool(wanted & set(_values(d, f.property)))
-    if op == "not-in":
-        unwanted = {v.strip() for v in value.split(",")}
-        return lambda d: not unwanted & set(_values(d, f.property))
-    if op == "exists":
-        want = value == "true"
-        return lambda d: bool(_values(d, f.property)) == want
-    raise InvalidRequest(f"The filter '{f.property} {op} {value}' is not supported",
-                         expression=("ValueSet.compose.include.filter",))
-
-
-def _values(d: ConceptDetail, prop: str) -> list[str]:
-    if prop in _CODE_PROPERTIES:
-        return [d.concept.code]
-    if prop == "display":
-        return [d.concept.display] if d.concept.display else []
-    if prop == "parent":
-        return list(d.parents)
-    if prop == "child":
-        return list(d.children)
-    return [p.value for p in d.properties if p.property == prop]
-
-
-#: Seconds one regex match may take. The `regex` engine handles classic catastrophic patterns
-#: such as (a+)+ in linear time; this bounds whatever is left (a ReDoS must not hang a worker).
-REGEX_TIMEOUT = 0.5
-
-
-def _full_match(pattern: regex.Pattern[str], text: str) -> bool:
-    try:
-        return pattern.fullmatch(text, timeout=REGEX_TIMEOUT) is not None
-    except TimeoutError:
-        raise TooCostly(f"The regex '{pattern.pattern}' took too long to evaluate; "
-                        "simplify the pattern") from None
-
-
-def _regex(value: str) -> regex.Pattern[str]:
-    try:
-        return regex.compile(value)
-    except regex.error as exc:
-        raise InvalidRequest(f"The regex '{value}' is not valid: {exc}",
-                             expression=("ValueSet.compose.include.filter.value",)) from None

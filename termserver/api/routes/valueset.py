@@ -14,8 +14,8 @@ from termserver.api.responses import FHIRJSONResponse
 from termserver.api.tx import context_from
 from termserver.errors import InvalidRequest, NotFound
 from termserver.fhir import params as p
+from termserver.fhir.expansion import expansion_to_valueset
 from termserver.fhir.valueset import value_set_definition
-from termserver.fhir.wire import expansion_to_valueset
 from termserver.model import ExpandRequest
 from termserver.service.expand import expand
 from termserver.settings import Settings

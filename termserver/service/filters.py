@@ -1,0 +1,86 @@
+"""ValueSet compose filters as predicates over one concept (shared by $expand and
+$validate-code). Regexes run on the `regex` engine with a timeout (ReDoS-safe)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import regex
+
+from termserver.errors import InvalidRequest, TooCostly
+from termserver.model import ConceptDetail, Filter
+from termserver.service.provider import CodeSystemProvider
+
+Test = Callable[[ConceptDetail], bool]
+_CODE_PROPERTIES = ("concept", "code")
+
+
+def filter_test(provider: CodeSystemProvider, f: Filter) -> Test:
+    op, value = f.op, f.value
+    if f.property in _CODE_PROPERTIES:
+        if op == "is-a":
+            below = provider.descendants(value) | {value}
+            return lambda d: d.concept.code in below
+        if op == "descendent-of":
+            below = provider.descendants(value)
+            return lambda d: d.concept.code in below
+        if op == "is-not-a":
+            below = provider.descendants(value) | {value}
+            return lambda d: d.concept.code not in below
+        if op == "child-of":
+            return lambda d: value in d.parents
+        if op == "descendent-leaf":
+            below = provider.descendants(value)
+            return lambda d: d.concept.code in below and not d.children
+        if op == "generalizes":
+            return lambda d: d.concept.code == value or value in provider.descendants(
+                d.concept.code)
+    if op == "regex":
+        pattern = _regex(value)
+        return lambda d: any(_full_match(pattern, v) for v in _values(d, f.property))
+    if op == "=":
+        return lambda d: value in _values(d, f.property)
+    if op == "in":
+        wanted = {v.strip() for v in value.split(",")}
+        return lambda d: bool(wanted & set(_values(d, f.property)))
+    if op == "not-in":
+        unwanted = {v.strip() for v in value.split(",")}
+        return lambda d: not unwanted & set(_values(d, f.property))
+    if op == "exists":
+        want = value == "true"
+        return lambda d: bool(_values(d, f.property)) == want
+    raise InvalidRequest(f"The filter '{f.property} {op} {value}' is not supported",
+                         expression=("ValueSet.compose.include.filter",))
+
+
+def _values(d: ConceptDetail, prop: str) -> list[str]:
+    if prop in _CODE_PROPERTIES:
+        return [d.concept.code]
+    if prop == "display":
+        return [d.concept.display] if d.concept.display else []
+    if prop == "parent":
+        return list(d.parents)
+    if prop == "child":
+        return list(d.children)
+    return [p.value for p in d.properties if p.property == prop]
+
+
+#: Seconds one regex match may take. The `regex` engine handles classic catastrophic patterns
+#: such as (a+)+ in linear time; this bounds whatever is left (a ReDoS must not hang a worker).
+REGEX_TIMEOUT = 0.5
+
+
+def _full_match(pattern: regex.Pattern[str], text: str) -> bool:
+    try:
+        return pattern.fullmatch(text, timeout=REGEX_TIMEOUT) is not None
+    except TimeoutError:
+        raise TooCostly(f"The regex '{pattern.pattern}' took too long to evaluate; "
+                        "simplify the pattern") from None
+
+
+def _regex(value: str) -> regex.Pattern[str]:
+    try:
+        return regex.compile(value)
+    except regex.error as exc:
+        raise InvalidRequest(f"The regex '{value}' is not valid: {exc}",
+                             expression=("ValueSet.compose.include.filter.value",)) from None
