@@ -28,6 +28,9 @@ lint: $(STAMP)
 
 check: lint test
 
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 txsuite: $(STAMP)
 	../shared/txsuite/run --server http://$(HOST):$(PORT)/fhir $(TXSUITE_ARGS)
 

@@ -29,17 +29,18 @@ class TerminologyError(Exception):
 
     def __init__(self, message: str, *, expression: tuple[str, ...] = (),
                  message_id: str | None = None, tx_code: str | None = None,
-                 issues: tuple[Issue, ...] = ()) -> None:
+                 issues: tuple[Issue, ...] = (), issue_code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.expression = expression
         self.message_id = message_id
         self.instance_tx_code = tx_code
         self.extra_issues = issues
+        self.issue_code = issue_code  # overrides the class's issue type in the outcome
 
     def issues(self) -> list[Issue]:
         """The first issue describes this error; `issues=` adds more (e.g. a cause)."""
-        first = Issue("error", self.issue_type, self.message,
+        first = Issue("error", self.issue_code or self.issue_type, self.message,
                       self.instance_tx_code or self.tx_code, self.expression, self.message_id)
         return [first, *self.extra_issues]
 

@@ -204,14 +204,18 @@ class LookupRequest:
     version: str | None = None
     display_language: str | None = None
     properties: tuple[str, ...] = ()
+    use_supplements: tuple[str, ...] = ()  # useSupplement canonicals (url or url|version)
 
 
 @dataclass(frozen=True, slots=True)
 class LookupResult:
-    code_system: StoredCodeSystem
-    detail: ConceptDetail
+    code_system: CodeSystemInfo
+    detail: ConceptDetail  # supplement properties merged in
     display_language: str | None
     properties: tuple[str, ...]
+    display: str | None = None  # the display chosen for display_language
+    used_supplements: tuple[str, ...] = ()  # url|version of each supplement applied
+    supplement_designations: tuple[tuple[str, Designation], ...] = ()  # (source, designation)
 
 
 # -- ValueSet definitions and expansions -------------------------------------------------------
@@ -222,6 +226,8 @@ class ConceptReference:
     code: str
     display: str | None = None
     designations: tuple[Designation, ...] = ()
+    extensions: tuple[Mapping[str, Any], ...] = ()  # compose.include.concept.extension
+    designation_extensions: tuple[tuple[Mapping[str, Any], ...], ...] = ()  # per designation
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +235,7 @@ class Filter:
     property: str
     op: str
     value: str
+    has_value: bool = True  # False when the filter came without a value (an error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +257,10 @@ class ValueSetDefinition:
     exclude: tuple[ConceptSet, ...] = ()
     inactive: bool | None = None  # compose.inactive
     resource: Mapping[str, Any] = field(default_factory=dict)  # echoed in $expand output
+    contained: tuple[ValueSetDefinition, ...] = ()  # contained ValueSets ("#id" imports)
+    language: str | None = None  # ValueSet.language
+    #: compose `valueset-expansion-parameter` extensions as (name, value), e.g. displayLanguage
+    expansion_parameters: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +274,12 @@ class ExpandRequest:
     include_designations: bool = False
     display_language: str | None = None
     echo: tuple[tuple[str, str, Any], ...] = ()  # (name, value[x] type, value) to echo
+    properties: tuple[str, ...] = ()  # the `property` parameter
+    designations: tuple[str, ...] = ()  # the `designation` parameter, `system|code`
+    supplements: tuple[str, ...] = ()  # `useSupplement` canonicals
+    default_value_set_versions: tuple[str, ...] = ()  # `default-valueset-version` canonicals
+    accept_language: str | None = None  # the HTTP Accept-Language header
+    paged: bool = False  # `count` or `offset` was given
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +291,11 @@ class ExpansionEntry:
     inactive: bool = False
     abstract: bool = False
     designations: tuple[Designation, ...] = ()
-    properties: tuple[ConceptProperty, ...] = ()
+    properties: tuple[ConceptProperty, ...] = ()  # `property` = the property code
+    extensions: tuple[Mapping[str, Any], ...] = ()  # contains.extension
+    designation_extensions: tuple[tuple[Mapping[str, Any], ...], ...] = ()  # per designation
+    contains: tuple[ExpansionEntry, ...] = ()  # children, in a hierarchical expansion
+    show_display: bool = True  # False: the display is withheld (no match for the language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,3 +305,126 @@ class Expansion:
     offset: int
     entries: tuple[ExpansionEntry, ...]
     parameters: tuple[tuple[str, str, Any], ...]  # (name, value[x] type, value)
+    property_defs: tuple[tuple[str, str], ...] = ()  # expansion.property (code, uri)
+    extensions: tuple[Mapping[str, Any], ...] = ()  # expansion.extension
+    show_offset: bool = False
+    versioned_systems: frozenset[str] = frozenset()  # systems whose contains carry `version`
+
+
+# -- $validate-code ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CodingInput:
+    """One coding to validate, as the client sent it (any part may be missing)."""
+
+    system: str | None
+    code: str | None
+    version: str | None = None
+    display: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateRequest:
+    """CodeSystem or ValueSet $validate-code, already parsed.
+
+    `form` says how the client sent the codes: as `code`/`system` parameters, one `coding`
+    or a `codeableConcept`; it decides the issue expressions (`code`, `Coding.code`, ...).
+    """
+
+    codings: tuple[CodingInput, ...]
+    form: Literal["code", "coding", "codeableConcept"]
+    value_set: ValueSetDefinition | None = None  # None: CodeSystem/$validate-code
+    display_language: str | None = None
+    lenient_display: bool = False
+    active_only: bool = False
+    abstract_ok: bool = True
+    membership_only: bool = False
+    infer_system: bool = False
+    default_value_set_versions: Mapping[str, str] = field(default_factory=dict)
+    codeable_concept: Mapping[str, Any] | None = None  # echoed as given
+    use_supplements: tuple[str, ...] = ()  # useSupplement canonicals
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    result: bool
+    code: str | None = None
+    system: str | None = None
+    version: str | None = None
+    display: str | None = None
+    inactive: bool | None = None
+    status: str | None = None
+    normalized_code: str | None = None
+    message: str | None = None
+    issues: tuple[Issue, ...] = ()
+    codeable_concept: Mapping[str, Any] | None = None
+    unknown_systems: tuple[str, ...] = ()  # x-unknown-system
+    caused_by: tuple[str, ...] = ()  # x-caused-by-unknown-system
+
+
+# -- $translate, $subsumes, $closure -----------------------------------------------------------
+
+#: MapElement.source_code of the row that carries a group's `unmapped` rule (no code is empty):
+#: `comment` holds the mode (fixed, use-source-code, other-map), `target_code` the fixed code
+#: or the other map's canonical.
+UNMAPPED_SOURCE = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptMapContent:
+    """A ConceptMap that came with a request, flattened into the rows a stored one has."""
+
+    url: str | None
+    version: str | None
+    source_scope: str | None
+    target_scope: str | None
+    elements: tuple[MapElement, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TranslateRequest:
+    """ConceptMap $translate, R4 and R5 parameter names folded into one direction-neutral form:
+    `codings` are on the source side (forward) or the target side (`reverse`)."""
+
+    codings: tuple[CodingInput, ...]
+    reverse: bool = False
+    url: str | None = None
+    map_version: str | None = None
+    concept_map: ConceptMapContent | None = None  # inline `conceptMap`
+    source_scope: str | None = None  # value set scope of the source side
+    target_scope: str | None = None
+    other_system: str | None = None  # the system to translate into (targetSystem)
+    dependencies: tuple[tuple[str, str], ...] = ()  # (attribute, code or value)
+
+
+@dataclass(frozen=True, slots=True)
+class TranslateMatch:
+    relationship: str  # R5 ConceptMapRelationship
+    equivalence: str  # R4 ConceptMapEquivalence
+    concept: CodingInput | None  # the target concept (None for an unmatched row)
+    source: CodingInput | None = None  # reverse: the source concept found
+    origin_map: str | None = None  # url|version of the map
+    comment: str | None = None
+    depends_on: tuple[Mapping[str, Any], ...] = ()
+    product: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TranslateResult:
+    result: bool
+    matches: tuple[TranslateMatch, ...]
+    message: str | None = None
+
+
+SubsumptionOutcome = Literal["equivalent", "subsumes", "subsumed-by", "not-subsumed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClosureUpdate:
+    """What one $closure call answers: the table version and its new (or resent) relations,
+    each (system, specific code, general code)."""
+
+    name: str
+    version: int
+    relations: tuple[tuple[str, str, str], ...]

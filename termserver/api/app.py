@@ -8,10 +8,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from termserver import __version__
+from termserver import __version__, builtin
 from termserver.api import errors
 from termserver.api.auth import BearerAuth
-from termserver.api.routes import codesystem, metadata, resources, valueset
+from termserver.api.fastpath import FastPath
+from termserver.api.routes import (
+    codesystem,
+    conceptmap,
+    metadata,
+    resources,
+    system,
+    validate,
+    valueset,
+)
 from termserver.model import RESOURCE_TYPES
 from termserver.settings import Settings
 from termserver.store import Store
@@ -39,10 +48,17 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     if store is not None:
         app.state.store = store
     errors.install(app)
+    app.add_middleware(FastPath)  # innermost: inside authentication
     app.add_middleware(BearerAuth, settings=settings)
+    app.add_middleware(system.FhirVersionScope)
+    builtin.install()
     app.include_router(metadata.router, prefix="/fhir")
-    app.include_router(codesystem.router, prefix="/fhir")  # operations before /{type}/{id}
+    # operations before /{type}/{id}; the hottest first (routes are matched in order)
+    app.include_router(codesystem.router, prefix="/fhir")
+    app.include_router(validate.router, prefix="/fhir")
+    app.include_router(conceptmap.router, prefix="/fhir")
     app.include_router(valueset.router, prefix="/fhir")
+    app.include_router(system.router, prefix="/fhir")
     for rtype in RESOURCE_TYPES:
         app.include_router(resources.router_for(rtype), prefix="/fhir")
     return app

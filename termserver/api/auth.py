@@ -22,6 +22,8 @@ def is_write(method: str, path: str) -> bool:
         return True
     if method in ("PUT", "DELETE", "PATCH"):
         return True
+    if method == "POST" and path.rstrip("/") == "/fhir":  # a batch: each entry is checked
+        return False
     return method == "POST" and not last.startswith("$")
 
 

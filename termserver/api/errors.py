@@ -64,6 +64,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    return unexpected_error_response(exc)
+
+
+def unexpected_error_response(exc: Exception) -> Response:
+    """A 500 OperationOutcome with a log reference; the stack trace goes to the log only."""
     reference = uuid.uuid4().hex[:12]
     log.exception("unexpected error, reference %s", reference, exc_info=exc)
     issue = Issue("error", "exception",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from termserver.fhir import params as p
 from termserver.fhir.codesystem import code_system_info, code_system_records
 from termserver.fhir.valueset import value_set_definition
@@ -31,16 +33,31 @@ def context_from(store: Store, pairs: p.Pairs) -> TxContext:
 
 
 def memory_code_system(data: JSON) -> MemoryCodeSystem:
-    return MemoryCodeSystem(code_system_info(data), code_system_records(data))
+    return MemoryCodeSystem(code_system_info(data), code_system_records(data), source=data)
+
+
+#: Seconds a parsed stored ValueSet is reused without a write through this process's Store
+#: (writes by other processes become visible after this long).
+VALUE_SET_TTL = 2.0
+_parsed: dict[tuple[int, str, str | None], tuple[int, float, ValueSetDefinition | None]] = {}
 
 
 def stored_value_set(store: Store) -> ValueSetResolver:
-    """Stored ValueSets by url (and version; unversioned: the latest), parsed on demand."""
+    """Stored ValueSets by url (and version; unversioned: the latest), parsed once and reused
+    while the store is unchanged: a $validate-code against a large enumerated value set must
+    not re-read and re-parse it per request."""
     def resolve(url: str, version: str | None) -> ValueSetDefinition | None:
+        key = (id(store), url, version)
+        gen, now = store.generation, time.monotonic()
+        hit = _parsed.get(key)
+        if hit is not None and hit[0] == gen and hit[1] > now:
+            return hit[2]
         _, found = store.search(SearchQuery("ValueSet", url=url, version=version, count=100))
-        if not found:
-            return None
-        best = max(found, key=lambda r: version_key(r.summary.version))
-        return value_set_definition(best.resource)
+        best = max(found, key=lambda r: version_key(r.summary.version)) if found else None
+        parsed = value_set_definition(best.resource) if best else None
+        if len(_parsed) > 1000:
+            _parsed.clear()
+        _parsed[key] = (gen, now + VALUE_SET_TTL, parsed)
+        return parsed
 
     return resolve

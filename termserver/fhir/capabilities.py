@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from termserver import __version__
-from termserver.model import JSON, StoredCodeSystem
+from termserver.model import JSON
 
 RELEASE_DATE = "2026-11-22"
 
@@ -17,7 +17,28 @@ SEARCH_PARAMS = (("url", "uri"), ("version", "token"), ("name", "string"), ("tit
 #: (resource type, operation name, definition) — every one has a route; a test checks that.
 OPERATIONS: tuple[tuple[str, str, str], ...] = (
     ("CodeSystem", "lookup", "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup"),
+    ("CodeSystem", "validate-code",
+     "http://hl7.org/fhir/OperationDefinition/CodeSystem-validate-code"),
+    ("CodeSystem", "subsumes", "http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes"),
     ("ValueSet", "expand", "http://hl7.org/fhir/OperationDefinition/ValueSet-expand"),
+    ("ValueSet", "validate-code", "http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code"),
+    ("ValueSet", "batch-validate-code",
+     "http://hl7.org/fhir/uv/tx-ecosystem/OperationDefinition/ValueSet-batch-validate-code"),
+    ("ConceptMap", "translate", "http://hl7.org/fhir/OperationDefinition/ConceptMap-translate"),
+)
+#: (operation name, definition) of system-level operations, served at the FHIR base.
+SYSTEM_OPERATIONS: tuple[tuple[str, str], ...] = (
+    ("closure", "http://hl7.org/fhir/OperationDefinition/ConceptMap-closure"),
+    ("versions", "http://hl7.org/fhir/OperationDefinition/CapabilityStatement-versions"),
+)
+#: The tx-ecosystem test suite version this server is built against (feature `test-version`).
+TX_TEST_VERSION = "1.9.3"
+FEATURE = "http://hl7.org/fhir/uv/application-feature/StructureDefinition/feature"
+#: $expand parameters supported, as TerminologyCapabilities.expansion.parameter lists them.
+EXPANSION_PARAMETERS = (
+    "activeOnly", "check-system-version", "count", "displayLanguage", "excludeNested",
+    "filter", "force-system-version", "includeDefinition", "includeDesignations", "offset",
+    "property", "system-version", "tx-resource",
 )
 
 
@@ -40,6 +61,12 @@ def capability_statement(base_url: str, fhir_version: str = "4.0.1") -> JSON:
     return {
         "resourceType": "CapabilityStatement",
         "id": "termserver",
+        "extension": [
+            _feature("http://hl7.org/fhir/uv/tx-tests/FeatureDefinition/test-version",
+                     {"valueCode": TX_TEST_VERSION}),
+            _feature("http://hl7.org/fhir/uv/tx-ecosystem/FeatureDefinition/"
+                     "CodeSystemAsParameter", {"valueBoolean": True}),
+        ],
         "url": f"{base_url}/metadata",
         "version": __version__,
         "name": "TermserverCapabilityStatement",
@@ -57,19 +84,27 @@ def capability_statement(base_url: str, fhir_version: str = "4.0.1") -> JSON:
             "security": {"cors": False, "description":
                          "Writes need a bearer token when TERMSERVER_API_TOKENS is set."},
             "resource": resources,
+            "interaction": [{"code": "batch"}],
+            "operation": [{"name": name, "definition": d} for name, d in SYSTEM_OPERATIONS],
         }],
     }
 
 
-def terminology_capabilities(base_url: str, code_systems: Sequence[StoredCodeSystem]) -> JSON:
-    by_url: dict[str, list[StoredCodeSystem]] = {}
-    for cs in code_systems:
-        by_url.setdefault(cs.url, []).append(cs)
+def _feature(definition: str, value: JSON) -> JSON:
+    return {"url": FEATURE, "extension": [{"url": "definition", "valueCanonical": definition},
+                                          {"url": "value", **value}]}
+
+
+def terminology_capabilities(base_url: str, code_systems: Sequence[tuple[str, str | None]]
+                             ) -> JSON:
+    """`code_systems`: (url, version) of every code system served, oldest version first."""
+    by_url: dict[str, list[str | None]] = {}
+    for url, version in code_systems:
+        by_url.setdefault(url, []).append(version)
     entries = []
     for url in sorted(by_url):
-        versions = by_url[url]
         entry: JSON = {"uri": url}
-        listed: list[JSON] = [{"code": cs.version} for cs in versions if cs.version]
+        listed: list[JSON] = [{"code": v} for v in dict.fromkeys(by_url[url]) if v]
         if listed:
             listed[-1]["isDefault"] = True  # versions arrive sorted oldest → newest
             entry["version"] = listed
@@ -86,4 +121,8 @@ def terminology_capabilities(base_url: str, code_systems: Sequence[StoredCodeSys
         "kind": "instance",
         "software": {"name": "termserver", "version": __version__},
         "codeSystem": entries,
+        "expansion": {"hierarchical": True, "paging": True,
+                      "parameter": [{"name": n} for n in EXPANSION_PARAMETERS]},
+        "translation": {"needsMap": False},
+        "closure": {"translation": False},
     }

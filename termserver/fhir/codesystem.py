@@ -92,12 +92,26 @@ def _records(concepts: list[JSON], parent: str | None) -> Iterator[Record]:
                               text_or_none(use.get("system")), text_or_none(use.get("code")),
                               text_or_none(use.get("display")))
         yield from props
+        standards = _standards_status(c)
+        if standards and not any(p.property == "status" for p in props):
+            yield ConceptProperty(code, "status", standards, "code")
         if parent is not None:
             yield ParentLink(code, parent)
         for p in props:
             if p.property == "parent" and p.value != parent:
                 yield ParentLink(code, p.value)
         yield from _records(c.get("concept") or [], code)
+
+
+STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
+
+
+def _standards_status(element: JSON) -> str | None:
+    """The standards-status extension (e.g. `deprecated`) of a concept or resource."""
+    for ext in element.get("extension") or []:
+        if isinstance(ext, dict) and ext.get("url") == STANDARDS_STATUS:
+            return text_or_none(ext.get("valueCode"))
+    return None
 
 
 def _is_inactive(p: ConceptProperty) -> bool:

@@ -1,4 +1,11 @@
-"""$lookup results → FHIR Parameters JSON. Pure functions."""
+"""$lookup results → FHIR Parameters JSON (https://hl7.org/fhir/R5/codesystem-operation-lookup.html).
+
+Pure functions. `name`, `system`, `version`, `code`, `display` and `abstract` are always
+returned; `definition`, `designation` (also `lang.X`), `inactive`, `parent`, `child` and the
+code system's own properties as the `property` parameter asks (everything when it is absent
+or `*`). The display is also a designation in the code system's language with the use
+`preferredForLanguage`; supplement designations carry their `source`.
+"""
 
 from __future__ import annotations
 
@@ -6,55 +13,85 @@ from termserver.model import JSON, ConceptProperty, Designation, LookupResult
 
 _VALUE_KEY = {"code": "valueCode", "string": "valueString", "integer": "valueInteger",
               "boolean": "valueBoolean", "dateTime": "valueDateTime", "decimal": "valueDecimal"}
+_PREFERRED = {"system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra",
+              "code": "preferredForLanguage", "display": "Preferred For Language"}
+#: Properties computed from the concept itself, never copied from stored property rows.
+_COMPUTED = frozenset({"parent", "inactive"})
 
 
 def lookup_to_parameters(result: LookupResult) -> JSON:
     cs, detail = result.code_system, result.detail
-    wanted = set(result.properties)
-    everything = not wanted or "*" in wanted
-
-    def want(name: str) -> bool:
-        return everything or name in wanted
-
-    params: list[JSON] = [{"name": "name", "valueString": cs.name or cs.title or cs.url}]
+    concept = detail.concept
+    wanted = result.properties
+    every = not wanted or "*" in wanted
+    params: list[JSON] = [{"name": "name", "valueString": cs.name or cs.title or cs.url},
+                          {"name": "system", "valueUri": cs.url}]
     if cs.version:
         params.append({"name": "version", "valueString": cs.version})
-    params.append({"name": "display", "valueString": _display(result)})
-    if detail.concept.definition and want("definition"):
-        params.append({"name": "definition", "valueString": detail.concept.definition})
-    params.append({"name": "abstract", "valueBoolean": detail.concept.abstract})
-    if want("designation"):
-        params.extend(_designation(d) for d in detail.designations)
-    if want("inactive"):
-        params.append(_property("inactive", {"valueBoolean": detail.concept.inactive}))
+    params.append({"name": "code", "valueCode": concept.code})
+    params.append({"name": "display", "valueString": result.display or concept.display
+                   or concept.code})
+    if concept.definition and (every or "definition" in wanted):
+        params.append({"name": "definition", "valueString": concept.definition})
+    params.append({"name": "abstract", "valueBoolean": concept.abstract})
+    if every or "designation" in wanted:
+        params.extend(_designations(result, None))
+    elif any(w.startswith("lang.") for w in wanted):
+        params.extend(_designations(result, [w[5:] for w in wanted if w.startswith("lang.")]))
+    if every or "inactive" in wanted:
+        params.append(_property("inactive", {"valueBoolean": concept.inactive}))
+    children = detail.children
     for p in detail.properties:
-        if p.property != "parent" and want(p.property):
-            params.append(_property(p.property, _value(p)))
-    if want("parent"):
+        name = p.property
+        if name in _COMPUTED or not (every or name in wanted):
+            continue
+        if name == "child":
+            if p.value not in children:
+                children = (*children, p.value)
+            continue
+        params.append(_property(name, _value(p)))
+    if every or "parent" in wanted:
         params.extend(_property("parent", {"valueCode": c}) for c in detail.parents)
-    if want("child"):
-        params.extend(_property("child", {"valueCode": c}) for c in detail.children)
+    if every or "child" in wanted:
+        params.extend(_property("child", {"valueCode": c}) for c in children)
+    params.extend({"name": "used-supplement", "valueCanonical": s}
+                  for s in result.used_supplements)
     return {"resourceType": "Parameters", "parameter": params}
 
 
-def _display(result: LookupResult) -> str:
-    detail, lang = result.detail, result.display_language
-    if lang:
-        for d in detail.designations:
-            if d.language and (d.language == lang or d.language.split("-")[0] == lang):
-                return d.value
-    return detail.concept.display or detail.concept.code
+def _designations(result: LookupResult, languages: list[str] | None) -> list[JSON]:
+    """All designations, or (`languages`) only those in these languages (`lang.X`)."""
+    cs, concept = result.code_system, result.detail.concept
+    found: list[tuple[Designation, str | None]] = []
+    if concept.display and cs.language:
+        found.append((Designation(concept.code, concept.display, cs.language,
+                                  _PREFERRED["system"], _PREFERRED["code"],
+                                  _PREFERRED["display"]), None))
+    found.extend((d, None) for d in result.detail.designations)
+    found.extend((d, source) for source, d in result.supplement_designations)
+    if languages is not None:
+        found = [(d, s) for d, s in found
+                 if d.language and any(_same_language(d.language, w) for w in languages)]
+    return [_designation(d, source) for d, source in found]
 
 
-def _designation(d: Designation) -> JSON:
+def _same_language(have: str, wanted: str) -> bool:
+    h, w = have.lower(), wanted.lower()
+    return h == w or h.startswith(w + "-")
+
+
+def _designation(d: Designation, source: str | None) -> JSON:
     part: list[JSON] = []
     if d.language:
         part.append({"name": "language", "valueCode": d.language})
     if d.use_code:
-        use: JSON = {"system": d.use_system, "code": d.use_code}
-        if d.use_display:
-            use["display"] = d.use_display
-        part.append({"name": "use", "valueCoding": {k: v for k, v in use.items() if v}})
+        use = {"system": d.use_system, "code": d.use_code, "display": d.use_display} \
+            if d.use_system and d.use_display else \
+            {k: v for k, v in (("system", d.use_system), ("code", d.use_code),
+                               ("display", d.use_display)) if v}
+        part.append({"name": "use", "valueCoding": use})
+    if source:
+        part.append({"name": "source", "valueCanonical": source})
     part.append({"name": "value", "valueString": d.value})
     return {"name": "designation", "part": part}
 
@@ -71,7 +108,13 @@ def _value(p: ConceptProperty) -> JSON:
     if p.type == "boolean":
         return {"valueBoolean": p.value == "true"}
     if p.type == "integer":
-        return {"valueInteger": int(p.value)}
+        try:
+            return {"valueInteger": int(p.value)}
+        except ValueError:
+            return {"valueString": p.value}
     if p.type == "decimal":
-        return {"valueDecimal": float(p.value)}
+        try:
+            return {"valueDecimal": float(p.value)}
+        except ValueError:
+            return {"valueString": p.value}
     return {_VALUE_KEY.get(p.type, "valueString"): p.value}

@@ -7,6 +7,8 @@ store. The HTTP layer builds the context; the service never sees JSON.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from typing import Protocol
 
 from termserver.model import ValueSetDefinition
 from termserver.service.provider import (
@@ -43,12 +45,15 @@ class TxContext:
         if matches:
             return max(matches, key=lambda cs: version_key(cs.version))
         stored = self.store.resolve_code_system(url, version)
-        return StoredCodeSystemProvider(self.store, stored) if stored else None
+        if stored:
+            return StoredCodeSystemProvider(self.store, stored)
+        return builtin_code_system(url, version)
 
     def code_system_versions(self, url: str) -> list[str | None]:
         """Every known version of `url`, oldest first (None for an unversioned one)."""
         versions = {cs.version for cs in self.memory_code_systems if cs.url == url}
         versions |= {cs.version for cs in self.store.code_systems(url)}
+        versions |= {cs.version for cs in builtin_code_systems(url)}
         return sorted(versions, key=version_key)
 
     def value_set(self, canonical: str, version: str | None = None) -> ValueSetDefinition | None:
@@ -58,4 +63,38 @@ class TxContext:
                    if vs.url == url and (version is None or vs.version == version)]
         if matches:
             return max(matches, key=lambda vs: version_key(vs.version))
-        return self.stored_value_set(url, version) if self.stored_value_set else None
+        found = self.stored_value_set(url, version) if self.stored_value_set else None
+        return found or builtin_value_set(url, version)
+
+
+# -- built-in content: FHIR core code systems and value sets (termserver.builtin) ---------------
+
+#: The FHIR version ("4.0" or "5.0") of the request being served; the API sets it per request.
+FHIR_VERSION: ContextVar[str] = ContextVar("termserver_fhir_version", default="4.0")
+
+
+class BuiltinContent(Protocol):
+    """Content the server has without loading it, in the client's FHIR version."""
+
+    def code_systems(self, url: str, fhir_version: str) -> Sequence[MemoryCodeSystem]: ...
+
+    def value_sets(self, url: str, fhir_version: str) -> Sequence[ValueSetDefinition]: ...
+
+
+#: Consulted after the request's own resources and the store; filled at start-up.
+BUILTIN: list[BuiltinContent] = []
+
+
+def builtin_code_systems(url: str) -> list[MemoryCodeSystem]:
+    return [cs for b in BUILTIN for cs in b.code_systems(url, FHIR_VERSION.get())]
+
+
+def builtin_code_system(url: str, version: str | None) -> MemoryCodeSystem | None:
+    found = [cs for cs in builtin_code_systems(url) if version is None or cs.version == version]
+    return max(found, key=lambda cs: version_key(cs.version)) if found else None
+
+
+def builtin_value_set(url: str, version: str | None) -> ValueSetDefinition | None:
+    found = [vs for b in BUILTIN for vs in b.value_sets(url, FHIR_VERSION.get())
+             if version is None or vs.version == version]
+    return max(found, key=lambda vs: version_key(vs.version)) if found else None

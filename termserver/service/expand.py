@@ -1,16 +1,23 @@
-"""ValueSet $expand (https://hl7.org/fhir/R4/valueset-operation-expand.html).
+"""ValueSet $expand (https://hl7.org/fhir/R5/valueset-operation-expand.html).
 
-Evaluates compose.include/exclude over CodeSystemProviders: enumerated concepts, filters and
-imported value sets, in definition order, de-duplicated by (system, version, code).
+Evaluates compose.include/exclude over CodeSystemProviders (enumerated concepts, filters and
+imported value sets) in definition order, de-duplicated by (system, version, code). The
+code system version of each include follows the request's version rules (`VersionRules`).
+Members are collected first; the (costlier) `contains` entries are built only for the page
+returned. Errors carry the message ids of the tx-ecosystem IG.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import NoReturn
 
-from termserver.errors import InvalidRequest, NotFound, TooCostly
+from termserver.errors import BusinessRule, NotFound, TooCostly
 from termserver.model import (
+    Concept,
     ConceptDetail,
+    ConceptReference,
     ConceptSet,
     ExpandRequest,
     Expansion,
@@ -18,112 +25,390 @@ from termserver.model import (
     ValueSetDefinition,
 )
 from termserver.service.context import TxContext
+from termserver.service.csview import CodeSystemView, status_warnings
+from termserver.service.entries import EntryBuilder, Supplement
 from termserver.service.filters import filter_test
+from termserver.service.languages import parse_languages
 from termserver.service.provider import CodeSystemProvider
+from termserver.store import version_key
 
-Key = tuple[str, str | None, str]
+Key = tuple[str, str | None, str]  # (system, version, code)
 MAX_DEPTH = 20
+SD = "http://hl7.org/fhir/StructureDefinition/"
+SUPPLEMENT_EXT = SD + "valueset-supplement"
+
+
+@dataclass(slots=True)
+class Member:
+    """A concept in the expansion, before its `contains` entry is built."""
+
+    view: CodeSystemView
+    detail: ConceptDetail
+    ref: ConceptReference | None  # the compose concept that enumerated it
+    pinned: bool  # its include named a version
+
+
+Members = dict[Key, Member]
 
 
 def expand(ctx: TxContext, request: ExpandRequest, limit: int = 10_000) -> Expansion:
-    used: dict[str, str | None] = {}
-    entries = list(_evaluate(ctx, request.value_set, request, used, ()).values())
-    if request.active_only:
-        entries = [e for e in entries if not e.inactive]
-    if request.filter:
-        needle = request.filter.lower()
-        entries = [e for e in entries
-                   if needle in (e.display or "").lower() or needle in e.code.lower()]
-    total = len(entries)
-    if request.count is None and total > limit:
-        raise TooCostly(f"The value set expansion has {total} concepts, more than the limit "
-                        f"of {limit}; use count and offset to page through it")
-    page = entries[request.offset:] if request.count is None else \
-        entries[request.offset:request.offset + request.count]
-    params = list(request.echo)
-    for system, version in used.items():
-        params.append(("used-codesystem", "Uri", f"{system}|{version}" if version else system))
-    return Expansion(request.value_set, total, request.offset, tuple(page), tuple(params))
+    """Expand `request.value_set`; over `limit` concepts without `count` is too costly."""
+    return _Run(ctx, request, limit).expand()
 
 
-def _evaluate(ctx: TxContext, vs: ValueSetDefinition, request: ExpandRequest,
-              used: dict[str, str | None], chain: tuple[str, ...]) -> dict[Key, ExpansionEntry]:
-    """`chain` holds the value sets being expanded above this one, to catch import cycles."""
-    here = f"{vs.url}|{vs.version}" if vs.version else str(vs.url)
-    if here in chain:
-        cycle = " -> ".join((*chain[chain.index(here):], here))
-        raise InvalidRequest(f"Circular reference in value set imports: {cycle}",
-                             expression=("ValueSet.compose.include.valueSet",))
-    if len(chain) > MAX_DEPTH:
-        raise TooCostly(f"value set imports nest deeper than {MAX_DEPTH} levels")
-    chain = (*chain, here)
-    result: dict[Key, ExpansionEntry] = {}
-    for include in vs.include:
-        result.update(_concept_set(ctx, include, request, used, chain))
-    for exclude in vs.exclude:
-        for key in _concept_set(ctx, exclude, request, used, chain):
-            result.pop(key, None)
-    return result
+class _Run:
+    """The state of one expansion: parameters to report and code systems already resolved."""
 
+    def __init__(self, ctx: TxContext, request: ExpandRequest, limit: int) -> None:
+        self.ctx, self.request, self.limit = ctx, request, limit
+        self.rules = ctx.rules
+        self.params: dict[tuple[str, str], str] = {}  # (name, canonical) → value[x] type
+        self.extensions: list[dict[str, object]] = []
+        self.views: dict[tuple[str, str | None], CodeSystemView] = {}
+        vs = request.value_set
+        self.vs_params = dict(vs.expansion_parameters)
+        self.versions_match = self.vs_params.get("versionsMatch") == "true"
+        self.default_vs = dict(_split(c) for c in request.default_value_set_versions)
 
-def _concept_set(ctx: TxContext, cset: ConceptSet, request: ExpandRequest,
-                 used: dict[str, str | None], chain: tuple[str, ...]
-                 ) -> dict[Key, ExpansionEntry]:
-    imported: list[dict[Key, ExpansionEntry]] = []
-    for canonical in cset.value_sets:
-        other = ctx.value_set(canonical)
+    # -- the whole expansion ---------------------------------------------------------------
+
+    def expand(self) -> Expansion:
+        vs = self.request.value_set
+        for name in status_warnings(vs.resource, draft=False):
+            self._param(name, _canonical(vs))
+        supplements = self._supplements(vs)
+        language = self.request.display_language or self.vs_params.get("displayLanguage") \
+            or self.request.accept_language
+        prefs = parse_languages(language or vs.language)
+        members = self._value_set(vs, (), top=True)
+        if self.versions_match:
+            members = _merge_versions(members)
+        members = _order_versions(members)
+        if self.request.active_only:
+            members = {k: m for k, m in members.items() if not m.detail.concept.inactive}
+        if self.request.filter:
+            members = {k: m for k, m in members.items() if _text_match(self.request.filter, m)}
+        total = len(members)
+        if self.request.count is None and total > self.limit:
+            self._too_costly(vs)
+        builder = EntryBuilder(self.request, prefs, supplements)
+        if self._nested(vs):
+            entries = _tree(members, builder)
+        else:
+            page = list(members.values())[self.request.offset:]
+            if self.request.count is not None:
+                page = page[:self.request.count]
+            entries = [builder.build(m.view, m.detail, m.ref) for m in page]
+        params = list(self.request.echo)
+        if language:
+            params.append(("displayLanguage", "Code", language))
+        if self.versions_match:
+            params.append(("versionsMatch", "Boolean", True))
+        params += [(name, kind, value) for (name, value), kind in self.params.items()]
+        return Expansion(
+            value_set=vs, total=total, offset=self.request.offset, entries=tuple(entries),
+            parameters=tuple(params), property_defs=tuple(builder.property_defs.items()),
+            extensions=tuple(self.extensions), show_offset=self.request.paged,
+            versioned_systems=_versioned_systems(vs, members))
+
+    def _too_costly(self, vs: ValueSetDefinition) -> NoReturn:
+        raise TooCostly(f"The value set '{_canonical(vs)}' expansion has too many codes to "
+                        f"produce (>{self.limit})", message_id="VALUESET_TOO_COSTLY")
+
+    def _param(self, name: str, value: str, kind: str = "Uri") -> None:
+        self.params.setdefault((name, value), kind)
+
+    def _nested(self, vs: ValueSetDefinition) -> bool:
+        """A hierarchy is kept when nothing but whole code systems and is-a filters is
+        included, nothing is excluded, and the client did not ask for a flat or paged list."""
+        if self.request.exclude_nested or vs.exclude or self.request.paged:
+            return False
+        for cset in vs.include:
+            if cset.system is None or cset.value_sets or cset.concepts:
+                return False
+            if cset.filters and any(f.op != "is-a" for f in cset.filters):
+                return False
+            if not cset.filters and self.request.filter:
+                return False
+        return True
+
+    # -- value sets -------------------------------------------------------------------------
+
+    def _value_set(self, vs: ValueSetDefinition, chain: tuple[str, ...],
+                   top: bool = False) -> Members:
+        here = _canonical(vs)
+        if here in chain:
+            raise BusinessRule(
+                f"Found a circularity pointing to {here} processing ValueSet with pathway "
+                f"[{', '.join(chain)}]", message_id="VALUESET_CIRCULAR_REFERENCE",
+                tx_code="vs-invalid", issue_code="processing")
+        if len(chain) > MAX_DEPTH:
+            raise TooCostly(f"value set imports nest deeper than {MAX_DEPTH} levels")
+        chain = (*chain, here)
+        result: Members = {}
+        # nothing can shrink the expansion afterwards: refuse as soon as it is too big
+        early = top and self.request.count is None and not (
+            vs.exclude or vs.inactive is False or self.request.active_only or self.request.filter)
+        for i, cset in enumerate(vs.include):
+            for key, member in self._concept_set(vs, cset, chain, f"include[{i}]", True):
+                result.setdefault(key, member)
+                if early and len(result) > self.limit:
+                    self._too_costly(vs)
+        if vs.inactive is False:
+            result = {k: m for k, m in result.items() if not m.detail.concept.inactive}
+        included = {(k[0], k[1]) for k in result}
+        for i, cset in enumerate(vs.exclude):
+            excluded = dict(self._concept_set(vs, cset, chain, f"exclude[{i}]", False))
+            if not excluded:
+                continue
+            any_version = self.versions_match or cset.version is None
+            if not any_version and cset.system is not None and \
+                    self.vs_params.get("versionsMatch") is None and \
+                    not any((cset.system, k[1]) in included for k in excluded):
+                any_version = self.versions_match = True  # an exclude of another version
+            if any_version or cset.system is None:
+                gone = {(k[0], k[2]) for k in excluded}
+                result = {k: m for k, m in result.items() if (k[0], k[2]) not in gone}
+            else:
+                result = {k: m for k, m in result.items() if k not in excluded}
+        return result
+
+    def _concept_set(self, vs: ValueSetDefinition, cset: ConceptSet, chain: tuple[str, ...],
+                     where: str, include: bool) -> Iterator[tuple[Key, Member]]:
+        imported = [self._import(vs, canonical, chain) for canonical in cset.value_sets]
+        if cset.system is None:
+            if imported:
+                first, *rest = imported
+                for key, member in first.items():
+                    if all(key in other for other in rest):
+                        yield key, member
+            return
+        view = self._code_system(cset)
+        allowed = [{(k[0], k[2]) for k in subset} for subset in imported]
+        pinned = cset.version is not None
+        for detail, ref in self._select(view, cset, where, include):
+            key = (view.url, view.version, detail.concept.code)
+            if all((key[0], key[2]) in a for a in allowed):
+                yield key, Member(view, detail, ref, pinned)
+
+    def _import(self, owner: ValueSetDefinition, canonical: str,
+                chain: tuple[str, ...]) -> Members:
+        if canonical.startswith("#"):
+            found = next((c for c in owner.contained
+                          if c.resource.get("id") == canonical[1:]), None)
+            if found is None:
+                raise NotFound(f"Unable to find included value set '{canonical}'",
+                               message_id="VS_EXP_IMPORT_UNK", tx_code="not-found")
+            return self._value_set(found, chain)
+        url, _, version = canonical.partition("|")
+        version = version or self.default_vs.get(url, "")
+        other = self.ctx.value_set(url, version or None)
         if other is None:
-            raise NotFound(f"Unable to find included value set '{canonical}'",
-                           expression=("ValueSet.compose.include.valueSet",))
-        imported.append(_evaluate(ctx, other, request, used, chain))
-    if cset.system is None:
-        if not imported:
-            return {}
-        keys = set(imported[0]).intersection(*imported[1:])
-        return {k: v for k, v in imported[0].items() if k in keys}
-    provider = ctx.code_system(cset.system, cset.version)
-    if provider is None:
-        raise NotFound(_unknown_system(ctx, cset.system, cset.version),
-                       expression=("ValueSet.compose.include.system",))
-    used.setdefault(provider.url, provider.version)
-    selected = {_key(provider, e): e for e in _select(provider, cset, request)}
-    for subset in imported:
-        allowed = {(k[0], k[2]) for k in subset}
-        selected = {k: v for k, v in selected.items() if (k[0], k[2]) in allowed}
-    return selected
+            if version:
+                raise NotFound(f"Unable to find included value set '{url}' version '{version}'",
+                               message_id="VS_EXP_IMPORT_UNK_PINNED", tx_code="not-found")
+            raise NotFound(f"Unable to find included value set '{url}'",
+                           message_id="VS_EXP_IMPORT_UNK", tx_code="not-found")
+        self._param("used-valueset", _canonical(other))
+        for name in status_warnings(other.resource, draft=False):
+            self._param(name, _canonical(other))
+        return self._value_set(other, chain)
+
+    # -- code systems -----------------------------------------------------------------------
+
+    def _code_system(self, cset: ConceptSet) -> CodeSystemView:
+        """The code system version an include means (version rules applied), reported as used."""
+        system = str(cset.system)
+        wanted, source = self.rules.wanted(system, cset.version)
+        provider = self.ctx.code_system(system, wanted)
+        if provider is None:
+            versions = [v for v in self.ctx.code_system_versions(system) if v]
+            if wanted is not None and versions:
+                listed = " or ".join(versions)
+                raise NotFound(
+                    f"A definition for CodeSystem '{system}' version '{wanted}' could not be "
+                    f"found, so the value set cannot be expanded. Valid versions: {listed}",
+                    message_id="UNKNOWN_CODESYSTEM_VERSION_EXP", tx_code="not-found")
+            raise NotFound(f"A definition for CodeSystem '{system}' could not be found, so the "
+                           "value set cannot be expanded", message_id="UNKNOWN_CODESYSTEM_EXP",
+                           tx_code="not-found")
+        pattern = self.rules.check_fails(system, provider.version)
+        if pattern is not None:
+            raise BusinessRule(
+                f"The version '{provider.version}' is not allowed for system '{system}': "
+                f"required to be '{pattern}' by a version-check parameter",
+                message_id="VALUESET_VERSION_CHECK", tx_code="version-error",
+                issue_code="exception")
+        if source in ("force", "default", "check") and wanted is not None:
+            name = {"force": "force-system-version", "default": "system-version",
+                    "check": "check-system-version"}[source]
+            self._param(name, f"{system}|{wanted}")
+        view = self._view(provider)
+        self._param("used-codesystem", view.canonical)
+        if view.content == "fragment":
+            self._param("used-fragment", view.canonical)
+            self._unclosed(f"This extension is based on a fragment of the code system {system}")
+        for name in view.status_warnings():
+            self._param(name, view.canonical)
+        return view
+
+    def _view(self, provider: CodeSystemProvider) -> CodeSystemView:
+        key = (provider.url, provider.version)
+        if key not in self.views:
+            self.views[key] = CodeSystemView(provider)
+        return self.views[key]
+
+    def _unclosed(self, reason: str) -> None:
+        if not self.extensions:
+            self.extensions += [{"url": SD + "valueset-unclosed", "valueBoolean": True},
+                                {"url": SD + "valueset-unclosed-reason", "valueString": reason}]
+
+    def _supplements(self, vs: ValueSetDefinition) -> list[Supplement]:
+        """Supplements in force: the value set's `valueset-supplement` extensions and the
+        `useSupplement` parameter. A missing one is an error."""
+        wanted = [str(e.get("valueCanonical") or e.get("valueUri") or "")
+                  for e in vs.resource.get("extension") or []
+                  if isinstance(e, dict) and e.get("url") == SUPPLEMENT_EXT]
+        out = []
+        for canonical in [*wanted, *self.request.supplements]:
+            url, _, version = canonical.partition("|")
+            provider = self.ctx.code_system(url, version or None) if url else None
+            if provider is None or provider.content != "supplement":
+                raise NotFound(f"Required supplement not found: {canonical}",
+                               message_id="VALUESET_SUPPLEMENT_MISSING", tx_code="not-found")
+            view = self._view(provider)
+            target = (view.supplements or "").partition("|")[0]
+            out.append(Supplement(view, target))
+            self._param("used-supplement", view.canonical)
+        return out
+
+    # -- concepts ---------------------------------------------------------------------------
+
+    def _select(self, view: CodeSystemView, cset: ConceptSet, where: str,
+                include: bool) -> Iterator[tuple[ConceptDetail, ConceptReference | None]]:
+        provider = view.provider
+        if cset.concepts:
+            found = _enumerated(provider, cset.concepts)
+            for ref in cset.concepts:
+                detail = found.get(ref.code) or provider.lookup(ref.code)
+                if detail is not None:
+                    yield detail, ref
+                elif not include:  # an exclude removes the code whether or not it exists
+                    yield ConceptDetail(Concept(ref.code)), ref
+            return
+        tests = [filter_test(provider, f, f"ValueSet.compose.{where}.filter[{i}]")
+                 for i, f in enumerate(cset.filters)]
+        for detail in provider.concepts():
+            if all(test(detail) for test in tests):
+                yield detail, None
 
 
-def _select(provider: CodeSystemProvider, cset: ConceptSet,
-            request: ExpandRequest) -> Iterator[ExpansionEntry]:
-    if cset.concepts:
-        for ref in cset.concepts:
-            detail = provider.lookup(ref.code)
-            if detail is not None:
-                yield _entry(provider, detail, request, ref.display)
-        return
-    tests = [filter_test(provider, f) for f in cset.filters]
-    for detail in provider.concepts():
-        if all(test(detail) for test in tests):
-            yield _entry(provider, detail, request, None)
+#: Enumerations longer than this read the code system in one pass instead of code by code.
+BULK_ENUMERATION = 50
 
 
-def _entry(provider: CodeSystemProvider, detail: ConceptDetail, request: ExpandRequest,
-           display: str | None) -> ExpansionEntry:
-    c = detail.concept
-    return ExpansionEntry(
-        system=provider.url, version=provider.version, code=c.code,
-        display=display or c.display, inactive=c.inactive, abstract=c.abstract,
-        designations=detail.designations if request.include_designations else (),
-    )
+def _enumerated(provider: CodeSystemProvider, refs: tuple[ConceptReference, ...]
+                ) -> dict[str, ConceptDetail]:
+    """The enumerated concepts that exist, by code; one bulk read for long lists (codes not
+    found here, e.g. in another case, are looked up one by one by the caller)."""
+    if len(refs) <= BULK_ENUMERATION:
+        return {}
+    wanted = {r.code for r in refs}
+    return {d.concept.code: d for d in provider.concepts() if d.concept.code in wanted}
 
 
-def _key(provider: CodeSystemProvider, e: ExpansionEntry) -> Key:
-    return (provider.url, provider.version, e.code)
+def _canonical(vs: ValueSetDefinition) -> str:
+    """`url|version` of a value set, as messages and parameters name it."""
+    name = vs.url or (f"#{vs.resource['id']}" if vs.resource.get("id") else "(unidentified)")
+    return f"{name}|{vs.version}" if vs.version else str(name)
 
 
-def _unknown_system(ctx: TxContext, system: str, version: str | None) -> str:
-    if version is not None and ctx.code_system(system) is not None:
-        return (f"A definition for CodeSystem '{system}' version '{version}' could not be "
-                "found, so the value set cannot be expanded")
-    return (f"A definition for CodeSystem '{system}' could not be found, so the value set "
-            "cannot be expanded")
+def _split(canonical: str) -> tuple[str, str]:
+    url, _, version = str(canonical).partition("|")
+    return url, version
+
+
+def _versioned_systems(vs: ValueSetDefinition, members: Members) -> frozenset[str]:
+    """Systems whose `contains` entries carry the version: those with several versions in the
+    expansion, and those named by several include/exclude entries of which one pins a version."""
+    sets = [c for c in (*vs.include, *vs.exclude) if c.system]
+    named = {s.system for s in sets if s.system and
+             sum(1 for c in sets if c.system == s.system) > 1 and
+             any(c.version for c in sets if c.system == s.system)}
+    versions: dict[str, set[str | None]] = {}
+    for system, version, _ in members:
+        versions.setdefault(system, set()).add(version)
+    return frozenset(named | {s for s, v in versions.items() if len(v) > 1})
+
+
+def _merge_versions(members: Members) -> Members:
+    """versionsMatch: one entry per (system, code), from the newest version that has it."""
+    best: dict[tuple[str, str], Key] = {}
+    for key in members:
+        sc = (key[0], key[2])
+        if sc not in best or version_key(key[1]) > version_key(best[sc][1]):
+            best[sc] = key
+    firsts: dict[tuple[str, str], None] = dict.fromkeys((k[0], k[2]) for k in members)
+    return {best[sc]: members[best[sc]] for sc in firsts}
+
+
+def _order_versions(members: Members) -> Members:
+    """Several versions of one code: pinned versions first, newest first; positions kept."""
+    groups: dict[tuple[str, str], list[Key]] = {}
+    for key in members:
+        groups.setdefault((key[0], key[2]), []).append(key)
+    if all(len(g) == 1 for g in groups.values()):
+        return members
+    slots = {sc: iter(_pinned_newest_first(keys, members)) for sc, keys in groups.items()}
+    out: Members = {}
+    for key in members:
+        chosen = next(slots[(key[0], key[2])])
+        out[chosen] = members[chosen]
+    return out
+
+
+def _pinned_newest_first(keys: list[Key], members: Members) -> list[Key]:
+    newest = sorted(keys, key=lambda k: version_key(k[1]), reverse=True)
+    return sorted(newest, key=lambda k: not members[k].pinned)
+
+
+def _text_match(text: str, member: Member) -> bool:
+    """The `filter` parameter: a case-insensitive substring of the code or display."""
+    needle = text.lower()
+    c = member.detail.concept
+    display = (member.ref.display if member.ref and member.ref.display else c.display) or ""
+    return needle in c.code.lower() or needle in display.lower()
+
+
+def _tree(members: Members, builder: EntryBuilder) -> list[ExpansionEntry]:
+    """The members as a hierarchy: each under its nearest ancestor in the expansion."""
+    children: dict[Key | None, list[Key]] = {}
+    for key, member in members.items():
+        children.setdefault(_parent_in(key, member, members), []).append(key)
+
+    def build(key: Key) -> ExpansionEntry:
+        m = members[key]
+        entry = builder.build(m.view, m.detail, m.ref)
+        kids = tuple(build(k) for k in children.get(key, ()))
+        return replace(entry, contains=kids) if kids else entry
+
+    return [build(k) for k in children.get(None, ())]
+
+
+def _parent_in(key: Key, member: Member, members: dict[Key, Member]) -> Key | None:
+    """The nearest ancestor of `key` that is in the expansion (None: a root)."""
+    seen = {key[2]}
+    frontier = list(member.detail.parents)
+    while frontier:
+        code = frontier.pop(0)
+        if code in seen:
+            continue
+        seen.add(code)
+        candidate = (key[0], key[1], code)
+        if candidate in members:
+            return candidate
+        detail = member.view.provider.lookup(code)
+        if detail is not None:
+            frontier += detail.parents
+    return None
+

@@ -15,8 +15,16 @@ Test = Callable[[ConceptDetail], bool]
 _CODE_PROPERTIES = ("concept", "code")
 
 
-def filter_test(provider: CodeSystemProvider, f: Filter) -> Test:
+def filter_test(provider: CodeSystemProvider, f: Filter,
+                path: str = "ValueSet.compose.include.filter") -> Test:
+    """A predicate for concepts of `provider` that pass `f`; `path` locates the filter for
+    errors (e.g. `ValueSet.compose.include[0].filter[1]`)."""
     op, value = f.op, f.value
+    if not f.has_value and op != "exists":
+        raise InvalidRequest(
+            f"The system {provider.url} filter with property = {f.property}, op = {op} has no "
+            "value", expression=(path,), message_id="UNABLE_TO_HANDLE_SYSTEM_FILTER_WITH_NO_VALUE",
+            tx_code="vs-invalid")
     if f.property in _CODE_PROPERTIES:
         if op == "is-a":
             below = provider.descendants(value) | {value}
@@ -33,8 +41,8 @@ def filter_test(provider: CodeSystemProvider, f: Filter) -> Test:
             below = provider.descendants(value)
             return lambda d: d.concept.code in below and not d.children
         if op == "generalizes":
-            return lambda d: d.concept.code == value or value in provider.descendants(
-                d.concept.code)
+            above = provider.ancestors(value) | {value}
+            return lambda d: d.concept.code in above
     if op == "regex":
         pattern = _regex(value)
         return lambda d: any(_full_match(pattern, v) for v in _values(d, f.property))
@@ -47,10 +55,10 @@ def filter_test(provider: CodeSystemProvider, f: Filter) -> Test:
         unwanted = {v.strip() for v in value.split(",")}
         return lambda d: not unwanted & set(_values(d, f.property))
     if op == "exists":
-        want = value == "true"
+        want = value != "false"
         return lambda d: bool(_values(d, f.property)) == want
     raise InvalidRequest(f"The filter '{f.property} {op} {value}' is not supported",
-                         expression=("ValueSet.compose.include.filter",))
+                         expression=(path,), tx_code="vs-invalid")
 
 
 def _values(d: ConceptDetail, prop: str) -> list[str]:

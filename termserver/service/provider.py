@@ -7,8 +7,8 @@ code system for a single-code question.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Protocol
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Protocol
 
 from termserver.model import (
     CodeSystemInfo,
@@ -41,10 +41,26 @@ class CodeSystemProvider(Protocol):
         """All codes below `code` in the hierarchy (not `code` itself)."""
         ...
 
+    def ancestors(self, code: str) -> set[str]:
+        """All codes above `code` in the hierarchy (not `code` itself)."""
+        ...
+
+    @property
+    def language(self) -> str | None:
+        """CodeSystem.language: the language of the concept displays."""
+        ...
+
+    @property
+    def status(self) -> str | None:
+        """CodeSystem.status."""
+        ...
+
 
 class MemoryCodeSystem:
-    def __init__(self, info: CodeSystemInfo, records: Iterable[Record]) -> None:
+    def __init__(self, info: CodeSystemInfo, records: Iterable[Record],
+                 source: Mapping[str, Any] | None = None) -> None:
         self.info = info
+        self.source = source  # the CodeSystem JSON it came from, when it came as FHIR
         self.url, self.version = info.url, info.version
         self.content = info.content
         self.case_sensitive = info.case_sensitive
@@ -84,6 +100,17 @@ class MemoryCodeSystem:
     def descendants(self, code: str) -> set[str]:
         return _walk(code, lambda c: self._children.get(c, ()))
 
+    def ancestors(self, code: str) -> set[str]:
+        return _walk(code, lambda c: self._parents.get(c, ()))
+
+    @property
+    def language(self) -> str | None:
+        return self.info.language
+
+    @property
+    def status(self) -> str | None:
+        return self.info.status
+
 
 class StoredCodeSystemProvider:
     def __init__(self, store: Store, cs: StoredCodeSystem) -> None:
@@ -104,6 +131,17 @@ class StoredCodeSystemProvider:
 
     def descendants(self, code: str) -> set[str]:
         return self.store.descendants(self.stored.pk, code)
+
+    def ancestors(self, code: str) -> set[str]:
+        return self.store.ancestors(self.stored.pk, code)
+
+    @property
+    def language(self) -> str | None:
+        return self.stored.language
+
+    @property
+    def status(self) -> str | None:
+        return self.stored.status
 
 
 def _walk(start: str, children: object) -> set[str]:

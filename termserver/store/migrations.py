@@ -13,10 +13,16 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, inspect, select
 
 from termserver.errors import SchemaError
-from termserver.store.schema import SCHEMA_VERSION, metadata, schema_version
+from termserver.store.schema import CLOSURE_TABLES, SCHEMA_VERSION, metadata, schema_version
+
+
+def _add_closure_tables(conn: Connection) -> None:
+    """1 → 2: the $closure tables."""
+    metadata.create_all(conn, tables=list(CLOSURE_TABLES))
+
 
 #: STEPS[n] upgrades a database from version n to n + 1. Append; never edit a released step.
-STEPS: dict[int, Callable[[Connection], None]] = {}
+STEPS: dict[int, Callable[[Connection], None]] = {1: _add_closure_tables}
 
 
 def current_version(conn: Connection) -> int | None:

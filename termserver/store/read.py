@@ -1,23 +1,36 @@
-"""Store: open, migrate and query. Reads use SQLAlchemy Core; hot paths use cached statements."""
+"""Store: open, migrate and query. Reads use SQLAlchemy Core; hot paths use cached statements.
+
+The hottest reads ($lookup and $validate-code of one code) avoid per-call statement building:
+code system resolution is cached (invalidated by every write through `writer()`, and after
+`RESOLVE_TTL` seconds for writes made by other processes), and one concept with all its
+details is one pre-compiled UNION ALL query on a raw DB-API cursor.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, Row, and_, bindparam, func, select
+from sqlalchemy import Engine, Row, and_, bindparam, cast, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import OperationalError
 
 from termserver.errors import NotFound, SchemaError
 from termserver.model import (
     JSON,
+    UNMAPPED_SOURCE,
     Concept,
     ConceptDetail,
     ConceptProperty,
     Designation,
+    MapElement,
     ResourceSummary,
     SearchQuery,
     StoredCodeSystem,
@@ -25,10 +38,14 @@ from termserver.model import (
     content_rank,
 )
 from termserver.store import migrations
-from termserver.store.engine import open_engine
+from termserver.store.engine import _sqlite_pragmas, open_engine
 from termserver.store.schema import (
+    closure_concept,
+    closure_relation,
+    closure_table,
     code_system,
     concept,
+    concept_map_element,
     concept_parent,
     concept_property,
     designation,
@@ -51,6 +68,15 @@ class Store:
         self.url = url
         self.engine: Engine = open_engine(url)
         self.dialect = self.engine.dialect.name
+        #: Bumped by every write through `writer()`; cached resolutions of older ones are stale.
+        self.generation = 0
+        self._resolved: dict[tuple[str, str | None, bool], tuple[int, float, Any]] = {}
+        self._detail_sql = _DETAIL_SQL if self.engine.dialect.paramstyle == "qmark" \
+            else _DETAIL_SQL.replace("?", "%s")
+        self._local = threading.local()  # per-thread SQLite connection for hot reads
+        self._hot: weakref.WeakSet[_HotConnection] = weakref.WeakSet()
+        self._hot_file = self.engine.url.database if self.dialect == "sqlite" and \
+            self.engine.url.database not in (None, "", ":memory:") else None
         if migrate:
             try:
                 migrations.migrate(self.engine)
@@ -67,13 +93,45 @@ class Store:
         return self.engine.url.render_as_string(hide_password=True)
 
     def close(self) -> None:
+        for hot in list(self._hot):
+            hot.conn.close()
+        self._local = threading.local()
         self.engine.dispose()
+
+    @property
+    def inline_reads(self) -> bool:
+        """True when a single-code read is fast enough to run on the event loop (SQLite:
+        no network round trip); otherwise callers hand reads to a worker thread."""
+        return self.dialect == "sqlite"
 
     @contextmanager
     def writer(self) -> Iterator[Writer]:
         """One transaction: everything written inside commits together or not at all."""
-        with self.engine.begin() as conn:
-            yield Writer(conn)
+        try:
+            with self.engine.begin() as conn:
+                yield Writer(conn)
+        finally:
+            self.invalidate()
+
+    def invalidate(self) -> None:
+        """Forget cached code system resolutions (after a write)."""
+        self.generation += 1
+        self._resolved.clear()
+
+    def _cached(self, key: tuple[str, str | None, bool]) -> tuple[int, Any]:
+        """(generation now, cached value or _MISSING) for `key`."""
+        gen = self.generation
+        hit = self._resolved.get(key)
+        if hit is not None and hit[0] == gen and hit[1] > time.monotonic():
+            return gen, hit[2]
+        return gen, _MISSING
+
+    def _remember(self, key: tuple[str, str | None, bool], gen: int, value: Any) -> None:
+        """Cache `value`, tagged with the generation read *before* querying, so a write that
+        commits meanwhile makes it stale at once. Bounded: unknown urls are cached too."""
+        if len(self._resolved) >= RESOLVE_CACHE_SIZE:
+            self._resolved.clear()
+        self._resolved[key] = (gen, time.monotonic() + RESOLVE_TTL, value)
 
     # -- resources ---------------------------------------------------------------------------
 
@@ -116,6 +174,17 @@ class Store:
     # -- code systems --------------------------------------------------------------------------
 
     def code_systems(self, url: str | None = None) -> list[StoredCodeSystem]:
+        """Every stored version of `url` (or of every url), by url then version."""
+        if url is not None:
+            gen, hit = self._cached((url, None, False))
+            if hit is not _MISSING:
+                return list(hit)
+        found = self._code_systems(url)
+        if url is not None:
+            self._remember((url, None, False), gen, tuple(found))
+        return found
+
+    def _code_systems(self, url: str | None) -> list[StoredCodeSystem]:
         stmt = _cs_select()
         if url is not None:
             stmt = stmt.where(code_system.c.url == url)
@@ -130,14 +199,20 @@ class Store:
 
         Without a version: the latest version that has real content, so a `not-present` or
         `fragment` stub never shadows loaded content whatever the order of loading.
+        Cached (see the module docstring).
         """
+        key = (url, version, True)
+        gen, hit = self._cached(key)
+        if hit is not _MISSING:
+            found: StoredCodeSystem | None = hit
+            return found
         candidates = self.code_systems(url)
         if version is not None:
             candidates = [cs for cs in candidates if cs.version == version]
-        if not candidates:
-            return None
-        return max(candidates, key=lambda cs: (content_rank(cs.content),
-                                               version_key(cs.version)))
+        found = max(candidates, key=lambda cs: (content_rank(cs.content),
+                                                version_key(cs.version))) if candidates else None
+        self._remember(key, gen, found)
+        return found
 
     def concept(self, cs_pk: int, code: str) -> Concept | None:
         with self.engine.connect() as conn:
@@ -145,30 +220,33 @@ class Store:
         return None if row is None else _concept(row)
 
     def concept_detail(self, cs_pk: int, code: str) -> ConceptDetail | None:
-        """The concept with designations, properties, parents and children, or None."""
-        with self.engine.connect() as conn:
-            row = conn.execute(_concept_stmt(), {"cs": cs_pk, "code": code}).first()
-            if row is None:
-                return None
-            desigs = conn.execute(select(designation).where(
-                designation.c.cs_pk == cs_pk, designation.c.code == code)).all()
-            props = conn.execute(select(concept_property).where(
-                concept_property.c.cs_pk == cs_pk, concept_property.c.code == code)).all()
-            parents = conn.execute(select(concept_parent.c.parent).where(
-                concept_parent.c.cs_pk == cs_pk, concept_parent.c.child == code)).scalars()
-            parent_codes = tuple(parents)
-            children = conn.execute(select(concept_parent.c.child).where(
-                concept_parent.c.cs_pk == cs_pk, concept_parent.c.parent == code)).scalars()
-            child_codes = tuple(children)
-        return ConceptDetail(
-            concept=_concept(row),
-            designations=tuple(Designation(code, d.value, d.language, d.use_system, d.use_code,
-                                           d.use_display) for d in desigs),
-            properties=tuple(ConceptProperty(code, p.property, p.value, p.type, p.value_system,
-                                             p.value_display) for p in props),
-            parents=parent_codes,
-            children=child_codes,
-        )
+        """The concept with designations, properties, parents and children, or None: one
+        indexed UNION ALL query on a raw DB-API cursor (the hot path of $lookup)."""
+        return _detail(code, self._hot_query(self._detail_sql, (cs_pk, code) * 5))
+
+    def _hot_query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        """Rows of one read on a raw DB-API cursor. A SQLite file gets one connection per
+        thread, kept open (in autocommit, so every read sees the latest commit); other
+        databases use a pooled connection."""
+        hot: _HotConnection | None = getattr(self._local, "hot", None)
+        if hot is None and self._hot_file is not None:
+            conn = sqlite3.connect(self._hot_file, check_same_thread=False,
+                                   isolation_level=None)
+            _sqlite_pragmas(conn, None)
+            conn.execute("PRAGMA cache_size=-4096")  # reads go through mmap; keep it small
+            hot = self._local.hot = _HotConnection(conn)
+            self._hot.add(hot)
+        if hot is not None:
+            return hot.conn.execute(sql, params).fetchall()
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute(sql, params)
+            rows = list(cur.fetchall())
+            cur.close()
+        finally:
+            raw.close()
+        return rows
 
     def code_folded(self, cs_pk: int, code: str) -> str | None:
         """The stored spelling of `code`, compared case-insensitively (first in load order)."""
@@ -223,6 +301,164 @@ class Store:
             return {name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
                     for name, t in metadata.tables.items() if name != "schema_version"}
 
+    # -- $translate, $subsumes, $closure (named queries) ---------------------------------------
+
+    def map_rows(self, code: str, system: str | None, *, reverse: bool = False,
+                 other_system: str | None = None, url: str | None = None,
+                 version: str | None = None) -> list[tuple[int, str | None, str | None,
+                                                           MapElement]]:
+        """Stored ConceptMap rows for one code, as (map pk, map url, map version, row), with
+        one indexed query. Forward: rows whose source is `system#code`, plus the `unmapped`
+        rows of groups from `system`. `reverse`: rows whose target is `system#code`.
+        `other_system` restricts the other side; `url`/`version` the map."""
+        e = concept_map_element
+        if reverse:
+            cond = [e.c.target_code == code]
+            if system is not None:
+                cond.append(e.c.target_system == system)
+            if other_system is not None:
+                cond.append(e.c.source_system == other_system)
+        else:
+            codes = [code, UNMAPPED_SOURCE] if system is not None else [code]
+            cond = [e.c.source_code.in_(codes)]
+            if system is not None:
+                cond.append(e.c.source_system == system)
+            if other_system is not None:
+                cond.append(e.c.target_system == other_system)
+        cond.append(resource.c.resource_type == "ConceptMap")
+        if url is not None:
+            cond.append(resource.c.url == url)
+        if version is not None:
+            cond.append(resource.c.version == version)
+        stmt = (select(e, resource.c.url.label("map_url"), resource.c.version.label("map_version"))
+                .join(resource, resource.c.pk == e.c.resource_pk).where(*cond)
+                .order_by(resource.c.url, resource.c.version, e.c.grp))
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return [(int(r.resource_pk), r.map_url, r.map_version, _map_element(r)) for r in rows]
+
+    def concept_map_exists(self, url: str, version: str | None = None) -> bool:
+        cond = [resource.c.resource_type == "ConceptMap", resource.c.url == url]
+        if version is not None:
+            cond.append(resource.c.version == version)
+        with self.engine.connect() as conn:
+            return conn.execute(select(resource.c.pk).where(*cond).limit(1)).first() is not None
+
+    def concept_map_scopes(self, pks: list[int]) -> dict[int, tuple[str | None, str | None]]:
+        """(source scope, target scope) of the stored maps `pks`, read inside the database
+        (R5 sourceScope[x] or R4 source[x]), so a big map is never loaded for its scope."""
+        def field(key: str) -> Any:
+            if self.dialect == "postgresql":
+                return cast(resource.c.json, JSONB)[key].astext
+            return func.json_extract(resource.c.json, f"$.{key}")
+
+        def scope(side: str) -> Any:
+            return func.coalesce(*(field(f"{side}{k}") for k in (
+                "ScopeUri", "ScopeCanonical", "Uri", "Canonical")))
+
+        if not pks:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(resource.c.pk, scope("source").label("source_scope"),
+                                       scope("target").label("target_scope"))
+                                .where(resource.c.pk.in_(pks))).all()
+        return {int(r.pk): (_unversioned(r.source_scope), _unversioned(r.target_scope))
+                for r in rows}
+
+    def ancestors(self, cs_pk: int, code: str) -> set[str]:
+        """All codes above `code` (transitively), with one recursive query."""
+        up = select(concept_parent.c.parent.label("code")).where(
+            concept_parent.c.cs_pk == cs_pk, concept_parent.c.child == code
+        ).cte("up", recursive=True)
+        up = up.union(select(concept_parent.c.parent).where(
+            concept_parent.c.cs_pk == cs_pk, concept_parent.c.child == up.c.code))
+        with self.engine.connect() as conn:
+            return {str(c) for c in conn.execute(select(up.c.code)).scalars()}
+
+    def closure_table(self, name: str) -> tuple[int, int] | None:
+        """(pk, current version) of the $closure table `name`, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(closure_table.c.pk, closure_table.c.version)
+                               .where(closure_table.c.name == name)).first()
+        return None if row is None else (int(row.pk), int(row.version))
+
+    def closure_concepts(self, closure_pk: int) -> list[tuple[str, str]]:
+        """(system, code) of every concept the closure table holds, in the order added."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(closure_concept.c.system, closure_concept.c.code)
+                                .where(closure_concept.c.closure_pk == closure_pk)
+                                .order_by(closure_concept.c.version)).all()
+        return [(str(r.system), str(r.code)) for r in rows]
+
+    def closure_relations(self, closure_pk: int, after: int = 0
+                          ) -> list[tuple[str, str, str]]:
+        """(system, specific, general) relations added after table version `after`."""
+        r = closure_relation
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(r.c.system, r.c.specific, r.c.general)
+                                .where(r.c.closure_pk == closure_pk, r.c.version > after)
+                                .order_by(r.c.version, r.c.system, r.c.specific,
+                                          r.c.general)).all()
+        return [(str(x.system), str(x.specific), str(x.general)) for x in rows]
+
+
+#: Seconds a cached code system resolution is trusted without a write through this Store.
+RESOLVE_TTL = 2.0
+RESOLVE_CACHE_SIZE = 10_000
+_MISSING = object()
+
+#: Row kinds of _DETAIL_SQL; columns (kind, a, b, c, d, e, inactive, abstract), all text but
+#: the last two. Parameters: (cs_pk, code) five times.
+_CONCEPT, _DESIGNATION, _PROPERTY, _PARENT, _CHILD = range(5)
+_DETAIL_SQL = " UNION ALL ".join((
+    "SELECT 0, code, display, definition, CAST(NULL AS TEXT), CAST(NULL AS TEXT), "
+    "CASE WHEN inactive THEN 1 ELSE 0 END, CASE WHEN abstract THEN 1 ELSE 0 END "
+    "FROM concept WHERE cs_pk = ? AND code = ?",
+    "SELECT 1, language, use_system, use_code, use_display, value, NULL, NULL "
+    "FROM designation WHERE cs_pk = ? AND code = ?",
+    "SELECT 2, property, type, value, value_system, value_display, NULL, NULL "
+    "FROM concept_property WHERE cs_pk = ? AND code = ?",
+    "SELECT 3, parent, NULL, NULL, NULL, NULL, NULL, NULL "
+    "FROM concept_parent WHERE cs_pk = ? AND child = ?",
+    "SELECT 4, child, NULL, NULL, NULL, NULL, NULL, NULL "
+    "FROM concept_parent WHERE cs_pk = ? AND parent = ?",
+))
+
+
+class _HotConnection:
+    """One thread's SQLite connection; closed when the thread ends (its thread-local goes)
+    or when the Store closes."""
+
+    __slots__ = ("__weakref__", "conn")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __del__(self) -> None:
+        self.conn.close()
+
+
+def _detail(code: str, rows: Sequence[Any]) -> ConceptDetail | None:
+    found: Concept | None = None
+    desigs: list[Designation] = []
+    props: list[ConceptProperty] = []
+    parents: list[str] = []
+    children: list[str] = []
+    for kind, a, b, c, d, e, inactive, abstract in rows:
+        if kind == _DESIGNATION:
+            desigs.append(Designation(code, e, a, b, c, d))
+        elif kind == _PROPERTY:
+            props.append(ConceptProperty(code, a, c, b, d, e))
+        elif kind == _PARENT:
+            parents.append(a)
+        elif kind == _CHILD:
+            children.append(a)
+        else:
+            found = Concept(a, b, c, bool(inactive), bool(abstract))
+    if found is None:
+        return None
+    return ConceptDetail(found, tuple(desigs), tuple(props), tuple(parents), tuple(children))
+
 
 def _like_prefix(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -260,3 +496,18 @@ def _stored(row: Row[Any]) -> StoredResource:
         last_updated=row.last_updated)
     data: JSON = orjson.loads(mapping["json"]) if "json" in mapping else {}
     return StoredResource(summary=summary, resource=data)
+
+
+def _unversioned(value: Any) -> str | None:
+    return None if value in (None, "") else str(value).partition("|")[0]
+
+
+def _map_element(r: Row[Any]) -> MapElement:
+    return MapElement(
+        group=r.grp, source_system=r.source_system, source_version=r.source_version,
+        source_code=r.source_code, source_display=r.source_display,
+        target_system=r.target_system, target_version=r.target_version,
+        target_code=r.target_code, target_display=r.target_display,
+        relationship=r.relationship, equivalence=r.equivalence, comment=r.comment,
+        depends_on=tuple(orjson.loads(r.depends_on)) if r.depends_on else (),
+        product=tuple(orjson.loads(r.product)) if r.product else ())

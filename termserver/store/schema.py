@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 
 #: Bump with every migration step added in migrations.py.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -144,3 +144,39 @@ concept_map_element = Table(
 Index("ix_cme_source", concept_map_element.c.source_code, concept_map_element.c.source_system)
 Index("ix_cme_target", concept_map_element.c.target_code, concept_map_element.c.target_system)
 Index("ix_cme_resource", concept_map_element.c.resource_pk)
+
+# -- $closure tables (schema version 2) ------------------------------------------------------
+
+closure_table = Table(
+    "closure_table",
+    metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("version", Integer, nullable=False, default=0),
+)
+
+closure_concept = Table(
+    "closure_concept",
+    metadata,
+    Column("closure_pk", PK, ForeignKey("closure_table.pk", ondelete="CASCADE"),
+           nullable=False),
+    Column("system", Text, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("version", Integer, nullable=False),  # the table version that added it
+    UniqueConstraint("closure_pk", "system", "code", name="uq_closure_concept"),
+)
+
+closure_relation = Table(
+    "closure_relation",
+    metadata,
+    Column("closure_pk", PK, ForeignKey("closure_table.pk", ondelete="CASCADE"),
+           nullable=False),
+    Column("system", Text, nullable=False),
+    Column("specific", Text, nullable=False),  # subsumed by `general`
+    Column("general", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+Index("ix_closure_relation_version", closure_relation.c.closure_pk, closure_relation.c.version)
+
+#: Tables added by each schema version after 1 (for migrations.STEPS).
+CLOSURE_TABLES = (closure_table, closure_concept, closure_relation)

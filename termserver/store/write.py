@@ -25,6 +25,9 @@ from termserver.model import (
     Record,
 )
 from termserver.store.schema import (
+    closure_concept,
+    closure_relation,
+    closure_table,
     code_system,
     concept,
     concept_map_element,
@@ -148,6 +151,29 @@ class Writer:
         for start in range(0, len(rows), BATCH):
             self.conn.execute(insert(concept_map_element), rows[start:start + BATCH])
         return len(rows)
+
+    # -- $closure ------------------------------------------------------------------------------
+
+    def create_closure_table(self, name: str) -> int:
+        pk = self.conn.execute(insert(closure_table).values(name=name, version=0)
+                               .returning(closure_table.c.pk)).scalar_one()
+        return int(pk)
+
+    def add_closure_version(self, closure_pk: int, version: int,
+                            concepts: Iterable[tuple[str, str]],
+                            relations: Iterable[tuple[str, str, str]]) -> None:
+        """Record new concepts (system, code) and relations (system, specific, general) as
+        table version `version`, and make it the current one."""
+        rows = [{"closure_pk": closure_pk, "system": s, "code": c, "version": version}
+                for s, c in concepts]
+        if rows:
+            self.conn.execute(insert(closure_concept), rows)
+        links = [{"closure_pk": closure_pk, "system": s, "specific": a, "general": b,
+                  "version": version} for s, a, b in relations]
+        if links:
+            self.conn.execute(insert(closure_relation), links)
+        self.conn.execute(update(closure_table).where(closure_table.c.pk == closure_pk)
+                          .values(version=version))
 
 
 class _RecordSink:

@@ -23,7 +23,14 @@ def _hierarchy() -> dict[str, Any]:
 
 
 def _codes(vs: dict[str, Any]) -> list[str]:
-    return [c["code"] for c in vs["expansion"].get("contains", [])]
+    """Every code of the expansion, depth-first (nested entries follow their parent)."""
+    out: list[str] = []
+    stack = list(reversed(vs["expansion"].get("contains", [])))
+    while stack:
+        c = stack.pop()
+        out.append(c["code"])
+        stack += reversed(c.get("contains", []))
+    return out
 
 
 def test_expand_stored_value_set_with_filters(client: TestClient) -> None:
@@ -35,6 +42,7 @@ def test_expand_stored_value_set_with_filters(client: TestClient) -> None:
     assert got.status_code == 200, got.text
     body = got.json()
     assert _codes(body) == ["a2", "a2x"]
+    assert [c["code"] for c in body["expansion"]["contains"][0]["contains"]] == ["a2x"]
     assert body["expansion"]["total"] == 2
     assert {"name": "used-codesystem", "valueUri": f"{CS_URL}|1"} in body["expansion"][
         "parameter"]

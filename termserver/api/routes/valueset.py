@@ -9,14 +9,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from termserver.api.body import json_body
-from termserver.api.deps import SettingsDep, StoreDep
+from termserver.api.deps import FhirVersionDep, SettingsDep, StoreDep
 from termserver.api.responses import FHIRJSONResponse
 from termserver.api.tx import context_from
 from termserver.errors import InvalidRequest, NotFound
 from termserver.fhir import params as p
 from termserver.fhir.expansion import expansion_to_valueset
 from termserver.fhir.valueset import value_set_definition
-from termserver.model import ExpandRequest
+from termserver.fhir.version import FhirVersion
+from termserver.model import ExpandRequest, ValueSetDefinition
+from termserver.service.context import TxContext
 from termserver.service.expand import expand
 from termserver.settings import Settings
 from termserver.store import Store
@@ -26,53 +28,85 @@ router = APIRouter(prefix="/ValueSet", tags=["ValueSet"])
 #: Parameters that shape an expansion and are echoed in expansion.parameter, with value[x] type.
 ECHOED = {"activeOnly": "Boolean", "excludeNested": "Boolean", "includeDesignations": "Boolean",
           "includeDefinition": "Boolean", "count": "Integer", "offset": "Integer",
-          "filter": "String", "displayLanguage": "Code"}
+          "filter": "String", "designation": "String", "default-valueset-version": "Uri"}
+
+#: A request header that lowers the expansion size limit (tx-ecosystem IG tests).
+TOO_COSTLY_HEADER = "x-too-costly-threshold"
 
 
 @router.get("/$expand", response_class=FHIRJSONResponse)
-def expand_get(request: Request, store: StoreDep, settings: SettingsDep) -> Any:
-    """ValueSet $expand (https://hl7.org/fhir/R4/valueset-operation-expand.html)."""
-    return _expand(store, settings, p.pairs_from_query(request.query_params.multi_items()))
+def expand_get(request: Request, store: StoreDep, settings: SettingsDep,
+               fhir_version: FhirVersionDep) -> Any:
+    """ValueSet $expand (https://hl7.org/fhir/R5/valueset-operation-expand.html)."""
+    return _expand(store, settings, p.pairs_from_query(request.query_params.multi_items()),
+                   request, fhir_version)
 
 
 @router.post("/$expand", response_class=FHIRJSONResponse)
-async def expand_post(request: Request, store: StoreDep, settings: SettingsDep) -> Any:
-    return _expand(store, settings, p.pairs_from_parameters(await json_body(request)))
+async def expand_post(request: Request, store: StoreDep, settings: SettingsDep,
+                      fhir_version: FhirVersionDep) -> Any:
+    return _expand(store, settings, p.pairs_from_parameters(await json_body(request)), request,
+                   fhir_version)
 
 
-def _expand(store: Store, settings: Settings, pairs: p.Pairs) -> FHIRJSONResponse:
+def _expand(store: Store, settings: Settings, pairs: p.Pairs, http: Request,
+            fhir_version: FhirVersion) -> FHIRJSONResponse:
     ctx = context_from(store, pairs)
-    inline = p.first(pairs, "valueSet")
-    url = p.text(pairs, "url")
-    version = p.text(pairs, "valueSetVersion")
-    if inline is not None:
-        p.mutually_exclusive("$expand", url=url, valueSet=inline)
-        definition = value_set_definition(inline)
-    elif url:
-        found = ctx.value_set(url, version)
-        if found is None:
-            raise NotFound(f"A definition for the value set '{url}"
-                           f"{'|' + version if version else ''}' could not be found",
-                           expression=("url",))
-        definition = found
-    else:
-        raise InvalidRequest("$expand needs a 'url' or a 'valueSet' parameter",
-                             expression=("url",))
+    definition = _definition(ctx, pairs)
+    count, offset = _int(pairs, "count"), _int(pairs, "offset")
     request = ExpandRequest(
         value_set=definition,
-        count=_int(pairs, "count"),
-        offset=_int(pairs, "offset") or 0,
+        count=count,
+        offset=offset or 0,
         filter=p.text(pairs, "filter"),
         active_only=_bool(pairs, "activeOnly"),
         exclude_nested=_bool(pairs, "excludeNested"),
         include_designations=_bool(pairs, "includeDesignations"),
         display_language=p.text(pairs, "displayLanguage"),
-        echo=tuple((name, kind, _typed(kind, p.first(pairs, name)))
-                   for name, kind in ECHOED.items() if p.first(pairs, name) is not None),
+        echo=tuple((name, kind, _typed(kind, value)) for name, kind in ECHOED.items()
+                   for value in p.all_of(pairs, name)),
+        properties=tuple(str(v) for v in p.all_of(pairs, "property")),
+        designations=tuple(str(v) for v in p.all_of(pairs, "designation")),
+        supplements=tuple(str(v) for v in p.all_of(pairs, "useSupplement")),
+        default_value_set_versions=tuple(
+            str(v) for v in p.all_of(pairs, "default-valueset-version")),
+        accept_language=http.headers.get("accept-language"),
+        paged=count is not None or offset is not None,
     )
-    result = expand(ctx, request, settings.max_expansion)
+    result = expand(ctx, request, _limit(settings, http))
     stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return FHIRJSONResponse(expansion_to_valueset(result, f"urn:uuid:{uuid.uuid4()}", stamp))
+    return FHIRJSONResponse(expansion_to_valueset(result, f"urn:uuid:{uuid.uuid4()}", stamp,
+                                                  fhir_version))
+
+
+def _definition(ctx: TxContext, pairs: p.Pairs) -> ValueSetDefinition:
+    """The value set to expand: inline `valueSet`, or `url` (+ `valueSetVersion`)."""
+    inline = p.first(pairs, "valueSet")
+    url = p.text(pairs, "url")
+    version = p.text(pairs, "valueSetVersion")
+    if inline is not None:
+        p.mutually_exclusive("$expand", url=url, valueSet=inline)
+        if not isinstance(inline, dict):
+            raise InvalidRequest("parameter 'valueSet' must be a ValueSet resource",
+                                 expression=("valueSet",))
+        return value_set_definition(inline)
+    if url:
+        found = ctx.value_set(url, version)
+        if found is None:
+            canonical = url if not version or "|" in url else f"{url}|{version}"
+            raise NotFound(f"A definition for the value Set '{canonical}' could not be found",
+                           message_id="Unable_to_resolve_value_Set_", tx_code="not-found",
+                           expression=("url",))
+        return found
+    raise InvalidRequest("$expand needs a 'url' or a 'valueSet' parameter", expression=("url",))
+
+
+def _limit(settings: Settings, http: Request) -> int:
+    """The configured expansion limit, lowered (never raised) by the threshold header."""
+    header = http.headers.get(TOO_COSTLY_HEADER)
+    if header and header.strip().isdigit():
+        return min(settings.max_expansion, int(header.strip()))
+    return settings.max_expansion
 
 
 def _typed(kind: str, value: Any) -> Any:

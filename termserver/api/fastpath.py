@@ -1,0 +1,57 @@
+"""The hot GET operations, answered before FastAPI's routing and dependency machinery.
+
+ETL pipelines and validators send `$lookup` and `$validate-code` as plain GETs millions of
+times; for them routing, dependency resolution and Request objects cost more than the indexed
+reads themselves. This ASGI middleware sits inside authentication and answers exactly those
+paths with the same functions the routes use (so answers are identical); everything else, and
+every POST, goes on to the FastAPI app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import parse_qsl
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from termserver.api.errors import error_response, unexpected_error_response
+from termserver.api.routes import codesystem, validate
+from termserver.errors import TerminologyError
+from termserver.fhir.params import Pairs
+from termserver.store import Store
+
+Answer = Callable[[Store, Pairs, str | None], Response]
+
+HOT: dict[str, Answer] = {
+    "/fhir/CodeSystem/$lookup": codesystem.answer_lookup,
+    "/fhir/CodeSystem/$validate-code": lambda s, p, lang: validate.answer(s, p, lang, False),
+    "/fhir/ValueSet/$validate-code": lambda s, p, lang: validate.answer(s, p, lang, True),
+}
+
+
+class FastPath:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = HOT.get(scope["path"]) if scope["type"] == "http" and \
+            scope["method"] == "GET" else None
+        if handler is None:
+            await self.app(scope, receive, send)
+            return
+        store: Store = scope["app"].state.store
+        pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        accept_language = next((v.decode("latin-1") for k, v in scope["headers"]
+                                if k == b"accept-language"), None)
+        try:
+            if store.inline_reads:
+                response = handler(store, list(pairs), accept_language)
+            else:
+                response = await run_in_threadpool(handler, store, list(pairs), accept_language)
+        except TerminologyError as exc:
+            response = error_response(exc)
+        except Exception as exc:  # noqa: BLE001 - every failure leaves as an OperationOutcome
+            response = unexpected_error_response(exc)
+        await response(scope, receive, send)

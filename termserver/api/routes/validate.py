@@ -1,0 +1,180 @@
+"""$validate-code on CodeSystem and ValueSet, and ValueSet/$batch-validate-code."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from termserver.api.body import json_body
+from termserver.api.deps import StoreDep, get_store
+from termserver.api.responses import FHIRJSONResponse
+from termserver.api.tx import context_from
+from termserver.errors import InvalidRequest, NotFound, TerminologyError
+from termserver.fhir import params as p
+from termserver.fhir.outcome import operation_outcome
+from termserver.fhir.validation import validation_to_parameters
+from termserver.fhir.valueset import value_set_definition
+from termserver.model import CodingInput, ValidateRequest, ValueSetDefinition
+from termserver.service.context import TxContext
+from termserver.service.validate import validate_code
+from termserver.store import Store
+
+router = APIRouter(tags=["validate-code"])
+
+
+# $validate-code is a hot path (validators and ETL call it millions of times): no dependency
+# injection, parameters parsed once, and on SQLite the few indexed reads run on the event loop
+# instead of a worker thread (`Store.inline_reads`).
+
+
+@router.get("/CodeSystem/$validate-code", response_class=FHIRJSONResponse)
+async def cs_validate_get(request: Request) -> Any:
+    """CodeSystem $validate-code (https://hl7.org/fhir/R4/codesystem-operation-validate-code.html)."""
+    return await _run(request, p.pairs_from_query(request.query_params.multi_items()), False)
+
+
+@router.post("/CodeSystem/$validate-code", response_class=FHIRJSONResponse)
+async def cs_validate_post(request: Request) -> Any:
+    return await _run(request, p.pairs_from_parameters(await json_body(request)), False)
+
+
+@router.get("/ValueSet/$validate-code", response_class=FHIRJSONResponse)
+async def vs_validate_get(request: Request) -> Any:
+    """ValueSet $validate-code (https://hl7.org/fhir/R4/valueset-operation-validate-code.html)."""
+    return await _run(request, p.pairs_from_query(request.query_params.multi_items()), True)
+
+
+@router.post("/ValueSet/$validate-code", response_class=FHIRJSONResponse)
+async def vs_validate_post(request: Request) -> Any:
+    return await _run(request, p.pairs_from_parameters(await json_body(request)), True)
+
+
+@router.post("/ValueSet/$batch-validate-code", response_class=FHIRJSONResponse)
+async def batch_validate(request: Request, store: StoreDep) -> Any:
+    """One $validate-code per `validation` parameter, sharing the top-level parameters."""
+    pairs = p.pairs_from_parameters(await json_body(request))
+    shared = [(k, v) for k, v in pairs if k != "validation"]
+    ctx = context_from(store, pairs)
+    out = []
+    for item in p.all_of(pairs, "validation"):
+        if not isinstance(item, dict):
+            raise InvalidRequest("each 'validation' parameter must hold a Parameters resource",
+                                 expression=("validation",))
+        inner = [(k, v) for k, v in shared if k not in _names(item)]
+        inner += p.pairs_from_parameters(item)
+        try:
+            req = _request(ctx, inner, request.headers.get("accept-language"), True)
+            answer = validation_to_parameters(validate_code(ctx, req))
+        except TerminologyError as exc:  # one bad item does not fail the batch
+            answer = operation_outcome(exc.issues())
+        out.append({"name": "validation", "resource": answer})
+    return FHIRJSONResponse({"resourceType": "Parameters", "parameter": out})
+
+
+def _names(parameters: Any) -> set[str]:
+    return {str(x.get("name")) for x in parameters.get("parameter") or [] if isinstance(x, dict)}
+
+
+async def _run(request: Request, pairs: p.Pairs, on_value_set: bool) -> FHIRJSONResponse:
+    store = get_store(request)
+    accept_language = request.headers.get("accept-language")
+    if store.inline_reads:
+        return answer(store, pairs, accept_language, on_value_set)
+    return await run_in_threadpool(answer, store, pairs, accept_language, on_value_set)
+
+
+def answer(store: Store, pairs: p.Pairs, accept_language: str | None,
+           on_value_set: bool) -> FHIRJSONResponse:
+    """One $validate-code, from parsed parameters to the response (also the fast path's)."""
+    ctx = context_from(store, pairs)
+    req = _request(ctx, pairs, accept_language, on_value_set)
+    return FHIRJSONResponse(validation_to_parameters(validate_code(ctx, req)))
+
+
+def _request(ctx: TxContext, pairs: p.Pairs, accept_language: str | None,
+             on_value_set: bool) -> ValidateRequest:
+    vs = _value_set(ctx, pairs) if on_value_set else None
+    cs_url = None if on_value_set else (p.text(pairs, "url") or p.text(pairs, "system"))
+    if not on_value_set and cs_url is None:
+        inline = p.first(pairs, "codeSystem")
+        if isinstance(inline, dict):
+            cs_url = inline.get("url")
+    coding, cc = p.coding(pairs, "coding"), p.coding(pairs, "codeableConcept")
+    code = p.text(pairs, "code")
+    p.mutually_exclusive("$validate-code", code=code, coding=coding, codeableConcept=cc)
+    version = p.text(pairs, "systemVersion") or p.text(pairs, "version")
+    codings: tuple[CodingInput, ...]
+    form: Literal["code", "coding", "codeableConcept"]
+    if coding is not None:
+        codings = (_coding(coding, cs_url),)
+        form = "coding"
+    elif cc is not None:
+        codings = tuple(_coding(c, cs_url) for c in cc.get("coding") or [])
+        form = "codeableConcept"
+        if not codings:
+            raise InvalidRequest("the codeableConcept has no coding to validate",
+                                 expression=("codeableConcept",))
+    elif code is not None:
+        system = cs_url if not on_value_set else p.text(pairs, "system")
+        codings = (CodingInput(system, code, version, p.text(pairs, "display")),)
+        form = "code"
+    else:
+        raise InvalidRequest("Unable to find code to validate (looked for coding | "
+                             "codeableConcept | code+system | code+inferSystem in parameters")
+    return ValidateRequest(
+        codings=codings, form=form, value_set=vs,
+        display_language=p.text(pairs, "displayLanguage") or accept_language,
+        lenient_display=_flag(pairs, "lenient-display-validation"),
+        active_only=_flag(pairs, "activeOnly"),
+        abstract_ok=_flag(pairs, "abstract", default=True),
+        membership_only=_flag(pairs, "valueset-membership-only"),
+        infer_system=_flag(pairs, "inferSystem"),
+        default_value_set_versions=_canonicals(p.all_of(pairs, "default-valueset-version")),
+        codeable_concept=cc,
+        use_supplements=tuple(str(v) for v in p.all_of(pairs, "useSupplement")),
+    )
+
+
+def _coding(data: Any, default_system: str | None) -> CodingInput:
+    if not isinstance(data, dict):
+        raise InvalidRequest("a Coding must be a JSON object", expression=("coding",))
+    return CodingInput(data.get("system") or default_system, data.get("code"),
+                       data.get("version"), data.get("display"))
+
+
+def _value_set(ctx: TxContext, pairs: p.Pairs) -> ValueSetDefinition:
+    inline = p.first(pairs, "valueSet")
+    url = p.text(pairs, "url")
+    if isinstance(inline, dict):
+        return value_set_definition(inline)
+    if not url:
+        raise InvalidRequest("ValueSet/$validate-code needs a 'url' or a 'valueSet'",
+                             expression=("url",))
+    base, _, pinned = url.partition("|")
+    version = p.text(pairs, "valueSetVersion") or pinned or None
+    found = ctx.value_set(base, version)
+    if found is None:
+        shown = f"{base}|{version}" if version else base
+        raise NotFound(f"A definition for the value Set '{shown}' could not be found",
+                       message_id="Unable_to_resolve_value_Set_", tx_code="not-found")
+    return found
+
+
+def _flag(pairs: p.Pairs, name: str, default: bool = False) -> bool:
+    value = p.first(pairs, name)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).lower() == "true"
+
+
+def _canonicals(values: list[Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values:
+        url, sep, version = str(v).partition("|")
+        if sep and version:
+            out[url] = version
+    return out
