@@ -31,6 +31,9 @@ DEFAULT_DB = f"sqlite:///{DATA / 'bench.db'}"
 CS_URL = "http://example.org/fhir/CodeSystem/bench"
 CS_VERSION = "1.0.0"
 VS_URL = "http://example.org/fhir/ValueSet/bench-all"
+#: A ValueSet that lists 100,000 codes one by one: $validate-code must not expand it.
+ENUM_VS_URL = "http://example.org/fhir/ValueSet/bench-enumerated"
+ENUM_SIZE = 100_000
 CHAPTERS, GROUPS, LEAVES = 20, 60, 100  # 20 + 1,200 + 120,000 = 121,220 concepts
 SEED = 20240601
 
@@ -111,10 +114,20 @@ def value_set() -> dict[str, Any]:
             "compose": {"include": [{"system": CS_URL}]}}
 
 
-def write_package(path: Path, cs: dict[str, Any]) -> None:
+def enumerated_value_set(codes: list[str]) -> dict[str, Any]:
+    """The first ENUM_SIZE leaf codes, listed in compose.include.concept."""
+    listed = [c for c in codes if c.count(".") == 2][:ENUM_SIZE]
+    return {"resourceType": "ValueSet", "id": "bench-enumerated", "url": ENUM_VS_URL,
+            "version": CS_VERSION, "name": "BenchEnumerated", "status": "active",
+            "compose": {"include": [{"system": CS_URL,
+                                     "concept": [{"code": c} for c in listed]}]}}
+
+
+def write_package(path: Path, cs: dict[str, Any], codes: list[str]) -> None:
     manifest = {"name": "example.bench", "version": CS_VERSION, "fhirVersions": ["4.0.1"]}
     members = {"package/package.json": manifest, "package/CodeSystem-bench.json": cs,
-               "package/ValueSet-bench-all.json": value_set()}
+               "package/ValueSet-bench-all.json": value_set(),
+               "package/ValueSet-bench-enumerated.json": enumerated_value_set(codes)}
     with tarfile.open(path, "w:gz") as tar:
         for name, content in members.items():
             raw = json.dumps(content, ensure_ascii=False).encode()
@@ -137,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cs, codes = build()
     package = DATA / "bench-package.tgz"
-    write_package(package, cs)
+    write_package(package, cs, codes)
     (DATA / "codes.txt").write_text("\n".join(codes) + "\n")
     print(f"generated {len(codes):,} concepts; loading {package.name} into {args.db}")
     subprocess.run([sys.executable, "-m", "termserver", "load", "--db", args.db, str(package)],

@@ -89,6 +89,7 @@ def cpu_seconds(pid: int) -> float | None:
 
 def targets(codes: list[str]) -> list[Target]:
     cs, vs = quote(mk.CS_URL, safe=""), quote(mk.VS_URL, safe="")
+    ev = quote(mk.ENUM_VS_URL, safe="")
     enc = [quote(c, safe="") for c in codes]
     return [
         Target("bare FastAPI, constant JSON", "bare", ["/constant"]),
@@ -98,6 +99,9 @@ def targets(codes: list[str]) -> list[Target]:
                [f"/fhir/CodeSystem/$validate-code?url={cs}&code={c}" for c in enc]),
         Target("ValueSet/$validate-code (GET url, system, code)", "termserver",
                [f"/fhir/ValueSet/$validate-code?url={vs}&system={cs}&code={c}" for c in enc]),
+        Target(f"ValueSet/$validate-code, {mk.ENUM_SIZE:,} codes listed (GET url, system, code)",
+               "termserver",
+               [f"/fhir/ValueSet/$validate-code?url={ev}&system={cs}&code={c}" for c in enc]),
     ]
 
 

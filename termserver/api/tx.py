@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from termserver.errors import NotFound
 from termserver.fhir import params as p
 from termserver.fhir.codesystem import code_system_info, code_system_records
 from termserver.fhir.valueset import value_set_definition
@@ -36,28 +37,40 @@ def memory_code_system(data: JSON) -> MemoryCodeSystem:
     return MemoryCodeSystem(code_system_info(data), code_system_records(data), source=data)
 
 
-#: Seconds a parsed stored ValueSet is reused without a write through this process's Store
-#: (writes by other processes become visible after this long).
+#: Seconds a parsed stored ValueSet is trusted without looking at the store again; after that a
+#: cheap summary query (no JSON) tells whether it changed (e.g. written by another process).
 VALUE_SET_TTL = 2.0
-_parsed: dict[tuple[int, str, str | None], tuple[int, float, ValueSetDefinition | None]] = {}
+Stamp = tuple[str, int, str] | None  # (id, versionId, lastUpdated) of the stored resource
+_parsed: dict[tuple[int, str, str | None], tuple[int, float, Stamp, ValueSetDefinition | None]] = {}
 
 
 def stored_value_set(store: Store) -> ValueSetResolver:
     """Stored ValueSets by url (and version; unversioned: the latest), parsed once and reused
-    while the store is unchanged: a $validate-code against a large enumerated value set must
-    not re-read and re-parse it per request."""
+    while the stored resource is unchanged: a $validate-code against a large enumerated value
+    set must not re-read and re-parse it per request."""
     def resolve(url: str, version: str | None) -> ValueSetDefinition | None:
         key = (id(store), url, version)
         gen, now = store.generation, time.monotonic()
         hit = _parsed.get(key)
         if hit is not None and hit[0] == gen and hit[1] > now:
-            return hit[2]
-        _, found = store.search(SearchQuery("ValueSet", url=url, version=version, count=100))
+            return hit[3]
+        _, found = store.search(SearchQuery("ValueSet", url=url, version=version, count=100),
+                                with_json=False)
         best = max(found, key=lambda r: version_key(r.summary.version)) if found else None
-        parsed = value_set_definition(best.resource) if best else None
+        stamp = (best.summary.id, best.summary.version_id, best.summary.last_updated) \
+            if best else None
+        if hit is not None and hit[2] == stamp:
+            parsed = hit[3]
+        elif stamp is None:
+            parsed = None
+        else:
+            try:
+                parsed = value_set_definition(store.read_resource("ValueSet", stamp[0]).resource)
+            except NotFound:  # deleted between the two reads
+                parsed = None
         if len(_parsed) > 1000:
             _parsed.clear()
-        _parsed[key] = (gen, now + VALUE_SET_TTL, parsed)
+        _parsed[key] = (gen, now + VALUE_SET_TTL, stamp, parsed)
         return parsed
 
     return resolve

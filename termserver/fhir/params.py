@@ -73,3 +73,26 @@ def mutually_exclusive(operation: str, **named: object) -> None:
         names = "', '".join(given)
         raise InvalidRequest(f"{operation}: use only one of '{names}'",
                              expression=tuple(given))
+
+
+def boolean(pairs: Pairs, name: str, default: bool = False) -> bool:
+    """A boolean parameter (`true`/`false`, any case, or a JSON boolean); absent: `default`."""
+    value = first(pairs, name)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() not in ("true", "false"):
+        raise InvalidRequest(f"parameter '{name}' must be true or false, not {value!r}",
+                             expression=(name,))
+    return str(value).lower() == "true"
+
+
+def canonical_versions(values: list[Any]) -> dict[str, str]:
+    """`url|version` canonicals → {url: version}; values without a version are skipped."""
+    out: dict[str, str] = {}
+    for value in values:
+        url, sep, version = str(value).partition("|")
+        if sep and version:
+            out[url] = version
+    return out

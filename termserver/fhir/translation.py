@@ -34,7 +34,7 @@ _REVERSE = ("targetCode", "targetCoding", "targetCodeableConcept")
 def translate_request(pairs: p.Pairs) -> TranslateRequest:
     """The $translate input, in one direction-neutral form (see TranslateRequest)."""
     op = "$translate"
-    reverse_flag = boolean(pairs, "reverse")
+    reverse_flag = p.boolean(pairs, "reverse")
     forward_given = [n for n in _FORWARD if p.first(pairs, n) is not None]
     reverse_given = [n for n in _REVERSE if p.first(pairs, n) is not None]
     if forward_given and reverse_given:
@@ -143,16 +143,6 @@ def coding_json(c: CodingInput) -> JSON:
 
 
 # -- shared parameter readers -------------------------------------------------------------------
-
-
-def boolean(pairs: p.Pairs, name: str) -> bool:
-    value = p.first(pairs, name)
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if str(value).lower() not in ("true", "false"):
-        raise InvalidRequest(f"parameter '{name}' must be true or false, not {value!r}",
-                             expression=(name,))
-    return str(value).lower() == "true"
 
 
 def coding_input(value: Any, name: str) -> CodingInput:

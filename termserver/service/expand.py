@@ -24,6 +24,7 @@ from termserver.model import (
     ExpansionEntry,
     ValueSetDefinition,
 )
+from termserver.service import messages as msg
 from termserver.service.context import TxContext
 from termserver.service.csview import CodeSystemView, status_warnings
 from termserver.service.entries import EntryBuilder, Supplement
@@ -138,10 +139,7 @@ class _Run:
                    top: bool = False) -> Members:
         here = _canonical(vs)
         if here in chain:
-            raise BusinessRule(
-                f"Found a circularity pointing to {here} processing ValueSet with pathway "
-                f"[{', '.join(chain)}]", message_id="VALUESET_CIRCULAR_REFERENCE",
-                tx_code="vs-invalid", issue_code="processing")
+            raise msg.circular_reference(here, chain)
         if len(chain) > MAX_DEPTH:
             raise TooCostly(f"value set imports nest deeper than {MAX_DEPTH} levels")
         chain = (*chain, here)

@@ -71,10 +71,7 @@ def member(ctx: TxContext, vs: ValueSetDefinition, provider: CodeSystemProvider,
     """Membership of `detail` (from `provider`) in `vs`."""
     here = _name(vs)
     if here in chain:
-        raise InvalidRequest(
-            f"Found a circularity pointing to {here} processing ValueSet with pathway "
-            f"[{', '.join(chain)}]", message_id="VALUESET_CIRCULAR_REFERENCE",
-            tx_code="vs-invalid")
+        raise msg.circular_reference(here, chain)
     chain = (*chain, here)
     out = Membership()
     for cset in vs.include:
@@ -112,10 +109,7 @@ def check_cycles(ctx: TxContext, vs: ValueSetDefinition, request: ValidateReques
     """Refuse a value set whose imports (in include or exclude) lead back to itself."""
     here = _name(vs)
     if here in chain:
-        raise InvalidRequest(
-            f"Found a circularity pointing to {here} processing ValueSet with pathway "
-            f"[{', '.join(chain)}]", message_id="VALUESET_CIRCULAR_REFERENCE",
-            tx_code="vs-invalid", issue_code="processing")
+        raise msg.circular_reference(here, chain)
     if len(chain) > MAX_DEPTH:
         return
     for cset in (*vs.include, *vs.exclude):

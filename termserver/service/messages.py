@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
 
+from termserver.errors import BusinessRule
 from termserver.model import CodingInput, Issue
 from termserver.service.provider import CodeSystemProvider
 
@@ -238,3 +239,11 @@ def inactive_display(prefix: str, given: str, code: str, status: str, display: s
                   f"'{given}' is no longer considered a correct display for code '{code}' "
                   f"(status = {status}). The correct display is one of \"{display}\".",
                   f"{prefix}display")
+
+
+def circular_reference(here: str, chain: Sequence[str]) -> BusinessRule:
+    """The error for a value set whose imports lead back to itself."""
+    return BusinessRule(
+        f"Found a circularity pointing to {here} processing ValueSet with pathway "
+        f"[{', '.join(chain)}]", message_id="VALUESET_CIRCULAR_REFERENCE",
+        tx_code="vs-invalid", issue_code="processing")

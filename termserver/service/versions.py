@@ -63,7 +63,7 @@ class VersionRules:
     def from_canonicals(cls, default: Iterable[str] = (), check: Iterable[str] = (),
                         force: Iterable[str] = ()) -> VersionRules:
         """From `url|version` canonical values as the parameters carry them."""
-        return cls(_split(default), _split(check), _split(force))
+        return cls(_versions(default), _versions(check), _versions(force))
 
     def wanted(self, system: str, include_version: str | None) -> tuple[str | None, Source]:
         """The version (or pattern) an include of `system` asks for, and where it came from."""
@@ -85,10 +85,6 @@ class VersionRules:
         return pattern
 
 
-def _split(canonicals: Iterable[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for value in canonicals:
-        url, sep, version = str(value).partition("|")
-        if sep and version:
-            out[url] = version
-    return out
+def _versions(canonicals: Iterable[str]) -> dict[str, str]:
+    pairs = (str(value).partition("|") for value in canonicals)
+    return {url: version for url, sep, version in pairs if sep and version}

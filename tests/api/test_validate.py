@@ -139,7 +139,7 @@ def test_errors_are_operation_outcomes(client: TestClient) -> None:
     cyclic = client.post("/fhir/ValueSet/$validate-code", json=_params(
         ("url", cycle_a["url"]), ("coding", {"system": CS, "code": "a"}),
         ("tx-resource", _cs()), ("tx-resource", cycle_a), ("tx-resource", cycle_b)))
-    assert cyclic.status_code == 400
+    assert cyclic.status_code == 422
     assert cyclic.json()["issue"][0]["extension"][0]["valueString"] == \
         "VALUESET_CIRCULAR_REFERENCE"
 
@@ -189,3 +189,18 @@ def test_fast_path_respects_read_tokens(settings: Any, store: Any) -> None:
         ok = c.get(url, params={"url": CS, "code": "a"},
                    headers={"Authorization": "Bearer secret"})
         assert ok.status_code == 200
+
+
+def test_a_changed_value_set_is_seen_at_once(client: TestClient) -> None:
+    """Parsed stored value sets are cached; a write must make the next answer use the new one."""
+    client.put("/fhir/CodeSystem/v", json={**_cs(), "id": "v"})
+    enum = value_set("http://example.org/vs/enum", id="enum", compose={"include": [
+        {"system": CS, "concept": [{"code": "a"}]}]})
+    client.put("/fhir/ValueSet/enum", json=enum)
+    query = {"url": enum["url"], "system": CS, "code": "b"}
+    assert _get(client.get("/fhir/ValueSet/$validate-code", params=query).json(),
+                "result") is False
+    enum["compose"]["include"][0]["concept"].append({"code": "b"})
+    assert client.put("/fhir/ValueSet/enum", json=enum).status_code == 200
+    assert _get(client.get("/fhir/ValueSet/$validate-code", params=query).json(),
+                "result") is True

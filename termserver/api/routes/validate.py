@@ -126,12 +126,13 @@ def _request(ctx: TxContext, pairs: p.Pairs, accept_language: str | None,
     return ValidateRequest(
         codings=codings, form=form, value_set=vs,
         display_language=p.text(pairs, "displayLanguage") or accept_language,
-        lenient_display=_flag(pairs, "lenient-display-validation"),
-        active_only=_flag(pairs, "activeOnly"),
-        abstract_ok=_flag(pairs, "abstract", default=True),
-        membership_only=_flag(pairs, "valueset-membership-only"),
-        infer_system=_flag(pairs, "inferSystem"),
-        default_value_set_versions=_canonicals(p.all_of(pairs, "default-valueset-version")),
+        lenient_display=p.boolean(pairs, "lenient-display-validation"),
+        active_only=p.boolean(pairs, "activeOnly"),
+        abstract_ok=p.boolean(pairs, "abstract", default=True),
+        membership_only=p.boolean(pairs, "valueset-membership-only"),
+        infer_system=p.boolean(pairs, "inferSystem"),
+        default_value_set_versions=p.canonical_versions(
+            p.all_of(pairs, "default-valueset-version")),
         codeable_concept=cc,
         use_supplements=tuple(str(v) for v in p.all_of(pairs, "useSupplement")),
     )
@@ -160,21 +161,3 @@ def _value_set(ctx: TxContext, pairs: p.Pairs) -> ValueSetDefinition:
         raise NotFound(f"A definition for the value Set '{shown}' could not be found",
                        message_id="Unable_to_resolve_value_Set_", tx_code="not-found")
     return found
-
-
-def _flag(pairs: p.Pairs, name: str, default: bool = False) -> bool:
-    value = p.first(pairs, name)
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    return str(value).lower() == "true"
-
-
-def _canonicals(values: list[Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for v in values:
-        url, sep, version = str(v).partition("|")
-        if sep and version:
-            out[url] = version
-    return out

@@ -59,9 +59,9 @@ def _expand(store: Store, settings: Settings, pairs: p.Pairs, http: Request,
         count=count,
         offset=offset or 0,
         filter=p.text(pairs, "filter"),
-        active_only=_bool(pairs, "activeOnly"),
-        exclude_nested=_bool(pairs, "excludeNested"),
-        include_designations=_bool(pairs, "includeDesignations"),
+        active_only=p.boolean(pairs, "activeOnly"),
+        exclude_nested=p.boolean(pairs, "excludeNested"),
+        include_designations=p.boolean(pairs, "includeDesignations"),
         display_language=p.text(pairs, "displayLanguage"),
         echo=tuple((name, kind, _typed(kind, value)) for name, kind in ECHOED.items()
                    for value in p.all_of(pairs, name)),
@@ -115,16 +115,6 @@ def _typed(kind: str, value: Any) -> Any:
     if kind == "Integer":
         return int(value)
     return str(value)
-
-
-def _bool(pairs: p.Pairs, name: str) -> bool:
-    value = p.first(pairs, name)
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if str(value).lower() not in ("true", "false"):
-        raise InvalidRequest(f"parameter '{name}' must be true or false, not {value!r}",
-                             expression=(name,))
-    return str(value).lower() == "true"
 
 
 def _int(pairs: p.Pairs, name: str) -> int | None:
