@@ -13,6 +13,14 @@ from loaders.base import Loader
 
 REGISTRY: dict[str, str] = {
     "fhir-package": "loaders.fhir_package:FhirPackageLoader",
+    "snomed-rf2": "loaders.snomed:SnomedRf2Loader",
+    "loinc": "loaders.loinc:LoincLoader",
+    "loinc-variant": "loaders.loinc_variant:LoincVariantLoader",
+    "owl": "loaders.owl:OwlLoader",
+    "claml": "loaders.claml:ClamlLoader",
+    "bfarm-txt": "loaders.bfarm_txt:BfarmTxtLoader",
+    "bfarm-umsteiger": "loaders.umsteiger:UmsteigerLoader",
+    "alpha-id": "loaders.alpha_id:AlphaIdLoader",
 }
 
 

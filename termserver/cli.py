@@ -78,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--format", help="loader to use instead of auto-detection")
     load.add_argument("--version", help="code system version to record (overrides the file)")
     load.add_argument("--system", help="canonical URL for formats that carry none (OWL)")
+    load.add_argument("--code-annotation", help="OWL: annotation holding the code (e.g. "
+                      "skos:notation); default: the IRI fragment")
     load.set_defaults(func=cmd_load)
 
     status = add("status", "list what is loaded")
@@ -88,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("system", metavar="SYSTEM", help="canonical URL")
     remove.add_argument("--version", help="only this version")
     remove.set_defaults(func=cmd_remove)
+
+    normalize = add("normalize", "split ICD-10-GM notation (I25.11† N08.3*, J65 U69.12) into "
+                    "bare codes with roles")
+    normalize.add_argument("codes", nargs="+", metavar="CODE", help="one string per argument")
+    normalize.add_argument("--version", help="ICD-10-GM year to check the codes against")
+    normalize.add_argument("--json", action="store_true", help="FHIR Parameters per string")
+    normalize.set_defaults(func=cmd_normalize)
     return parser
 
 
@@ -144,16 +153,18 @@ def _load_demo(store: Store, demo_dir: Path) -> None:
 def cmd_load(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
-        _load_paths(store, args.paths, args.format, _options(args.version, args.system))
+        _load_paths(store, args.paths, args.format,
+                    _options(args.version, args.system, args.code_annotation))
     finally:
         store.close()
     return 0
 
 
-def _options(version: str | None, system: str | None) -> LoadOptions:
+def _options(version: str | None, system: str | None,
+             code_annotation: str | None = None) -> LoadOptions:
     from loaders.base import LoadOptions
 
-    return LoadOptions(version=version, system=system)
+    return LoadOptions(version=version, system=system, code_annotation=code_annotation)
 
 
 def _load_paths(store: Store, paths: Sequence[Path], fmt: str | None,
@@ -246,6 +257,35 @@ def cmd_remove(args: argparse.Namespace) -> int:
     try:
         for what in remove_code_system(store, args.system, args.version):
             print(f"removed {what}")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_normalize(args: argparse.Namespace) -> int:
+    """One line per string: the string, then `code role` per bare code (and whether the
+    loaded ICD-10-GM has it), tab-separated; or the $normalize Parameters with --json."""
+    from termserver.fhir.notation import normalize_to_parameters
+    from termserver.service.context import TxContext
+    from termserver.service.icd_notation import normalize
+
+    store = _store(args)
+    try:
+        ctx = TxContext(store)
+        for text in args.codes:
+            result = normalize(ctx, text, version=args.version)
+            if args.json:
+                print(json.dumps(normalize_to_parameters(result), ensure_ascii=False))
+                continue
+            cells = [text]
+            for c in result.codes:
+                known = "" if c.found is None else " found" if c.found else " unknown"
+                cells.append(f"{c.part.code} {c.part.role}{known}")
+            n = result.notation
+            cells += [f"certainty {n.certainty}"] if n.certainty else []
+            cells += [f"laterality {n.laterality}"] if n.laterality else []
+            cells += [f"unparsed {n.rest}"] if n.rest else []
+            print("\t".join(cells))
     finally:
         store.close()
     return 0

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from loaders.base import CodeSystemContent, Loader, LoadOptions, Progress
+from loaders.base import (
+    CodeSystemAddition,
+    CodeSystemContent,
+    ConceptMapContent,
+    Loader,
+    LoadOptions,
+    Progress,
+)
 from termserver.errors import (
     BusinessRule,
     Conflict,
@@ -30,7 +37,7 @@ from termserver.fhir.codesystem import (
     code_system_info,
     code_system_records,
 )
-from termserver.fhir.conceptmap import map_elements
+from termserver.fhir.conceptmap import concept_map_header, map_elements
 from termserver.fhir.resources import header_from_info
 from termserver.model import (
     JSON,
@@ -127,6 +134,24 @@ def save_code_system_content(w: Writer, content: CodeSystemContent,
     return SaveResult("CodeSystem", new_id, 1, "created")
 
 
+def save_concept_map_content(w: Writer, content: ConceptMapContent,
+                             origin: str | None = None) -> SaveResult:
+    """Replace url|version with the ConceptMap a release loader streams: the header as the
+    stored resource, the rows in the element table ($translate reads them there)."""
+    info = content.info
+    data = concept_map_header(info)
+    existing = w.find("ConceptMap", info.url, info.version)
+    if existing is not None:
+        version_id = w.replace_resource(existing, _without_meta(data, existing.id), origin)
+        w.add_map_elements(existing.pk, content.elements)
+        return SaveResult("ConceptMap", existing.id, version_id, "updated")
+    new_id = _derived_id(w, "ConceptMap", info.id or info.name or "conceptmap", info.url,
+                         info.version)
+    pk = w.insert_resource("ConceptMap", new_id, _without_meta(data, new_id), origin)
+    w.add_map_elements(pk, content.elements)
+    return SaveResult("ConceptMap", new_id, 1, "created")
+
+
 def load_path(store: Store, loader: Loader, path: Path, options: LoadOptions,
               progress: Progress | None = None) -> LoadReport:
     """Read `path` with `loader` and store everything it yields in one transaction."""
@@ -135,12 +160,33 @@ def load_path(store: Store, loader: Loader, path: Path, options: LoadOptions,
         for item in loader.read(path, options, progress):
             if isinstance(item, CodeSystemContent):
                 result = save_code_system_content(w, item, origin=str(path))
+            elif isinstance(item, CodeSystemAddition):
+                result = add_to_code_system(store, w, item)
+            elif isinstance(item, ConceptMapContent):
+                result = save_concept_map_content(w, item, origin=str(path))
             else:
                 result = save_resource(w, item.resource, mode="canonical", origin=item.origin)
             report.add(f"{result.resource_type} {result.outcome}")
             if result.note:
                 report.skipped.append(result.note)
     return report
+
+
+def add_to_code_system(store: Store, w: Writer, item: CodeSystemAddition) -> SaveResult:
+    """Add designations/properties onto a stored code system version (newest when
+    `item.version` is None), inside the caller's transaction."""
+    target = store.resolve_code_system(item.url, item.version)
+    existing = w.get("CodeSystem", target.resource_id) if target is not None else None
+    if target is None or existing is None:
+        what = f"{item.url}|{item.version}" if item.version else item.url
+        raise NotFound(f"{what} is not loaded; load the code system before adding "
+                       f"{item.label or 'to it'}")
+    counts = w.extend_code_system(existing.pk, item.records, item.replace_languages)
+    added = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n and kind != "orphan")
+    note = f"added {added or 'nothing'} ({item.label}) to {item.url}|{target.version or ''}"
+    if counts.get("orphan"):
+        note += f"; dropped {counts['orphan']} for codes not in that version"
+    return SaveResult("CodeSystem", existing.id, existing.version_id + 1, "updated", note)
 
 
 def remove_code_system(store: Store, url: str, version: str | None) -> list[str]:

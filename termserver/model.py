@@ -79,7 +79,32 @@ class ParentLink:
     parent: str
 
 
-Record = Concept | Designation | ConceptProperty | ParentLink
+@dataclass(frozen=True, slots=True)
+class ConceptRelationship:
+    """A defining attribute with its role group (SNOMED CT): `source --type_id--> destination`,
+    or a concrete value (`value` set, `destination` None)."""
+
+    source: str
+    type_id: str
+    destination: str | None
+    group: int = 0
+    value: str | None = None  # concrete value as RF2 writes it: #12, #1.5 or "text"
+
+
+@dataclass(frozen=True, slots=True)
+class RefsetMembership:
+    """An active reference set member: simple, map (`target` = mapTarget), association
+    (`target` = targetComponentId) or attribute value (`target` = valueId); `attributes`
+    holds the other additional fields by RF2 column name."""
+
+    refset_id: str
+    referenced_component_id: str
+    target: str | None = None
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+Record = Concept | Designation | ConceptProperty | ParentLink | ConceptRelationship \
+    | RefsetMembership
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +421,7 @@ class TranslateRequest:
     target_scope: str | None = None
     other_system: str | None = None  # the system to translate into (targetSystem)
     dependencies: tuple[tuple[str, str], ...] = ()  # (attribute, code or value)
+    target_version: str | None = None  # version of other_system wanted (`targetSystem=url|v`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,3 +454,24 @@ class ClosureUpdate:
     name: str
     version: int
     relations: tuple[tuple[str, str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptMapInfo:
+    """Identity and header of a ConceptMap that a release loader builds (e.g. from a BfArM
+    Überleitung): the resource minus its elements, plus the one group's systems and versions."""
+
+    url: str
+    version: str | None
+    source_system: str
+    target_system: str
+    source_version: str | None = None
+    target_version: str | None = None
+    name: str | None = None
+    title: str | None = None
+    status: str = "active"
+    source_scope: str | None = None  # ValueSet canonical of the source side
+    target_scope: str | None = None
+    description: str | None = None
+    copyright: str | None = None
+    id: str | None = None

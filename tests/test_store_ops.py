@@ -14,7 +14,9 @@ def test_version_1_database_gains_the_closure_tables(db_url: str) -> None:
     Store(db_url).close()
     engine = create_engine(db_url)
     with engine.begin() as conn:  # back to what schema version 1 had
-        for table in ("closure_relation", "closure_concept", "closure_table"):
+        for table in ("closure_relation", "closure_concept", "closure_table",
+                      "concept_closure", "concept_ancestor", "concept_relationship",
+                      "refset_member"):
             conn.execute(text(f"DROP TABLE {table}"))
         conn.execute(text("DELETE FROM schema_version"))
         conn.execute(text("INSERT INTO schema_version (version, applied_at) "
@@ -24,7 +26,7 @@ def test_version_1_database_gains_the_closure_tables(db_url: str) -> None:
         assert inspect(conn).has_table("closure_relation")
         top = conn.execute(text("SELECT max(version) FROM schema_version")).scalar()
     engine.dispose()
-    assert top == SCHEMA_VERSION == 2
+    assert top == SCHEMA_VERSION
     with store.writer() as w:
         pk = w.create_closure_table("t")
         w.add_closure_version(pk, 1, [("s", "a"), ("s", "b")], [("s", "b", "a")])

@@ -21,7 +21,9 @@ from termserver.api.routes import (
     validate,
     valueset,
 )
+from termserver.api.routes import normalize as normalize_routes
 from termserver.model import RESOURCE_TYPES
+from termserver.service import loinc_vs, snomed
 from termserver.settings import Settings
 from termserver.store import Store
 
@@ -52,6 +54,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.add_middleware(BearerAuth, settings=settings)
     app.add_middleware(system.FhirVersionScope)
     builtin.install()
+    snomed.install()
+    loinc_vs.install()
     app.include_router(metadata.router, prefix="/fhir")
     # operations before /{type}/{id}; the hottest first (routes are matched in order)
     app.include_router(codesystem.router, prefix="/fhir")
@@ -59,6 +63,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(conceptmap.router, prefix="/fhir")
     app.include_router(valueset.router, prefix="/fhir")
     app.include_router(system.router, prefix="/fhir")
+    app.include_router(normalize_routes.router, prefix="/fhir")  # CodeSystem/$normalize
     for rtype in RESOURCE_TYPES:
         app.include_router(resources.router_for(rtype), prefix="/fhir")
     return app

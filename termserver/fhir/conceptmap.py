@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from termserver.model import JSON, UNMAPPED_SOURCE, ConceptMapContent, MapElement
+from termserver.model import JSON, UNMAPPED_SOURCE, ConceptMapContent, ConceptMapInfo, MapElement
 
 # R4 ConceptMapEquivalence → R5 ConceptMapRelationship (FHIR R5 "R4 to R5" conversion map).
 EQUIVALENCE_TO_RELATIONSHIP = {
@@ -32,6 +32,19 @@ def concept_map_content(data: JSON) -> ConceptMapContent:
         url=_text(data.get("url")), version=_text(data.get("version")),
         source_scope=_scope(data, "source"), target_scope=_scope(data, "target"),
         elements=tuple(map_elements(data)))
+
+
+def concept_map_header(info: ConceptMapInfo) -> JSON:
+    """The stored ConceptMap resource (R4) for a map a release loader built: the header only;
+    its rows live in the store's element table, where $translate reads them."""
+    out: JSON = {"resourceType": "ConceptMap", "url": info.url}
+    for key, value in (("version", info.version), ("name", info.name), ("title", info.title),
+                       ("status", info.status), ("description", info.description),
+                       ("copyright", info.copyright), ("sourceCanonical", info.source_scope),
+                       ("targetCanonical", info.target_scope)):
+        if value is not None:
+            out[key] = value
+    return out
 
 
 def _scope(data: JSON, side: str) -> str | None:

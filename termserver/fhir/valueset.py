@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from termserver.aliases import canonical_system
 from termserver.errors import InvalidRequest
 from termserver.fhir.codesystem import text_or_none
 from termserver.model import (
@@ -52,12 +53,17 @@ def _expansion_parameters(compose: JSON) -> list[tuple[str, str]]:
 
 def _concept_set(data: JSON) -> ConceptSet:
     return ConceptSet(
-        system=text_or_none(data.get("system")),
+        system=_canonical_system(text_or_none(data.get("system"))),
         version=text_or_none(data.get("version")),
         concepts=tuple(_concept_reference(c) for c in data.get("concept") or []),
         filters=tuple(_filter(f) for f in data.get("filter") or []),
         value_sets=tuple(str(v) for v in data.get("valueSet") or []),
     )
+
+
+def _canonical_system(url: str | None) -> str | None:
+    """Legacy and BfArM aliases of a code system URL name the canonical one."""
+    return canonical_system(url) if url is not None else None
 
 
 def _concept_reference(c: JSON) -> ConceptReference:

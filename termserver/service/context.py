@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import Protocol
 
-from termserver.model import ValueSetDefinition
+from termserver.aliases import canonical_system
+from termserver.model import StoredCodeSystem, ValueSetDefinition
 from termserver.service.provider import (
     CodeSystemProvider,
     MemoryCodeSystem,
@@ -36,6 +37,7 @@ class TxContext:
     def code_system(self, url: str, version: str | None = None) -> CodeSystemProvider | None:
         """The code system version meant by url (and version); unversioned: the latest.
         `version` may be a pattern such as `1.x` (the newest matching version is taken)."""
+        url = canonical_system(url)  # legacy and BfArM URLs (termserver.aliases)
         if is_pattern(version):
             version = latest_matching(self.code_system_versions(url), version)
             if version is None:
@@ -46,11 +48,16 @@ class TxContext:
             return max(matches, key=lambda cs: version_key(cs.version))
         stored = self.store.resolve_code_system(url, version)
         if stored:
+            for special in STORED_PROVIDERS:  # e.g. SNOMED CT expressions (service/snomed.py)
+                found = special(self.store, stored)
+                if found is not None:
+                    return found
             return StoredCodeSystemProvider(self.store, stored)
         return builtin_code_system(url, version)
 
     def code_system_versions(self, url: str) -> list[str | None]:
         """Every known version of `url`, oldest first (None for an unversioned one)."""
+        url = canonical_system(url)
         versions = {cs.version for cs in self.memory_code_systems if cs.url == url}
         versions |= {cs.version for cs in self.store.code_systems(url)}
         versions |= {cs.version for cs in builtin_code_systems(url)}
@@ -64,7 +71,22 @@ class TxContext:
         if matches:
             return max(matches, key=lambda vs: version_key(vs.version))
         found = self.stored_value_set(url, version) if self.stored_value_set else None
+        for resolver in IMPLICIT_VALUE_SETS:
+            if found is not None:
+                break
+            found = resolver(self, url, version)
         return found or builtin_value_set(url, version)
+
+
+#: Implicit value sets of loaded code systems (e.g. LOINC answer lists `http://loinc.org/vs/LL…`,
+#: SNOMED CT `?fhir_vs=…`): each resolver answers (context, url, version) with a definition or
+#: None; consulted after the request's and the stored value sets. Filled at start-up.
+IMPLICIT_VALUE_SETS: list[Callable[[TxContext, str, str | None], ValueSetDefinition | None]] = []
+
+
+#: Providers for stored code systems that need more than StoredCodeSystemProvider (e.g. SNOMED
+#: CT post-coordinated expressions): (store, stored version) -> provider, or None to pass.
+STORED_PROVIDERS: list[Callable[[Store, StoredCodeSystem], CodeSystemProvider | None]] = []
 
 
 # -- built-in content: FHIR core code systems and value sets (termserver.builtin) ---------------

@@ -25,10 +25,11 @@ from termserver.model import (
     ValueSetDefinition,
 )
 from termserver.service import messages as msg
+from termserver.service import snomed
 from termserver.service.context import TxContext
 from termserver.service.csview import CodeSystemView, status_warnings
 from termserver.service.entries import EntryBuilder, Supplement
-from termserver.service.filters import filter_test
+from termserver.service.filters import candidates, filter_test
 from termserver.service.languages import parse_languages
 from termserver.service.provider import CodeSystemProvider
 from termserver.store import version_key
@@ -126,6 +127,8 @@ class _Run:
             return False
         for cset in vs.include:
             if cset.system is None or cset.value_sets or cset.concepts:
+                return False
+            if cset.system == snomed.SNOMED:  # a polyhierarchy: listed flat
                 return False
             if cset.filters and any(f.op != "is-a" for f in cset.filters):
                 return False
@@ -248,6 +251,9 @@ class _Run:
             self._unclosed(f"This extension is based on a fragment of the code system {system}")
         for name in view.status_warnings():
             self._param(name, view.canonical)
+        reason = snomed.unclosed(cset)  # SNOMED CT: expressions refine any filtered set
+        if reason is not None:
+            self._unclosed(reason)
         return view
 
     def _view(self, provider: CodeSystemProvider) -> CodeSystemView:
@@ -258,8 +264,10 @@ class _Run:
 
     def _unclosed(self, reason: str) -> None:
         if not self.extensions:
-            self.extensions += [{"url": SD + "valueset-unclosed", "valueBoolean": True},
-                                {"url": SD + "valueset-unclosed-reason", "valueString": reason}]
+            self.extensions += [{"url": SD + "valueset-unclosed", "valueBoolean": True}]
+            if reason:  # "": unclosed without a stated reason
+                self.extensions.append({"url": SD + "valueset-unclosed-reason",
+                                        "valueString": reason})
 
     def _supplements(self, vs: ValueSetDefinition) -> list[Supplement]:
         """Supplements in force: the value set's `valueset-supplement` extensions and the
@@ -296,6 +304,13 @@ class _Run:
             return
         tests = [filter_test(provider, f, f"ValueSet.compose.{where}.filter[{i}]")
                  for i, f in enumerate(cset.filters)]
+        known = candidates(provider, cset.filters)  # is-a/ECL/refset: no full scan
+        if known is not None:
+            for code in sorted(known):
+                detail = provider.lookup(code)
+                if detail is not None and all(test(detail) for test in tests):
+                    yield detail, None
+            return
         for detail in provider.concepts():
             if all(test(detail) for test in tests):
                 yield detail, None

@@ -9,7 +9,8 @@ import regex
 
 from termserver.errors import InvalidRequest, TooCostly
 from termserver.model import ConceptDetail, Filter
-from termserver.service.provider import CodeSystemProvider
+from termserver.service import snomed
+from termserver.service.provider import CodeSystemProvider, StoredCodeSystemProvider
 
 Test = Callable[[ConceptDetail], bool]
 _CODE_PROPERTIES = ("concept", "code")
@@ -25,6 +26,9 @@ def filter_test(provider: CodeSystemProvider, f: Filter,
             f"The system {provider.url} filter with property = {f.property}, op = {op} has no "
             "value", expression=(path,), message_id="UNABLE_TO_HANDLE_SYSTEM_FILTER_WITH_NO_VALUE",
             tx_code="vs-invalid")
+    special = snomed.filter_test(provider, f)  # SNOMED CT: constraint (ECL), refset, expressions
+    if special is not None:
+        return special
     if f.property in _CODE_PROPERTIES:
         if op == "is-a":
             below = provider.descendants(value) | {value}
@@ -61,6 +65,23 @@ def filter_test(provider: CodeSystemProvider, f: Filter,
                          expression=(path,), tx_code="vs-invalid")
 
 
+def candidates(provider: CodeSystemProvider, filters: tuple[Filter, ...]) -> set[str] | None:
+    """The codes that can pass `filters` when some filter names them up front (is-a,
+    descendent-of, SNOMED CT ECL and refset filters) on a stored code system, so an expansion
+    looks up those instead of scanning every concept; None when no filter does."""
+    if not isinstance(provider, StoredCodeSystemProvider):
+        return None
+    found: set[str] | None = None
+    for f in filters:
+        codes = snomed.candidate_codes(provider, f)
+        if codes is None and f.property in _CODE_PROPERTIES and f.op in ("is-a",
+                                                                         "descendent-of"):
+            codes = provider.descendants(f.value) | ({f.value} if f.op == "is-a" else set())
+        if codes is not None:
+            found = codes if found is None else found & codes
+    return found
+
+
 def _values(d: ConceptDetail, prop: str) -> list[str]:
     if prop in _CODE_PROPERTIES:
         return [d.concept.code]
@@ -70,7 +91,11 @@ def _values(d: ConceptDetail, prop: str) -> list[str]:
         return list(d.parents)
     if prop == "child":
         return list(d.children)
-    return [p.value for p in d.properties if p.property == prop]
+    # a Coding value also matches by its display (e.g. LOINC `COMPONENT = Glucose` as well as
+    # `COMPONENT = LP14635-4`)
+    return [v for p in d.properties if p.property == prop
+            for v in ((p.value, p.value_display) if p.type == "Coding" and p.value_display
+                      else (p.value,))]
 
 
 #: Seconds one regex match may take. The `regex` engine handles classic catastrophic patterns

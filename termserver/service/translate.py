@@ -10,9 +10,10 @@ itself, `other-map` the answer of the other map.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from termserver.aliases import canonical_system
 from termserver.errors import NotFound
 from termserver.model import (
     UNMAPPED_SOURCE,
@@ -23,6 +24,7 @@ from termserver.model import (
     TranslateRequest,
     TranslateResult,
 )
+from termserver.service import snomed
 from termserver.service.context import TxContext
 
 #: How deep `other-map` rules may chain before the chain is cut.
@@ -43,12 +45,30 @@ def translate(ctx: TxContext, request: TranslateRequest,
               maps: Sequence[ConceptMapContent] = ()) -> TranslateResult:
     """Translate `request.codings` with the maps it names, or with every map that knows them.
     `maps` are ConceptMaps sent with the request (tx-resource); they come before stored maps."""
+    request = canonical_request(request)  # legacy/BfArM system aliases (termserver.aliases)
     matches: list[TranslateMatch] = []
+    notes: list[str] = []
     for coding in request.codings:
-        matches.extend(_translate_one(ctx, request, maps, coding, 0))
+        if _chains(request, maps, coding):
+            found, note = translate_chain(ctx, request, coding)
+            matches.extend(found)
+            notes.append(note)
+        else:
+            matches.extend(_translate_one(ctx, request, maps, coding, 0))
     result = any(m.concept is not None and m.relationship != "not-related-to" for m in matches)
-    message = None if result else _no_match_message(request)
-    return TranslateResult(result, tuple(_unique(matches)), message)
+    if not result:
+        notes.append(_no_match_message(request))
+    return TranslateResult(result, tuple(_unique(matches)), "; ".join(notes) or None)
+
+
+def canonical_request(request: TranslateRequest) -> TranslateRequest:
+    """The request with alias system URLs (e.g. `…/dimdi/icd-10-gm`) replaced by canonicals."""
+    def canon(url: str | None) -> str | None:
+        return canonical_system(url) if url is not None else None
+    codings = tuple(replace(c, system=canon(c.system)) for c in request.codings)
+    other, _, version = (canon(request.other_system) or "").partition("|")
+    return replace(request, codings=codings, other_system=other or None,
+                   target_version=request.target_version or version or None)
 
 
 def _translate_one(ctx: TxContext, request: TranslateRequest, maps: Sequence[ConceptMapContent],
@@ -86,6 +106,10 @@ def _candidate_rows(ctx: TxContext, request: TranslateRequest,
             for e in m.elements if _row_matches(e, coding, request)]
     if request.concept_map is not None or (url is not None and memory):
         return rows
+    implicit = snomed.implicit_map_rows(ctx, url, coding.code, request.reverse) if url else None
+    if implicit is not None:  # SNOMED CT `?fhir_cm=` maps (service/snomed.py)
+        return rows + [_Row(("implicit", 0), url, None, e) for e in implicit
+                       if _row_matches(e, coding, request)]
     if url is not None and not ctx.store.concept_map_exists(url, version):
         where = f"{url}|{version}" if version else url
         raise NotFound(f"A definition for the ConceptMap '{where}' could not be found",
@@ -93,7 +117,7 @@ def _candidate_rows(ctx: TxContext, request: TranslateRequest,
     for pk, map_url, map_version, e in ctx.store.map_rows(
             coding.code, coding.system, reverse=request.reverse,
             other_system=request.other_system, url=url, version=version):
-        if _version_fits(e, coding, request.reverse):
+        if _version_fits(e, coding, request.reverse) and _other_version_fits(e, request):
             rows.append(_Row(("stored", pk), map_url, map_version, e))
     return rows
 
@@ -110,12 +134,19 @@ def _row_matches(e: MapElement, coding: CodingInput, request: TranslateRequest) 
         other_system = e.target_system
     return (here == coding.code and (coding.system is None or here_system == coding.system)
             and (request.other_system is None or other_system == request.other_system)
-            and _version_fits(e, coding, request.reverse))
+            and _version_fits(e, coding, request.reverse)
+            and _other_version_fits(e, request))
 
 
 def _version_fits(e: MapElement, coding: CodingInput, reverse: bool) -> bool:
     mapped = e.target_version if reverse else e.source_version
     return coding.version is None or mapped is None or mapped == coding.version
+
+
+def _other_version_fits(e: MapElement, request: TranslateRequest) -> bool:
+    """The row leads to the version asked for on the other side (`targetSystem=url|version`)."""
+    mapped = e.source_version if request.reverse else e.target_version
+    return request.target_version is None or mapped is None or mapped == request.target_version
 
 
 def _in_scope(ctx: TxContext, request: TranslateRequest, maps: Sequence[ConceptMapContent],
@@ -224,3 +255,185 @@ def _no_match_message(request: TranslateRequest) -> str:
         parts.append(f"'{c.code}'{where}")
     direction = " (reverse)" if request.reverse else ""
     return f"No translations found{direction} for {', '.join(parts)}"
+
+
+# -- chained translation across versions (ICD-10-GM/OPS Überleitungen) --------------------------
+
+#: How many maps a chain may pass through, and how many codes it may carry at once.
+MAX_CHAIN_STEPS = 50
+MAX_CHAIN_CODES = 1000
+
+#: R5 relationship → R4 equivalence, for the relationship a chain composes.
+_EQUIVALENCE = {"equivalent": "equivalent", "source-is-broader-than-target": "narrower",
+                "source-is-narrower-than-target": "wider", "related-to": "relatedto",
+                "not-related-to": "unmatched"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Path:
+    """One code reached by a chain: how it relates to the start, and through which maps."""
+
+    code: str
+    display: str | None
+    relationship: str
+    maps: tuple[str, ...]
+    product: tuple[Mapping[str, Any], ...]
+
+
+def _chains(request: TranslateRequest, maps: Sequence[ConceptMapContent],
+            coding: CodingInput) -> bool:
+    """A same-system translation from one version into another (`targetSystem=url|version`)
+    over stored maps only: answered by chaining the maps between the versions."""
+    return (not request.reverse and request.url is None and request.concept_map is None
+            and not maps and request.target_version is not None and coding.code is not None
+            and coding.version is not None and coding.version != request.target_version
+            and coding.system is not None and coding.system == request.other_system)
+
+
+def translate_chain(ctx: TxContext, request: TranslateRequest,
+                    coding: CodingInput) -> tuple[list[TranslateMatch], str]:
+    """Translate `coding` into `request.target_version` of its own system by chaining stored
+    maps version by version (e.g. the yearly ICD-10-GM Überleitungen 2016→2017→2018), always
+    taking the map that gets nearest to the target version. Relationships compose along the
+    way (a split then a merge is `related-to`); a code deleted on the way ends as an unmatched
+    match. Returns the matches and a message naming the maps used and any ambiguity."""
+    assert coding.code is not None and coding.system is not None
+    assert coding.version is not None and request.target_version is not None
+    system, version, goal = coding.system, coding.version, request.target_version
+    paths = [_Path(coding.code, coding.display, "equivalent", (), ())]
+    ended: list[TranslateMatch] = []
+    steps: list[str] = []
+    lost: list[str] = []
+    while version != goal and paths and len(steps) < MAX_CHAIN_STEPS:
+        rows = {p.code: [r for r in _stored_rows(ctx, system, p.code)
+                         if r.element.source_version == version] for p in paths}
+        step = _next_step(version, goal, [r for found in rows.values() for r in found])
+        if step is None:
+            break
+        key, next_version = step
+        reached: list[_Path] = []
+        for p in paths:
+            here = [r for r in rows[p.code] if r.key == key]
+            if not here:
+                lost.append(p.code)
+            for r in here:
+                e = r.element
+                if e.target_code is None or e.relationship == "not-related-to":
+                    ended.append(TranslateMatch("not-related-to", "unmatched", None,
+                                                origin_map=_canonical(r), product=e.product))
+                    continue
+                reached.append(_Path(e.target_code, e.target_display,
+                                     _compose(p.relationship, e.relationship),
+                                     (*p.maps, _canonical(r) or ""),
+                                     _and_product(p.product, e.product) if p.maps else e.product))
+        steps.append(f"{version}→{next_version} ({_canonical(_map_row(rows, key))})")
+        paths, version = _merge(reached)[:MAX_CHAIN_CODES], next_version
+    matches = [_chain_match(system, goal, p) for p in paths] if version == goal else []
+    return matches + ended, _chain_message(coding, goal, steps, matches, ended, lost, version)
+
+
+def _map_row(rows: Mapping[str, list[_Row]], key: tuple[str, int]) -> _Row:
+    """A row of the map `key` (to name the map in the message)."""
+    return next(r for found in rows.values() for r in found if r.key == key)
+
+
+def _stored_rows(ctx: TxContext, system: str, code: str) -> list[_Row]:
+    return [_Row(("stored", pk), url, version, e)
+            for pk, url, version, e in ctx.store.map_rows(code, system, other_system=system)
+            if e.source_code == code and e.target_version is not None]
+
+
+def _next_step(version: str, goal: str, rows: list[_Row]) -> tuple[tuple[str, int], str] | None:
+    """The map (key, target version) that gets nearest to `goal` without passing it; the
+    first one (by url) when several do."""
+    here, there = _version_key(version), _version_key(goal)
+    forward = there > here
+    candidates: list[tuple[tuple[str, int], str]] = []
+    for r in rows:
+        to = r.element.target_version
+        assert to is not None
+        key = _version_key(to)
+        if (here < key <= there) if forward else (there <= key < here):
+            candidates.append((r.key, to))
+    if not candidates:
+        return None
+    pick = max if forward else min
+    return pick(candidates, key=lambda c: _version_key(c[1]))
+
+
+def _version_key(version: str) -> tuple[int | str, ...]:
+    """Years and dotted numbers compare as numbers, anything else as text after them."""
+    parts = version.split(".")
+    if all(p.isdigit() for p in parts):
+        return (0, *(int(p) for p in parts))
+    return (1, version)
+
+
+def _compose(first: str, then: str) -> str:
+    """The relationship of start → end when start → middle is `first` and middle → end
+    `then` (R5 codes): equivalence is neutral, the same direction stays, anything else is
+    only `related-to`."""
+    if first == "equivalent":
+        return then
+    if then == "equivalent" or then == first:
+        return first
+    return "related-to"
+
+
+def _and_product(first: tuple[Mapping[str, Any], ...],
+                 then: tuple[Mapping[str, Any], ...]) -> tuple[Mapping[str, Any], ...]:
+    """Flags ("true"/"false" values) that hold for every map of the chain; other attributes
+    only when every map gives the same value."""
+    later = {str(p.get("attribute")): p for p in then}
+    out: list[Mapping[str, Any]] = []
+    for p in first:
+        q = later.get(str(p.get("attribute")))
+        if q is None:
+            continue
+        if p.get("value") in ("true", "false") and q.get("value") in ("true", "false"):
+            both = p.get("value") == "true" and q.get("value") == "true"
+            out.append({**p, "value": "true" if both else "false"})
+        elif p == q:
+            out.append(p)
+    return tuple(out)
+
+
+def _merge(paths: list[_Path]) -> list[_Path]:
+    """One path per code: codes reached on several ways relate to the start in several ways
+    at once, so unless those agree the relationship becomes `related-to`."""
+    merged: dict[str, _Path] = {}
+    for p in paths:
+        seen = merged.get(p.code)
+        if seen is None:
+            merged[p.code] = p
+        elif seen.relationship != p.relationship:
+            merged[p.code] = replace(seen, relationship="related-to",
+                                     product=_and_product(seen.product, p.product))
+    return list(merged.values())
+
+
+def _chain_match(system: str, version: str, p: _Path) -> TranslateMatch:
+    return TranslateMatch(p.relationship, _EQUIVALENCE.get(p.relationship, "relatedto"),
+                          CodingInput(system, p.code, version, p.display),
+                          origin_map=p.maps[-1] if p.maps else None, product=p.product)
+
+
+def _chain_message(coding: CodingInput, goal: str, steps: list[str],
+                   matches: list[TranslateMatch], ended: list[TranslateMatch],
+                   lost: list[str], reached: str) -> str:
+    start = f"'{coding.code}' ({coding.system}|{coding.version})"
+    if not steps:
+        return (f"{start}: no stored map from version {coding.version} towards {goal} has "
+                "this code")
+    text = f"{start} to version {goal} via {', '.join(steps)}"
+    if reached != goal and not ended:
+        text += f"; no stored map leads on from version {reached}"
+    if len(matches) > 1:
+        codes = ", ".join(m.concept.code or "" for m in matches if m.concept is not None)
+        text += f"; ambiguous: {len(matches)} candidate codes in {goal} ({codes})"
+    if ended:
+        text += (f"; {len(ended)} way(s) end at a code without counterpart in the next "
+                 "version (deleted, or new when going back)")
+    if lost:
+        text += f"; not in the map: {', '.join(sorted(set(lost)))}"
+    return text

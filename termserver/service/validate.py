@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from termserver.aliases import canonical_system
 from termserver.errors import NotFound
 from termserver.model import (
     CodingInput,
@@ -26,6 +27,7 @@ from termserver.service import messages as msg
 from termserver.service.context import TxContext
 from termserver.service.csview import CodeSystemView
 from termserver.service.display import check_display, preferred_display
+from termserver.service.icd_notation import notation_issue, usage_from
 from termserver.service.membership import (
     Membership,
     VersionChoice,
@@ -200,6 +202,7 @@ def _validate_one(ctx: TxContext, request: ValidateRequest, coding: CodingInput,
             o.add(msg.not_in_vs(prefix, coding, _vs_name(vs)))
         o.unknown_systems.append(system)
         return o
+    system = o.system = canonical_system(system)  # a legacy/BfArM alias answers as canonical
     choice = _choose_version(ctx, request, system, coding, prefix, o)
     if choice is None:
         return o
@@ -217,6 +220,9 @@ def _validate_one(ctx: TxContext, request: ValidateRequest, coding: CodingInput,
             return o
         if not request.membership_only:
             o.add(msg.unknown_code(prefix, code, provider))
+            notation = notation_issue(provider.url, code, prefix, usage_from(provider.lookup))
+            if notation is not None:  # e.g. ICD-10-GM "I25.11†": name the bare code(s)
+                o.add(notation)
         if vs is not None:
             o.add(msg.not_in_vs(prefix, coding, _vs_name(vs)))
         return o

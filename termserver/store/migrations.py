@@ -13,7 +13,14 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, inspect, select
 
 from termserver.errors import SchemaError
-from termserver.store.schema import CLOSURE_TABLES, SCHEMA_VERSION, metadata, schema_version
+from termserver.store.schema import (
+    CLOSURE_TABLES,
+    HIERARCHY_TABLES,
+    SCHEMA_VERSION,
+    code_system,
+    metadata,
+    schema_version,
+)
 
 
 def _add_closure_tables(conn: Connection) -> None:
@@ -21,8 +28,20 @@ def _add_closure_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(CLOSURE_TABLES))
 
 
+def _add_hierarchy_tables(conn: Connection) -> None:
+    """2 → 3: hierarchy closure, attribute relationships and refset members; the closure of
+    every stored code system is built at once."""
+    from termserver.store.write import Writer
+
+    metadata.create_all(conn, tables=list(HIERARCHY_TABLES))
+    writer = Writer(conn)
+    for cs_pk in conn.execute(select(code_system.c.pk)).scalars().all():
+        writer.build_closure(int(cs_pk))
+
+
 #: STEPS[n] upgrades a database from version n to n + 1. Append; never edit a released step.
-STEPS: dict[int, Callable[[Connection], None]] = {1: _add_closure_tables}
+STEPS: dict[int, Callable[[Connection], None]] = {1: _add_closure_tables,
+                                                  2: _add_hierarchy_tables}
 
 
 def current_version(conn: Connection) -> int | None:

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, Row, and_, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import OperationalError
 
+from termserver.aliases import canonical_system
 from termserver.errors import NotFound, SchemaError
 from termserver.model import (
     JSON,
@@ -39,6 +40,7 @@ from termserver.model import (
 )
 from termserver.store import migrations
 from termserver.store.engine import _sqlite_pragmas, open_engine
+from termserver.store.graph import GraphReads
 from termserver.store.schema import (
     closure_concept,
     closure_relation,
@@ -63,7 +65,7 @@ def version_key(version: str | None) -> tuple[Any, ...]:
     return (1, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p))
 
 
-class Store:
+class Store(GraphReads):
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
         self.engine: Engine = open_engine(url)
@@ -71,8 +73,10 @@ class Store:
         #: Bumped by every write through `writer()`; cached resolutions of older ones are stale.
         self.generation = 0
         self._resolved: dict[tuple[str, str | None, bool], tuple[int, float, Any]] = {}
-        self._detail_sql = _DETAIL_SQL if self.engine.dialect.paramstyle == "qmark" \
-            else _DETAIL_SQL.replace("?", "%s")
+        qmark = self.engine.dialect.paramstyle == "qmark"
+        self._detail_sql = _DETAIL_SQL if qmark else _DETAIL_SQL.replace("?", "%s")
+        self._closure_down_sql, self._closure_up_sql, self._closure_pair_sql = (
+            q if qmark else q.replace("?", "%s") for q in _CLOSURE_SQL)
         self._local = threading.local()  # per-thread SQLite connection for hot reads
         self._hot: weakref.WeakSet[_HotConnection] = weakref.WeakSet()
         self._hot_file = self.engine.url.database if self.dialect == "sqlite" and \
@@ -175,6 +179,7 @@ class Store:
 
     def code_systems(self, url: str | None = None) -> list[StoredCodeSystem]:
         """Every stored version of `url` (or of every url), by url then version."""
+        url = canonical_system(url) if url is not None else None  # termserver.aliases
         if url is not None:
             gen, hit = self._cached((url, None, False))
             if hit is not _MISSING:
@@ -201,6 +206,7 @@ class Store:
         `fragment` stub never shadows loaded content whatever the order of loading.
         Cached (see the module docstring).
         """
+        url = canonical_system(url)
         key = (url, version, True)
         gen, hit = self._cached(key)
         if hit is not _MISSING:
@@ -284,14 +290,9 @@ class Store:
                                 tuple(children.get(code, ())))
 
     def descendants(self, cs_pk: int, code: str) -> set[str]:
-        """All codes below `code` (transitively), with one recursive query."""
-        below = select(concept_parent.c.child.label("code")).where(
-            concept_parent.c.cs_pk == cs_pk, concept_parent.c.parent == code
-        ).cte("below", recursive=True)
-        below = below.union(select(concept_parent.c.child).where(
-            concept_parent.c.cs_pk == cs_pk, concept_parent.c.parent == below.c.code))
-        with self.engine.connect() as conn:
-            return {str(c) for c in conn.execute(select(below.c.code)).scalars()}
+        """All codes below `code` (transitively): one index range of the closure table."""
+        rows = self._hot_query(self._closure_down_sql, (cs_pk, code))
+        return {str(r[0]) for r in rows}
 
     def count_rows(self) -> dict[str, int]:
         """Row counts per table, for status output and tests."""
@@ -366,14 +367,13 @@ class Store:
                 for r in rows}
 
     def ancestors(self, cs_pk: int, code: str) -> set[str]:
-        """All codes above `code` (transitively), with one recursive query."""
-        up = select(concept_parent.c.parent.label("code")).where(
-            concept_parent.c.cs_pk == cs_pk, concept_parent.c.child == code
-        ).cte("up", recursive=True)
-        up = up.union(select(concept_parent.c.parent).where(
-            concept_parent.c.cs_pk == cs_pk, concept_parent.c.child == up.c.code))
-        with self.engine.connect() as conn:
-            return {str(c) for c in conn.execute(select(up.c.code)).scalars()}
+        """All codes above `code` (transitively): one index range of the closure table."""
+        rows = self._hot_query(self._closure_up_sql, (cs_pk, code))
+        return {str(r[0]) for r in rows}
+
+    def subsumed(self, cs_pk: int, ancestor: str, descendant: str) -> bool:
+        """True when `descendant` is (strictly) below `ancestor`: one closure index probe."""
+        return bool(self._hot_query(self._closure_pair_sql, (cs_pk, ancestor, descendant)))
 
     def closure_table(self, name: str) -> tuple[int, int] | None:
         """(pk, current version) of the $closure table `name`, or None."""
@@ -423,6 +423,14 @@ _DETAIL_SQL = " UNION ALL ".join((
     "SELECT 4, child, NULL, NULL, NULL, NULL, NULL, NULL "
     "FROM concept_parent WHERE cs_pk = ? AND parent = ?",
 ))
+
+
+#: Closure reads: descendants, ancestors, one pair.
+_CLOSURE_SQL = (
+    "SELECT descendant FROM concept_closure WHERE cs_pk = ? AND ancestor = ?",
+    "SELECT ancestor FROM concept_ancestor WHERE cs_pk = ? AND descendant = ?",
+    "SELECT 1 FROM concept_closure WHERE cs_pk = ? AND ancestor = ? AND descendant = ?",
+)
 
 
 class _HotConnection:

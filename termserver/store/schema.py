@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 
 #: Bump with every migration step added in migrations.py.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -180,3 +180,61 @@ Index("ix_closure_relation_version", closure_relation.c.closure_pk, closure_rela
 
 #: Tables added by each schema version after 1 (for migrations.STEPS).
 CLOSURE_TABLES = (closure_table, closure_concept, closure_relation)
+
+# -- hierarchy closure, attribute relationships, reference sets (schema version 3) -------------
+
+#: Every (ancestor, descendant) pair of a code system's hierarchy, strict (never a code with
+#: itself), filled when the code system is written: subsumption and is-a are index lookups.
+#: Stored twice, keyed each way (`concept_ancestor` is the same pairs by descendant), so both
+#: B-trees are written in key order: a release's millions of pairs load as appends.
+concept_closure = Table(
+    "concept_closure",
+    metadata,
+    Column("cs_pk", PK, primary_key=True),  # no foreign key check per pair; rows go with
+    # their code system in Writer._drop_concepts
+    Column("ancestor", Text, primary_key=True),
+    Column("descendant", Text, primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+concept_ancestor = Table(
+    "concept_ancestor",
+    metadata,
+    Column("cs_pk", PK, primary_key=True),
+    Column("descendant", Text, primary_key=True),
+    Column("ancestor", Text, primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+#: Defining attributes with their role group (SNOMED CT relationships and concrete values).
+concept_relationship = Table(
+    "concept_relationship",
+    metadata,
+    Column("cs_pk", PK, ForeignKey("code_system.pk", ondelete="CASCADE"), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("type_id", Text, nullable=False),
+    Column("destination", Text),  # NULL for a concrete value
+    Column("grp", Integer, nullable=False, default=0),
+    Column("value", Text),  # concrete value as RF2 writes it (#5, #1.5, "text")
+)
+Index("ix_relationship_source", concept_relationship.c.cs_pk, concept_relationship.c.source)
+Index("ix_relationship_type", concept_relationship.c.cs_pk, concept_relationship.c.type_id,
+      concept_relationship.c.destination)
+
+#: Active reference set members (simple, map, association, attribute value refsets).
+refset_member = Table(
+    "refset_member",
+    metadata,
+    Column("cs_pk", PK, ForeignKey("code_system.pk", ondelete="CASCADE"), nullable=False),
+    Column("refset_id", Text, nullable=False),
+    Column("referenced_component_id", Text, nullable=False),
+    Column("target", Text),  # mapTarget, targetComponentId or valueId
+    Column("attributes", Text),  # the other additional fields as a JSON object, or NULL
+)
+Index("ix_refset_member_refset", refset_member.c.cs_pk, refset_member.c.refset_id,
+      refset_member.c.referenced_component_id)
+Index("ix_refset_member_component", refset_member.c.cs_pk,
+      refset_member.c.referenced_component_id)
+
+#: Tables added by schema version 3.
+HIERARCHY_TABLES = (concept_closure, concept_ancestor, concept_relationship, refset_member)

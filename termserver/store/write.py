@@ -6,7 +6,8 @@ how to insert, replace and delete rows quickly.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,10 +20,12 @@ from termserver.model import (
     CodeSystemInfo,
     Concept,
     ConceptProperty,
+    ConceptRelationship,
     Designation,
     MapElement,
     ParentLink,
     Record,
+    RefsetMembership,
 )
 from termserver.store.schema import (
     closure_concept,
@@ -30,14 +33,20 @@ from termserver.store.schema import (
     closure_table,
     code_system,
     concept,
+    concept_ancestor,
+    concept_closure,
     concept_map_element,
     concept_parent,
     concept_property,
+    concept_relationship,
     designation,
+    refset_member,
     resource,
 )
 
 BATCH = 5_000
+#: SQLite page cache (KiB) while a code system's rows are written.
+LOAD_CACHE_KIB = 393_216
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +125,8 @@ class Writer:
             concept_map_element.c.resource_pk == resource_pk))
 
     def _drop_concepts(self, cs_pk: int) -> None:
-        for table in (concept_parent, concept_property, designation, concept):
+        for table in (concept_closure, concept_ancestor, concept_relationship, refset_member,
+                      concept_parent, concept_property, designation, concept):
             self.conn.execute(delete(table).where(table.c.cs_pk == cs_pk))
 
     # -- code systems --------------------------------------------------------------------------
@@ -129,12 +139,75 @@ class Writer:
             hierarchy_meaning=info.hierarchy_meaning, case_sensitive=info.case_sensitive,
             language=info.language, supplements=info.supplements, concept_count=0,
         ).returning(code_system.c.pk)).scalar_one())
+        sqlite = self.conn.dialect.name == "sqlite"
+        if sqlite:  # a release writes millions of index entries: keep more pages in memory
+            self.conn.exec_driver_sql(f"PRAGMA cache_size=-{LOAD_CACHE_KIB}")
         sink = _RecordSink(self.conn, cs_pk)
         for record in records:
             sink.add(record)
         sink.flush()
+        if sqlite:
+            self.conn.exec_driver_sql("PRAGMA cache_size=-65536")
         self.conn.execute(update(code_system).where(code_system.c.pk == cs_pk).values(
             concept_count=sink.counts["concept"]))
+        if sink.counts["parent"]:
+            sink.counts["closure"] = self.build_closure(cs_pk)
+        return sink.counts
+
+    def build_closure(self, cs_pk: int) -> int:
+        """Fill concept_closure and concept_ancestor for one code system from its parent
+        links; returns the number of (ancestor, descendant) pairs. See `hierarchy_closure`."""
+        for table in (concept_closure, concept_ancestor):
+            self.conn.execute(delete(table).where(table.c.cs_pk == cs_pk))
+        links = self.conn.execute(select(concept_parent.c.child, concept_parent.c.parent)
+                                  .where(concept_parent.c.cs_pk == cs_pk)).all()
+        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+        down, up = hierarchy_closure([(str(c), str(p)) for c, p in links])
+        del links
+        total = 0
+        for sql, pairs in (
+                (f"INSERT INTO concept_ancestor (cs_pk, descendant, ancestor) "
+                 f"VALUES ({mark}, {mark}, {mark})", up),
+                (f"INSERT INTO concept_closure (cs_pk, ancestor, descendant) "
+                 f"VALUES ({mark}, {mark}, {mark})", down)):
+            batch: list[tuple[int, str, str]] = []
+            for a, b in pairs:
+                batch.append((cs_pk, a, b))
+                if len(batch) >= CLOSURE_BATCH:
+                    self.conn.exec_driver_sql(sql, batch)
+                    total += len(batch)
+                    batch = []
+            if batch:
+                self.conn.exec_driver_sql(sql, batch)
+                total += len(batch)
+        return total // 2
+
+    def extend_code_system(self, resource_pk: int, records: Iterable[Record],
+                           replace_languages: Iterable[str] = ()) -> dict[str, int]:
+        """Add designations and properties to the stored code system of `resource_pk` (no
+        concepts, no hierarchy). Designations in `replace_languages` are dropped first;
+        added ones whose concept does not exist are dropped after (counted as "orphan").
+        Bumps the resource's versionId. Returns counts per kind."""
+        cs_pk = int(self.conn.execute(select(code_system.c.pk).where(
+            code_system.c.resource_pk == resource_pk)).scalar_one())
+        languages = list(replace_languages)
+        if languages:
+            self.conn.execute(delete(designation).where(
+                designation.c.cs_pk == cs_pk, designation.c.language.in_(languages)))
+        sink = _RecordSink(self.conn, cs_pk)
+        for record in records:
+            if not isinstance(record, Designation | ConceptProperty):
+                raise TypeError(f"an addition adds designations and properties, not {record!r}")
+            sink.add(record)
+        sink.flush()
+        if languages:
+            known = select(concept.c.code).where(concept.c.cs_pk == cs_pk)
+            gone = self.conn.execute(delete(designation).where(
+                designation.c.cs_pk == cs_pk, designation.c.language.in_(languages),
+                designation.c.code.not_in(known))).rowcount
+            sink.counts["orphan"] = int(gone or 0)
+        self.conn.execute(update(resource).where(resource.c.pk == resource_pk).values(
+            version_id=resource.c.version_id + 1, last_updated=now()))
         return sink.counts
 
     def add_map_elements(self, resource_pk: int, elements: Iterable[MapElement]) -> int:
@@ -176,36 +249,57 @@ class Writer:
                           .values(version=version))
 
 
+#: Columns written per record kind (the order of the tuples _RecordSink buffers).
+_SINK_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "concept": ("concept", ("cs_pk", "code", "display", "definition", "inactive", "abstract",
+                            "seq")),
+    "designation": ("designation", ("cs_pk", "code", "language", "use_system", "use_code",
+                                    "use_display", "value")),
+    "property": ("concept_property", ("cs_pk", "code", "property", "type", "value",
+                                      "value_system", "value_display")),
+    "parent": ("concept_parent", ("cs_pk", "child", "parent")),
+    "relationship": ("concept_relationship", ("cs_pk", "source", "type_id", "destination",
+                                              "grp", "value")),
+    "refset": ("refset_member", ("cs_pk", "refset_id", "referenced_component_id", "target",
+                                 "attributes")),
+}
+
+
 class _RecordSink:
-    """Buffers records per table and writes them with executemany."""
+    """Buffers records per table as tuples and writes them with the driver's executemany
+    (no per-row statement compilation: release loads write millions of rows)."""
 
     def __init__(self, conn: Connection, cs_pk: int) -> None:
         self.conn, self.cs_pk = conn, cs_pk
         self.seq = 0
-        self.buffers: dict[str, list[dict[str, Any]]] = {
-            "concept": [], "designation": [], "property": [], "parent": []}
+        self.buffers: dict[str, list[tuple[Any, ...]]] = {kind: [] for kind in _SINK_COLUMNS}
         self.counts = dict.fromkeys(self.buffers, 0)
-        self.tables = {"concept": concept, "designation": designation,
-                       "property": concept_property, "parent": concept_parent}
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        self.sql = {kind: f"INSERT INTO {table} ({', '.join(cols)}) "
+                          f"VALUES ({', '.join([mark] * len(cols))})"
+                    for kind, (table, cols) in _SINK_COLUMNS.items()}
 
     def add(self, r: Record) -> None:
         cs = self.cs_pk
+        row: tuple[Any, ...]
         if isinstance(r, Concept):
             self.seq += 1
-            kind, row = "concept", {
-                "cs_pk": cs, "code": r.code, "display": r.display, "definition": r.definition,
-                "inactive": r.inactive, "abstract": r.abstract, "seq": self.seq}
+            kind, row = "concept", (cs, r.code, r.display, r.definition, r.inactive,
+                                    r.abstract, self.seq)
         elif isinstance(r, Designation):
-            kind, row = "designation", {
-                "cs_pk": cs, "code": r.code, "language": r.language, "use_system": r.use_system,
-                "use_code": r.use_code, "use_display": r.use_display, "value": r.value}
+            kind, row = "designation", (cs, r.code, r.language, r.use_system, r.use_code,
+                                        r.use_display, r.value)
         elif isinstance(r, ConceptProperty):
-            kind, row = "property", {
-                "cs_pk": cs, "code": r.code, "property": r.property, "type": r.type,
-                "value": r.value, "value_system": r.value_system,
-                "value_display": r.value_display}
+            kind, row = "property", (cs, r.code, r.property, r.type, r.value, r.value_system,
+                                     r.value_display)
         elif isinstance(r, ParentLink):
-            kind, row = "parent", {"cs_pk": cs, "child": r.child, "parent": r.parent}
+            kind, row = "parent", (cs, r.child, r.parent)
+        elif isinstance(r, ConceptRelationship):
+            kind, row = "relationship", (cs, r.source, r.type_id, r.destination, r.group,
+                                         r.value)
+        elif isinstance(r, RefsetMembership):
+            kind, row = "refset", (cs, r.refset_id, r.referenced_component_id, r.target,
+                                   dumps(dict(r.attributes)) if r.attributes else None)
         else:  # pragma: no cover - the Record union is closed
             raise TypeError(f"not a record: {r!r}")
         buf = self.buffers[kind]
@@ -220,7 +314,7 @@ class _RecordSink:
     def _flush(self, kind: str) -> None:
         buf = self.buffers[kind]
         if buf:
-            self.conn.execute(insert(self.tables[kind]), buf)
+            self.conn.exec_driver_sql(self.sql[kind], buf)
             self.counts[kind] += len(buf)
             buf.clear()
 
@@ -233,3 +327,69 @@ def _resource_values(data: JSON, origin: str | None) -> dict[str, Any]:
     return {"url": text("url"), "version": text("version"), "name": text("name"),
             "title": text("title"), "status": text("status"), "last_updated": now(),
             "origin": origin, "json": dumps(data)}
+
+
+#: Rows per executemany when writing the closure.
+CLOSURE_BATCH = 20_000
+
+
+def hierarchy_closure(links: Iterable[tuple[str, str]]
+                      ) -> tuple[Iterator[tuple[str, str]], Iterator[tuple[str, str]]]:
+    """The transitive closure of (child, parent) links as two lazy streams of pairs:
+    (ancestor, descendant) sorted by ancestor then descendant, and (descendant, ancestor)
+    sorted by descendant then ancestor (codes compared as text), so each B-tree is written in
+    key order. Codes become integers numbered in text order; each code's ancestors are one
+    compact array (4 bytes a pair) built from its parents' arrays; a cycle is cut where it
+    closes."""
+    pairs = list(links)
+    codes = sorted({c for pair in pairs for c in pair})
+    ids = {code: i for i, code in enumerate(codes)}
+    parents: list[list[int]] = [[] for _ in codes]
+    for child, parent in pairs:
+        if child != parent:
+            parents[ids[child]].append(ids[parent])
+    del pairs, ids
+    memo: list[array[int] | None] = [None] * len(codes)
+    on_stack = [False] * len(codes)
+    for start in range(len(codes)):
+        if memo[start] is not None:
+            continue
+        stack = [start]
+        while stack:
+            node = stack[-1]
+            on_stack[node] = True
+            pending = [p for p in parents[node] if memo[p] is None and not on_stack[p]]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            on_stack[node] = False
+            if memo[node] is not None:
+                continue
+            above: set[int] = set()
+            for p in parents[node]:
+                above.add(p)
+                known = memo[p]
+                if known is not None:
+                    above.update(known)
+            above.discard(node)
+            memo[node] = array("i", sorted(above))
+
+    def up() -> Iterator[tuple[str, str]]:
+        for node, above in enumerate(memo):
+            name = codes[node]
+            for a in above or ():
+                yield name, codes[a]
+
+    def down() -> Iterator[tuple[str, str]]:
+        below: list[list[int]] = [[] for _ in codes]
+        for node, above in enumerate(memo):
+            for a in above or ():
+                below[a].append(node)
+        for node, nodes in enumerate(below):
+            name = codes[node]
+            for d in nodes:
+                yield name, codes[d]
+            nodes.clear()
+
+    return down(), up()

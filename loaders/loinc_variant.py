@@ -1,0 +1,69 @@
+"""Load LOINC linguistic variants on their own (format `loinc-variant`) onto the LOINC version
+already loaded: e.g. the 2.74 German variant `deDE15LinguisticVariant.csv` onto LOINC 2.78.
+
+The language comes from the file name (`deDE15…` → de-DE, `deAT24…` → de-AT). Each row gives
+designations in that language: LONG_COMMON_NAME first (the one `displayLanguage` picks), then
+SHORTNAME and LinguisticVariantDisplayName, with use system http://loinc.org and the column
+name as use code. The result is a `CodeSystemAddition`: one transaction that replaces the
+designations of that language in `http://loinc.org|{--version, else the newest loaded}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+from loaders.base import CodeSystemAddition, LoadItem, LoadOptions, Progress
+from loaders.loinc_files import LOINC_NUM, VARIANT, CsvFile, Release, variant_language
+from termserver.errors import LoadError
+from termserver.model import Designation, Record
+
+SYSTEM = "http://loinc.org"
+#: variant columns kept as designations, in the order stored (the first is the display)
+COLUMNS = ("LONG_COMMON_NAME", "SHORTNAME", "LinguisticVariantDisplayName")
+
+
+class LoincVariantLoader:
+    name: ClassVar[str] = "loinc-variant"
+
+    def detect(self, path: Path) -> bool:
+        base = path.name[:-3] if path.name.endswith(".gz") else path.name
+        return path.is_file() and VARIANT.match(base) is not None
+
+    def read(self, path: Path, options: LoadOptions,
+             progress: Progress | None = None) -> Iterator[LoadItem]:
+        release = Release(path)
+        if not release.all(VARIANT):
+            raise LoadError("no LOINC linguistic variant file (e.g. "
+                            "deDE15LinguisticVariant.csv)", path=str(path))
+        yield from variant_items(release, options, progress)
+
+
+def variant_items(release: Release, options: LoadOptions,
+                  progress: Progress | None = None) -> Iterator[CodeSystemAddition]:
+    """One addition per variant file of `release`, onto LOINC `options.version` (or newest)."""
+    for f in sorted(release.all(VARIANT), key=lambda f: f.base):
+        language = variant_language(f.base)
+        assert language is not None
+        yield CodeSystemAddition(SYSTEM, options.version,
+                                 _counted(variant_designations(f, language), progress),
+                                 replace_languages=(language,),
+                                 label=f"{language} designations from {f.base}")
+
+
+def variant_designations(f: CsvFile, language: str,
+                         columns: tuple[str, ...] = COLUMNS) -> Iterator[Record]:
+    for row in f.rows(("LOINC_NUM", *COLUMNS[:2])):
+        code = row.code("LOINC_NUM", LOINC_NUM, "LOINC code")
+        for column in columns:
+            value = row[column]
+            if value:
+                yield Designation(code, value, language, SYSTEM, column, column)
+
+
+def _counted(records: Iterator[Record], progress: Progress | None) -> Iterator[Record]:
+    for n, record in enumerate(records, start=1):
+        if progress is not None and n % 2000 == 0:
+            progress(n, None)
+        yield record
