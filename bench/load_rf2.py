@@ -3,6 +3,7 @@
 
     python bench/make_rf2.py                      # the synthetic release (once)
     python bench/load_rf2.py [--release bench/data/rf2] [--db sqlite:///…] [--rates]
+    python bench/load_rf2.py --rates-only          # rates on the database loaded before
 
 The load runs as `python -m termserver load --format snomed-rf2` in a child process on a
 fresh database; wall time and the child's peak RSS are reported against the targets
@@ -118,10 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--release", type=Path, default=HERE / "data" / "rf2")
     parser.add_argument("--db", type=Path, default=HERE / "data" / "rf2.db")
     parser.add_argument("--rates", action="store_true", help="also measure request rates")
+    parser.add_argument("--rates-only", action="store_true",
+                        help="measure request rates on the database loaded before")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args(argv)
+    if args.rates_only:
+        print(rates(args.db, args))
+        return 0
     if not args.release.exists():
         raise SystemExit(f"{args.release} is missing: run python bench/make_rf2.py first")
     seconds, peak, output = load(args.release, args.db)

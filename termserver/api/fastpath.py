@@ -1,10 +1,10 @@
 """The hot GET operations, answered before FastAPI's routing and dependency machinery.
 
-ETL pipelines and validators send `$lookup` and `$validate-code` as plain GETs millions of
-times; for them routing, dependency resolution and Request objects cost more than the indexed
-reads themselves. This ASGI middleware sits inside authentication and answers exactly those
-paths with the same functions the routes use (so answers are identical); everything else, and
-every POST, goes on to the FastAPI app.
+ETL pipelines, validators and ontology tools send `$lookup`, `$validate-code` and `$subsumes`
+as plain GETs millions of times; for them routing, dependency resolution and Request objects
+cost more than the indexed reads themselves. This ASGI middleware sits inside authentication
+and answers exactly those paths with the same functions the routes use (so answers are
+identical); everything else, and every POST, goes on to the FastAPI app.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ Answer = Callable[[Store, Pairs, str | None], Response]
 
 HOT: dict[str, Answer] = {
     "/fhir/CodeSystem/$lookup": codesystem.answer_lookup,
+    "/fhir/CodeSystem/$subsumes": codesystem.answer_subsumes,
     "/fhir/CodeSystem/$validate-code": lambda s, p, lang: validate.answer(s, p, lang, False),
     "/fhir/ValueSet/$validate-code": lambda s, p, lang: validate.answer(s, p, lang, True),
 }

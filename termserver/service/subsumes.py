@@ -23,6 +23,11 @@ def subsumes(ctx: TxContext, system: str, version: str | None, code_a: str,
 def relation(provider: CodeSystemProvider, a: str, b: str) -> SubsumptionOutcome:
     if a == b:
         return "equivalent"
+    if isinstance(provider, StoredCodeSystemProvider):  # two closure index probes at most
+        store, pk = provider.store, provider.stored.pk
+        if store.subsumed(pk, a, b):
+            return "subsumes"
+        return "subsumed-by" if store.subsumed(pk, b, a) else "not-subsumed"
     if a in ancestors(provider, b):
         return "subsumes"
     if b in ancestors(provider, a):
@@ -60,6 +65,9 @@ def code_system_for(ctx: TxContext, system: str, version: str | None) -> CodeSys
 
 def _known(provider: CodeSystemProvider, code: str, name: str) -> str:
     """The code as the code system spells it (case-insensitive systems fold), or 404."""
+    if isinstance(provider, StoredCodeSystemProvider) and \
+            provider.store.has_code(provider.stored.pk, code):
+        return code
     detail = provider.lookup(code)
     if detail is None:
         where = f"{provider.url}|{provider.version}" if provider.version else provider.url

@@ -75,8 +75,8 @@ class Store(GraphReads):
         self._resolved: dict[tuple[str, str | None, bool], tuple[int, float, Any]] = {}
         qmark = self.engine.dialect.paramstyle == "qmark"
         self._detail_sql = _DETAIL_SQL if qmark else _DETAIL_SQL.replace("?", "%s")
-        self._closure_down_sql, self._closure_up_sql, self._closure_pair_sql = (
-            q if qmark else q.replace("?", "%s") for q in _CLOSURE_SQL)
+        self._closure_down_sql, self._closure_up_sql, self._closure_pair_sql, \
+            self._code_sql = (q if qmark else q.replace("?", "%s") for q in _CLOSURE_SQL)
         self._local = threading.local()  # per-thread SQLite connection for hot reads
         self._hot: weakref.WeakSet[_HotConnection] = weakref.WeakSet()
         self._hot_file = self.engine.url.database if self.dialect == "sqlite" and \
@@ -371,6 +371,10 @@ class Store(GraphReads):
         rows = self._hot_query(self._closure_up_sql, (cs_pk, code))
         return {str(r[0]) for r in rows}
 
+    def has_code(self, cs_pk: int, code: str) -> bool:
+        """Does the code system hold `code` (exact spelling)? One index probe."""
+        return bool(self._hot_query(self._code_sql, (cs_pk, code)))
+
     def subsumed(self, cs_pk: int, ancestor: str, descendant: str) -> bool:
         """True when `descendant` is (strictly) below `ancestor`: one closure index probe."""
         return bool(self._hot_query(self._closure_pair_sql, (cs_pk, ancestor, descendant)))
@@ -430,6 +434,7 @@ _CLOSURE_SQL = (
     "SELECT descendant FROM concept_closure WHERE cs_pk = ? AND ancestor = ?",
     "SELECT ancestor FROM concept_ancestor WHERE cs_pk = ? AND descendant = ?",
     "SELECT 1 FROM concept_closure WHERE cs_pk = ? AND ancestor = ? AND descendant = ?",
+    "SELECT code FROM concept WHERE cs_pk = ? AND code = ?",
 )
 
 

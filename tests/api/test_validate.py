@@ -167,7 +167,8 @@ def test_fast_path_answers_like_the_routes_and_keeps_auth(client: TestClient) ->
             ("/fhir/CodeSystem/$lookup", {"system": CS, "code": "a1"}),
             ("/fhir/CodeSystem/$validate-code", {"url": CS, "code": "a1", "display": "x"}),
             ("/fhir/ValueSet/$validate-code", {"url": ISA_A["url"], "system": CS,
-                                               "code": "b"})):
+                                               "code": "b"}),
+            ("/fhir/CodeSystem/$subsumes", {"system": CS, "codeA": "a", "codeB": "a2"})):
         fast = client.get(path, params=query)
         slow = client.post(path, json=_params(*query.items()))
         assert fast.status_code == slow.status_code == 200

@@ -19,10 +19,12 @@ from termserver.api.responses import FHIRJSONResponse
 from termserver.api.tx import context_from
 from termserver.errors import InvalidRequest
 from termserver.fhir import params as p
+from termserver.fhir.translation import subsumes_request, subsumes_to_parameters
 from termserver.fhir.wire import lookup_to_parameters
 from termserver.model import LookupRequest
 from termserver.service.context import TxContext
 from termserver.service.lookup import lookup
+from termserver.service.subsumes import subsumes
 from termserver.store import Store
 
 router = APIRouter(prefix="/CodeSystem", tags=["CodeSystem"])
@@ -110,11 +112,13 @@ async def subsumes_post(request: Request, store: StoreDep) -> Any:
     return _subsumes(store, p.pairs_from_parameters(await json_body(request)))
 
 
-def _subsumes(store: Any, pairs: p.Pairs) -> FHIRJSONResponse:
-    from termserver.api.tx import context_from
-    from termserver.fhir.translation import subsumes_request, subsumes_to_parameters
-    from termserver.service.subsumes import subsumes
-
+def _subsumes(store: Store, pairs: p.Pairs) -> FHIRJSONResponse:
     system, version, code_a, code_b = subsumes_request(pairs)
     outcome = subsumes(context_from(store, pairs), system, version, code_a, code_b)
     return FHIRJSONResponse(subsumes_to_parameters(outcome))
+
+
+def answer_subsumes(store: Store, pairs: p.Pairs, accept_language: str | None
+                    ) -> FHIRJSONResponse:
+    """A GET $subsumes from parsed query parameters (the fast path's entry)."""
+    return _subsumes(store, pairs)
