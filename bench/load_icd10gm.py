@@ -11,11 +11,12 @@ count of each stored year. Default files: the 2025 and 2024 kodes files and the 
 from __future__ import annotations
 
 import argparse
-import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from loadtime import fresh_sqlite, timed_load  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -25,19 +26,6 @@ DEFAULT = (SHARED / "bfarm-metadaten-txt" / "icd10gm2025syst_kodes.txt.gz",
            SHARED / "dimdi-metadaten-zips" / "x1gmt2017.zip")
 GOAL_SECONDS = 10.0
 ICD = "http://fhir.de/CodeSystem/bfarm/icd-10-gm"
-
-
-def run(db: str, path: Path) -> tuple[float, float, float]:
-    """`termserver load --format bfarm-txt PATH`: (wall seconds, CPU seconds of the child,
-    peak RSS MiB so far)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "termserver", "load", "--db", db,
-                    "--format", "bfarm-txt", str(path)], check=True, cwd=ROOT)
-    wall = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return wall, cpu, after.ru_maxrss / 1024
 
 
 def main() -> int:
@@ -50,13 +38,9 @@ def main() -> int:
         print(f"missing {', '.join(map(str, missing))} (real BfArM files from ../shared/data)",
               file=sys.stderr)
         return 2
-    if args.db.startswith("sqlite:///"):
-        db_file = Path(args.db[len("sqlite:///"):])
-        db_file.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
-
-    timings = [(path, *run(args.db, path)) for path in args.paths]
+    fresh_sqlite(args.db)
+    timings = [(path, *timed_load(args.db, "--format", "bfarm-txt", str(path)))
+               for path in args.paths]
 
     sys.path.insert(0, str(ROOT))
     from termserver.store import Store

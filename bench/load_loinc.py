@@ -10,11 +10,12 @@ The acceptance goal (issue #5): the core table loads in at most 60 s.
 from __future__ import annotations
 
 import argparse
-import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from loadtime import fresh_sqlite, timed_load  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -22,15 +23,6 @@ SHARED = ROOT.parent / "shared" / "data" / "loinc"
 CORE = SHARED / "LoincTableCore_2.78.csv.gz"
 VARIANT = SHARED / "loinc-2.74-accessory" / "LinguisticVariants" / "deDE15LinguisticVariant.csv.gz"
 GOAL_SECONDS = 60.0
-
-
-def run(db: str, *args: str) -> tuple[float, float]:
-    """Run `termserver --db DB load ARGS`; (wall seconds, peak RSS MiB of the child)."""
-    started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "termserver", "load", "--db", db, *args],
-                   check=True, cwd=ROOT)
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return time.monotonic() - started, peak_kib / 1024
 
 
 def main() -> int:
@@ -43,14 +35,10 @@ def main() -> int:
         if not path.exists():
             print(f"missing {path} (real LOINC files from ../shared/data)", file=sys.stderr)
             return 2
-    if args.db.startswith("sqlite:///"):
-        db_file = Path(args.db[len("sqlite:///"):])
-        db_file.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
-
-    core_s, core_mib = run(args.db, "--format", "loinc", str(args.core))
-    variant_s, variant_mib = run(args.db, "--format", "loinc-variant", str(args.variant))
+    fresh_sqlite(args.db)
+    core_s, _, core_mib = timed_load(args.db, "--format", "loinc", str(args.core))
+    variant_s, _, variant_mib = timed_load(args.db, "--format", "loinc-variant",
+                                           str(args.variant))
 
     sys.path.insert(0, str(ROOT))
     from termserver.store import Store

@@ -15,7 +15,6 @@ next to the bare FastAPI endpoint, as bench/run.py does.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import resource
 import sqlite3
@@ -27,7 +26,6 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import loadgen  # noqa: E402
 import run  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -74,36 +72,7 @@ def rates(db: Path, args: argparse.Namespace) -> str:
           run.Target("SNOMED CT $subsumes (GET system, codeA, codeB)", "termserver",
                      [f"/fhir/CodeSystem/$subsumes?system={s}&codeA={b}&codeB={a}"
                       for a, b in pairs])]
-    env = {**os.environ, "TERMSERVER_DB": f"sqlite:///{db}", "TERMSERVER_LOG_LEVEL": "WARNING"}
-    ports = {"bare": run.free_port(), "termserver": run.free_port()}
-    procs = []
-    try:
-        procs.append(run.start([sys.executable, str(HERE / "bare_app.py"), "--port",
-                                str(ports["bare"])], ports["bare"], "/constant", env))
-        procs.append(run.start([sys.executable, "-m", "termserver", "serve", "--db",
-                                f"sqlite:///{db}", "--port", str(ports["termserver"])],
-                               ports["termserver"], "/fhir/metadata", env))
-        pids = {"bare": procs[0].pid, "termserver": procs[1].pid}
-        for t in ts:
-            status, _ = loadgen.probe(run.HOST, ports[t.server], t.paths[0])
-            if status != 200:
-                t.unavailable = f"HTTP {status}"
-        for _ in range(args.rounds):
-            for t in ts:
-                if t.unavailable:
-                    continue
-                before = run.cpu_seconds(pids[t.server])
-                res = loadgen.run(run.HOST, ports[t.server], t.paths,
-                                  connections=args.connections, seconds=args.seconds)
-                after = run.cpu_seconds(pids[t.server])
-                t.rates.append(res.rate)
-                t.errors += res.errors
-                if before is not None and after is not None and res.completed:
-                    t.cpu.append((after - before) / res.completed)
-    finally:
-        for p in procs:
-            p.terminate()
-            p.wait(timeout=10)
+    run.measure(ts, f"sqlite:///{db}", args)
     bare = ts[0].median
     lines = ["| target | median req/s | vs bare | non-200 |", "|---|---:|---:|---:|"]
     for t in ts:

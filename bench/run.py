@@ -105,6 +105,49 @@ def targets(codes: list[str]) -> list[Target]:
     ]
 
 
+def measure(ts: list[Target], db: str, args: argparse.Namespace) -> None:
+    """Start the bare app and `termserver serve --db DB`, then drive every target in turn for
+    `args.rounds` interleaved rounds; rates, CPU per request and errors go into `ts`."""
+    env = {**os.environ, "TERMSERVER_DB": db, "TERMSERVER_LOG_LEVEL": "WARNING"}
+    env.pop("TERMSERVER_API_TOKENS", None)
+    env.pop("TERMSERVER_READ_TOKENS", None)
+    ports = {"bare": free_port(), "termserver": free_port()}
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.append(start([sys.executable, str(HERE / "bare_app.py"), "--port",
+                            str(ports["bare"])], ports["bare"], "/constant", env))
+        procs.append(start([sys.executable, "-m", "termserver", "serve", "--db", db,
+                            "--port", str(ports["termserver"])], ports["termserver"],
+                           "/fhir/metadata", env))
+        pids = {"bare": procs[0].pid, "termserver": procs[1].pid}
+        for t in ts:
+            status, _ = loadgen.probe(HOST, ports[t.server], t.paths[0])
+            if status != 200:
+                t.unavailable = f"HTTP {status}"
+        for r in range(args.rounds):
+            for t in ts:
+                if t.unavailable:
+                    continue
+                before = cpu_seconds(pids[t.server])
+                res = loadgen.run(HOST, ports[t.server], t.paths,
+                                  connections=args.connections, seconds=args.seconds)
+                after = cpu_seconds(pids[t.server])
+                t.rates.append(res.rate)
+                t.errors += res.errors
+                if before is not None and after is not None and res.completed:
+                    t.cpu.append((after - before) / res.completed)
+            print(f"round {r + 1}/{args.rounds}: " + ", ".join(
+                f"{t.name.split(' (')[0]} {t.rates[-1]:,.0f}/s" for t in ts if t.rates))
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
 def report(ts: list[Target], args: argparse.Namespace, started: str) -> str:
     bare = ts[0].median
     lines = [
@@ -164,45 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     sample = random.Random(7).sample(codes, min(20_000, len(codes)))
     ts = targets(sample)
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    env = {**os.environ, "TERMSERVER_DB": args.db, "TERMSERVER_LOG_LEVEL": "WARNING"}
-    env.pop("TERMSERVER_API_TOKENS", None)
-    env.pop("TERMSERVER_READ_TOKENS", None)
-    ports = {"bare": free_port(), "termserver": free_port()}
-    procs: list[subprocess.Popen[bytes]] = []
-    pids: dict[str, int] = {}
-    try:
-        procs.append(start([sys.executable, str(HERE / "bare_app.py"), "--port",
-                            str(ports["bare"])], ports["bare"], "/constant", env))
-        procs.append(start([sys.executable, "-m", "termserver", "serve", "--db", args.db,
-                            "--port", str(ports["termserver"])], ports["termserver"],
-                           "/fhir/metadata", env))
-        pids = {"bare": procs[0].pid, "termserver": procs[1].pid}
-        for t in ts:
-            status, body = loadgen.probe(HOST, ports[t.server], t.paths[0])
-            if status != 200:
-                t.unavailable = f"HTTP {status}"
-        for r in range(args.rounds):
-            for t in ts:
-                if t.unavailable:
-                    continue
-                before = cpu_seconds(pids[t.server])
-                res = loadgen.run(HOST, ports[t.server], t.paths,
-                                  connections=args.connections, seconds=args.seconds)
-                after = cpu_seconds(pids[t.server])
-                t.rates.append(res.rate)
-                t.errors += res.errors
-                if before is not None and after is not None and res.completed:
-                    t.cpu.append((after - before) / res.completed)
-            print(f"round {r + 1}/{args.rounds}: " + ", ".join(
-                f"{t.name.split(' (')[0]} {t.rates[-1]:,.0f}/s" for t in ts if t.rates))
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+    measure(ts, args.db, args)
     text = report(ts, args, started)
     args.output.write_text(text)
     print()

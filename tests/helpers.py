@@ -67,3 +67,12 @@ def value_set(url: str, version: str | None = "1.0", **extra: Any) -> dict[str, 
         vs["version"] = version
     vs.update(extra)
     return vs
+
+
+def parameters_by_name(body: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """A Parameters resource's parameters grouped by name (asserting it is one)."""
+    assert body["resourceType"] == "Parameters", body
+    out: dict[str, list[dict[str, Any]]] = {}
+    for p in body["parameter"]:
+        out.setdefault(p["name"], []).append(p)
+    return out

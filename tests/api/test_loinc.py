@@ -16,7 +16,7 @@ from loaders.loinc_variant import LoincVariantLoader
 from termserver.errors import LoadError, NotFound
 from termserver.ingest import load_path
 from termserver.store import Store
-from tests.helpers import shared
+from tests.helpers import parameters_by_name, shared
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "loinc"
 LOINC = "http://loinc.org"
@@ -24,14 +24,6 @@ LOINC = "http://loinc.org"
 
 def _load_release(store: Store) -> None:
     load_path(store, LoincLoader(), FIXTURES / "release", LoadOptions(version="2.79"))
-
-
-def _params(body: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    assert body["resourceType"] == "Parameters", body
-    out: dict[str, list[dict[str, Any]]] = {}
-    for p in body["parameter"]:
-        out.setdefault(p["name"], []).append(p)
-    return out
 
 
 def _lookup(client: TestClient, code: str, **extra: str | list[str]) -> dict[str, Any]:
@@ -64,10 +56,10 @@ def _codes(expansion: dict[str, Any]) -> list[str]:
 
 def test_lookup_german_display_and_properties(client: TestClient, store: Store) -> None:
     _load_release(store)
-    out = _params(_lookup(client, "6298-4", displayLanguage="de-DE"))
+    out = parameters_by_name(_lookup(client, "6298-4", displayLanguage="de-DE"))
     assert out["display"][0]["valueString"] == "Kalium [Mol/Volumen] in Blut"
     assert out["version"][0]["valueString"] == "2.79"
-    english = _params(_lookup(client, "6298-4"))
+    english = parameters_by_name(_lookup(client, "6298-4"))
     assert english["display"][0]["valueString"] == "Potassium [Moles/volume] in Blood"
     props = {p["part"][0]["valueCode"]: p["part"][1] for p in english["property"]}
     assert props["COMPONENT"]["valueCoding"]["display"] == "Potassium"
@@ -76,7 +68,7 @@ def test_lookup_german_display_and_properties(client: TestClient, store: Store) 
 
 def test_lookup_answer_list_property(client: TestClient, store: Store) -> None:
     _load_release(store)
-    out = _params(_lookup(client, "101421-6", property="answer-list"))
+    out = parameters_by_name(_lookup(client, "101421-6", property="answer-list"))
     values = [p["part"][1]["valueCoding"]["code"] for p in out["property"]
               if p["part"][0]["valueCode"] == "answer-list"]
     assert values == ["LL744-4"]
@@ -108,7 +100,7 @@ def test_expand_with_loinc_filters(client: TestClient, store: Store,
 
 def test_axis_filter_by_part_code_and_german_expansion(client: TestClient, store: Store) -> None:
     _load_release(store)
-    part = _params(_lookup(client, "6298-4", property="COMPONENT"))["property"][0]
+    part = parameters_by_name(_lookup(client, "6298-4", property="COMPONENT"))["property"][0]
     code = part["part"][1]["valueCoding"]["code"]
     out = _expand(client, [{"property": "COMPONENT", "op": "=", "value": code},
                            {"property": "SYSTEM", "op": "=", "value": "Bld"}],
@@ -121,7 +113,7 @@ def test_axis_filter_by_part_code_and_german_expansion(client: TestClient, store
 def test_hierarchy_is_a_filter(client: TestClient, store: Store) -> None:
     _load_release(store)
     parents = [p["part"][1]["valueCode"] for p in
-               _params(_lookup(client, "6298-4", property="parent"))["property"]]
+               parameters_by_name(_lookup(client, "6298-4", property="parent"))["property"]]
     assert parents and all(p.startswith("LP") for p in parents)
     codes = _codes(_expand(client, [{"property": "concept", "op": "is-a", "value": parents[0]}]))
     assert "6298-4" in codes and "101421-6" not in codes
@@ -140,7 +132,7 @@ def test_validate_code_with_filters(client: TestClient, store: Store) -> None:
                 {"name": "valueSet", "resource": vs},
                 {"name": "coding", "valueCoding": {"system": LOINC, "code": code}}]})
         assert r.status_code == 200, r.text
-        return bool(_params(r.json())["result"][0]["valueBoolean"])
+        return bool(parameters_by_name(r.json())["result"][0]["valueBoolean"])
 
     assert validate("6298-4") and validate("22760-3")
     assert not validate("101421-6") and not validate("5927-9")
@@ -149,11 +141,11 @@ def test_validate_code_with_filters(client: TestClient, store: Store) -> None:
 def test_deprecated_and_discouraged_status(client: TestClient, store: Store) -> None:
     _load_release(store)
     r = client.get("/fhir/CodeSystem/$validate-code", params={"url": LOINC, "code": "5927-9"})
-    out = _params(r.json())
+    out = parameters_by_name(r.json())
     assert out["result"][0]["valueBoolean"] is True
     assert out["inactive"][0]["valueBoolean"] is True
     r = client.get("/fhir/CodeSystem/$validate-code", params={"url": LOINC, "code": "22760-3"})
-    assert "deprecated" in _params(r.json())["message"][0]["valueString"]
+    assert "deprecated" in parameters_by_name(r.json())["message"][0]["valueString"]
 
 
 # -- implicit value sets -------------------------------------------------------------------------
@@ -169,10 +161,10 @@ def test_answer_list_value_set(client: TestClient, store: Store) -> None:
         [("LA11882-0", "Detected"), ("LA11883-8", "Not detected")]
     ok = client.get("/fhir/ValueSet/$validate-code", params={
         "url": f"{LOINC}/vs/LL744-4", "system": LOINC, "code": "LA11883-8"})
-    assert _params(ok.json())["result"][0]["valueBoolean"] is True
+    assert parameters_by_name(ok.json())["result"][0]["valueBoolean"] is True
     bad = client.get("/fhir/ValueSet/$validate-code", params={
         "url": f"{LOINC}/vs/LL744-4", "system": LOINC, "code": "6298-4"})
-    assert _params(bad.json())["result"][0]["valueBoolean"] is False
+    assert parameters_by_name(bad.json())["result"][0]["valueBoolean"] is False
     missing = client.get("/fhir/ValueSet/$expand", params={"url": f"{LOINC}/vs/LL1-1"})
     assert missing.status_code == 404
 
@@ -197,13 +189,13 @@ def test_no_loinc_no_implicit_value_set(client: TestClient) -> None:
 def test_variant_loaded_onto_the_core_table(client: TestClient, store: Store) -> None:
     load_path(store, LoincLoader(), FIXTURES / "LoincTableCore_2.78.csv", LoadOptions())
     before = client.get("/fhir/CodeSystem/loinc-2.78").json()["meta"]["versionId"]
-    english = _params(_lookup(client, "2160-0", displayLanguage="de-DE"))
+    english = parameters_by_name(_lookup(client, "2160-0", displayLanguage="de-DE"))
     assert english["display"][0]["valueString"] == "Creatinine [Mass/volume] in Serum or Plasma"
     for _ in range(2):  # loading again replaces, never duplicates
         report = load_path(store, LoincVariantLoader(),
                            FIXTURES / "deDE15LinguisticVariant.csv", LoadOptions())
         assert report.written == {"CodeSystem updated": 1}
-    out = _params(_lookup(client, "2160-0", displayLanguage="de-DE"))
+    out = parameters_by_name(_lookup(client, "2160-0", displayLanguage="de-DE"))
     assert out["display"][0]["valueString"] == "Creatinin [Masse/Volumen] in Serum oder Plasma"
     german = [d for d in out["designation"] if d["part"][0].get("valueCode") == "de-DE"]
     assert len(german) == 1
@@ -222,7 +214,7 @@ def test_a_failed_variant_load_keeps_the_previous_state(client: TestClient, stor
                               '"6298-4","Kalium"']) + "\n", encoding="utf-8")
     with pytest.raises(LoadError, match=r"deDE15LinguisticVariant.csv:3: 2 columns"):
         load_path(store, LoincVariantLoader(), bad, LoadOptions())
-    out = _params(_lookup(client, "2160-0", displayLanguage="de-DE"))
+    out = parameters_by_name(_lookup(client, "2160-0", displayLanguage="de-DE"))
     assert out["display"][0]["valueString"] == "Creatinin [Masse/Volumen] in Serum oder Plasma"
 
 
@@ -243,5 +235,5 @@ def test_real_core_table_with_the_german_variant(client: TestClient, store: Stor
     cs = store.resolve_code_system(LOINC)
     assert cs is not None and (cs.version, cs.concept_count) == ("2.78", 104_054)
     load_path(store, LoincVariantLoader(), german, LoadOptions())
-    out = _params(_lookup(client, "2160-0", displayLanguage="de-DE"))
+    out = parameters_by_name(_lookup(client, "2160-0", displayLanguage="de-DE"))
     assert out["display"][0]["valueString"] == "Creatinin [Masse/Volumen] in Serum oder Plasma"

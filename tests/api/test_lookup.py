@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from termserver.store import Store
 from tests.helpers import code_system
+from tests.helpers import parameters_by_name as params
 
 CS = "http://example.org/fhir/CodeSystem/lookup"
 SUP = "http://example.org/fhir/CodeSystem/lookup-supplement"
@@ -41,14 +42,6 @@ def supplement(**extra: Any) -> dict[str, Any]:
                           "property": [{"code": "rank", "valueInteger": 9}]}])
     sup.update(extra)
     return sup
-
-
-def params(body: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    assert body["resourceType"] == "Parameters", body
-    out: dict[str, list[dict[str, Any]]] = {}
-    for p in body["parameter"]:
-        out.setdefault(p["name"], []).append(p)
-    return out
 
 
 def properties(body: dict[str, Any]) -> dict[str, list[Any]]:

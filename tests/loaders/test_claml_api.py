@@ -16,7 +16,7 @@ from loaders.claml import ClamlLoader
 from termserver.ingest import load_path
 from termserver.model import ConceptProperty
 from termserver.store import Store
-from tests.helpers import shared
+from tests.helpers import parameters_by_name, shared
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "claml"
 ICDO3 = "http://terminology.hl7.org/CodeSystem/icd-o-3"
@@ -24,14 +24,6 @@ ICD10GM = "http://fhir.de/CodeSystem/bfarm/icd-10-gm"
 #: (file, version, chapters, blocks, categories) as ../shared/data/icd-o-3-claml/SOURCE.md counts
 EDITIONS = [("icdo3_2014_claml_de.xml", "2014", 2, 75, 1476),
             ("icdo3_2019_claml_de.xml", "2019", 2, 75, 1545)]
-
-
-def _params(body: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    assert body["resourceType"] == "Parameters", body
-    out: dict[str, list[dict[str, Any]]] = {}
-    for p in body["parameter"]:
-        out.setdefault(p["name"], []).append(p)
-    return out
 
 
 def _properties(out: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -46,7 +38,7 @@ def _properties(out: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 def _lookup(client: TestClient, system: str, code: str, **extra: str) -> dict[str, Any]:
     r = client.get("/fhir/CodeSystem/$lookup", params={"system": system, "code": code, **extra})
     assert r.status_code == 200, r.text
-    return _params(r.json())
+    return parameters_by_name(r.json())
 
 
 @pytest.mark.parametrize(("name", "version", "chapters", "blocks", "categories"), EDITIONS)
@@ -105,7 +97,7 @@ def test_fixture_generated_codes_over_http(client: TestClient, store: Store) -> 
     assert (props["usage"], props["parent"], props["SexCode"]) == ("dagger", "E10.2", "9")
     r = client.get("/fhir/CodeSystem/$validate-code",
                    params={"url": ICD10GM, "code": "E10.00", "version": "2025"})
-    assert _params(r.json())["result"][0]["valueBoolean"] is False
+    assert parameters_by_name(r.json())["result"][0]["valueBoolean"] is False
     r = client.get("/fhir/CodeSystem/$validate-code",
                    params={"url": ICD10GM, "code": "M54.16", "version": "2025"})
-    assert _params(r.json())["result"][0]["valueBoolean"] is True
+    assert parameters_by_name(r.json())["result"][0]["valueBoolean"] is True
