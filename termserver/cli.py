@@ -97,6 +97,22 @@ def _parser() -> argparse.ArgumentParser:
     normalize.add_argument("--version", help="ICD-10-GM year to check the codes against")
     normalize.add_argument("--json", action="store_true", help="FHIR Parameters per string")
     normalize.set_defaults(func=cmd_normalize)
+
+    imp = add("import-codes", "import a local code list (CSV, TSV, XLSX, .gz) as a CodeSystem")
+    imp.add_argument("path", type=Path, metavar="PATH")
+    imp.add_argument("--url", required=True, help="canonical URL of the local CodeSystem")
+    imp.add_argument("--version", required=True, help="CodeSystem version to record")
+    imp.add_argument("--name", help="CodeSystem.name (default: from the file name)")
+    imp.add_argument("--title", help="CodeSystem.title")
+    imp.add_argument("--sheet", help="XLSX: sheet to read (default: the first)")
+    imp.add_argument("--encoding", help="text encoding (default: UTF-8, else cp1252/latin-1)")
+    for column, default in (("code", "code"), ("display", "display"), ("unit", None),
+                            ("specimen", None), ("category", None), ("frequency", None),
+                            ("comment", None)):
+        imp.add_argument(f"--{column}-column", default=default, metavar="HEADER",
+                         help=f"header of the {column} column"
+                         + (f" (default: {default})" if default else ""))
+    imp.set_defaults(func=cmd_import_codes)
     return parser
 
 
@@ -288,4 +304,37 @@ def cmd_normalize(args: argparse.Namespace) -> int:
             print("\t".join(cells))
     finally:
         store.close()
+    return 0
+
+
+def cmd_import_codes(args: argparse.Namespace) -> int:
+    """Read the list, store it as one CodeSystem in one transaction, print the bad rows."""
+    import re
+
+    from mappings.importer import ColumnMapping, read_code_list, to_code_system
+    from termserver.errors import InvalidRequest
+    from termserver.ingest import save_code_system_content
+
+    mapping = ColumnMapping(
+        code=args.code_column, display=args.display_column, unit=args.unit_column,
+        specimen=args.specimen_column, category=args.category_column,
+        frequency=args.frequency_column, comment=args.comment_column)
+    result = read_code_list(args.path, mapping, sheet=args.sheet, encoding=args.encoding)
+    if not result.rows:
+        raise InvalidRequest(f"{args.path}: no importable codes "
+                             f"({len(result.bad_rows)} bad rows)")
+    stem = args.path.name.split(".")[0]
+    name = args.name or re.sub(r"[^A-Za-z0-9_]", "_", stem)[:255] or "LocalCodes"
+    content = to_code_system(result, args.url, args.version, name, title=args.title)
+    store = _store(args)
+    try:
+        with store.writer() as w:
+            saved = save_code_system_content(w, content, origin=str(args.path))
+    finally:
+        store.close()
+    print(f"{args.path}: {len(result.rows)} codes imported as {args.url}|{args.version} "
+          f"(CodeSystem/{saved.id} {saved.outcome}), {len(result.bad_rows)} bad rows"
+          + (f", encoding {result.encoding}" if result.encoding else ""))
+    for bad in result.bad_rows:
+        print(f"  {bad}")
     return 0
