@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from termserver.fhir.codesystem import STANDARDS_STATUS
 from termserver.model import JSON, ConceptProperty, Designation, Expansion, ExpansionEntry
 
 #: ValueSet elements echoed from the definition, in output order. `compose`, `description`,
 #: `text` and `contained` are left out: the expansion stands for them.
 ECHOED = ("id", "language", "url", "version", "name", "title", "status", "experimental",
           "date", "publisher")
-STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
 X5 = "http://hl7.org/fhir/5.0/StructureDefinition/extension-"
 R4_EXPANSION_PROPERTY = X5 + "ValueSet.expansion.property"
 R4_CONTAINS_PROPERTY = X5 + "ValueSet.expansion.contains.property"

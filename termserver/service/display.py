@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from termserver.errors import InvalidRequest
 from termserver.model import ConceptDetail, Designation, Issue
 from termserver.service import messages as msg
+from termserver.service.languages import languages_overlap, parse_languages
 from termserver.service.provider import CodeSystemProvider
 
 _TAG = re.compile(r"^(\*|[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)$")
@@ -30,35 +31,16 @@ class DisplayCheck:
 def requested_languages(value: str | None) -> list[str]:
     """Language tags of a displayLanguage / Accept-Language value, best first; q=0 and `*`
     dropped. A malformed tag is a client error."""
-    if not value:
+    prefs = parse_languages(value)
+    if prefs is None:
         return []
-    weighted: list[tuple[float, int, str]] = []
-    for i, part in enumerate(value.split(",")):
-        tag, *params = (p.strip() for p in part.split(";"))
-        if not tag:
-            continue
-        if not _TAG.match(tag):
+    for part in prefs.raw.split(","):
+        tag = part.split(";")[0].strip()
+        if tag and not _TAG.match(tag):
             raise InvalidRequest(f"Invalid displayLanguage: '{value}'",
                                  message_id="INVALID_DISPLAY_NAME", tx_code="invalid-display",
                                  issue_code="processing")
-        q = 1.0
-        for p in params:
-            name, _, number = p.partition("=")
-            if name.strip() == "q":
-                try:
-                    q = float(number)
-                except ValueError:
-                    q = 1.0
-        if q > 0 and tag != "*":
-            weighted.append((-q, i, tag))
-    return [tag for _, _, tag in sorted(weighted)]
-
-
-def language_matches(have: str | None, wanted: str) -> bool:
-    if have is None:
-        return False
-    h, w = have.lower(), wanted.lower()
-    return h == w or h.startswith(w + "-") or w.startswith(h + "-")
+    return list(prefs.tags)
 
 
 def candidates(provider: CodeSystemProvider, detail: ConceptDetail,
@@ -83,7 +65,7 @@ def _in_languages(cands: list[Candidate], langs: list[str],
     for value, lang in cands:
         if lang is None and provider.language is None:
             out.append((value, lang))  # a display of unknown language counts for any
-        elif any(language_matches(lang, w) for w in langs):
+        elif any(languages_overlap(lang, w) for w in langs):
             out.append((value, lang))
     return out
 
@@ -95,7 +77,7 @@ def preferred_display(provider: CodeSystemProvider, detail: ConceptDetail,
     langs = requested_languages(display_language)
     for wanted in langs:
         for value, lang in candidates(provider, detail, extra):
-            if language_matches(lang, wanted):
+            if languages_overlap(lang, wanted):
                 return value
     return detail.concept.display
 

@@ -280,8 +280,7 @@ class _Run:
             url, _, version = canonical.partition("|")
             provider = self.ctx.code_system(url, version or None) if url else None
             if provider is None or provider.content != "supplement":
-                raise NotFound(f"Required supplement not found: {canonical}",
-                               message_id="VALUESET_SUPPLEMENT_MISSING", tx_code="not-found")
+                raise msg.supplement_missing(canonical)
             view = self._view(provider)
             target = (view.supplements or "").partition("|")[0]
             out.append(Supplement(view, target))

@@ -47,3 +47,12 @@ def language_matches(wanted: str, have: str) -> bool:
     """`de` accepts `de` and `de-CH`; `de-CH` accepts `de-CH` (case-insensitive)."""
     w, h = wanted.lower(), have.lower()
     return h == w or h.startswith(w + "-")
+
+
+def languages_overlap(have: str | None, wanted: str) -> bool:
+    """Either tag is the other or a subtag of it (`de` ~ `de-CH`, both ways); no tag: never.
+    Used to judge displays, where a `de-CH` request still accepts a `de` designation."""
+    if have is None:
+        return False
+    h, w = have.lower(), wanted.lower()
+    return h == w or h.startswith(w + "-") or w.startswith(h + "-")

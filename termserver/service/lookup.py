@@ -21,7 +21,8 @@ from termserver.model import (
     LookupResult,
 )
 from termserver.service.context import TxContext
-from termserver.service.display import language_matches, requested_languages
+from termserver.service.display import requested_languages
+from termserver.service.languages import languages_overlap
 from termserver.service.provider import (
     CodeSystemProvider,
     MemoryCodeSystem,
@@ -106,11 +107,11 @@ def choose_display(cs_language: str | None, detail: ConceptDetail,
     (`displayLanguage`, a list with q-values) that the code system's own language is not."""
     default = detail.concept.display or detail.concept.code
     for wanted in requested_languages(display_language):
-        if language_matches(cs_language, wanted):
+        if languages_overlap(cs_language, wanted):
             return default
         pool = [*detail.designations, *supplement_designations]
         exact = [d for d in pool if d.language and d.language.lower() == wanted.lower()]
-        close = exact or [d for d in pool if language_matches(d.language, wanted)]
+        close = exact or [d for d in pool if languages_overlap(d.language, wanted)]
         if close:
             plain = [d for d in close if d.use_code is None or d.use_code in _DISPLAY_USES]
             return (plain or close)[0].value

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
 
-from termserver.errors import BusinessRule
+from termserver.errors import BusinessRule, NotFound
 from termserver.model import CodingInput, Issue
 from termserver.service.provider import CodeSystemProvider
 
@@ -247,3 +247,9 @@ def circular_reference(here: str, chain: Sequence[str]) -> BusinessRule:
         f"Found a circularity pointing to {here} processing ValueSet with pathway "
         f"[{', '.join(chain)}]", message_id="VALUESET_CIRCULAR_REFERENCE",
         tx_code="vs-invalid", issue_code="processing")
+
+
+def supplement_missing(canonical: str) -> NotFound:
+    """The error for a supplement the request or value set requires but nobody loaded."""
+    return NotFound(f"Required supplement not found: {canonical}",
+                    message_id="VALUESET_SUPPLEMENT_MISSING", tx_code="not-found")

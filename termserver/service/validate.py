@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from termserver.aliases import canonical_system
-from termserver.errors import NotFound
 from termserver.model import (
     CodingInput,
     ConceptDetail,
@@ -25,8 +24,9 @@ from termserver.model import (
 )
 from termserver.service import messages as msg
 from termserver.service.context import TxContext
-from termserver.service.csview import CodeSystemView
+from termserver.service.csview import STANDARDS_STATUS, CodeSystemView, status_warnings
 from termserver.service.display import check_display, preferred_display
+from termserver.service.expand import SUPPLEMENT_EXT
 from termserver.service.icd_notation import notation_issue, usage_from
 from termserver.service.membership import (
     Membership,
@@ -97,20 +97,11 @@ def _value_set_notes(ctx: TxContext, vs: ValueSetDefinition,
     return out
 
 
-_STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
-
-
 def _status_notes(kind: str, canonical: str, resource: Mapping[str, Any]) -> list[Issue]:
-    out = []
-    if resource.get("status") == "draft":
-        out.append(msg.status_note(kind, canonical, "draft"))
-    if resource.get("experimental") is True:
-        out.append(msg.status_note(kind, canonical, "experimental"))
-    for ext in resource.get("extension") or []:
-        if isinstance(ext, dict) and ext.get("url") == _STANDARDS_STATUS and \
-                ext.get("valueCode") in ("deprecated", "withdrawn"):
-            out.append(msg.status_note(kind, canonical, str(ext["valueCode"])))
-    return out
+    """MSG_DRAFT/EXPERIMENTAL/DEPRECATED/WITHDRAWN: the statuses $expand reports as
+    `warning-*` parameters, here as information issues."""
+    return [msg.status_note(kind, canonical, warning.removeprefix("warning-"))
+            for warning in status_warnings(resource)]
 
 
 def _code_system_notes(provider: CodeSystemProvider) -> list[Issue]:
@@ -274,13 +265,10 @@ def _retired_display(o: CodingOutcome, provider: CodeSystemProvider, detail: Con
     if not matching:
         return
     extensions = CodeSystemView(provider).designation_extensions(detail.concept.code, matching)
-    if all(any(e.get("url") == _STANDARDS_STATUS and e.get("valueCode") in
+    if all(any(e.get("url") == STANDARDS_STATUS and e.get("valueCode") in
                ("deprecated", "withdrawn") for e in exts) for exts in extensions):
         o.add(msg.inactive_display(prefix, given, detail.concept.code, "deprecated",
                                    detail.concept.display or ""), in_message=False)
-
-
-SUPPLEMENT_EXTENSION = "http://hl7.org/fhir/StructureDefinition/valueset-supplement"
 
 
 def supplements_in_force(ctx: TxContext, request: ValidateRequest) -> list[CodeSystemProvider]:
@@ -290,15 +278,14 @@ def supplements_in_force(ctx: TxContext, request: ValidateRequest) -> list[CodeS
     if request.value_set is not None:
         wanted += [str(e.get("valueCanonical")) for e in
                    request.value_set.resource.get("extension") or []
-                   if isinstance(e, dict) and e.get("url") == SUPPLEMENT_EXTENSION
+                   if isinstance(e, dict) and e.get("url") == SUPPLEMENT_EXT
                    and e.get("valueCanonical")]
     out = []
     for canonical in wanted:
         url, _, version = canonical.partition("|")
         found = ctx.code_system(url, version or None)
         if found is None:
-            raise NotFound(f"Required supplement not found: {canonical}",
-                           message_id="VALUESET_SUPPLEMENT_MISSING", tx_code="not-found")
+            raise msg.supplement_missing(canonical)
         out.append(found)
     return out
 
