@@ -9,6 +9,12 @@ Austrian lab reports and the ELGA Laborparameter list (e.g. Hb, BZ, GOT/GPT, Kre
 English component names used by LOINC (Hemoglobin, Glucose, AST/ALT, Creatinine) and the
 German names of the LOINC German linguistic variant. Hand-written and generic; not derived
 from any evaluation set.
+
+`query_tokens` rewrites a local name for matching: lab phrases to LOINC component words
+(PHRASES: "Thyroid Stimulating Hormone" → thyrotropin, "Anti-X Antibody" → X ab, "Abnahme 3"
+→ 3rd specimen, "60 min" → 1 hour), "/U"-style specimen suffixes to words, and drops words
+that only speak about the scale or method (abs., rel., mikr.: see mappings.hints). `skeleton`
+is a spelling key on which German and English lab words meet (Leukozyten/leukocytes).
 """
 
 from __future__ import annotations
@@ -87,7 +93,7 @@ ABBREVIATIONS: dict[str, str] = {
     "bsg": "blutsenkung erythrocyte sedimentation rate",
     "hba1c": "haemoglobin a1c hemoglobin a1c",
     "psa": "prostataspezifisches antigen prostate specific",
-    "ak": "antikoerper antibody",
+    "ak": "ab antikoerper",
     "ag": "antigen",
     "bili": "bilirubin",
     "alb": "albumin",
@@ -98,10 +104,103 @@ ABBREVIATIONS: dict[str, str] = {
     "qual": "qualitativ",
     "konz": "konzentration",
     "ser": "serum",
+    "art": "arteriell arterial",
+    "ven": "venoes venous",
+    "kap": "kapillarblut capillary",
+    "gev": "gemischt venoes mixed venous",
     "pl": "plasma",
     "bld": "blut blood",
     "csf": "liquor cerebrospinal",
 }
+
+
+# English/German lab phrases → the LOINC component words (applied to folded query text)
+PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rf"(?<![a-z0-9])(?:{pattern})(?![a-z0-9])"), replacement)
+    for pattern, replacement in (
+        (r"thyroid stimulating hormone|thyreoidea stimulierendes hormon|tsh", "thyrotropin"),
+        (r"follikel ?stimulierendes hormon|follicle stimulating hormone|fsh", "follitropin"),
+        (r"luteinisierendes hormon|luteinizing hormone|lh", "lutropin"),
+        (r"(human |beta |b )?chorionic gonadotropin|(beta[ -]?)?h?cg|choriongonadotropin",
+         "choriogonadotropin"),
+        (r"uric acid|harnsaeure", "urate"),
+        (r"valproic acid|valproinsaeure", "valproate"),
+        (r"rapamycin", "sirolimus"),
+        (r"marijuana|cannabis|thc", "cannabinoids"),
+        (r"thyroid peroxidase|schilddruesenperoxidase|tpo", "thyroperoxidase"),
+        (r"immunoglobulin(e)? ?([agmde])", r"ig\2"),
+        (r"atypical lymphocytes|atypische lymphozyten|reactive lymphocytes", "variant lymphocytes"),
+        (r"bands|stabkernige( granulozyten)?", "band form neutrophils"),
+        (r"(free|ionized|ionised|ionisiertes|ionisiert) (calcium|kalzium)|(calcium|kalzium) "
+         r"(ionized|ionisiert)", "calcium ionized"),
+        (r"pep|eiweisselektrophorese|serumelektrophorese", "protein electrophoresis"),
+        (r"total co2|tco2|gesamt co2", "carbon dioxide total"),
+        (r"pco2", "carbon dioxide partial pressure"),
+        (r"po2", "oxygen partial pressure"),
+        (r"(o2|oxygen|sauerstoff)[ -]?(sat|saturation|saettigung)|so2", "oxygen saturation"),
+        (r"o2 ?hb|oxyhaemoglobin|oxyhemoglobin|oxygeniertes haemoglobin", "oxyhemoglobin"),
+        (r"co ?hb|carboxyhaemoglobin|carboxyhemoglobin", "carboxyhemoglobin"),
+        (r"met ?hb|methaemoglobin", "methemoglobin"),
+        (r"alk(aline)? phos(phatase)?", "alkaline phosphatase"),
+        (r"sgot", "aspartate aminotransferase"),
+        (r"sgpt", "alanine aminotransferase"),
+        (r"pt|prothrombin time|quick", "prothrombin time"),
+        (r"esr|sed rate|blutsenkung(sgeschwindigkeit)?", "erythrocyte sedimentation rate"),
+        (r"rdw", "erythrocyte distribution width"),
+        (r"mpv", "platelet mean volume"),
+        (r"(red blood cells?|rbcs?)", "erythrocytes"),
+        (r"(white blood cells?|wbcs?)", "leukocytes"),
+        (r"platelet count|plt", "platelets"),
+        (r"hdl( cholesterol)?|cholesterol,? hdl", "cholesterol in hdl"),
+        (r"ldl( cholesterol)?|cholesterol,? ldl", "cholesterol in ldl"),
+        (r"lactic acid|milchsaeure", "lactate"),
+        (r"harnstoff[ -]?n|urea nitrogen|bun", "urea nitrogen"),
+        (r"(gesamt)?eiweiss|total protein|protein,? total", "protein"),
+        (r"antibod(y|ies)|antikoerper", "ab"),
+        (r"antigen", "ag"),
+        (r"(60|1) ?(min|minuten|minutes|m)|1 ?(h|std|stunde)", "1 hour"),
+        (r"90 ?(min|minuten|minutes|m)", "1.5 hours"),
+        (r"(120|2) ?(min|minuten|minutes|m)|2 ?(h|std|stunden)", "2 hours"),
+        (r"(180|3) ?(min|minuten|minutes|m)|3 ?(h|std|stunden)", "3 hours"),
+        (r"(\d+) ?(min|minuten|m)", r"\1 minutes"),
+        (r"basal|baseline|nuechtern", "baseline"),
+    ))
+_SPECIMEN_NUMBER = re.compile(r"(?<![a-z0-9])(abnahme|probe|specimen) (\d+)(?![a-z0-9])")
+
+
+def _ordinal(m: re.Match[str]) -> str:
+    n = int(m.group(2))
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix} specimen"
+
+# German report abbreviations of the specimen after a slash: "Kalium /S", "Protein /U"
+SPECIMEN_ABBREVIATIONS = {
+    "u": "urin", "s": "serum", "p": "plasma", "b": "blut", "l": "liquor", "bn": "nabelschnur",
+    "bco": "nabelschnur", "kf": "koerperfluessigkeit", "st": "stuhl", "su": "sammelurin",
+    "pd": "peritonealdialysat", "pu": "punktat", "km": "knochenmark", "ppk": "perikard",
+    "pp": "pleura", "pg": "gelenk", "asz": "aszites", "d": "dialysat", "sm": "sondermaterial",
+    "as": "aszites", "sp": "serum"}
+_SLASH = re.compile(r"/\s*([a-z]{1,3})(?![a-z])")
+# words only saying something about PROPERTY / SCALE / METHOD (see mappings.hints.axes)
+HINT_ONLY = frozenset("abs absolut rel relativ mi mikr ql qn qual quant ber best".split())
+_ANTI = re.compile(r"(?<![a-z0-9])anti[ -](?=[a-z])")
+
+
+_SKELETON = (("ae", "e"), ("oe", "e"), ("ue", "u"), ("ph", "f"), ("th", "t"), ("k", "c"),
+             ("z", "c"), ("y", "i"), ("ss", "s"))
+_ENDING = re.compile(r"(es|en|e|s|n)$")
+
+
+def skeleton(token: str) -> str:
+    """A spelling key on which German and English lab words meet: Leukozyten/leukocytes,
+    Kreatinin/creatinine, Kalzium/calcium, Glukose/glucose."""
+    t = token
+    for a, b in _SKELETON:
+        t = t.replace(a, b)
+    for _ in range(2):
+        if len(t) > 5:
+            t = _ENDING.sub("", t)
+    return t
 
 
 def fold(text: str) -> str:
@@ -118,6 +217,20 @@ def base_tokens(text: str) -> list[str]:
     folded = fold(text)
     for pattern, replacement in _SPECIMEN_PHRASES:
         folded = pattern.sub(replacement, folded)
+    return [t for t in _SPLIT.split(folded) if t]
+
+
+def query_tokens(text: str) -> list[str]:
+    """Tokens of a local name with lab phrases rewritten to LOINC words ("Thyroid Stimulating
+    Hormone" → thyrotropin, "Anti-Nuclear Antibody" → nuclear ab)."""
+    folded = _SLASH.sub(lambda m: " " + SPECIMEN_ABBREVIATIONS.get(m.group(1), m.group(1)),
+                        fold(text))
+    folded = " ".join(t for t in base_tokens(folded) if t not in HINT_ONLY)
+    folded = _SPECIMEN_NUMBER.sub(_ordinal, folded)
+    for pattern, replacement in PHRASES:
+        folded = pattern.sub(replacement, folded)
+    if " ab" in f" {folded}" or " ak" in f" {folded}":
+        folded = _ANTI.sub("", folded)
     return [t for t in _SPLIT.split(folded) if t]
 
 

@@ -1,28 +1,47 @@
 """Scored mapping suggestions for one local code: an in-memory index over target terms.
 
-Candidates come from a token index (IDF-weighted; query tokens also match vocabulary tokens
-that share character trigrams and are close by rapidfuzz ratio, or that extend an abbreviation
-ending in "."), then the best candidates are reranked with rapidfuzz over every text of the
-term (display, designations in any language, LOINC COMPONENT). A unit hint (mmol/L → SCnc,
-mg/dL → MCnc, any unit → Qn) and a specimen hint (Serum → Ser/Plas, Urin → Urine, Liquor →
-CSF) move LOINC terms whose PROPERTY / SCALE_TYP / SYSTEM agree. Each suggestion says why.
+Candidates come from a token index (IDF-weighted coverage of the query's analyte words; query
+tokens also match vocabulary tokens that are close by rapidfuzz ratio, share a German/English
+spelling skeleton, or extend an abbreviation), plus a rough SYSTEM/PROPERTY fit. The best
+candidates are reranked with rapidfuzz over every text of the term (display, designations in
+any language, LOINC COMPONENT, and a German component borrowed from translated terms with the
+same COMPONENT) and the LOINC axes the query implies (mappings.hints: unit → PROPERTY/SCALE,
+specimen, category and report abbreviations → SYSTEM, method words → METHOD, 24 h → TIME).
+A small commonness prior (chosen for the German translation, in the Universal Lab Orders
+value set when ORDER_OBS is given, released in 1.x, no method) breaks ties. Each suggestion
+says why. `rank_candidates` scores an explicit candidate list the same way.
 """
 
 from __future__ import annotations
 
+import csv
 import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz
 
-from mappings.normalize import ABBREVIATIONS, base_tokens, fold
+from mappings.hints import SPECIMEN_WORDS, Axes, axes, specimen_hint, unit_hint
+from mappings.normalize import ABBREVIATIONS, base_tokens, fold, query_tokens, skeleton
 from termserver.model import ConceptDetail
 
-HINT_PROPERTIES = ("SYSTEM", "PROPERTY", "SCALE_TYP", "METHOD_TYP", "VersionFirstReleased")
+HINT_PROPERTIES = ("SYSTEM", "PROPERTY", "SCALE_TYP", "METHOD_TYP", "TIME_ASPCT",
+                   "VersionFirstReleased", "ORDER_OBS")
+__all__ = ["HINT_PROPERTIES", "Suggestion", "TargetIndex", "TargetTerm", "rank_candidates",
+           "read_lab_orders", "specimen_hint", "suggest", "term_from_detail", "unit_hint",
+           "with_lab_orders"]
 _CANDIDATES = 300
+# score weights: text (coverage, fuzzy text match, component coverage), prior, method penalty
+W = {"cov": 0.6, "lex": 0.3, "comp": 0.1, "text": 0.7, "prior": 0.04, "method": 0.01,
+     "defsys": 0.06, "lexclean": 1,
+     "othersys": 0.0}
+_USUAL_SYSTEMS = {"Ser/Plas": 1.0, "Ser": 0.8, "Bld": 0.6, "Plas": 0.6, "Ser/Plas/Bld": 0.5}
+_BRACKETS = re.compile(r"\[[^\]]*\]")
+_FILLERS = frozenset("in im of or oder and und by mit from von plasma serpl serplbld bld ur "
+                     "mcnc scnc ccnc acnc ncnc prthr".split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,77 +79,68 @@ def term_from_detail(detail: ConceptDetail) -> TargetTerm:
     return TargetTerm(c.code, display, tuple(texts), props)
 
 
-# --- hints -------------------------------------------------------------------------------
-
-_MOLAR = re.compile(r"^(p|n|u|m|k)?(mol|eq)/")
-_MASS = re.compile(r"^(p|n|u|m|k)?g/")
-_CATALYTIC = re.compile(r"^(m|k)?(u|kat)/")
-_ARBITRARY = re.compile(r"^(m|k)?(iu|ie|e|au)/")
-_COUNT = re.compile(r"^(/|10\*|10\^|g/l$|t/l$)|(/(n|p|u|m)?l$)")
-
-
-def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
-    """(LOINC PROPERTY values, SCALE_TYP) implied by a unit; empty when not recognised."""
-    if not unit or not unit.strip():
-        return set(), None
-    u = fold(unit.strip().replace("µ", "u").replace("μ", "u")).replace(" ", "")
-    if "titer" in u or "titre" in u:
-        return {"Titr"}, "SemiQn"
-    if u.startswith("{") or u in {"neg/pos", "pos/neg"}:
-        return set(), "Ord"
-    u = u.replace("[", "").replace("]", "")
-    if _MOLAR.match(u):
-        return {"SCnc"}, "Qn"
-    if _CATALYTIC.match(u):
-        return {"CCnc"}, "Qn"
-    if _ARBITRARY.match(u):
-        return {"ACnc"}, "Qn"
-    if _MASS.match(u):
-        return ({"MCnc"} if not u.endswith("/g") else {"MCnt"}), "Qn"
-    if _COUNT.search(u):
-        return {"NCnc"}, "Qn"
-    if u == "%":
-        return {"NFr", "MFr", "VFr", "SFr", "CFr"}, "Qn"
-    if u == "fl":
-        return {"EntVol"}, "Qn"
-    if u == "pg":
-        return {"EntMass"}, "Qn"
-    if u in {"s", "sec", "min"}:
-        return {"Time"}, "Qn"
-    return set(), "Qn"
-
-
-_SPECIMENS: tuple[tuple[tuple[str, ...], dict[str, float]], ...] = (
-    (("nabelschnur", "cord"), {"BldCo": 1.0, "BldCoV": 0.8, "BldCoA": 0.8}),
-    (("urinsediment", "sediment"), {"Urine sed": 1.0, "Urine": 0.5}),
-    (("knochenmark", "marrow"), {"Bone mar": 1.0}),
-    (("ejakulat", "sperma", "semen"), {"Semen": 1.0}),
-    (("body", "koerperfluessigkeit", "punktat"), {"Body fld": 1.0}),
-    (("sondermaterial", "specimen"), {"XXX": 1.0, "Body fld": 0.5}),
-    (("serum", "plasma", "ser", "plas", "ser/plas"), {"Ser/Plas": 1.0, "Ser": 0.8, "Plas": 0.8}),
-    (("sammelurin", "urin", "urine", "harn"), {"Urine": 1.0}),
-    (("liquor", "csf", "cerebrospinal"), {"CSF": 1.0}),
-    (("vollblut", "blut", "blood", "bld"), {"Bld": 1.0, "Ser/Plas": 0.8, "BldA": 0.5,
-                                            "BldV": 0.5, "BldC": 0.5}),
-    (("stuhl", "stool", "faeces", "feces"), {"Stool": 1.0}),
-    (("ascites", "aszites"), {"Periton fld": 1.0}),
-    (("pleural", "pleura"), {"Plr fld": 1.0}),
-    (("joint", "gelenk", "synovia"), {"Synv fld": 1.0}),
-)
-
-
-def specimen_hint(specimen: str | None) -> dict[str, float]:
-    """LOINC SYSTEM values (with weight 0..1) implied by a specimen name."""
-    if not specimen:
-        return {}
-    toks = base_tokens(specimen)
-    for names, systems in _SPECIMENS:
-        if any(t in names for t in toks):
-            return systems
-    return {}
-
-
 # --- the index ---------------------------------------------------------------------------
+
+def with_translated_components(terms: list[TargetTerm]) -> list[TargetTerm]:
+    """Give terms without a German name the German COMPONENT of translated terms that share
+    their English COMPONENT ("Hemoglobin F" → "Hämoglobin F"), learnt from the German
+    variant's long names (the part before " ["), labelled "de COMPONENT"."""
+    german: dict[str, dict[str, int]] = {}
+    for term in terms:
+        comp = next((t for t, label in term.texts if label == "COMPONENT"), None)
+        de = next((t for t, label in term.texts if label.startswith("de")), None)
+        if comp and de and " [" in de:
+            counts = german.setdefault(comp, {})
+            name = de.split(" [", 1)[0]
+            counts[name] = counts.get(name, 0) + 1
+    words: dict[str, str] = {}  # one-word components: leukocytes → leukozyten
+    for comp, names in german.items():
+        en = base_tokens(comp)
+        de_tokens = base_tokens(max(names, key=lambda n: names[n]))
+        if len(en) == 1 and len(de_tokens) == 1 and en[0] != de_tokens[0]:
+            words[en[0]] = de_tokens[0]
+    out: list[TargetTerm] = []
+    for term in terms:
+        if any(label.startswith("de") for _, label in term.texts):
+            out.append(term)
+            continue
+        comp = next((t for t, label in term.texts if label == "COMPONENT"), "")
+        if comp in german:
+            names = german[comp]
+            name = max(names, key=lambda n: names[n])
+        else:
+            toks = base_tokens(comp)
+            name = " ".join(words.get(t, t) for t in toks) if any(t in words for t in toks) else ""
+        if name:
+            term = TargetTerm(term.code, term.display,
+                              (*term.texts, (name, "de COMPONENT")), term.properties)
+        out.append(term)
+    return out
+
+
+def with_lab_orders(terms: Iterable[TargetTerm], orders: Mapping[str, str]
+                    ) -> list[TargetTerm]:
+    """Terms with ORDER_OBS set from the LOINC Universal Lab Orders value set
+    (code → "Order" / "Observation" / "Both"), a commonness signal for the prior."""
+    return [replace(t, properties={**t.properties, "ORDER_OBS": orders[t.code]})
+            if t.code in orders else t for t in terms]
+
+
+def read_lab_orders(path: str | Path) -> dict[str, str]:
+    """LoincUniversalLabOrdersValueSet.csv (LOINC accessory files, Other/) as code → ORDER_OBS."""
+    with Path(path).open(newline="", encoding="utf-8-sig") as f:
+        return {r["LOINC_NUM"]: r["ORDER_OBS"] for r in csv.DictReader(f)}
+
+
+def _prior(term: TargetTerm) -> float:
+    """How common a term is likely to be, 0..1, from release signals only: chosen for the
+    German translation, in the Universal Lab Orders value set, released early, no method."""
+    p = term.properties
+    german = any(label.startswith("de") and label != "de COMPONENT" for _, label in term.texts)
+    return (0.4 * german + 0.25 * bool(p.get("ORDER_OBS"))
+            + 0.15 * p.get("VersionFirstReleased", "").startswith("1.")
+            + 0.2 * (not p.get("METHOD_TYP")))
+
 
 def _trigrams(token: str) -> set[str]:
     padded = f" {token} "
@@ -140,8 +150,10 @@ def _trigrams(token: str) -> set[str]:
 class TargetIndex:
     """Token + character-trigram index over target terms, all in memory."""
 
-    def __init__(self, terms: Iterable[TargetTerm]) -> None:
-        self.terms: list[TargetTerm] = list(terms)
+    def __init__(self, terms: Iterable[TargetTerm],
+                 idf: Callable[[str], float] | None = None) -> None:
+        self.terms: list[TargetTerm] = with_translated_components(list(terms))
+        self._idf_fn = idf
         self._norm: list[tuple[str, ...]] = []
         self._component: list[frozenset[str]] = []
         postings: dict[str, set[int]] = {}
@@ -149,16 +161,27 @@ class TargetIndex:
             norms: list[str] = []
             for text, _ in term.texts:
                 toks = base_tokens(text)
-                norms.append(" ".join(toks))
                 for t in toks:
                     postings.setdefault(t, set()).add(i)
+                if W["lexclean"]:  # the analyte words only: no [property], specimen, "in"
+                    toks = [t for t in base_tokens(_BRACKETS.sub(" ", text))
+                            if t not in SPECIMEN_WORDS and t not in _FILLERS] or toks
+                norms.append(" ".join(toks))
             self._norm.append(tuple(norms))
             component = next((t for t, label in term.texts if label == "COMPONENT"), "")
             self._component.append(frozenset(base_tokens(component)))
         n = max(len(self.terms), 1)
         # shorter terms first among equal coverage: fewer tokens in the display
-        self._brevity = np.array([1.0 / (1 + len(norms[0].split())) if norms else 0.0
-                                  for norms in self._norm], dtype=np.float32)
+        self._brevity = np.array([1.0 / (1 + len(t.display.split())) for t in self.terms],
+                                 dtype=np.float32)
+        self._axis_ids: dict[str, dict[str, int]] = {}
+        self._axis: dict[str, np.ndarray] = {}
+        for axis in ("SYSTEM", "PROPERTY"):
+            ids = self._axis_ids.setdefault(axis, {"": 0})
+            self._axis[axis] = np.array(
+                [ids.setdefault(t.properties.get(axis, ""), len(ids)) for t in self.terms],
+                dtype=np.int32)
+        self._prior = np.array([_prior(t) for t in self.terms], dtype=np.float32)
         self._vocab: list[str] = sorted(postings)
         self._post: dict[str, np.ndarray] = {
             t: np.fromiter(sorted(ids), dtype=np.int32, count=len(ids))
@@ -169,6 +192,11 @@ class TargetIndex:
             for g in _trigrams(tok):
                 grams.setdefault(g, []).append(vid)
         self._grams = grams
+        skeletons: dict[str, list[str]] = {}
+        for tok in self._vocab:
+            if len(tok) >= 5:
+                skeletons.setdefault(skeleton(tok), []).append(tok)
+        self._skeletons = skeletons
         self._close_cache: dict[str, list[tuple[str, float]]] = {}
 
     @classmethod
@@ -177,6 +205,28 @@ class TargetIndex:
 
     def __len__(self) -> int:
         return len(self.terms)
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of a token: the caller's function, else this index's."""
+        if self._idf_fn is not None:
+            return self._idf_fn(token)
+        return self._idf.get(token, math.log(1 + max(len(self.terms), 1)))
+
+    def hint_vector(self, hint: Axes) -> np.ndarray:
+        """A rough per-term score for SYSTEM and PROPERTY fit, to pick candidates."""
+        out = np.zeros(len(self.terms), dtype=np.float32)
+        for axis, wanted, strength in (("SYSTEM", hint.systems, 0.1),
+                                       ("PROPERTY", dict.fromkeys(hint.properties, 1.0), 0.06)):
+            if not wanted:
+                continue
+            ids = self._axis_ids[axis]
+            table = np.full(len(ids), -0.5 * strength, dtype=np.float32)
+            table[0] = 0.0
+            for value, w in wanted.items():
+                if value in ids:
+                    table[ids[value]] = strength * w
+            out += table[self._axis[axis]]
+        return out
 
     def close_tokens(self, tok: str) -> list[tuple[str, float]]:
         """Vocabulary tokens matching `tok` with a similarity 0..1 (exact = 1)."""
@@ -201,6 +251,9 @@ class TargetIndex:
                     found[cand] = r * 0.95
                 elif cand.startswith(tok) and len(tok) >= 5 and cand not in found:
                     found[cand] = 0.8
+        if len(tok) >= 5:
+            for cand in self._skeletons.get(skeleton(tok), ()):
+                found[cand] = max(found.get(cand, 0.0), 0.93)
         out = sorted(found.items(), key=lambda x: -x[1])[:20]
         if len(self._close_cache) < 100_000:
             self._close_cache[tok] = out
@@ -209,7 +262,9 @@ class TargetIndex:
     def _groups(self, text: str) -> list[list[str]]:
         """Query tokens grouped: each token with the tokens of its abbreviation expansion."""
         groups: list[list[str]] = []
-        for tok in base_tokens(text):
+        toks = query_tokens(text)
+        analytes = [t for t in toks if t not in SPECIMEN_WORDS]
+        for tok in analytes or toks:
             alts = [tok]
             expansion = ABBREVIATIONS.get(tok)
             if expansion:
@@ -218,8 +273,8 @@ class TargetIndex:
         return groups
 
     def suggest(self, text: str, unit: str | None = None, specimen: str | None = None,
-                limit: int = 5) -> list[Suggestion]:
-        return suggest(self, text, unit=unit, specimen=specimen, limit=limit)
+                limit: int = 5, category: str | None = None) -> list[Suggestion]:
+        return suggest(self, text, unit=unit, specimen=specimen, limit=limit, category=category)
 
 
 def _coverage(index: TargetIndex, groups: list[list[str]]
@@ -232,15 +287,16 @@ def _coverage(index: TargetIndex, groups: list[list[str]]
         best = np.zeros(n, dtype=np.float32)
         weight = 0.0
         hits: list[tuple[str, float]] = []
-        for alt in alts:
+        for a, alt in enumerate(alts):
             for cand, sim in index.close_tokens(alt):
-                idf = index._idf[cand]
-                weight = max(weight, idf)
-                ids = index._post[cand]
-                np.maximum.at(best, ids, np.float32(idf * sim))
+                idf = index.idf(cand)
+                if not weight and a == 0:
+                    weight = idf  # the token itself (or its closest spelling) sets the weight
                 hits.append((cand, sim))
-        if weight == 0.0:
-            weight = math.log(1 + n)  # an unknown token still counts against every term
+                np.maximum.at(best, index._post[cand],
+                              np.float32(min(idf, weight or idf) * sim))
+        if weight == 0.0:  # an unknown token still counts against every term
+            weight = max([index.idf(h) for h, _ in hits] or [index.idf(alts[0])])
         weight_sum += weight
         total += best
         matched.append((alts[0], hits))
@@ -249,22 +305,37 @@ def _coverage(index: TargetIndex, groups: list[list[str]]
     return np.minimum(total, 1.0), matched
 
 
+def rank_candidates(terms: Sequence[TargetTerm], text: str, *, unit: str | None = None,
+                    specimen: str | None = None, category: str | None = None,
+                    limit: int = 5,
+                    idf: Callable[[str], float] | None = None) -> list[Suggestion]:
+    """Score an explicit candidate list (e.g. from a database text index) like `suggest`.
+
+    Coverage is computed over the candidates' own tokens; `idf(token)` comes from the caller
+    (e.g. document frequencies of the whole target scope), else from the candidates.
+    """
+    if not terms:
+        return []
+    return suggest(TargetIndex(terms, idf=idf), text, unit=unit, specimen=specimen,
+                   category=category, limit=limit)
+
+
 def suggest(index: TargetIndex, text: str, unit: str | None = None,
-            specimen: str | None = None, limit: int = 5) -> list[Suggestion]:
+            specimen: str | None = None, limit: int = 5,
+            category: str | None = None) -> list[Suggestion]:
     """The best `limit` target terms for a local name, with a score 0..1 and why."""
     groups = index._groups(text)
     if not groups or not index.terms:
         return []
     coverage, matched = _coverage(index, groups)
     found = {tok for _, hits in matched for tok, _ in hits}
+    hint = axes(text, unit=unit, specimen=specimen, category=category)
     k = min(_CANDIDATES, len(index.terms))
-    pre = coverage + 0.01 * index._brevity
+    pre = coverage + index.hint_vector(hint) + 0.02 * index._prior + 0.01 * index._brevity
     cand = np.argpartition(-pre, k - 1)[:k] if k < len(pre) else np.arange(k)
     cand = cand[coverage[cand] > 0]
     q_base = " ".join(a[0] for a in groups)
     q_full = " ".join(t for a in groups for t in a)
-    props, scale = unit_hint(unit)
-    systems = specimen_hint(specimen) or specimen_hint(text)
     scored: list[tuple[float, int, str]] = []
     for i in cand.tolist():
         term = index.terms[i]
@@ -276,38 +347,64 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
                 lex, best_j = s, j
         cov = float(coverage[i])
         comp = index._component[i]
-        comp_cov = len(comp & found) / len(comp) if comp else lex
-        score = 0.78 * (0.45 * cov + 0.35 * lex + 0.2 * comp_cov)  # hints add up to 0.22
+        if comp:
+            comp_w = [index.idf(t) for t in comp]
+            comp_cov = sum(w for t, w in zip(comp, comp_w, strict=True) if t in found) / sum(comp_w)
+        else:
+            comp_cov = lex
+        score = W["text"] * (W["cov"] * cov + W["lex"] * lex + W["comp"] * comp_cov)
         reasons = [f"{cov:.0%} of the query tokens found",
                    f"{comp_cov:.0%} of the component found",
                    f"text match {lex:.0%} with {term.texts[best_j][1]} "
                    f"'{term.texts[best_j][0]}'"]
-        p = term.properties
-        if props and p.get("PROPERTY"):
-            if p["PROPERTY"] in props:
-                score += 0.08
-                reasons.append(f"unit {unit} fits PROPERTY {p['PROPERTY']}")
-            else:
-                score -= 0.04
-        if scale and p.get("SCALE_TYP"):
-            if p["SCALE_TYP"] == scale:
-                score += 0.04
-                reasons.append(f"unit fits SCALE_TYP {scale}")
-            else:
-                score -= 0.02
-        if systems and p.get("SYSTEM"):
-            w = systems.get(p["SYSTEM"], 0.0)
-            if w:
-                score += 0.1 * w
-                reasons.append(f"specimen {specimen} fits SYSTEM {p['SYSTEM']}")
-            else:
-                score -= 0.05
-        if p.get("METHOD_TYP") and p["METHOD_TYP"] and fold(p["METHOD_TYP"]) not in q_full:
-            score -= 0.02  # a method the local name does not mention: a narrower term
-        if p.get("VersionFirstReleased", "").startswith("1."):
-            score += 0.005  # an established term first when all else is equal
+        bonus, why = _axes_fit(term.properties, hint, q_full)
+        prior = float(index._prior[i])
+        score += bonus + W["prior"] * prior
+        reasons.extend(why)
         scored.append((score, i, "; ".join(reasons)))
     scored.sort(key=lambda x: (-x[0], x[1]))
     return [Suggestion(index.terms[i].code, index.terms[i].display,
                        round(min(max(s, 0.0), 1.0), 4), why)
             for s, i, why in scored[:limit]]
+
+
+def _axes_fit(p: dict[str, str], hint: Axes, q_full: str) -> tuple[float, list[str]]:
+    """Score change (about -0.15..+0.26) for how a term's LOINC axes fit the query hints."""
+    score, why = 0.0, []
+    prop = p.get("PROPERTY")
+    if hint.properties and prop:
+        if prop in hint.properties:
+            score += 0.07
+            why.append(f"PROPERTY {prop} fits")
+        else:
+            score -= 0.04
+    scale = p.get("SCALE_TYP")
+    if hint.scale and scale:
+        if scale == hint.scale:
+            score += 0.03
+        else:
+            score -= 0.02
+    system = p.get("SYSTEM")
+    if hint.systems and system:
+        w = hint.systems.get(system, 0.0)
+        strength = 0.12 if hint.system_from_text else 0.09
+        if w:
+            score += strength * w
+            why.append(f"specimen fits SYSTEM {system}")
+        else:
+            score -= strength * 0.6
+    elif system:  # nothing said about the specimen: serum/plasma or blood is the usual one
+        score += W["defsys"] * _USUAL_SYSTEMS.get(system, W["othersys"])
+    method = fold(p.get("METHOD_TYP") or "")
+    if method:
+        if any(m == method or m in method for m in hint.methods):
+            score += 0.05
+            why.append(f"method {p['METHOD_TYP']} fits")
+        elif method not in q_full:
+            score -= W["method"]  # a method the local name does not mention: a narrower term
+    timing = p.get("TIME_ASPCT", "Pt")
+    if hint.timed:
+        score += 0.04 if timing == "24H" else -0.02
+    elif timing != "Pt":
+        score -= 0.03
+    return score, why

@@ -308,12 +308,14 @@ def cmd_normalize(args: argparse.Namespace) -> int:
 
 
 def cmd_import_codes(args: argparse.Namespace) -> int:
-    """Read the list, store it as one CodeSystem in one transaction, print the bad rows."""
+    """Read the list, store it as one CodeSystem in one transaction (accepted decisions on
+    changed codes go back to review), print the bad rows and what changed."""
+    import getpass
     import re
 
-    from mappings.importer import ColumnMapping, read_code_list, to_code_system
+    from mappings.importer import ColumnMapping, read_code_list
+    from mappings.workbench import Workbench
     from termserver.errors import InvalidRequest
-    from termserver.ingest import save_code_system_content
 
     mapping = ColumnMapping(
         code=args.code_column, display=args.display_column, unit=args.unit_column,
@@ -325,16 +327,18 @@ def cmd_import_codes(args: argparse.Namespace) -> int:
                              f"({len(result.bad_rows)} bad rows)")
     stem = args.path.name.split(".")[0]
     name = args.name or re.sub(r"[^A-Za-z0-9_]", "_", stem)[:255] or "LocalCodes"
-    content = to_code_system(result, args.url, args.version, name, title=args.title)
     store = _store(args)
     try:
-        with store.writer() as w:
-            saved = save_code_system_content(w, content, origin=str(args.path))
+        outcome, changes = Workbench(store).import_codes(
+            result, args.url, args.version, name=name, title=args.title,
+            author=getpass.getuser())
     finally:
         store.close()
     print(f"{args.path}: {len(result.rows)} codes imported as {args.url}|{args.version} "
-          f"(CodeSystem/{saved.id} {saved.outcome}), {len(result.bad_rows)} bad rows"
+          f"({outcome}), {len(result.bad_rows)} bad rows"
           + (f", encoding {result.encoding}" if result.encoding else ""))
+    print(f"  compared with the stored list: {len(changes.added)} added, "
+          f"{len(changes.removed)} removed, {len(changes.changed)} changed")
     for bad in result.bad_rows:
         print(f"  {bad}")
     return 0

@@ -65,6 +65,21 @@ def test_only_the_store_imports_sqlalchemy() -> None:
     assert offenders == []
 
 
+def test_the_core_sees_only_the_workbench_records() -> None:
+    """Below the API and the CLI, termserver may use mappings' plain records (mappings.model,
+    which the store persists) and nothing else of the workbench."""
+    offenders = []
+    for f in sorted((ROOT / "termserver").rglob("*.py")):
+        rel = f.relative_to(ROOT).as_posix()
+        if rel.startswith("termserver/api/") or rel == "termserver/cli.py":
+            continue
+        bad = sorted(m for m in imported_modules(f)
+                     if _banned(m, ("mappings",)) and m != "mappings.model")
+        if bad:
+            offenders.append(f"{rel} imports {bad}")
+    assert offenders == []
+
+
 def test_the_rule_checker_can_fail(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import sqlalchemy.orm\nfrom fastapi import FastAPI\n")

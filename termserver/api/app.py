@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from termserver import __version__, builtin
 from termserver.api import errors
@@ -20,8 +21,11 @@ from termserver.api.routes import (
     system,
     validate,
     valueset,
+    workbench,
+    workbench_ui,
 )
 from termserver.api.routes import normalize as normalize_routes
+from termserver.api.routes.workbench_ui import STATIC_DIR
 from termserver.model import RESOURCE_TYPES
 from termserver.service import loinc_vs, snomed
 from termserver.settings import Settings
@@ -66,4 +70,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(normalize_routes.router, prefix="/fhir")  # CodeSystem/$normalize
     for rtype in RESOURCE_TYPES:
         app.include_router(resources.router_for(rtype), prefix="/fhir")
+    app.include_router(workbench.router)  # /workbench/api (JSON)
+    app.mount("/workbench/static", StaticFiles(directory=STATIC_DIR), name="workbench-static")
+    app.include_router(workbench_ui.router)  # /workbench (curator pages)
     return app

@@ -17,6 +17,7 @@ from termserver.store.schema import (
     CLOSURE_TABLES,
     HIERARCHY_TABLES,
     SCHEMA_VERSION,
+    WORKBENCH_TABLES,
     code_system,
     metadata,
     schema_version,
@@ -39,9 +40,15 @@ def _add_hierarchy_tables(conn: Connection) -> None:
         writer.build_closure(int(cs_pk))
 
 
+def _add_workbench_tables(conn: Connection) -> None:
+    """3 → 4: the curation workbench (map projects, decisions, audit trail, jobs)."""
+    metadata.create_all(conn, tables=list(WORKBENCH_TABLES))
+
+
 #: STEPS[n] upgrades a database from version n to n + 1. Append; never edit a released step.
 STEPS: dict[int, Callable[[Connection], None]] = {1: _add_closure_tables,
-                                                  2: _add_hierarchy_tables}
+                                                  2: _add_hierarchy_tables,
+                                                  3: _add_workbench_tables}
 
 
 def current_version(conn: Connection) -> int | None:

@@ -15,7 +15,7 @@ import time
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import Engine, Row, and_, bindparam, cast, func, select
@@ -55,6 +55,9 @@ from termserver.store.schema import (
 )
 from termserver.store.write import Writer
 
+if TYPE_CHECKING:
+    from termserver.store.workbench import WorkbenchStore
+
 
 def version_key(version: str | None) -> tuple[Any, ...]:
     """Sort key for code system versions: numeric parts numerically ("2025" > "2024",
@@ -91,6 +94,16 @@ class Store(GraphReads):
             except BaseException:
                 self.engine.dispose()
                 raise
+
+    @property
+    def workbench(self) -> WorkbenchStore:
+        """The curation workbench's tables (termserver/store/workbench.py), made on first use."""
+        found: WorkbenchStore | None = self.__dict__.get("_workbench")
+        if found is None:
+            from termserver.store.workbench import WorkbenchStore
+
+            found = self.__dict__["_workbench"] = WorkbenchStore(self)
+        return found
 
     @property
     def display_url(self) -> str:
@@ -344,6 +357,16 @@ class Store(GraphReads):
             cond.append(resource.c.version == version)
         with self.engine.connect() as conn:
             return conn.execute(select(resource.c.pk).where(*cond).limit(1)).first() is not None
+
+    def concept_map_elements(self, url: str, version: str | None) -> list[MapElement]:
+        """Every stored row of the ConceptMap url|version (no particular order; [] when the
+        map is absent or has none): lets a publisher tell an unchanged map from a changed one."""
+        e = concept_map_element
+        cond = [resource.c.resource_type == "ConceptMap", resource.c.url == url,
+                resource.c.version.is_(None) if version is None else resource.c.version == version]
+        stmt = select(e).join(resource, resource.c.pk == e.c.resource_pk).where(*cond)
+        with self.engine.connect() as conn:
+            return [_map_element(r) for r in conn.execute(stmt).all()]
 
     def concept_map_scopes(self, pks: list[int]) -> dict[int, tuple[str | None, str | None]]:
         """(source scope, target scope) of the stored maps `pks`, read inside the database

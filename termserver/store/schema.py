@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -22,7 +23,7 @@ from sqlalchemy import (
 )
 
 #: Bump with every migration step added in migrations.py.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -238,3 +239,114 @@ Index("ix_refset_member_component", refset_member.c.cs_pk,
 
 #: Tables added by schema version 3.
 HIERARCHY_TABLES = (concept_closure, concept_ancestor, concept_relationship, refset_member)
+
+# -- curation workbench (schema version 4): map projects, decisions, audit, jobs --------------
+
+#: A map project: one local source code system to one target scope (mappings.model.Project).
+map_project = Table(
+    "map_project",
+    metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("source_system", Text, nullable=False),
+    Column("source_version", Text),
+    Column("target_system", Text, nullable=False),
+    Column("target_version", Text),
+    Column("source_valueset", Text),
+    Column("target_valueset", Text),
+    Column("language", String(35), nullable=False),
+    Column("map_url", Text),
+    Column("dual", Boolean, nullable=False, default=False),
+    Column("description", Text),
+    Column("created", String(40), nullable=False),
+)
+
+#: The current decision per (project, source code, reviewer); MAIN reviewer is "".
+map_decision = Table(
+    "map_decision",
+    metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("project_pk", PK, ForeignKey("map_project.pk", ondelete="CASCADE"), nullable=False),
+    Column("source_code", Text, nullable=False),
+    Column("reviewer", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False),
+    Column("comment", Text),
+    Column("author", Text),
+    Column("updated", String(40), nullable=False),
+    Column("source_display", Text),
+    Column("source_key", Text),  # normalised source display: learning across projects
+    UniqueConstraint("project_pk", "reviewer", "source_code", name="uq_map_decision"),
+)
+Index("ix_map_decision_key", map_decision.c.source_key)
+Index("ix_map_decision_status", map_decision.c.project_pk, map_decision.c.reviewer,
+      map_decision.c.status)
+
+#: The targets of a decision, in the curator's order.
+map_decision_target = Table(
+    "map_decision_target",
+    metadata,
+    Column("decision_pk", PK, ForeignKey("map_decision.pk", ondelete="CASCADE"),
+           nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("display", Text),
+    Column("relationship", String(40), nullable=False),
+    Column("system", Text),
+    Column("version", Text),
+    Column("comment", Text),
+)
+Index("ix_map_decision_target", map_decision_target.c.decision_pk)
+
+#: The audit trail, append-only: before/after are JSON objects (or NULL).
+map_event = Table(
+    "map_event",
+    metadata,
+    Column("seq", PK, primary_key=True, autoincrement=True),
+    Column("project_pk", PK, ForeignKey("map_project.pk", ondelete="CASCADE"), nullable=False),
+    Column("source_code", Text),
+    Column("reviewer", Text, nullable=False, default=""),
+    Column("action", String(32), nullable=False),
+    Column("author", Text),
+    Column("at", String(40), nullable=False),
+    Column("before", Text),
+    Column("after", Text),
+)
+Index("ix_map_event_code", map_event.c.project_pk, map_event.c.source_code)
+
+#: Suggestions a batch run kept per source code, best first by rank.
+map_suggestion = Table(
+    "map_suggestion",
+    metadata,
+    Column("project_pk", PK, ForeignKey("map_project.pk", ondelete="CASCADE"), nullable=False),
+    Column("source_code", Text, nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("display", Text),
+    Column("score", Float, nullable=False),
+    Column("why", Text, nullable=False),
+    Column("system", Text),
+    UniqueConstraint("project_pk", "source_code", "rank", name="uq_map_suggestion"),
+)
+
+#: Background jobs (batch suggestion runs) with their progress.
+map_job = Table(
+    "map_job",
+    metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("project_pk", PK, ForeignKey("map_project.pk", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("done", Integer, nullable=False, default=0),
+    Column("total", Integer, nullable=False, default=0),
+    Column("author", Text),
+    Column("started", String(40), nullable=False),
+    Column("finished", String(40)),
+    Column("error", Text),
+    Column("heartbeat", String(40)),  # the last progress write of the running job
+)
+
+#: Tables added by schema version 4.
+WORKBENCH_TABLES = (map_project, map_decision, map_decision_target, map_event, map_suggestion,
+                    map_job)

@@ -163,6 +163,21 @@ def test_cli_stores_and_lookup_finds(tmp_path: Path, db_url: str,
     assert f"1 codes imported as {URL}|2025" in out
     assert "  line 3: missing code" in out
     assert "  line 4: duplicate code 'GLU' (first on line 2)" in out
+    assert "1 added, 0 removed, 0 changed" in out  # nothing was stored before
+    path.write_bytes("Kürzel;Bezeichnung;Einheit\nGLU;Glucose im Serum;mg/dl\nNA;Natrium;\n"
+                     .encode())
+    assert main(["import-codes", str(path), "--url", URL, "--version", "2025",
+                 "--code-column", "Kürzel", "--display-column", "Bezeichnung",
+                 "--unit-column", "Einheit", "--db", db_url]) == 0
+    again, _ = capsys.readouterr()
+    assert "2 codes imported" in again and "(updated)" in again
+    assert "1 added, 0 removed, 1 changed" in again
+    path.write_bytes("Kürzel;Bezeichnung;Einheit\nGLU;Glukose im Serum;mg/dl\n;ohne;\n"
+                     "GLU;doppelt;\n".encode())
+    assert main(["import-codes", str(path), "--url", URL, "--version", "2025",
+                 "--code-column", "Kürzel", "--display-column", "Bezeichnung",
+                 "--unit-column", "Einheit", "--db", db_url]) == 0
+    capsys.readouterr()
     store = Store(db_url)
     try:
         with TestClient(create_app(Settings(db=db_url, base_url="http://testserver/fhir"),

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from mappings.hints import axes, category_hint
 from mappings.normalize import fold, normalize, tokens
-from mappings.suggest import TargetIndex, TargetTerm, specimen_hint, suggest, unit_hint
+from mappings.suggest import (
+    TargetIndex,
+    TargetTerm,
+    rank_candidates,
+    read_lab_orders,
+    specimen_hint,
+    suggest,
+    unit_hint,
+    with_lab_orders,
+)
 from termserver.model import Concept, ConceptDetail, ConceptProperty, Designation
 
 
@@ -102,3 +114,70 @@ def test_nothing_matching_gives_nothing(index: TargetIndex) -> None:
     assert suggest(index, "   ") == []
     assert suggest(TargetIndex([TargetTerm("1", "x")]), "Hb") == []
     assert len(suggest(index, "Hämoglobin", limit=2)) == 2
+
+
+def test_category_moves_blood_to_the_right_part(index: TargetIndex) -> None:
+    """Chemistry on blood means serum/plasma; Hematology means whole blood."""
+    assert suggest(index, "Glucose", specimen="Blood", category="Chemistry")[0].code == "2345-7"
+    assert suggest(index, "Glucose", specimen="Blood", category="Hematology")[0].code == "2339-0"
+    assert category_hint("Blood Gas", {"Bld": 1.0})["BldA"] > 0.5
+    assert category_hint("Chemistry", {"Urine": 1.0}) == {"Urine": 1.0}
+
+
+def test_axes_read_german_report_abbreviations() -> None:
+    a = axes("Kalium /U", unit="mmol/L")
+    assert a.systems["Urine"] == 1.0 and a.system_from_text and a.properties == {"SCnc"}
+    assert max(axes("pO2 art.").systems.items(), key=lambda kv: kv[1])[0] == "BldA"
+    assert axes("Lymphozyten abs.").properties == {"NCnc"}
+    assert axes("Lymphozyten rel. mikr.").properties == {"NFr"}
+    assert "manual count" in axes("Lymphozyten rel. mikr.").methods
+    assert axes("Basophils").properties == {"NFr"}  # a differential count without a unit
+    assert "PPP" in axes("INR").systems
+    assert axes("Kreatinin /SU").timed
+
+
+def test_rank_candidates_scores_an_explicit_list(index: TargetIndex) -> None:
+    terms = [t for t in index.terms if t.code in {"2339-0", "2345-7", "2160-0"}]
+    got = rank_candidates(terms, "Glukose", specimen="Serum", limit=3)
+    assert [s.code for s in got][:2] == ["2345-7", "2339-0"]
+    assert rank_candidates(terms, "Glukose", specimen="Blut")[0].code == "2339-0"
+    assert rank_candidates([], "Glukose") == []
+    # the caller's idf: a token rare in the whole scope weighs more than among candidates
+    calls: list[str] = []
+
+    def idf(token: str) -> float:
+        calls.append(token)
+        return 5.0
+
+    assert rank_candidates(terms, "Glukose", idf=idf, limit=1)[0].code in {"2345-7", "2339-0"}
+    assert calls
+
+
+def test_translated_component_reaches_untranslated_terms() -> None:
+    de = TargetTerm("1", "Lymphocytes [#/volume] in Blood",
+                    (("Lymphocytes [#/volume] in Blood", "display"), ("Lymphocytes", "COMPONENT"),
+                     ("Lymphozyten [#/Volumen] in Blut", "de-DE LONG_COMMON_NAME")),
+                    {"SYSTEM": "Bld", "PROPERTY": "NCnc"})
+    en = TargetTerm("2", "Lymphocytes [#/volume] in Cord blood",
+                    (("Lymphocytes [#/volume] in Cord blood", "display"),
+                     ("Lymphocytes", "COMPONENT")), {"SYSTEM": "BldCo", "PROPERTY": "NCnc"})
+    index = TargetIndex([de, en])
+    assert ("Lymphozyten", "de COMPONENT") in index.terms[1].texts
+    assert suggest(index, "Lymphozyten abs. /Nabelschnurblut")[0].code == "2"
+
+
+def test_lab_orders_prior_breaks_ties(tmp_path: Path) -> None:
+    """Of two equally matching terms, the one in the Universal Lab Orders value set wins."""
+    csv_path = tmp_path / "LoincUniversalLabOrdersValueSet.csv"
+    csv_path.write_text('"LOINC_NUM","LONG_COMMON_NAME","ORDER_OBS"\n'
+                        '"2","Ferritin [Mass/volume] in Serum","Both"\n', encoding="utf-8")
+    orders = read_lab_orders(csv_path)
+    assert orders == {"2": "Both"}
+    terms = [TargetTerm(code, "Ferritin [Mass/volume] in Serum",
+                        (("Ferritin [Mass/volume] in Serum", "display"), ("Ferritin", "COMPONENT")),
+                        {"SYSTEM": "Ser", "PROPERTY": "MCnc"}) for code in ("1", "2")]
+    assert suggest(TargetIndex(terms), "Ferritin")[0].code == "1"  # equal: lower index first
+    with_orders = with_lab_orders(terms, orders)
+    assert with_orders[1].properties["ORDER_OBS"] == "Both"
+    got = suggest(TargetIndex(with_orders), "Ferritin")
+    assert got[0].code == "2" and got[0].score > got[1].score

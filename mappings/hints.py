@@ -1,0 +1,276 @@
+"""What a local lab name, its unit, specimen and category say about the LOINC axes.
+
+General laboratory knowledge, hand-written, not derived from any evaluation set: units imply a
+LOINC PROPERTY and SCALE_TYP (mmol/L → SCnc, Qn); specimen words in English and German and the
+usual German report abbreviations ("/U" Urin, "art." arteriell, "kap." kapillär, "abs."
+absolute count) imply a SYSTEM, PROPERTY or METHOD; a lab section (Chemistry, Hematology,
+Blood Gas) says which part of the blood is measured. Weights are 0..1 per LOINC value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from mappings.normalize import SPECIMEN_ABBREVIATIONS, base_tokens, fold
+
+_MOLAR = re.compile(r"^(p|n|u|m|k)?(mol|eq)/")
+_MASS = re.compile(r"^(p|n|u|m|k)?g/")
+_CATALYTIC = re.compile(r"^(m|k)?(u|kat)/")
+_ARBITRARY = re.compile(r"^(m|k)?(iu|ie|e|au)/")
+_COUNT = re.compile(r"^(/|10\*|10\^|g/l$|t/l$)|(/(n|p|u|m)?l$)")
+
+
+def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
+    """(LOINC PROPERTY values, SCALE_TYP) implied by a unit; empty when not recognised."""
+    if not unit or not unit.strip():
+        return set(), None
+    u = fold(unit.strip().replace("µ", "u").replace("μ", "u")).replace(" ", "")
+    if "titer" in u or "titre" in u:
+        return {"Titr"}, "SemiQn"
+    if u in {"{neg,pos}", "{pos,neg}", "neg/pos", "pos/neg", "{presence}"}:
+        return {"PrThr", "ACnc"}, "Ord"
+    if u.startswith("{") and u.endswith("}") and "/" not in u:
+        return set(), None
+    u = re.sub(r"\{[^}]*\}", "", u.replace("[", "").replace("]", ""))
+    if u.startswith("ph"):
+        return {"LsCnc"}, "Qn"
+    if u in {"mmhg", "kpa"}:
+        return {"PPres"}, "Qn"
+    rate = re.search(r"/\(?(24\.?h|d|24h|h|min)\)?$", u)
+    if rate:  # amount per time: umol/(24.h) → SRat, mg/d → MRat, mL/min → VRat
+        head = u[:rate.start()]
+        if _MOLAR.match(head + "/"):
+            return {"SRat"}, "Qn"
+        if _MASS.match(head + "/") or head in {"g", "mg", "ug", "ng"}:
+            return {"MRat"}, "Qn"
+        if head in {"ml", "l"}:
+            return {"VRat", "ArVRat"}, "Qn"
+        if _CATALYTIC.match(head + "/") or _ARBITRARY.match(head + "/"):
+            return {"CRat", "ARat"}, "Qn"
+    ratio = re.match(r"^(p|n|u|m|k)?(mol|g)/(p|n|u|m|k)?(mol|g)$", u)
+    if ratio:
+        if ratio.group(2) == ratio.group(4):
+            return ({"SRto", "SCnt"} if ratio.group(2) == "mol" else {"MRto", "MCnt"}), "Qn"
+        return {"Ratio", "SCnt", "MCnt"}, "Qn"
+    if _MOLAR.match(u):
+        return {"SCnc"}, "Qn"
+    if _CATALYTIC.match(u):
+        return {"CCnc"}, "Qn"
+    if _ARBITRARY.match(u):
+        return {"ACnc"}, "Qn"
+    if _MASS.match(u):
+        return ({"MCnc"} if not u.endswith("/g") else {"MCnt"}), "Qn"
+    if _COUNT.search(u):
+        return {"NCnc"}, "Qn"
+    if u in {"%", "1", "l/l", "ratio", "{ratio}"}:
+        return {"NFr", "MFr", "VFr", "SFr", "CFr", "Ratio", "MRto", "SRto", "LsCnc", "VFr.DF",
+                "Type", "Prid", "PrThr", "Imp", "Score"} if u == "1" else {
+                    "NFr", "MFr", "VFr", "SFr", "CFr", "VFr.DF"}, ("Qn" if u != "1" else None)
+    if u in {"fl", "um3"}:
+        return {"EntVol"}, "Qn"
+    if u == "pg":
+        return {"EntMass"}, "Qn"
+    if u in {"s", "sec", "min", "h"}:
+        return {"Time"}, "Qn"
+    if u in {"ml", "l", "dl"}:
+        return {"Vol"}, "Qn"
+    if u in {"ml/min", "ml/min/1.73m2", "ml/min/{1.73_m2}", "ml/s"}:
+        return {"VRat", "ArVRat"}, "Qn"
+    if u in {"g", "mg", "ug"}:
+        return {"Mass"}, "Qn"
+    return set(), "Qn"
+
+
+_BLOOD_PARTS = {"Ser/Plas": 1.0, "Ser": 0.9, "Plas": 0.85, "Ser/Plas/Bld": 0.8, "Bld": 0.6}
+# (trigger tokens, LOINC SYSTEM weights); the first matching row wins, so specific rows first
+_SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
+    (frozenset(words.split()), systems) for words, systems in (
+        ("nabelschnurarteriell", {"BldCoA": 1.0, "BldCo": 0.6}),
+        ("nabelschnurvenoes", {"BldCoV": 1.0, "BldCo": 0.6}),
+        ("nabelschnur nabelschnurblut cord bn bco", {"BldCo": 1.0, "BldCoV": 0.7,
+                                                     "BldCoA": 0.7}),
+        ("gemischtvenoes gev mixedvenous", {"BldMV": 1.0, "BldV": 0.5}),
+        ("arteriell arterielles arteriellem arterial art", {"BldA": 1.0, "Bld": 0.4}),
+        ("venoes venoesem venoeses venous ven", {"BldV": 1.0, "Bld": 0.4}),
+        ("kapillaer kapillar kapillarblut kap capillary bk", {"BldC": 1.0, "Bld": 0.4}),
+        ("urinsediment sediment", {"Urine sed": 1.0, "Urine": 0.5}),
+        ("knochenmark marrow km", {"Bone mar": 1.0}),
+        ("ejakulat sperma semen", {"Semen": 1.0}),
+        ("aszites ascites", {"Periton fld": 1.0, "Body fld": 0.6}),
+        ("peritonealdialysat pd", {"Dial fld prt": 1.0, "Dial fld": 0.8, "Periton fld": 0.5}),
+        ("dialysat dialysate dialysis", {"Dial fld": 1.0, "Dial fld prt": 0.8}),
+        ("pleura pleural pleurapunktat", {"Plr fld": 1.0, "Body fld": 0.6}),
+        ("gelenk gelenkpunktat synovia synovial joint", {"Synv fld": 1.0, "Body fld": 0.6}),
+        ("perikard perikardpunktat pericardial ppk", {"Pericard fld": 1.0, "Body fld": 0.6}),
+        ("bal bronchial bronchiallavage bronchoalveolar", {"Bronchial": 1.0, "BAL": 0.9}),
+        ("fruchtwasser amnion amniotic", {"Amnio fld": 1.0}),
+        ("koerperfluessigkeit punktat body kf", {"Body fld": 1.0}),
+        ("sondermaterial sondermat specimen", {"Body fld": 1.0, "XXX": 0.9}),
+        ("trockenblut dbs filterpapier", {"Bld.dot": 1.0}),
+        ("liquor csf cerebrospinal", {"CSF": 1.0}),
+        ("sammelurin 24h sammel su", {"Urine": 1.0}),
+        ("urin urine harn spontanurin", {"Urine": 1.0}),
+        ("stuhl stool faeces feces", {"Stool": 1.0}),
+        ("speichel saliva", {"Saliva": 1.0}),
+        ("serum ser", {"Ser/Plas": 1.0, "Ser": 1.0, "Ser/Plas/Bld": 0.7, "Plas": 0.5}),
+        ("plasma pl", {"Ser/Plas": 1.0, "Plas": 1.0, "PPP": 0.8, "Ser/Plas/Bld": 0.7}),
+        ("erythrozyten rbc", {"RBC": 1.0, "Bld": 0.5}),
+        ("vollblut blut blood bld edta", {"Bld": 1.0, "Ser/Plas/Bld": 0.8, "BldA": 0.5,
+                                          "BldV": 0.5, "BldC": 0.5, "Ser/Plas": 0.6}),
+    ))
+
+# German report suffixes "/U", "/S,P,B", "i.U." → specimen words
+_SUFFIX = re.compile(r"(?:/|\bi\.\s?)([a-z]{1,3}(?:\s?,\s?[a-z]{1,3})*)\.?\s*$")
+_SUFFIX_WORDS = {**SPECIMEN_ABBREVIATIONS, "d": "dialysat", "asz": "aszites"}
+
+_CATEGORY_BLOOD: tuple[tuple[str, dict[str, float]], ...] = (
+    ("gas", {"Bld": 1.0, "BldA": 0.95, "BldV": 0.8, "BldC": 0.75, "BldMV": 0.7,
+             "Ser/Plas/Bld": 0.6, "Ser/Plas": 0.4}),
+    ("hemat", {"Bld": 1.0, "PPP": 0.9, "Plas": 0.85, "RBC": 0.7, "Ser/Plas/Bld": 0.7,
+               "Ser/Plas": 0.5}),
+    ("haemat", {"Bld": 1.0, "PPP": 0.9, "Plas": 0.85, "RBC": 0.7, "Ser/Plas/Bld": 0.7,
+                "Ser/Plas": 0.5}),
+    ("gerinn", {"PPP": 1.0, "Plas": 0.9, "Bld": 0.6}),
+    ("coag", {"PPP": 1.0, "Plas": 0.9, "Bld": 0.6}),
+    ("chem", _BLOOD_PARTS),
+    ("immun", _BLOOD_PARTS),
+    ("sero", _BLOOD_PARTS),
+)
+
+
+def specimen_hint(specimen: str | None) -> dict[str, float]:
+    """LOINC SYSTEM values (with weight 0..1) implied by a specimen name or a local name."""
+    if not specimen:
+        return {}
+    folded = fold(specimen)
+    words = base_tokens(specimen)
+    m = _SUFFIX.search(folded)
+    if m:
+        words += [_SUFFIX_WORDS.get(p.strip(), p.strip()) for p in m.group(1).split(",")]
+    toks = set(words)
+    joined = {a + b for a, b in zip(words, words[1:], strict=False)}
+    if "nabelschnur" in toks or "nabelschnurblut" in toks or "cord" in toks:
+        joined |= {"nabelschnur" + w for w in ("arteriell", "venoes")
+                   if w in toks or w[:3] in toks}
+    toks |= joined
+    multi = [m2 for m2 in ("serum", "plasma", "blut", "blood") if m2 in toks]
+    if len(multi) >= 3 or {"serum", "plasma"} <= toks and len(multi) == 2 and (
+            "blut" in toks or "blood" in toks):
+        return {"Ser/Plas/Bld": 1.0, "Ser/Plas": 0.4, "Bld": 0.4}
+    if {"serum", "plasma"} <= toks:
+        return {"Ser/Plas": 1.0, "Ser": 0.8, "Plas": 0.8}
+    for names, systems in _SPECIMENS:
+        if names & toks or any(t.startswith(n) for n in names if len(n) >= 5 for t in toks):
+            return systems
+    return {}
+
+
+# specimen words: said by SYSTEM, so not counted as analyte words of a query
+SPECIMEN_WORDS = frozenset(
+    "serum ser blut blood bld vollblut urin urine harn spontanurin sammelurin liquor csf "
+    "cerebrospinal stuhl stool faeces feces nabelschnur nabelschnurblut cord arteriell "
+    "arterielles arteriellem arterial venoes venoesem venous kapillaer kapillar kapillarblut "
+    "capillary gemischt mixed punktat koerperfluessigkeit body fluid aszites ascites pleura "
+    "pleural pleurapunktat gelenkspunktat gelenkpunktat synovia synovial knochenmark marrow "
+    "dialysat peritonealdialysat sondermaterial specimen other perikardpunktat perikard "
+    "fruchtwasser edta liquoriquor".split())
+
+
+def category_hint(category: str | None, systems: dict[str, float]) -> dict[str, float]:
+    """Refine blood SYSTEM weights by a lab section: Blood Gas → (arterial) blood,
+    Hematology → whole blood, Chemistry → serum or plasma. Other specimens stay."""
+    if not category:
+        return systems
+    cat = fold(category)
+    if systems and max(systems, key=lambda k: systems[k]) != "Bld":
+        return systems
+    for key, weights in _CATEGORY_BLOOD:
+        if key in cat:
+            return weights
+    return systems
+
+
+# white cell types of a differential count (English and German)
+_DIFFERENTIAL = frozenset(
+    "neutrophils neutrophile basophils basophile eosinophils eosinophile lymphocytes lymphozyten "
+    "monocytes monozyten bands band stabkernige segmentkernige blasts blasten metamyelocytes "
+    "metamyelozyten myelocytes myelozyten promyelocytes promyelozyten macrophages makrophagen "
+    "mesothelial promonocytes prolymphocytes granulozyten granulocytes".split())
+
+# coagulation tests are measured in (platelet poor) plasma
+_COAGULATION = frozenset(
+    "inr aptt ptt quick gerinnung gerinnungsfaktor faktor factor fibrinogen antithrombin "
+    "thrombinzeit plasminogen dimer willebrand lupus koagulation coagulation "
+    "prothrombin thromboplastinzeit".split())
+
+
+@dataclass(frozen=True, slots=True)
+class Axes:
+    """LOINC axis values a query implies, each with a weight 0..1."""
+
+    systems: dict[str, float] = field(default_factory=dict)
+    system_from_text: bool = False
+    properties: set[str] = field(default_factory=set)
+    scale: str | None = None
+    methods: tuple[str, ...] = ()
+    timed: bool = False
+
+
+# German/English words → LOINC METHOD_TYP fragments (folded)
+_METHODS: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = tuple(
+    (frozenset(w.split()), m) for w, m in (
+        ("mikr mikroskopisch mi manual manuell", ("manual count", "microscopy")),
+        ("automated automatisiert auto", ("automated count",)),
+        ("ber berechnet calculated calc", ("calculated", "calculation")),
+        ("ifa ift immunfluoreszenz if", ("if", "immunofluorescence")),
+        ("immunoblot blot", ("immunoblot",)),
+        ("elisa eia", ("ia", "immunoassay")),
+        ("pcr naa", ("naa with probe detection", "probe with amplification", "molgen")),
+        ("kultur culture", ("organism specific culture", "culture")),
+        ("teststreifen streifen strip", ("test strip",)),
+        ("direkt direct", ("direct assay",)),
+        ("best bestaetigung confirm bestaetigungstest", ("confirm",)),
+    ))
+
+_PROPERTY_WORDS: tuple[tuple[frozenset[str], set[str], str | None], ...] = (
+    (frozenset("abs absolut absolute count # zahl zellzahl anzahl".split()), {"NCnc"}, "Qn"),
+    (frozenset("rel relativ relative prozent percent fraktion fraction".split()),
+     {"NFr", "MFr"}, "Qn"),
+    (frozenset("ratio quotient rto verhaeltnis index".split()), {"MRto", "SRto", "Ratio"}, None),
+    (frozenset("titer titre".split()), {"Titr"}, "SemiQn"),
+    (frozenset("ql qual qualitativ qualitative nachweis screen screening presence".split()),
+     {"PrThr", "ACnc"}, "Ord"),
+    (frozenset("typ typisierung type typing blutgruppe".split()), {"Type"}, "Nom"),
+    (frozenset("identifiziert identified identifizierung differenzierung".split()),
+     {"Prid"}, "Nom"),
+    (frozenset("befund kommentar interpretation beurteilung comment".split()),
+     {"Imp"}, None),
+)
+
+
+def axes(text: str, unit: str | None = None, specimen: str | None = None,
+         category: str | None = None) -> Axes:
+    """Everything the name, unit, specimen and category say about SYSTEM, PROPERTY, SCALE,
+    METHOD and TIME (24-hour urine)."""
+    from_text = specimen_hint(text)
+    systems = from_text or category_hint(category, specimen_hint(specimen))
+    if not from_text and not systems and category:
+        systems = category_hint(category, {"Bld": 1.0})
+    toks = set(base_tokens(text))
+    if not systems and toks & _COAGULATION:
+        systems = {"PPP": 1.0, "Plas": 0.8, "Bld": 0.5}
+    props, scale = unit_hint(unit)
+    for words, word_props, word_scale in _PROPERTY_WORDS:
+        if words & toks:
+            if not props or word_props & props:
+                props = (word_props & props) or set(word_props)
+            scale = scale or word_scale
+    if toks & _DIFFERENTIAL and (not props or "NFr" in props):  # a differential: a percentage
+        props, scale = {"NFr"}, "Qn"
+    methods: tuple[str, ...] = ()
+    for words, names in _METHODS:
+        if words & toks:
+            methods += names
+    timed = bool(toks & {"24h", "sammelurin", "24", "24std", "tagesmenge", "su"})
+    return Axes(systems, bool(from_text), props, scale, methods, timed)

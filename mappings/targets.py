@@ -1,0 +1,315 @@
+"""A project's target scope: the target code system version, optionally restricted by a
+ValueSet, with a suggestion index over it (built once per process, thread-safe) and the
+learning from earlier accepted decisions.
+
+The in-memory `TargetIndex` (mappings.suggest) serves scopes up to `DB_SEARCH_OVER` concepts;
+bigger scopes use the database full-text search (mappings.textsearch.StoreTargetSearch) when
+that module is present.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from mappings.model import Decision, Project, SourceCode
+from mappings.normalize import normalize
+from mappings.suggest import Suggestion, TargetIndex
+from mappings.suggest import suggest as index_suggest
+from termserver.errors import NotFound
+from termserver.fhir.valueset import value_set_definition
+from termserver.model import (
+    Concept,
+    ExpandRequest,
+    SearchQuery,
+    StoredCodeSystem,
+    ValueSetDefinition,
+)
+from termserver.service.context import TxContext
+from termserver.service.expand import expand
+from termserver.store import Store, version_key
+
+#: Scopes with more concepts than this are searched in the database, not in memory.
+DB_SEARCH_OVER = 300_000
+
+log = logging.getLogger(__name__)
+#: Suggestion indexes kept per process (least recently used dropped first).
+KEEP_INDEXES = 4
+#: Seconds between background index checks of one project (`warm_soon`).
+WARM_EVERY = 60.0
+#: Expanding a target ValueSet stops here (a scope is never bigger than a terminology).
+EXPAND_LIMIT = 5_000_000
+
+
+class Searcher(Protocol):
+    def suggest(self, text: str, unit: str | None = None, specimen: str | None = None,
+                limit: int = 5) -> list[Suggestion]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The target code system version and, with a target ValueSet, the codes it allows."""
+
+    code_system: StoredCodeSystem
+    codes: frozenset[str] | None  # None: every code of the code system
+    stamp: tuple[Any, ...]  # changes when the scope's content may have changed
+
+
+def stored_value_sets(store: Store) -> Callable[[str, str | None], ValueSetDefinition | None]:
+    """Stored ValueSets by url (and version; unversioned: the newest)."""
+    def resolve(url: str, version: str | None) -> ValueSetDefinition | None:
+        _, found = store.search(SearchQuery("ValueSet", url=url, version=version, count=100))
+        if not found:
+            return None
+        best = max(found, key=lambda r: version_key(r.summary.version))
+        return value_set_definition(best.resource)
+    return resolve
+
+
+def _value_set_stamp(store: Store, canonical: str) -> tuple[Any, ...]:
+    url, _, version = canonical.partition("|")
+    _, found = store.search(SearchQuery("ValueSet", url=url, version=version or None, count=100),
+                            with_json=False)
+    return tuple(sorted((r.summary.id, r.summary.version_id) for r in found))
+
+
+def target_code_system(store: Store, project: Project) -> StoredCodeSystem:
+    cs = store.resolve_code_system(project.target_system, project.target_version)
+    if cs is None:
+        raise NotFound(f"target code system {project.target_system}"
+                       f"{'|' + project.target_version if project.target_version else ''} "
+                       "is not stored")
+    return cs
+
+
+#: Designation uses that name a term best, first (LOINC's LONG_COMMON_NAME, FHIR display).
+_LABEL_USES = ("LONG_COMMON_NAME", "display", "900000000000548007", "SHORTNAME")
+
+
+def target_labels(store: Store, project: Project, codes: Sequence[str]) -> dict[str, str]:
+    """The name of each target code in the project's language (e.g. the de-DE LOINC name), for
+    codes that have one; a few indexed reads, meant for the handful of codes a page shows."""
+    cs = target_code_system(store, project)
+    lang = project.language.lower()
+    out: dict[str, str] = {}
+    for code in dict.fromkeys(codes):
+        detail = store.concept_detail(cs.pk, code)
+        if detail is None:
+            continue
+        names = [d for d in detail.designations
+                 if d.language and (d.language.lower() == lang
+                                    or d.language.lower().startswith(lang + "-"))]
+        names.sort(key=lambda d: _LABEL_USES.index(d.use_code)
+                   if d.use_code in _LABEL_USES else len(_LABEL_USES))
+        if names and names[0].value != detail.concept.display:
+            out[code] = names[0].value
+    return out
+
+
+class TargetScopes:
+    """Per-process cache of scopes and their suggestion indexes, keyed by (target code system
+    pk, ValueSet and its stored version): a re-loaded code system has a new pk."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._build_locks: dict[tuple[Any, ...], threading.Lock] = {}
+        self._scopes: dict[tuple[Any, ...], Scope] = {}
+        self._searchers: dict[tuple[Any, ...], Searcher] = {}
+        self._warmed: dict[str, float] = {}
+
+    def _key(self, project: Project) -> tuple[tuple[Any, ...], StoredCodeSystem]:
+        cs = target_code_system(self.store, project)
+        vs = project.target_valueset
+        stamp = (vs, _value_set_stamp(self.store, vs)) if vs else ()
+        return (cs.pk, *stamp), cs
+
+    def _build_lock(self, key: tuple[Any, ...]) -> threading.Lock:
+        with self._lock:
+            return self._build_locks.setdefault(key, threading.Lock())
+
+    def scope(self, project: Project) -> Scope:
+        key, cs = self._key(project)
+        found = self._scopes.get(key)
+        if found is not None:
+            return found
+        with self._build_lock(("scope", *key)):
+            found = self._scopes.get(key)
+            if found is None:
+                codes = self._expand(project, cs) if project.target_valueset else None
+                found = self._scopes[key] = Scope(cs, codes, key)
+        return found
+
+    def _expand(self, project: Project, cs: StoredCodeSystem) -> frozenset[str]:
+        ctx = TxContext(self.store, stored_value_set=stored_value_sets(self.store))
+        canonical = project.target_valueset or ""
+        vs = ctx.value_set(canonical)
+        if vs is None:
+            raise NotFound(f"target ValueSet {canonical} is not stored")
+        result = expand(ctx, ExpandRequest(value_set=vs), limit=EXPAND_LIMIT)
+        codes: set[str] = set()
+        stack = list(result.entries)
+        while stack:
+            e = stack.pop()
+            stack.extend(e.contains)
+            if e.system == cs.url and not e.abstract:
+                codes.add(e.code)
+        return frozenset(codes)
+
+    def contains(self, project: Project, code: str) -> bool:
+        """Whether `code` is in the project's target scope (exact spelling)."""
+        scope = self.scope(project)
+        if scope.codes is not None:
+            return code in scope.codes
+        return self.store.has_code(scope.code_system.pk, code)
+
+    def searcher(self, project: Project) -> Searcher:
+        """The suggestion index of the project's target scope, built on first use."""
+        scope = self.scope(project)
+        found = self._searchers.get(scope.stamp)
+        if found is None:
+            with self._build_lock(("index", *scope.stamp)):
+                found = self._searchers.get(scope.stamp)
+                if found is None:
+                    found = self._build(scope)
+        with self._lock:  # most recently used last; the oldest beyond KEEP_INDEXES go
+            self._searchers.pop(scope.stamp, None)
+            self._searchers[scope.stamp] = found
+            while len(self._searchers) > KEEP_INDEXES:
+                del self._searchers[next(iter(self._searchers))]
+        return found
+
+    def warm_soon(self, project: Project) -> None:
+        """`warm` at most once a minute per project (cheap to call on every page)."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._warmed.get(project.id, -WARM_EVERY) < WARM_EVERY:
+                return
+            self._warmed[project.id] = now
+        self.warm(project)
+
+    def warm(self, project: Project) -> threading.Thread:
+        """Build the project's index in a daemon thread (the first suggestion over LOINC lab
+        terms otherwise waits for it)."""
+        thread = threading.Thread(target=self._warm, args=(project,), daemon=True,
+                                  name=f"index-{project.id}")
+        thread.start()
+        return thread
+
+    def _warm(self, project: Project) -> None:
+        try:
+            self.searcher(project)
+        except Exception:  # the next real request reports it
+            log.exception("building the suggestion index of %s failed", project.id)
+
+    def _build(self, scope: Scope) -> Searcher:
+        size = len(scope.codes) if scope.codes is not None else \
+            scope.code_system.concept_count
+        if size > DB_SEARCH_OVER:
+            db = _db_search(self.store, scope)
+            if db is not None:
+                return db
+        details = self.store.concept_details(scope.code_system.pk)
+        codes = scope.codes
+        url = scope.code_system.url
+        return _IndexSearcher(TargetIndex.from_details(
+            d for d in details if (d.concept.code in codes if codes is not None
+                                   else suggestible(url, d.concept))))
+
+
+class _IndexSearcher:
+    """The in-memory TargetIndex, passing `category` when mappings.suggest accepts it."""
+
+    def __init__(self, index: TargetIndex) -> None:
+        self.index = index
+        self._category = "category" in inspect.signature(index_suggest).parameters
+
+    def suggest(self, text: str, unit: str | None = None, specimen: str | None = None,
+                limit: int = 5, category: str | None = None) -> list[Suggestion]:
+        kw: dict[str, Any] = {"unit": unit, "specimen": specimen, "limit": limit}
+        if self._category:
+            kw["category"] = category
+        return index_suggest(self.index, text, **kw)
+
+
+def _db_search(store: Store, scope: Scope) -> Searcher | None:
+    """mappings.textsearch.StoreTargetSearch over the scope's code system, when that module
+    exists; a ValueSet scope keeps only its codes (asking for more candidates)."""
+    try:
+        from mappings.textsearch import StoreTargetSearch
+    except ImportError:
+        return None
+    cs = scope.code_system
+    return _DbSearcher(StoreTargetSearch(store, [(cs.url, cs.version)]), scope.codes)
+
+
+class _DbSearcher:
+    def __init__(self, search: Any, codes: frozenset[str] | None) -> None:
+        self.search = search
+        self.codes = codes
+
+    def suggest(self, text: str, unit: str | None = None, specimen: str | None = None,
+                limit: int = 5, category: str | None = None) -> list[Suggestion]:
+        wanted = limit if self.codes is None else limit * 10
+        found: list[Suggestion] = self.search.suggest(text, unit=unit, specimen=specimen,
+                                                      category=category, limit=wanted)
+        if self.codes is not None:
+            found = [s for s in found if s.code in self.codes]
+        return found[:limit]
+
+
+_LOINC_TERM = re.compile(r"^\d{1,8}-\d$")
+
+
+def suggestible(system: str, concept: Concept) -> bool:
+    """Whether a concept of a whole-code-system scope is offered as a suggestion: active and
+    selectable; of LOINC only the terms (no Parts, answers or groups: LP…, LA…, LG…). A target
+    ValueSet decides for itself."""
+    if concept.inactive or concept.abstract:
+        return False
+    return system != "http://loinc.org" or _LOINC_TERM.match(concept.code) is not None
+
+
+def suggest_for(searcher: Searcher, source: SourceCode | None, text: str, *,
+                unit: str | None, specimen: str | None, limit: int) -> list[Suggestion]:
+    """Live suggestions for a source code (its unit/specimen/category as hints)."""
+    kw: dict[str, Any] = {"unit": unit, "specimen": specimen, "limit": limit}
+    if source is not None and source.category and \
+            "category" in inspect.signature(searcher.suggest).parameters:
+        kw["category"] = source.category
+    return searcher.suggest(text, **kw)
+
+
+def source_text(source: SourceCode) -> str:
+    return source.display or source.code
+
+
+def source_key(text: str | None) -> str | None:
+    """The learning key of a source text (mappings.normalize), None when empty."""
+    if not text:
+        return None
+    key = normalize(text)
+    return key or None
+
+
+def learned_first(found: list[Suggestion], learned: Sequence[tuple[str, Decision]],
+                  text: str, limit: int) -> list[Suggestion]:
+    """Targets accepted before for the same normalised text first (score 1.0), then the
+    index's suggestions without those codes; at most `limit`."""
+    out: list[Suggestion] = []
+    seen: set[str] = set()
+    for project_id, decision in learned:
+        for t in decision.targets:
+            if t.code in seen or t.relationship == "not-related-to":
+                continue
+            seen.add(t.code)
+            out.append(Suggestion(t.code, t.display or t.code, 1.0,
+                                  f"accepted before for '{text}' in project {project_id}"))
+    out.extend(s for s in found if s.code not in seen)
+    return out[:limit]

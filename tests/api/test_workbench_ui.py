@@ -1,0 +1,152 @@
+"""The curator pages (/workbench) through the test client: pages and htmx partials render what
+the store holds, decisions made through the page are stored, and errors come back as HTML
+with the error's status (a partial for htmx requests, a page otherwise)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from loaders.base import LoadOptions
+from loaders.loinc import LoincLoader
+from termserver.ingest import load_path
+from termserver.store import Store
+from tests.api.test_workbench_api import API, FIXTURES, LAB, LAB_CSV, LOINC, ME
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def lab(client: TestClient, store: Store) -> TestClient:
+    load_path(store, LoincLoader(), FIXTURES / "release", LoadOptions(version="2.79"))
+    r = client.post("/workbench/import", headers=HX,
+                    files={"file": ("lab.csv", LAB_CSV.encode(), "text/csv")},
+                    data={"url": LAB, "version": "1", "code_column": "code",
+                          "display_column": "display", "unit_column": "unit",
+                          "specimen_column": "specimen"})
+    assert r.status_code == 200, r.text
+    assert 'data-testid="import-count">3<' in r.text
+    r = client.post("/workbench/projects", headers=HX, data={
+        "id": "lab", "title": "Labor", "source_system": LAB, "source_version": "1",
+        "target_system": LOINC})
+    assert r.status_code == 204, r.text
+    assert r.headers["HX-Redirect"] == "/workbench/projects/lab"
+    return client
+
+
+def test_the_projects_page_lists_projects_and_offers_the_forms(lab: TestClient) -> None:
+    page = lab.get("/workbench")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'data-testid="project-lab"' in page.text
+    assert 'data-testid="import-form"' in page.text and 'data-testid="project-form"' in page.text
+    assert lab.get("/workbench/static/htmx.min.js").status_code == 200
+    assert "Zero-Clause BSD" in lab.get("/workbench/static/htmx.LICENSE").text
+
+
+def test_an_import_with_bad_rows_lists_them_by_line(lab: TestClient) -> None:
+    r = lab.post("/workbench/import", headers=HX,
+                 files={"file": ("lab.csv", (LAB_CSV + "X;neu;;\n").encode(), "text/csv")},
+                 data={"url": LAB, "version": "1"})
+    assert r.status_code == 200, r.text
+    bad = r.text[r.text.index('data-testid="bad-rows"'):]
+    lines = re.findall(r"<tr><td>(\d+)</td>", bad)
+    assert lines == ["5", "6"]
+    assert "1 added: X" in r.text
+    broken = lab.post("/workbench/import", headers=HX, data={"url": LAB, "code_column": "nr"},
+                      files={"file": ("lab.csv", LAB_CSV.encode(), "text/csv")})
+    assert broken.status_code == 400 and 'data-testid="error"' in broken.text
+    assert "nr" in broken.text
+
+
+def test_the_project_page_and_its_partials(lab: TestClient) -> None:
+    page = lab.get("/workbench/projects/lab")
+    assert page.status_code == 200
+    assert 'data-testid="shortcuts"' in page.text and 'data-testid="publish-form"' in page.text
+    worklist = lab.get("/workbench/projects/lab/worklist", headers=HX)
+    assert re.findall(r'data-testid="row-([^"]+)"', worklist.text) == ["K", "KS", "NL63"]
+    filtered = lab.get("/workbench/projects/lab/worklist", params={"text": "corona"},
+                       headers=HX)
+    assert re.findall(r'data-testid="row-([^"]+)"', filtered.text) == ["NL63"]
+    detail = lab.get("/workbench/projects/lab/code", params={"code": "K"}, headers=HX)
+    assert detail.status_code == 200
+    first = detail.text[detail.text.index('data-testid="suggestion-1"'):]
+    assert "6298-4" in first[:first.index("</tr>")]
+    progress = lab.get("/workbench/projects/lab/progress", headers=HX)
+    assert 'data-testid="count-unmapped">3<' in progress.text
+
+
+def test_deciding_through_the_page_is_stored_and_audited(lab: TestClient) -> None:
+    anonymous = lab.post("/workbench/projects/lab/decide", headers=HX,
+                         data={"code": "K", "status": "rejected"})
+    assert anonymous.status_code == 400 and "Curator" in anonymous.text
+    lab.cookies.set("curator", "erika")
+    r = lab.post("/workbench/projects/lab/decide", headers=HX, data={
+        "code": "K", "status": "accepted", "target_code": "6298-4",
+        "relationship": "source-is-narrower-than-target", "comment": "passt"})
+    assert r.status_code == 200, r.text
+    assert r.headers["HX-Trigger"] == "decided"
+    assert 'data-testid="detail-status">accepted<' in r.text
+    decision = lab.get(f"{API}/projects/lab/codes/K").json()["item"]["decision"]
+    assert (decision["author"], decision["comment"]) == ("erika", "passt")
+    assert decision["targets"][0]["relationship"] == "source-is-narrower-than-target"
+    # needs-review keeps the accepted target; a bad target is an error partial
+    kept = lab.post("/workbench/projects/lab/decide",  # as the page sends a name
+                    headers={**HX, "X-Curator": "%C5%81ukasz%20J%C3%BCrgens"},
+                    data={"code": "K", "status": "needs-review", "relationship": "related-to"})
+    assert kept.status_code == 200
+    after = lab.get(f"{API}/projects/lab/codes/K").json()["item"]["decision"]
+    assert (after["status"], after["author"], [t["code"] for t in after["targets"]]) == (
+        "needs-review", "Łukasz Jürgens", ["6298-4"])
+    assert after["targets"][0]["relationship"] == "related-to"
+    wrong = lab.post("/workbench/projects/lab/decide", headers=HX,
+                     data={"code": "K", "status": "accepted", "target_code": "0-0"})
+    assert wrong.status_code == 400 and "0-0" in wrong.text
+    # a decision changed by someone else since the page showed it is a conflict
+    seen = re.search(r'name="if_updated" value="([^"]*)"', kept.text)
+    assert seen and seen.group(1) == after["updated"]
+    assert lab.post("/workbench/projects/lab/decide", headers=HX, data={
+        "code": "K", "status": "rejected", "if_updated": seen.group(1)}).status_code == 200
+    stale = lab.post("/workbench/projects/lab/decide", headers=HX, data={
+        "code": "K", "status": "needs-review", "if_updated": seen.group(1)})
+    assert stale.status_code == 409 and 'data-testid="error"' in stale.text
+    search = lab.get("/workbench/projects/lab/search", params={"code": "NL63",
+                                                               "text": "coronavirus"})
+    assert 'data-testid="search-accept-101421-6"' in search.text
+
+
+def test_suggest_all_and_publish_through_the_page(lab: TestClient) -> None:
+    r = lab.post("/workbench/projects/lab/suggest", headers={**HX, **ME})
+    assert r.status_code == 200, r.text
+    job_id = re.search(r'hx-get="/workbench/jobs/([^"]+)"', r.text)
+    assert job_id, r.text
+    deadline = time.monotonic() + 60
+    while True:
+        poll = lab.get(f"/workbench/jobs/{job_id.group(1)}", headers=HX)
+        if 'data-state="done"' in poll.text or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert 'data-state="done"' in poll.text and poll.headers["HX-Trigger"] == "decided"
+    assert 'data-testid="count-suggested">3<' in lab.get("/workbench/projects/lab/progress").text
+    lab.cookies.set("curator", "erika")
+    lab.post("/workbench/projects/lab/decide", headers=HX,
+             data={"code": "K", "status": "accepted", "target_code": "6298-4"})
+    published = lab.post("/workbench/projects/lab/publish", headers=HX,
+                         data={"version": "1.0", "status": "active"})
+    assert published.status_code == 200, published.text
+    link = re.search(r'href="(/fhir/ConceptMap/\$translate[^"]+)"', published.text)
+    assert link
+    answer = lab.get(link.group(1).replace("&amp;", "&")).json()
+    assert next(p for p in answer["parameter"] if p["name"] == "result")["valueBoolean"]
+
+
+def test_errors_are_html_with_their_status(lab: TestClient) -> None:
+    page = lab.get("/workbench/projects/nope")
+    assert page.status_code == 404 and "<html" in page.text and "nope" in page.text
+    partial = lab.get("/workbench/projects/nope/worklist", headers=HX)
+    assert partial.status_code == 404 and "<html" not in partial.text
+    again = lab.post("/workbench/projects", headers=HX, data={
+        "id": "lab", "title": "x", "source_system": LAB, "target_system": LOINC})
+    assert again.status_code == 409 and 'data-testid="error"' in again.text

@@ -1,0 +1,33 @@
+"""Query rewriting: lab phrases to LOINC words, German report abbreviations, spelling keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from mappings.normalize import query_tokens, skeleton
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Thyroid Stimulating Hormone", ["thyrotropin"]),
+    ("Anti-Nuclear Antibody", ["nuclear", "ab"]),
+    ("Immunoglobulin A", ["iga"]),
+    ("Free Calcium", ["calcium", "ionized"]),
+    ("Uric Acid, Urine", ["urate", "urine"]),
+    ("Protein /U", ["protein", "urin"]),
+    ("Lymphozyten abs. mikr.", ["lymphozyten"]),
+    ("Anti-Xa", ["anti", "xa"]),  # "anti" stays when no antibody is named
+])
+def test_query_tokens(text: str, expected: list[str]) -> None:
+    assert query_tokens(text) == expected
+
+
+@pytest.mark.parametrize(("german", "english"), [
+    ("leukozyten", "leukocytes"), ("kreatinin", "creatinine"), ("kalzium", "calcium"),
+    ("glukose", "glucose"), ("erythrozyten", "erythrocytes"),
+])
+def test_skeleton_joins_german_and_english_spellings(german: str, english: str) -> None:
+    assert skeleton(german) == skeleton(english)
+
+
+def test_skeleton_keeps_different_analytes_apart() -> None:
+    assert skeleton("creatine") != skeleton("creatinine")
