@@ -154,6 +154,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _load_demo(store: Store, demo_dir: Path) -> None:
+    """First start on an empty database: the demo packages, a LOINC lab subset with its German
+    names, and a demo map project (demo/labor-demo.csv → LOINC) for the workbench."""
     from termserver.model import SearchQuery
 
     total, _ = store.search(SearchQuery("CodeSystem", count=1), with_json=False)
@@ -162,8 +164,31 @@ def _load_demo(store: Store, demo_dir: Path) -> None:
     paths = sorted(demo_dir.glob("*.tgz"))
     print(f"termserver: first start, loading demo content from {demo_dir} …", file=sys.stderr)
     _load_paths(store, paths, None, _options(None, None))
+    loinc = demo_dir / "loinc"
+    if (loinc / "LoincTableCore.csv.gz").exists():
+        _load_paths(store, [loinc / "LoincTableCore.csv.gz"], "loinc", _options("2.78", None))
+        _load_paths(store, [loinc / "deDE15LinguisticVariant.csv.gz"], "loinc-variant",
+                    _options(None, None))
+    codes = demo_dir / "labor-demo.csv"
+    if codes.exists():
+        _demo_project(store, codes)
 
 
+def _demo_project(store: Store, path: Path) -> None:
+    from mappings.importer import ColumnMapping, read_code_list
+    from mappings.model import Project
+    from mappings.workbench import Workbench
+
+    url = "http://klinikum.example/fhir/CodeSystem/labor"
+    result = read_code_list(path, ColumnMapping(
+        code="Kürzel", display="Bezeichnung", unit="Einheit", specimen="Material",
+        frequency="Anzahl 2025"))
+    wb = Workbench(store)
+    wb.import_codes(result, url, "2025", name="LaborDemo", title="Demo-Laborkatalog",
+                    author="demo")
+    wb.create_project(Project("demo-labor", "Demo-Laborkatalog → LOINC", url, "2025",
+                              "http://loinc.org", description="demo project"), "demo")
+    print(f"{path}: {len(result.rows)} local lab codes; map project 'demo-labor' at /workbench")
 
 
 def cmd_load(args: argparse.Namespace) -> int:

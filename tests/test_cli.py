@@ -275,3 +275,29 @@ def test_basisprofil_stub_does_not_shadow_real_icd(capsys: pytest.CaptureFixture
                 if c["url"] == ICD}
     assert versions == {(None, "not-present"), ("2025", "complete")}
 
+
+
+def test_the_demo_sets_up_loinc_and_a_map_project(tmp_path: Path, db: str) -> None:
+    """The demo's LOINC subset, its German names and the demo project (the packages are left
+    out here: they only take time)."""
+    import shutil
+
+    from mappings.workbench import Workbench
+    from termserver.cli import _load_demo
+
+    repo_demo = Path(__file__).resolve().parent.parent / "demo"
+    demo = tmp_path / "demo"
+    shutil.copytree(repo_demo / "loinc", demo / "loinc")
+    shutil.copy(repo_demo / "labor-demo.csv", demo / "labor-demo.csv")
+    store = Store(db)
+    try:
+        _load_demo(store, demo)
+        wb = Workbench(store)
+        items, total = wb.worklist("demo-labor", count=100)
+        assert total == 40 and {i.source.code for i in items} >= {"NA", "K", "CREA", "HB"}
+        assert [s.code for s in wb.suggest("demo-labor", "CREA")][:1] == ["2160-0"]
+        assert wb.target_labels("demo-labor", ["2160-0"])["2160-0"].startswith("Creatinin")
+        _load_demo(store, demo)  # a second start changes nothing
+        assert len(wb.list_projects()) == 1
+    finally:
+        store.close()
