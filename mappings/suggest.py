@@ -147,6 +147,18 @@ def _trigrams(token: str) -> set[str]:
     return {padded[i:i + 3] for i in range(len(padded) - 2)}
 
 
+def _same_stem(a: str, b: str) -> bool:
+    """Long words that differ only in a short ending (-in/-ol, -e/-en, -um/-ium)."""
+    if min(len(a), len(b)) < 8 or abs(len(a) - len(b)) > 2:
+        return False
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n >= max(len(a), len(b)) - 3
+
+
 class TargetIndex:
     """Token + character-trigram index over target terms, all in memory."""
 
@@ -251,6 +263,8 @@ class TargetIndex:
                     found[cand] = r * 0.95
                 elif cand.startswith(tok) and len(tok) >= 5 and cand not in found:
                     found[cand] = 0.8
+                elif cand not in found and _same_stem(tok, cand):
+                    found[cand] = 0.82  # German/English endings: cholesterin ~ cholesterol
         if len(tok) >= 5:
             for cand in self._skeletons.get(skeleton(tok), ()):
                 found[cand] = max(found.get(cand, 0.0), 0.93)

@@ -181,3 +181,16 @@ def test_lab_orders_prior_breaks_ties(tmp_path: Path) -> None:
     assert with_orders[1].properties["ORDER_OBS"] == "Both"
     got = suggest(TargetIndex(with_orders), "Ferritin")
     assert got[0].code == "2" and got[0].score > got[1].score
+
+
+def test_a_german_ending_still_finds_the_term() -> None:
+    from mappings.suggest import TargetTerm
+
+    terms = [TargetTerm("2093-3", "Cholesterol [Mass/volume] in Serum or Plasma",
+                        (("Cholesterol [Mass/volume] in Serum or Plasma", "display"),
+                         ("Cholesterol", "COMPONENT"))),
+             TargetTerm("2345-7", "Glucose [Mass/volume] in Serum or Plasma",
+                        (("Glucose [Mass/volume] in Serum or Plasma", "display"),
+                         ("Glucose", "COMPONENT")))]
+    found = TargetIndex(terms).suggest("Cholesterin", unit="mg/dl", specimen="Serum")
+    assert [s.code for s in found][:1] == ["2093-3"]
