@@ -9,7 +9,6 @@ that module is present.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import re
 import threading
@@ -21,7 +20,6 @@ from typing import Any, Protocol
 from mappings.model import Decision, Project, SourceCode
 from mappings.normalize import normalize
 from mappings.suggest import Suggestion, TargetIndex
-from mappings.suggest import suggest as index_suggest
 from termserver.errors import NotFound
 from termserver.fhir.valueset import value_set_definition
 from termserver.model import (
@@ -49,7 +47,7 @@ EXPAND_LIMIT = 5_000_000
 
 class Searcher(Protocol):
     def suggest(self, text: str, unit: str | None = None, specimen: str | None = None,
-                limit: int = 5) -> list[Suggestion]: ...
+                limit: int = 5, category: str | None = None) -> list[Suggestion]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,24 +216,9 @@ class TargetScopes:
         details = self.store.concept_details(scope.code_system.pk)
         codes = scope.codes
         url = scope.code_system.url
-        return _IndexSearcher(TargetIndex.from_details(
+        return TargetIndex.from_details(
             d for d in details if (d.concept.code in codes if codes is not None
-                                   else suggestible(url, d.concept))))
-
-
-class _IndexSearcher:
-    """The in-memory TargetIndex, passing `category` when mappings.suggest accepts it."""
-
-    def __init__(self, index: TargetIndex) -> None:
-        self.index = index
-        self._category = "category" in inspect.signature(index_suggest).parameters
-
-    def suggest(self, text: str, unit: str | None = None, specimen: str | None = None,
-                limit: int = 5, category: str | None = None) -> list[Suggestion]:
-        kw: dict[str, Any] = {"unit": unit, "specimen": specimen, "limit": limit}
-        if self._category:
-            kw["category"] = category
-        return index_suggest(self.index, text, **kw)
+                                   else suggestible(url, d.concept)))
 
 
 def _db_search(store: Store, scope: Scope) -> Searcher | None:
@@ -279,11 +262,8 @@ def suggestible(system: str, concept: Concept) -> bool:
 def suggest_for(searcher: Searcher, source: SourceCode | None, text: str, *,
                 unit: str | None, specimen: str | None, limit: int) -> list[Suggestion]:
     """Live suggestions for a source code (its unit/specimen/category as hints)."""
-    kw: dict[str, Any] = {"unit": unit, "specimen": specimen, "limit": limit}
-    if source is not None and source.category and \
-            "category" in inspect.signature(searcher.suggest).parameters:
-        kw["category"] = source.category
-    return searcher.suggest(text, **kw)
+    return searcher.suggest(text, unit=unit, specimen=specimen, limit=limit,
+                            category=source.category if source is not None else None)
 
 
 def source_text(source: SourceCode) -> str:
