@@ -84,21 +84,30 @@ def mimic_cases() -> list[Case]:
 
 
 def elga_cases() -> list[Case]:
+    """LOINC rows of the ELGA value set; the category is the row's section in the list
+    (its parent groups, e.g. "Urinchemie / Urindiagnostik"), as a lab catalogue has it."""
     cases = []
     with gzip.open(ELGA, "rt", newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         next(reader)
-        for row in reader:
-            if row[0] != "http://loinc.org":
-                continue
-            names, unit = [row[3]], None
-            for cell in row[6:]:
-                parts = cell.split("|")
-                if len(parts) >= 3 and "einheit_codiert" in parts[1]:
-                    unit = parts[2]
-                elif len(parts) >= 3 and parts[0].startswith("de") and parts[2] != row[3]:
-                    names.append(parts[2])
-            cases.append(Case(" ".join(names), unit, None, row[2]))
+        rows = list(reader)
+    groups = {row[2]: (row[3], row[4]) for row in rows if row[0] != "http://loinc.org"}
+    for row in rows:
+        if row[0] != "http://loinc.org":
+            continue
+        section, parent = [], row[4]
+        while parent in groups and len(section) < 5:
+            name, parent = groups[parent]
+            section.append(name)
+        names, unit = [row[3]], None
+        for cell in row[6:]:
+            parts = cell.split("|")
+            if len(parts) >= 3 and "einheit_codiert" in parts[1]:
+                unit = parts[2]
+            elif len(parts) >= 3 and parts[0].startswith("de") and parts[2] != row[3]:
+                names.append(parts[2])
+        cases.append(Case(" ".join(names), unit, None, row[2],
+                          " / ".join(section) or None))
     return cases
 
 

@@ -95,6 +95,23 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
         ("venoes venoesem venoeses venous ven", {"BldV": 1.0, "Bld": 0.4}),
         ("kapillaer kapillar kapillarblut kap capillary bk", {"BldC": 1.0, "Bld": 0.4}),
         ("urinsediment sediment", {"Urine sed": 1.0, "Urine": 0.5}),
+        ("venoesblut", {"BldV": 1.0, "Bld": 0.6}),
+        ("trockenblut dbs filterpapier", {"Bld.dot": 1.0}),
+        ("sputum", {"Sputum": 1.0, "Bronchial": 0.5}),
+        ("schweiss sweat", {"Sweat": 1.0}),
+        ("atemtest atemgas exhaled breath", {"Exhl gas": 1.0}),
+        ("steinanalyse harnstein nierenstein konkrement calculus", {"Calculus": 1.0}),
+        ("fibroblasten fibroblasts", {"Fibroblasts": 1.0}),
+        ("nasopharyngealsekret nasopharynx nasopharyngeal", {"Nph": 1.0, "Nose": 0.5}),
+        ("nasensekret nasenabstrich", {"Nose": 1.0, "Nph": 0.6}),
+        ("rachenabstrich rachen throat", {"Thrt": 1.0}),
+        ("respirationstrakt", {"Respiratory system specimen.upper": 1.0, "Nph": 0.7,
+                               "Respiratory system": 0.6}),
+        ("zervix cervix", {"Cvx": 1.0, "Cvx/Vag": 0.6}),
+        ("vagina vaginal", {"Vag": 1.0, "Cvx/Vag": 0.6}),
+        ("urethra", {"Urethra": 1.0}),
+        ("muttermilch", {"Milk": 1.0}),
+        ("gewebe tissue", {"Tiss": 1.0}),
         ("knochenmark marrow km", {"Bone mar": 1.0}),
         ("ejakulat sperma semen", {"Semen": 1.0}),
         ("aszites ascites", {"Periton fld": 1.0, "Body fld": 0.6}),
@@ -107,7 +124,6 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
         ("fruchtwasser amnion amniotic", {"Amnio fld": 1.0}),
         ("koerperfluessigkeit punktat body kf", {"Body fld": 1.0}),
         ("sondermaterial sondermat specimen", {"Body fld": 1.0, "XXX": 0.9}),
-        ("trockenblut dbs filterpapier", {"Bld.dot": 1.0}),
         ("liquor csf cerebrospinal", {"CSF": 1.0}),
         ("sammelurin 24h sammel su", {"Urine": 1.0}),
         ("urin urine harn spontanurin", {"Urine": 1.0}),
@@ -131,12 +147,19 @@ _CATEGORY_BLOOD: tuple[tuple[str, dict[str, float]], ...] = (
                "Ser/Plas": 0.5}),
     ("haemat", {"Bld": 1.0, "PPP": 0.9, "Plas": 0.85, "RBC": 0.7, "Ser/Plas/Bld": 0.7,
                 "Ser/Plas": 0.5}),
-    ("gerinn", {"PPP": 1.0, "Plas": 0.9, "Bld": 0.6}),
-    ("coag", {"PPP": 1.0, "Plas": 0.9, "Bld": 0.6}),
+    ("gerinn", {"PPP": 1.0, "Plas": 0.9, "Bld": 0.5}),
+    ("coag", {"PPP": 1.0, "Plas": 0.9, "Bld": 0.5}),
     ("chem", _BLOOD_PARTS),
-    ("immun", _BLOOD_PARTS),
+    ("immunolog", _BLOOD_PARTS),
     ("sero", _BLOOD_PARTS),
 )
+
+
+# cells named after a slash are the specimen ("Alpha-Fucosidase /Leukozyten"), elsewhere the
+# analyte ("Leukozyten /U")
+_SLASH_CELLS = re.compile(r"/\s*(leukozyten|leukocytes|erythrozyten|erythrocytes|prp)\b")
+_CELL_SYSTEMS = {"leukozyten": "WBC", "leukocytes": "WBC", "erythrozyten": "RBC",
+                 "erythrocytes": "RBC", "prp": "PRP"}
 
 
 def specimen_hint(specimen: str | None) -> dict[str, float]:
@@ -144,6 +167,9 @@ def specimen_hint(specimen: str | None) -> dict[str, float]:
     if not specimen:
         return {}
     folded = fold(specimen)
+    cells = _SLASH_CELLS.search(folded)
+    if cells:
+        return {_CELL_SYSTEMS[cells.group(1)]: 1.0}
     words = base_tokens(specimen)
     m = _SUFFIX.search(folded)
     if m:
@@ -174,14 +200,77 @@ SPECIMEN_WORDS = frozenset(
     "capillary gemischt mixed punktat koerperfluessigkeit body fluid aszites ascites pleura "
     "pleural pleurapunktat gelenkspunktat gelenkpunktat synovia synovial knochenmark marrow "
     "dialysat peritonealdialysat sondermaterial specimen other perikardpunktat perikard "
-    "fruchtwasser edta liquoriquor".split())
+    "fruchtwasser edta liquoriquor venoesblut trockenblut sputum schweiss atemtest "
+    "steinanalyse fibroblasten nasopharyngealsekret nasensekret rachenabstrich "
+    "respirationstrakt gewebe".split())
+
+
+# lab sections (German and English, folded, matched as word parts) that name a specimen;
+# the first matching row wins, so specific rows first
+_SECTION_SYSTEMS: tuple[tuple[tuple[str, ...], dict[str, float]], ...] = (
+    (("urinsediment",), {"Urine sed": 1.0, "Urine": 0.8}),
+    (("urin", "harn"), {"Urine": 1.0, "Urine sed": 0.6}),
+    (("liquor", "csf"), {"CSF": 1.0}),
+    (("stuhl", "stool", "faeces"), {"Stool": 1.0}),
+    (("knochenmark", "marrow"), {"Bone mar": 1.0, "Bld": 0.5}),
+    (("gemischtvenoes", "mixed venous"), {"BldMV": 1.0, "BldV": 0.5, "Bld": 0.4}),
+    (("arteriell", "arterial"), {"BldA": 1.0, "Bld": 0.6}),
+    (("kapillaer", "capillary"), {"BldC": 1.0, "Bld": 0.6}),
+    (("venoes", "venous"), {"BldV": 1.0, "Bld": 0.6}),
+    (("sondermaterial", "punktat", "body fluid"), {"Body fld": 1.0, "XXX": 0.9}),
+)
+
+# lab sections → LOINC CLASS (weights 0..1); every matching row counts, the best weight wins.
+# Only sections whose terms LOINC keeps in one CLASS: chemistry and haematology terms are
+# spread over CHEM, HEM/BC, DRUG/TOX and CHAL, so those sections say nothing here.
+_SECTION_CLASSES: tuple[tuple[tuple[str, ...], dict[str, float]], ...] = (
+    (("allerg",), {"ALLERGY": 1.0}),
+    (("bakterio", "mykolog", "virolog", "parasit", "infekt", "mikrobio", "microbio"),
+     {"MICRO": 1.0, "SERO": 0.5, "ABXBACT": 0.5}),
+    (("haemostas", "hemostas", "gerinn", "thrombophil", "einzelfaktor", "coag"),
+     {"COAG": 1.0, "HEM/BC": 0.4}),
+    (("immunphaenotyp", "durchfluss", "flow cyto"), {"CELLMARK": 1.0, "HEM/BC": 0.4}),
+    (("medikament", "psychopharmak", "antiepilept", "virostatik", "immunsuppress", "kardiak",
+      "toxikolog", "drug", "tox"), {"DRUG/TOX": 1.0}),
+    (("urinsediment", "urinstreifen", "teststreifen", "urinalysis"), {"UA": 1.0, "CHEM": 0.4}),
+    (("autoantik", "autoimmun", "serolog"), {"SERO": 1.0, "MICRO": 0.3}),
+    (("genetik", "genetic", "molekular", "molecular"), {"MOLPATH": 1.0}),
+    (("blutgruppe", "transfusion", "blood bank"), {"BLDBK": 1.0}),
+    (("hla",), {"HLA": 1.0, "BLDBK": 0.4}),
+    (("zytolog", "cytolog"), {"CYTO": 1.0, "PATH": 0.6}),
+)
+
+
+def _section_rows(category: str, rows: tuple[tuple[tuple[str, ...], dict[str, float]], ...],
+                  first: bool) -> dict[str, float]:
+    cat = fold(category)
+    out: dict[str, float] = {}
+    for keys, weights in rows:
+        if any(k in cat for k in keys):
+            if first:
+                return dict(weights)
+            for value, w in weights.items():
+                out[value] = max(out.get(value, 0.0), w)
+    return out
+
+
+def section_classes(category: str | None) -> dict[str, float]:
+    """LOINC CLASS values (weight 0..1) a lab section implies ("Allergiediagnostik" →
+    ALLERGY, "Gerinnung/Hämostaseologie" → COAG); empty when it says nothing."""
+    return _section_rows(category, _SECTION_CLASSES, first=False) if category else {}
 
 
 def category_hint(category: str | None, systems: dict[str, float]) -> dict[str, float]:
-    """Refine blood SYSTEM weights by a lab section: Blood Gas → (arterial) blood,
-    Hematology → whole blood, Chemistry → serum or plasma. Other specimens stay."""
+    """Refine SYSTEM weights by a lab section: a section naming a specimen ("Urinchemie",
+    "Blutgasanalyse arteriell") gives it when nothing else did; Blood Gas → (arterial) blood,
+    Hematology → whole blood, Chemistry → serum or plasma refine a blood specimen. Other
+    specimens stay."""
     if not category:
         return systems
+    if not systems:
+        named = _section_rows(category, _SECTION_SYSTEMS, first=True)
+        if named:
+            return named
     cat = fold(category)
     if systems and max(systems, key=lambda k: systems[k]) != "Bld":
         return systems
@@ -211,10 +300,12 @@ class Axes:
 
     systems: dict[str, float] = field(default_factory=dict)
     system_from_text: bool = False
+    system_from_category: bool = False  # only the lab section named the specimen
     properties: set[str] = field(default_factory=set)
     scale: str | None = None
     methods: tuple[str, ...] = ()
     timed: bool = False
+    classes: dict[str, float] = field(default_factory=dict)
 
 
 # German/English words → LOINC METHOD_TYP fragments (folded)
@@ -254,12 +345,12 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     """Everything the name, unit, specimen and category say about SYSTEM, PROPERTY, SCALE,
     METHOD and TIME (24-hour urine)."""
     from_text = specimen_hint(text)
-    systems = from_text or category_hint(category, specimen_hint(specimen))
-    if not from_text and not systems and category:
-        systems = category_hint(category, {"Bld": 1.0})
+    given = specimen_hint(specimen)
+    systems = from_text or category_hint(category, given)
+    from_category = bool(systems) and not from_text and not given
     toks = set(base_tokens(text))
-    if not systems and toks & _COAGULATION:
-        systems = {"PPP": 1.0, "Plas": 0.8, "Bld": 0.5}
+    if (not systems or from_category) and toks & _COAGULATION:
+        systems, from_category = {"PPP": 1.0, "Plas": 0.8, "Bld": 0.5}, False
     props, scale = unit_hint(unit)
     for words, word_props, word_scale in _PROPERTY_WORDS:
         if words & toks:
@@ -273,4 +364,5 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
         if words & toks:
             methods += names
     timed = bool(toks & {"24h", "sammelurin", "24", "24std", "tagesmenge", "su"})
-    return Axes(systems, bool(from_text), props, scale, methods, timed)
+    return Axes(systems, bool(from_text), from_category, props, scale, methods, timed,
+                section_classes(category))

@@ -179,7 +179,10 @@ SPECIMEN_ABBREVIATIONS = {
     "bco": "nabelschnur", "kf": "koerperfluessigkeit", "st": "stuhl", "su": "sammelurin",
     "pd": "peritonealdialysat", "pu": "punktat", "km": "knochenmark", "ppk": "perikard",
     "pp": "pleura", "pg": "gelenk", "asz": "aszites", "d": "dialysat", "sm": "sondermaterial",
-    "as": "aszites", "sp": "serum"}
+    "as": "aszites", "sp": "sputum", "us": "urinsediment", "kb": "kapillarblut",
+    "bv": "venoesblut", "bk": "kapillarblut", "fw": "fruchtwasser", "sw": "schweiss",
+    "ej": "ejakulat", "bt": "trockenblut", "np": "nasopharyngealsekret", "ti": "gewebe",
+    "n": "nasensekret", "rt": "respirationstrakt"}
 _SLASH = re.compile(r"/\s*([a-z]{1,3})(?![a-z])")
 # words only saying something about PROPERTY / SCALE / METHOD (see mappings.hints.axes)
 HINT_ONLY = frozenset("abs absolut rel relativ mi mikr ql qn qual quant ber best".split())

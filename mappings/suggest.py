@@ -29,7 +29,7 @@ from mappings.normalize import ABBREVIATIONS, base_tokens, fold, query_tokens, s
 from termserver.model import ConceptDetail
 
 HINT_PROPERTIES = ("SYSTEM", "PROPERTY", "SCALE_TYP", "METHOD_TYP", "TIME_ASPCT",
-                   "VersionFirstReleased", "ORDER_OBS")
+                   "VersionFirstReleased", "ORDER_OBS", "CLASS")
 __all__ = ["HINT_PROPERTIES", "Suggestion", "TargetIndex", "TargetTerm", "rank_candidates",
            "read_lab_orders", "specimen_hint", "suggest", "term_from_detail", "unit_hint",
            "with_lab_orders"]
@@ -37,7 +37,8 @@ _CANDIDATES = 300
 # score weights: text (coverage, fuzzy text match, component coverage), prior, method penalty
 W = {"cov": 0.6, "lex": 0.3, "comp": 0.1, "text": 0.7, "prior": 0.04, "method": 0.01,
      "defsys": 0.06, "lexclean": 1,
-     "othersys": 0.0}
+     "othersys": 0.0, "class": 0.04, "classmiss": 0.02,
+     "catsys": 0.06}
 _USUAL_SYSTEMS = {"Ser/Plas": 1.0, "Ser": 0.8, "Bld": 0.6, "Plas": 0.6, "Ser/Plas/Bld": 0.5}
 _BRACKETS = re.compile(r"\[[^\]]*\]")
 _FILLERS = frozenset("in im of or oder and und by mit from von plasma serpl serplbld bld ur "
@@ -278,13 +279,39 @@ class TargetIndex:
         groups: list[list[str]] = []
         toks = query_tokens(text)
         analytes = [t for t in toks if t not in SPECIMEN_WORDS]
-        for tok in analytes or toks:
-            alts = [tok]
-            expansion = ABBREVIATIONS.get(tok)
-            if expansion:
-                alts.extend(t for t in expansion.split() if t != tok)
-            groups.append(alts)
+        for word in analytes or toks:
+            parts = self.split_compound(word)
+            for tok in parts or [word]:
+                alts = [tok]
+                expansion = ABBREVIATIONS.get(tok)
+                if expansion:
+                    alts.extend(t for t in expansion.split() if t != tok)
+                if parts and word in self._post:  # German names still match the whole word
+                    alts.append(word)
+                groups.append(alts)
         return groups
+
+    def split_compound(self, tok: str, depth: int = 2) -> list[str] | None:
+        """A German compound the targets do not hold as one word, split into words they do
+        hold ("thrombozytenaggregation" → thrombozyten aggregation), dropping a linking "s"
+        ("plasminogenaktivatorinhibitor" → plasminogen aktivator inhibitor); None if none."""
+        if len(tok) < 9 or not tok.isalpha():
+            return None
+        best: list[str] | None = None
+        shortest = 5 if tok in self._post else 4  # a known word splits into longer words only
+        for i in range(shortest, len(tok) - shortest + 1):
+            head, tail = tok[:i], tok[i:]
+            if head not in self._post:
+                if head.endswith("s") and head[:-1] in self._post and len(head) > 5:
+                    head = head[:-1]
+                else:
+                    continue
+            rest = [tail] if tail in self._post and len(tail) >= shortest else \
+                self.split_compound(tail, depth - 1) if depth > 1 else None
+            if rest and (best is None or min(len(head), *map(len, rest))
+                         > min(map(len, best))):
+                best = [head, *rest]
+        return best
 
     def suggest(self, text: str, unit: str | None = None, specimen: str | None = None,
                 limit: int = 5, category: str | None = None) -> list[Suggestion]:
@@ -401,7 +428,8 @@ def _axes_fit(p: dict[str, str], hint: Axes, q_full: str) -> tuple[float, list[s
     system = p.get("SYSTEM")
     if hint.systems and system:
         w = hint.systems.get(system, 0.0)
-        strength = 0.12 if hint.system_from_text else 0.09
+        strength = 0.12 if hint.system_from_text else \
+            W["catsys"] if hint.system_from_category else 0.09
         if w:
             score += strength * w
             why.append(f"specimen fits SYSTEM {system}")
@@ -416,6 +444,14 @@ def _axes_fit(p: dict[str, str], hint: Axes, q_full: str) -> tuple[float, list[s
             why.append(f"method {p['METHOD_TYP']} fits")
         elif method not in q_full:
             score -= W["method"]  # a method the local name does not mention: a narrower term
+    cls = p.get("CLASS")
+    if hint.classes and cls:
+        w = max(hint.classes.get(c, 0.0) for c in (cls, *cls.split(".")))
+        if w:
+            score += W["class"] * w
+            why.append(f"section fits CLASS {cls}")
+        else:
+            score -= W["classmiss"]
     timing = p.get("TIME_ASPCT", "Pt")
     if hint.timed:
         score += 0.04 if timing == "24H" else -0.02

@@ -194,3 +194,58 @@ def test_a_german_ending_still_finds_the_term() -> None:
                          ("Glucose", "COMPONENT")))]
     found = TargetIndex(terms).suggest("Cholesterin", unit="mg/dl", specimen="Serum")
     assert [s.code for s in found][:1] == ["2093-3"]
+
+
+def _plain(code: str, display: str, **props: str) -> TargetTerm:
+    component = display.split(" [")[0].split(" in ")[0]
+    return TargetTerm(code, display, ((display, "display"), (component, "COMPONENT")), props)
+
+
+def test_german_compounds_split_into_words_the_targets_hold() -> None:
+    """"Thrombozytenaggregation" reaches the term that has its parts as separate words; a
+    known word splits only into long parts (antithrombin stays whole)."""
+    aggregation = "Platelet aggregation ADP induced in Platelet rich plasma"
+    terms = [
+        TargetTerm("1", aggregation, ((aggregation, "display"),
+                                      ("Thrombozyten Aggregation ADP-induziert", "de-DE")),
+                   {"SYSTEM": "PRP"}),
+        _plain("2", "Platelet factor 4 [Units/volume] in Platelet poor plasma", SYSTEM="PPP"),
+        TargetTerm("3", "Platelets [#/volume] in Blood",
+                   (("Platelets [#/volume] in Blood", "display"),
+                    ("Thrombozyten [#/Volumen] in Blut", "de-DE LONG_COMMON_NAME")),
+                   {"SYSTEM": "Bld"}),
+        _plain("4", "Antithrombin [Units/volume] in Platelet poor plasma", SYSTEM="PPP"),
+        _plain("5", "Thrombin time", SYSTEM="PPP"),
+    ]
+    index = TargetIndex(terms)
+    assert index.split_compound("thrombozytenaggregation") == ["thrombozyten", "aggregation"]
+    assert index.split_compound("antithrombin") is None
+    assert index.split_compound("kurz") is None
+    found = suggest(index, "Thrombozytenaggregation ADP-induziert")
+    assert found[0].code == "1"
+    assert suggest(index, "Antithrombin")[0].code == "4"
+
+
+def test_a_lab_section_names_the_specimen_and_the_loinc_class() -> None:
+    urine = axes("Natrium", unit="mmol/L", category="Urinchemie / Urindiagnostik")
+    assert max(urine.systems, key=lambda k: urine.systems[k]) == "Urine"
+    assert urine.system_from_category and not urine.system_from_text
+    # the name's own specimen wins over the section's
+    assert axes("Natrium /S", category="Urinchemie").systems["Ser/Plas"] == 1.0
+    assert axes("Birke IgE", category="Inhalationsallergene IgE / Allergiediagnostik"
+                ).classes == {"ALLERGY": 1.0}
+    assert axes("pO2", category="Blutgasanalyse venös / Blutgasanalytik").systems["BldV"] == 1.0
+    assert axes("Kalium", category="Klinische Chemie").classes == {}  # CHEM terms are spread
+    terms = [_plain("1", "Sodium [Moles/volume] in Serum or Plasma", SYSTEM="Ser/Plas",
+                    PROPERTY="SCnc"),
+             _plain("2", "Sodium [Moles/volume] in Urine", SYSTEM="Urine", PROPERTY="SCnc")]
+    index = TargetIndex(terms)
+    assert suggest(index, "Sodium", unit="mmol/L")[0].code == "1"
+    assert suggest(index, "Sodium", unit="mmol/L", category="Urinchemie")[0].code == "2"
+
+
+def test_cells_after_a_slash_are_the_specimen() -> None:
+    assert specimen_hint("Alpha-Fucosidase /Leukozyten") == {"WBC": 1.0}
+    assert "WBC" not in specimen_hint("Leukozyten /U")
+    assert specimen_hint("Osmolalität /SW Osmolalität /Schweiß")["Sweat"] == 1.0
+    assert specimen_hint("H2 15 min (Lactose-Atemtest)")["Exhl gas"] == 1.0
