@@ -66,7 +66,8 @@ def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
     if u in {"%", "1", "l/l", "ratio", "{ratio}"}:
         return {"NFr", "MFr", "VFr", "SFr", "CFr", "Ratio", "MRto", "SRto", "LsCnc", "VFr.DF",
                 "Type", "Prid", "PrThr", "Imp", "Score"} if u == "1" else {
-                    "NFr", "MFr", "VFr", "SFr", "CFr", "VFr.DF"}, ("Qn" if u != "1" else None)
+                    "NFr", "MFr", "VFr", "SFr", "CFr", "VFr.DF", "RelCCnc", "RelTime",
+                    "RelACnc", "RelMCnc"}, ("Qn" if u != "1" else None)
     if u in {"fl", "um3"}:
         return {"EntVol"}, "Qn"
     if u == "pg":

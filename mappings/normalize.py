@@ -164,6 +164,20 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(180|3) ?(min|minuten|minutes|m)|3 ?(h|std|stunden)", "3 hours"),
         (r"(\d+) ?(min|minuten|m)", r"\1 minutes"),
         (r"basal|baseline|nuechtern", "baseline"),
+        # vitamins as LOINC names them (by their chemical name)
+        (r"vit(amin)? a", "retinol"),
+        (r"vit(amin)? b ?1", "thiamine"),
+        (r"vit(amin)? b ?2", "riboflavin"),
+        (r"vit(amin)? b ?3|nicotinsaeure|nikotinsaeure|nicotinic acid", "niacin"),
+        (r"vit(amin)? b ?5|pantothensaeure", "pantothenate"),
+        (r"vit(amin)? b ?6", "pyridoxal phosphate"),
+        (r"vit(amin)? b ?7|vit(amin)? h", "biotin"),
+        (r"vit(amin)? b ?12", "cobalamin"),
+        (r"vit(amin)? c|ascorbinsaeure|ascorbic acid", "ascorbate"),
+        (r"vit(amin)? e", "alpha tocopherol"),
+        (r"vit(amin)? k ?1", "phytonadione"),
+        (r"vit(amin)? k", "phytonadione menadione"),
+        (r"fols(ae|a)ure|folic acid", "folate"),
     ))
 _SPECIMEN_NUMBER = re.compile(r"(?<![a-z0-9])(abnahme|probe|specimen) (\d+)(?![a-z0-9])")
 

@@ -249,3 +249,13 @@ def test_cells_after_a_slash_are_the_specimen() -> None:
     assert "WBC" not in specimen_hint("Leukozyten /U")
     assert specimen_hint("Osmolalität /SW Osmolalität /Schweiß")["Sweat"] == 1.0
     assert specimen_hint("H2 15 min (Lactose-Atemtest)")["Exhl gas"] == 1.0
+
+
+def test_vitamins_are_named_as_loinc_names_them() -> None:
+    from mappings.normalize import query_tokens
+
+    assert query_tokens("Vitamin A") == ["retinol"]
+    assert query_tokens("Vit. B12") == ["cobalamin"]
+    assert query_tokens("Folsäure") == ["folate"]
+    assert query_tokens("Vitamine") == ["vitamine"]  # a plural, not vitamin E
+    assert "RelCCnc" in unit_hint("%")[0]  # an activity in % of normal
