@@ -77,6 +77,31 @@ def _value_set_stamp(store: Store, canonical: str) -> tuple[Any, ...]:
     return tuple(sorted((r.summary.id, r.summary.version_id) for r in found))
 
 
+def value_set_stamp(store: Store, canonical: str) -> str:
+    """A text that changes when the stored ValueSet `canonical` (url or url|version) does."""
+    return f"{canonical}#{_value_set_stamp(store, canonical)}"
+
+
+def value_set_members(store: Store, canonical: str, cs: StoredCodeSystem,
+                      role: str = "") -> frozenset[str]:
+    """The selectable codes of code system `cs` in the expansion of the stored ValueSet
+    `canonical`; NotFound when it is not stored."""
+    ctx = TxContext(store, stored_value_set=stored_value_sets(store))
+    vs = ctx.value_set(canonical)
+    if vs is None:
+        raise NotFound(f"{role + ' ' if role else ''}ValueSet {canonical} is not stored",
+                       expression=(f"{role}_valueset",) if role else ())
+    result = expand(ctx, ExpandRequest(value_set=vs), limit=EXPAND_LIMIT)
+    codes: set[str] = set()
+    stack = list(result.entries)
+    while stack:
+        e = stack.pop()
+        stack.extend(e.contains)
+        if e.system == cs.url and not e.abstract:
+            codes.add(e.code)
+    return frozenset(codes)
+
+
 def target_code_system(store: Store, project: Project) -> StoredCodeSystem:
     cs = store.resolve_code_system(project.target_system, project.target_version)
     if cs is None:
@@ -145,20 +170,7 @@ class TargetScopes:
         return found
 
     def _expand(self, project: Project, cs: StoredCodeSystem) -> frozenset[str]:
-        ctx = TxContext(self.store, stored_value_set=stored_value_sets(self.store))
-        canonical = project.target_valueset or ""
-        vs = ctx.value_set(canonical)
-        if vs is None:
-            raise NotFound(f"target ValueSet {canonical} is not stored")
-        result = expand(ctx, ExpandRequest(value_set=vs), limit=EXPAND_LIMIT)
-        codes: set[str] = set()
-        stack = list(result.entries)
-        while stack:
-            e = stack.pop()
-            stack.extend(e.contains)
-            if e.system == cs.url and not e.abstract:
-                codes.add(e.code)
-        return frozenset(codes)
+        return value_set_members(self.store, project.target_valueset or "", cs, "target")
 
     def contains(self, project: Project, code: str) -> bool:
         """Whether `code` is in the project's target scope (exact spelling)."""

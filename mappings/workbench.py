@@ -44,8 +44,10 @@ from mappings.targets import (
     suggest_for,
     target_code_system,
     target_labels,
+    value_set_members,
+    value_set_stamp,
 )
-from termserver.errors import Conflict, InvalidRequest, NotFound, NotSupported
+from termserver.errors import Conflict, InvalidRequest, NotFound
 from termserver.ingest import save_code_system_content
 from termserver.model import StoredCodeSystem
 from termserver.store import Store, version_key
@@ -81,19 +83,22 @@ class Workbench:
         self._check_project(project)
         if self.store.workbench.project(project.id) is not None:
             raise Conflict(f"map project {project.id!r} already exists")
-        return self.store.workbench.create_project(replace(project, pk=0, created=""), author)
+        created = self.store.workbench.create_project(replace(project, pk=0, created=""),
+                                                      author)
+        self._source_scope(created)
+        return created
 
     def _check_project(self, project: Project) -> None:
-        if project.source_valueset:
-            raise NotSupported("restricting the source codes by a ValueSet is not supported "
-                               "yet: import the codes to map as their own code list",
-                               expression=("source_valueset",))
         if not (project.title or "").strip():
             raise InvalidRequest("a project needs a title", expression=("title",))
         for name in ("source_system", "target_system"):
             if not (getattr(project, name) or "").strip():
                 raise InvalidRequest(f"{name} is required", expression=(name,))
-        self._source_cs(project)
+        source = self._source_cs(project)
+        if project.source_valueset and not value_set_members(
+                self.store, project.source_valueset, source, "source"):
+            raise InvalidRequest(f"ValueSet {project.source_valueset} has no code of the source "
+                                 f"code system {source.url}", expression=("source_valueset",))
         target_code_system(self.store, project)
         if project.target_valueset:
             self.scopes.scope(project)  # NotFound when the ValueSet is not stored
@@ -119,7 +124,11 @@ class Workbench:
         if after == before:
             return before
         self._check_project(after)
-        return self.store.workbench.update_project(before, after, author)
+        updated = self.store.workbench.update_project(before, after, author)
+        if not updated.source_valueset:
+            self.store.workbench.clear_source_members(updated.pk)
+        self._source_scope(updated)
+        return updated
 
     def _source_cs(self, project: Project) -> StoredCodeSystem:
         cs = self.store.resolve_code_system(project.source_system, project.source_version)
@@ -128,6 +137,26 @@ class Workbench:
                            f"{'|' + project.source_version if project.source_version else ''} "
                            "is not stored: import the code list first")
         return cs
+
+    def _source_scope(self, project: Project) -> tuple[StoredCodeSystem, int | None]:
+        """The source code system and, for a project whose source a ValueSet restricts, the
+        project pk whose materialised members are the source codes (expanded again when the
+        ValueSet or the code system changed since)."""
+        cs = self._source_cs(project)
+        if not project.source_valueset:
+            return cs, None
+        stamp = f"{cs.pk}|{value_set_stamp(self.store, project.source_valueset)}"
+        wb = self.store.workbench
+        if wb.source_stamp(project.pk) != stamp:
+            wb.set_source_members(project.pk, stamp, value_set_members(
+                self.store, project.source_valueset, cs, "source"))
+        return cs, project.pk
+
+    def _sources(self, project: Project, codes: Sequence[str] | None = None
+                 ) -> dict[str, SourceCode]:
+        """The project's source codes (all, or those of `codes` in its scope), list order."""
+        cs, members_of = self._source_scope(project)
+        return self.store.workbench.source_codes(cs.pk, codes, members_of)
 
     # -- source codes --------------------------------------------------------------------------
 
@@ -167,8 +196,7 @@ class Workbench:
                 continue
             flagged = [d for d in wb.decisions(project.pk, reviewer=None, status="accepted",
                                                codes=sorted(changed))] if changed else []
-            sources = wb.source_codes(self._source_cs(project).pk,
-                                      [d.source_code for d in flagged])
+            sources = self._sources(project, [d.source_code for d in flagged])
             wb.save_decisions(project.pk, (
                 (replace(d, status="needs-review", author=author, updated="",
                          source_display=sources[d.source_code].display
@@ -192,9 +220,10 @@ class Workbench:
             raise InvalidRequest("offset must be >= 0 and count 0..1000")
         project = self.get_project(project_id)
         self.scopes.warm_soon(project)  # the curator will ask for suggestions next
-        return self.store.workbench.worklist(project.pk, self._source_cs(project).pk,
-                                             reviewer=reviewer, status=status, text=text,
-                                             offset=offset, count=count)
+        cs, members_of = self._source_scope(project)
+        return self.store.workbench.worklist(project.pk, cs.pk, reviewer=reviewer,
+                                             status=status, text=text, offset=offset,
+                                             count=count, members=members_of is not None)
 
     def source_code(self, project_id: str, code: str, reviewer: str = MAIN) -> WorkItem:
         project = self.get_project(project_id)
@@ -205,7 +234,7 @@ class Workbench:
         return WorkItem(source, decision, tuple(kept))
 
     def _source(self, project: Project, code: str) -> SourceCode:
-        found = self.store.workbench.source_codes(self._source_cs(project).pk, [code])
+        found = self._sources(project, [code])
         if code not in found:
             raise NotFound(f"{code!r} is not a source code of project {project.id}",
                            expression=("code",))
@@ -213,8 +242,9 @@ class Workbench:
 
     def progress(self, project_id: str, reviewer: str = MAIN) -> Progress:
         project = self.get_project(project_id)
+        cs, members_of = self._source_scope(project)
         total, counts = self.store.workbench.status_counts(
-            project.pk, self._source_cs(project).pk, reviewer)
+            project.pk, cs.pk, reviewer, members=members_of is not None)
         return Progress(total, {s: counts.get(s, 0) for s in STATUSES})
 
     # -- suggestions ---------------------------------------------------------------------------
@@ -224,7 +254,7 @@ class Workbench:
         """Live suggestions for a source code (or a free text): targets accepted before for
         the same normalised text in any project with this target system come first."""
         project = self.get_project(project_id)
-        found = self.store.workbench.source_codes(self._source_cs(project).pk, [code_or_text])
+        found = self._sources(project, [code_or_text])
         source = found.get(code_or_text)
         text = source_text(source) if source else code_or_text
         if source is not None:
@@ -257,9 +287,9 @@ class Workbench:
     def start_suggest_job(self, project_id: str, author: str | None = None) -> Job:
         """Suggest every source code in the background; poll `job(id)` for progress."""
         project = self.get_project(project_id)
-        cs = self._source_cs(project)
+        self._source_scope(project)
         target_code_system(self.store, project)
-        return self.jobs.start(project, lambda: self.store.workbench.source_codes(cs.pk), author)
+        return self.jobs.start(project, lambda: self._sources(project), author)
 
     def job(self, job_id: str) -> Job:
         """A job with its progress. A queued/running job that no thread of this process runs
@@ -366,8 +396,7 @@ class Workbench:
         each audited as "import". Statuses and relationships are checked; targets must be
         codes of their code system (all or nothing)."""
         project = self.get_project(project_id)
-        sources = self.store.workbench.source_codes(
-            self._source_cs(project).pk, [d.source_code for d in decisions])
+        sources = self._sources(project, [d.source_code for d in decisions])
         checked = []
         for d in decisions:
             if d.reviewer != MAIN and not project.dual:
@@ -389,6 +418,9 @@ class Workbench:
         first = {d.source_code: d for d in wb.decisions(project.pk, reviewer=a) if _decided(d)}
         second = {d.source_code: d for d in wb.decisions(project.pk, reviewer=b) if _decided(d)}
         both = sorted(first.keys() & second.keys())
+        if project.source_valueset:
+            scope = self._sources(project, both)
+            both = [c for c in both if c in scope]
         return agreement_of((a, b), [(first[c], second[c]) for c in both])
 
     def reconcile(self, project_id: str, source_code: str, *, targets: tuple[Target, ...] |
@@ -402,7 +434,10 @@ class Workbench:
 
     def _published_input(self, project: Project) -> tuple[list[Decision], dict[str, SourceCode]]:
         decisions = self.store.workbench.decisions(project.pk, reviewer=MAIN)
-        return decisions, self.store.workbench.source_codes(self._source_cs(project).pk)
+        sources = self._sources(project)
+        if project.source_valueset:  # decisions on codes the ValueSet no longer holds stay out
+            decisions = [d for d in decisions if d.source_code in sources]
+        return decisions, sources
 
     def publish(self, project_id: str, *, version: str, status: str = "draft",
                 author: str | None = None) -> PublishResult:

@@ -17,6 +17,7 @@ from termserver.store.schema import (
     CLOSURE_TABLES,
     HIERARCHY_TABLES,
     SCHEMA_VERSION,
+    SOURCE_SCOPE_TABLES,
     WORKBENCH_TABLES,
     code_system,
     metadata,
@@ -45,10 +46,16 @@ def _add_workbench_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(WORKBENCH_TABLES))
 
 
+def _add_source_scope_tables(conn: Connection) -> None:
+    """4 → 5: map projects whose source codes a ValueSet restricts."""
+    metadata.create_all(conn, tables=list(SOURCE_SCOPE_TABLES))
+
+
 #: STEPS[n] upgrades a database from version n to n + 1. Append; never edit a released step.
 STEPS: dict[int, Callable[[Connection], None]] = {1: _add_closure_tables,
                                                   2: _add_hierarchy_tables,
-                                                  3: _add_workbench_tables}
+                                                  3: _add_workbench_tables,
+                                                  4: _add_source_scope_tables}
 
 
 def current_version(conn: Connection) -> int | None:

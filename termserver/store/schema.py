@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 
 #: Bump with every migration step added in migrations.py.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 metadata = MetaData()
 
@@ -350,3 +350,29 @@ map_job = Table(
 #: Tables added by schema version 4.
 WORKBENCH_TABLES = (map_project, map_decision, map_decision_target, map_event, map_suggestion,
                     map_job)
+
+# -- schema version 5: a project's source codes restricted by a ValueSet ----------------------
+
+#: The source codes of a project whose source is restricted by a ValueSet: the members of the
+#: ValueSet's expansion in the source code system, materialised so the worklist pages in SQL.
+map_source_member = Table(
+    "map_source_member",
+    metadata,
+    Column("project_pk", PK, ForeignKey("map_project.pk", ondelete="CASCADE"), nullable=False),
+    Column("code", Text, nullable=False),
+    UniqueConstraint("project_pk", "code", name="uq_map_source_member"),
+)
+
+#: What the members were expanded from (source code system pk, ValueSet id/versionId): when it
+#: changes, the members are expanded again.
+map_source_scope = Table(
+    "map_source_scope",
+    metadata,
+    Column("project_pk", PK, ForeignKey("map_project.pk", ondelete="CASCADE"),
+           primary_key=True),
+    Column("stamp", Text, nullable=False),
+    Column("members", Integer, nullable=False),
+)
+
+#: Tables added by schema version 5.
+SOURCE_SCOPE_TABLES = (map_source_member, map_source_scope)

@@ -38,6 +38,8 @@ from termserver.store.schema import (
     map_event,
     map_job,
     map_project,
+    map_source_member,
+    map_source_scope,
     map_suggestion,
 )
 
@@ -107,13 +109,14 @@ class WorkbenchStore:
 
     def worklist(self, project_pk: int, cs_pk: int, *, reviewer: str = MAIN,
                  status: str | None = None, text: str | None = None, offset: int = 0,
-                 count: int = 50) -> tuple[list[WorkItem], int]:
+                 count: int = 50, members: bool = False) -> tuple[list[WorkItem], int]:
         """One page of source codes (load order) with their decision and kept suggestions,
-        and how many match in all."""
+        and how many match in all. `members`: only the project's materialised source codes
+        (a source ValueSet)."""
         d = map_decision
         joined = concept.outerjoin(d, and_(d.c.project_pk == project_pk, d.c.reviewer == reviewer,
                                            d.c.source_code == concept.c.code))
-        cond: list[Any] = [concept.c.cs_pk == cs_pk]
+        cond: list[Any] = [concept.c.cs_pk == cs_pk, *_member_filter(project_pk, members)]
         if status is not None:
             cond.append(func.coalesce(d.c.status, "unmapped") == status)
         if text:
@@ -135,11 +138,13 @@ class WorkbenchStore:
                           tuple(kept.get(c, ()))) for c in codes]
         return items, total
 
-    def source_codes(self, cs_pk: int, codes: Sequence[str] | None = None
-                     ) -> dict[str, SourceCode]:
-        """Source codes of a stored local code system (all, or just `codes`), load order."""
+    def source_codes(self, cs_pk: int, codes: Sequence[str] | None = None,
+                     members_of: int | None = None) -> dict[str, SourceCode]:
+        """Source codes of a stored local code system (all, or just `codes`), load order;
+        `members_of`: only the materialised source codes of that project."""
         with self.engine.connect() as conn:
-            stmt = select(concept.c.code, concept.c.display).where(concept.c.cs_pk == cs_pk)
+            stmt = select(concept.c.code, concept.c.display).where(
+                concept.c.cs_pk == cs_pk, *_member_filter(members_of or 0, members_of is not None))
             if codes is None:
                 rows = list(conn.execute(stmt.order_by(concept.c.seq)).all())
             else:
@@ -148,21 +153,51 @@ class WorkbenchStore:
                     rows += conn.execute(stmt.where(concept.c.code.in_(part))).all()
             return _sources(conn, cs_pk, rows, all_codes=codes is None)
 
-    def status_counts(self, project_pk: int, cs_pk: int, reviewer: str = MAIN
-                      ) -> tuple[int, dict[str, int]]:
+    def status_counts(self, project_pk: int, cs_pk: int, reviewer: str = MAIN,
+                      members: bool = False) -> tuple[int, dict[str, int]]:
         """(source codes, decisions per status over those codes); undecided count unmapped."""
         d = map_decision
+        only = _member_filter(project_pk, members)
         with self.engine.connect() as conn:
             total = int(conn.execute(select(func.count()).select_from(concept)
-                                     .where(concept.c.cs_pk == cs_pk)).scalar() or 0)
+                                     .where(concept.c.cs_pk == cs_pk, *only)).scalar() or 0)
             rows = conn.execute(
                 select(d.c.status, func.count()).select_from(d.join(concept, and_(
                     concept.c.cs_pk == cs_pk, concept.c.code == d.c.source_code)))
-                .where(d.c.project_pk == project_pk, d.c.reviewer == reviewer)
+                .where(d.c.project_pk == project_pk, d.c.reviewer == reviewer, *only)
                 .group_by(d.c.status)).all()
         counts = {str(s): int(n) for s, n in rows}
         counts["unmapped"] = total - sum(n for s, n in counts.items() if s != "unmapped")
         return total, counts
+
+    def source_stamp(self, project_pk: int) -> str | None:
+        """What the project's materialised source codes were expanded from (None: never)."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(map_source_scope.c.stamp).where(
+                map_source_scope.c.project_pk == project_pk)).scalar()
+        return str(found) if found is not None else None
+
+    def set_source_members(self, project_pk: int, stamp: str, codes: Iterable[str]) -> int:
+        """Replace the project's source codes (a source ValueSet's members) in one
+        transaction; returns how many."""
+        rows = [{"project_pk": project_pk, "code": c} for c in dict.fromkeys(codes)]
+        m, sc = map_source_member, map_source_scope
+        with self.engine.begin() as conn:
+            conn.execute(delete(m).where(m.c.project_pk == project_pk))
+            for start in range(0, len(rows), 5000):
+                conn.execute(insert(m), rows[start:start + 5000])
+            conn.execute(delete(sc).where(sc.c.project_pk == project_pk))
+            conn.execute(insert(sc).values(project_pk=project_pk, stamp=stamp,
+                                           members=len(rows)))
+        return len(rows)
+
+    def clear_source_members(self, project_pk: int) -> None:
+        """Forget the materialised source codes (the project no longer has a source ValueSet)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(map_source_member).where(
+                map_source_member.c.project_pk == project_pk))
+            conn.execute(delete(map_source_scope).where(
+                map_source_scope.c.project_pk == project_pk))
 
     # -- decisions -----------------------------------------------------------------------------
 
@@ -347,6 +382,14 @@ class WorkbenchStore:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+def _member_filter(project_pk: int, members: bool) -> list[Any]:
+    """The WHERE condition keeping the project's materialised source codes (or none)."""
+    if not members:
+        return []
+    return [concept.c.code.in_(select(map_source_member.c.code).where(
+        map_source_member.c.project_pk == project_pk))]
+
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:
     for i in range(0, len(items), _CHUNK):

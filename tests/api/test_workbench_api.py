@@ -137,6 +137,29 @@ def test_project_errors_are_operation_outcomes(lab: TestClient) -> None:
     assert _issue(lab.post(f"{API}/projects", json={"id": "x"}), 400)["code"] == "invalid"
 
 
+def test_a_project_restricted_by_a_source_valueset(lab: TestClient, store: Store) -> None:
+    from termserver.ingest import save_resource
+
+    vs = "http://hospital.example/ValueSet/kalium"
+    with store.writer() as w:
+        save_resource(w, {"resourceType": "ValueSet", "url": vs, "status": "active",
+                          "compose": {"include": [{"system": LAB, "concept": [
+                              {"code": "K"}, {"code": "KS"}]}]}}, mode="canonical")
+    created = lab.post(f"{API}/projects", headers=ME, json={
+        "id": "kalium", "title": "Kalium", "source_system": LAB, "source_version": "1",
+        "source_valueset": vs, "target_system": LOINC})
+    assert created.status_code == 201, created.text
+    assert created.json()["source_valueset"] == vs
+    page = lab.get(f"{API}/projects/kalium/worklist").json()
+    assert page["total"] == 2 and [i["source"]["code"] for i in page["items"]] == ["K", "KS"]
+    outside = lab.get(f"{API}/projects/kalium/codes/NL63")
+    assert _issue(outside, 404)["code"] == "not-found"
+    missing = lab.post(f"{API}/projects", json={
+        "id": "none", "title": "x", "source_system": LAB, "target_system": LOINC,
+        "source_valueset": "http://nowhere.example/vs"})
+    assert "source ValueSet" in _issue(missing, 404)["text"]
+
+
 # -- worklist, suggestions, decisions -----------------------------------------------------
 
 

@@ -150,3 +150,20 @@ def test_errors_are_html_with_their_status(lab: TestClient) -> None:
     again = lab.post("/workbench/projects", headers=HX, data={
         "id": "lab", "title": "x", "source_system": LAB, "target_system": LOINC})
     assert again.status_code == 409 and 'data-testid="error"' in again.text
+
+
+def test_the_project_form_takes_a_source_valueset(lab: TestClient, store: Store) -> None:
+    from termserver.ingest import save_resource
+
+    vs = "http://hospital.example/ValueSet/kalium"
+    with store.writer() as w:
+        save_resource(w, {"resourceType": "ValueSet", "url": vs, "status": "active",
+                          "compose": {"include": [{"system": LAB, "concept": [
+                              {"code": "K"}]}]}}, mode="canonical")
+    r = lab.post("/workbench/projects", headers=HX, data={
+        "id": "k", "title": "Kalium", "source_system": LAB, "source_version": "1",
+        "source_valueset": vs, "target_valueset": "", "target_system": LOINC})
+    assert r.status_code == 204, r.text
+    assert f"in {vs}" in lab.get("/workbench").text
+    rows = lab.get("/workbench/projects/k/worklist", headers=HX).text
+    assert 'data-code="K"' in rows and 'data-code="KS"' not in rows

@@ -12,7 +12,7 @@ from loaders.base import CodeSystemContent
 from mappings.importer import ImportResult, LocalCode
 from mappings.model import MAIN, Project, Target
 from mappings.workbench import Workbench
-from termserver.errors import Conflict, InvalidRequest, NotFound, NotSupported
+from termserver.errors import Conflict, InvalidRequest, NotFound
 from termserver.ingest import save_code_system_content
 from termserver.model import CodeSystemInfo, Concept, ConceptProperty, Designation, Record
 from termserver.store import Store
@@ -98,7 +98,7 @@ def test_project_is_stored_and_listed(wb: Workbench) -> None:
     ({"source_version": "9"}, NotFound),
     ({"target_system": "http://snomed.info/sct"}, NotFound),
     ({"target_valueset": "http://nowhere.example/vs"}, NotFound),
-    ({"source_valueset": "http://example.org/vs/some-codes"}, NotSupported),
+    ({"source_valueset": "http://example.org/vs/some-codes"}, NotFound),
     ({}, Conflict),  # id "lab" exists
 ])
 def test_project_validation(wb: Workbench, changes: dict[str, object],

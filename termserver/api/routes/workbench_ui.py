@@ -116,6 +116,8 @@ def create_project(request: Request, wb: WorkbenchDep, id: Annotated[str, Form()
                    target_system: Annotated[str, Form()],
                    source_version: Annotated[str | None, Form()] = None,
                    target_version: Annotated[str | None, Form()] = None,
+                   source_valueset: Annotated[str | None, Form()] = None,
+                   target_valueset: Annotated[str | None, Form()] = None,
                    map_url: Annotated[str | None, Form()] = None,
                    dual: Annotated[bool, Form()] = False) -> Response:
     project = wb.create_project(Project(
@@ -123,6 +125,8 @@ def create_project(request: Request, wb: WorkbenchDep, id: Annotated[str, Form()
         source_version=(source_version or "").strip() or None,
         target_system=target_system.strip(),
         target_version=(target_version or "").strip() or None,
+        source_valueset=(source_valueset or "").strip() or None,
+        target_valueset=(target_valueset or "").strip() or None,
         map_url=(map_url or "").strip() or None, dual=dual), curator(request))
     return Response(status_code=204,
                     headers={"HX-Redirect": f"/workbench/projects/{project.id}"})
