@@ -1,6 +1,8 @@
-"""Time a LOINC load: the 2.78 LOINC Table Core (104,054 terms), then the 2.74 German variant.
+"""Time a LOINC load: the 2.78 LOINC Table Core (104,054 terms), then the 2.74 German variant
+and the Universal Lab Orders value set (term property ORDER_OBS).
 
     python bench/load_loinc.py [--db sqlite:///bench/data/loinc.db] [--core PATH] [--variant PATH]
+                               [--lab-orders PATH]
 
 Runs the real CLI path (`termserver load`) in subprocesses into a fresh database, prints the
 wall time and peak memory (RSS) of each load, the counts, and the German display of 2160-0.
@@ -22,6 +24,7 @@ ROOT = HERE.parent
 SHARED = ROOT.parent / "shared" / "data" / "loinc"
 CORE = SHARED / "LoincTableCore_2.78.csv.gz"
 VARIANT = SHARED / "loinc-2.74-accessory" / "LinguisticVariants" / "deDE15LinguisticVariant.csv.gz"
+LAB_ORDERS = SHARED / "loinc-2.74-accessory" / "Other" / "LoincUniversalLabOrdersValueSet.csv"
 GOAL_SECONDS = 60.0
 
 
@@ -30,8 +33,9 @@ def main() -> int:
     parser.add_argument("--db", default=f"sqlite:///{HERE / 'data' / 'loinc.db'}")
     parser.add_argument("--core", type=Path, default=CORE)
     parser.add_argument("--variant", type=Path, default=VARIANT)
+    parser.add_argument("--lab-orders", type=Path, default=LAB_ORDERS)
     args = parser.parse_args()
-    for path in (args.core, args.variant):
+    for path in (args.core, args.variant, args.lab_orders):
         if not path.exists():
             print(f"missing {path} (real LOINC files from ../shared/data)", file=sys.stderr)
             return 2
@@ -39,6 +43,7 @@ def main() -> int:
     core_s, _, core_mib = timed_load(args.db, "--format", "loinc", str(args.core))
     variant_s, _, variant_mib = timed_load(args.db, "--format", "loinc-variant",
                                            str(args.variant))
+    orders_s, _, _ = timed_load(args.db, "--format", "loinc-lab-orders", str(args.lab_orders))
 
     sys.path.insert(0, str(ROOT))
     from termserver.store import Store
@@ -51,6 +56,8 @@ def main() -> int:
         detail = store.concept_detail(cs.pk, "2160-0")
         german = next((d.value for d in (detail.designations if detail else ())
                        if d.language == "de-DE"), None)
+        order_obs = [p.value for p in (detail.properties if detail else ())
+                     if p.property == "ORDER_OBS"]
     finally:
         store.close()
     verdict = "meets" if core_s <= GOAL_SECONDS else "MISSES"
@@ -60,7 +67,8 @@ def main() -> int:
           f"{variant_mib:.0f} MiB)")
     print(f"http://loinc.org|{cs.version}: {cs.concept_count:,} concepts, "
           f"{rows['designation']:,} designations, {rows['concept_property']:,} properties")
-    print(f"2160-0 in de-DE: {german}")
+    print(f"Universal Lab Orders {args.lab_orders.name}: {orders_s:.1f} s")
+    print(f"2160-0 in de-DE: {german}; ORDER_OBS {order_obs}")
     return 0 if core_s <= GOAL_SECONDS else 1
 
 

@@ -14,6 +14,7 @@ from loaders.base import Loader
 REGISTRY: dict[str, str] = {
     "fhir-package": "loaders.fhir_package:FhirPackageLoader",
     "snomed-rf2": "loaders.snomed:SnomedRf2Loader",
+    "loinc-lab-orders": "loaders.loinc_lab_orders:LoincLabOrdersLoader",  # before loinc
     "loinc": "loaders.loinc:LoincLoader",
     "loinc-variant": "loaders.loinc_variant:LoincVariantLoader",
     "owl": "loaders.owl:OwlLoader",

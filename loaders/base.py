@@ -46,13 +46,15 @@ class CodeSystemContent:
 class CodeSystemAddition:
     """Records to add to a code system version already stored (e.g. a LOINC linguistic
     variant loaded on its own). `version` None: the newest stored version of `url`.
-    Designations already stored in `replace_languages` are dropped first, so loading the
-    same addition again replaces it. Only designations and properties."""
+    Designations already stored in `replace_languages` and properties named in
+    `replace_properties` are dropped first, so loading the same addition again replaces it.
+    Only designations and properties."""
 
     url: str
     version: str | None
     records: Iterator[Record] = field(default_factory=lambda: iter(()))
     replace_languages: tuple[str, ...] = ()
+    replace_properties: tuple[str, ...] = ()
     label: str = ""  # what is added, for the load report, e.g. "de-DE designations"
 
 

@@ -155,7 +155,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _load_demo(store: Store, demo_dir: Path) -> None:
     """First start on an empty database: the demo packages, a LOINC lab subset with its German
-    names, and a demo map project (demo/labor-demo.csv → LOINC) for the workbench."""
+    names and Universal Lab Orders flags, and a demo map project (demo/labor-demo.csv → LOINC)
+    for the workbench."""
     from termserver.model import SearchQuery
 
     total, _ = store.search(SearchQuery("CodeSystem", count=1), with_json=False)
@@ -169,6 +170,9 @@ def _load_demo(store: Store, demo_dir: Path) -> None:
         _load_paths(store, [loinc / "LoincTableCore.csv.gz"], "loinc", _options("2.78", None))
         _load_paths(store, [loinc / "deDE15LinguisticVariant.csv.gz"], "loinc-variant",
                     _options(None, None))
+        orders = loinc / "LoincUniversalLabOrdersValueSet.csv.gz"
+        if orders.exists():
+            _load_paths(store, [orders], "loinc-lab-orders", _options(None, None))
     codes = demo_dir / "labor-demo.csv"
     if codes.exists():
         _demo_project(store, codes)

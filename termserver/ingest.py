@@ -181,7 +181,8 @@ def add_to_code_system(store: Store, w: Writer, item: CodeSystemAddition) -> Sav
         what = f"{item.url}|{item.version}" if item.version else item.url
         raise NotFound(f"{what} is not loaded; load the code system before adding "
                        f"{item.label or 'to it'}")
-    counts = w.extend_code_system(existing.pk, item.records, item.replace_languages)
+    counts = w.extend_code_system(existing.pk, item.records, item.replace_languages,
+                                  item.replace_properties)
     added = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n and kind != "orphan")
     note = f"added {added or 'nothing'} ({item.label}) to {item.url}|{target.version or ''}"
     if counts.get("orphan"):

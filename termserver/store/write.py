@@ -183,29 +183,40 @@ class Writer:
         return total // 2
 
     def extend_code_system(self, resource_pk: int, records: Iterable[Record],
-                           replace_languages: Iterable[str] = ()) -> dict[str, int]:
+                           replace_languages: Iterable[str] = (),
+                           replace_properties: Iterable[str] = ()) -> dict[str, int]:
         """Add designations and properties to the stored code system of `resource_pk` (no
-        concepts, no hierarchy). Designations in `replace_languages` are dropped first;
-        added ones whose concept does not exist are dropped after (counted as "orphan").
-        Bumps the resource's versionId. Returns counts per kind."""
+        concepts, no hierarchy). Designations in `replace_languages` and properties named in
+        `replace_properties` are dropped first; added ones whose concept does not exist are
+        dropped after (counted as "orphan"). Bumps the resource's versionId. Returns counts
+        per kind."""
         cs_pk = int(self.conn.execute(select(code_system.c.pk).where(
             code_system.c.resource_pk == resource_pk)).scalar_one())
         languages = list(replace_languages)
+        properties = list(replace_properties)
         if languages:
             self.conn.execute(delete(designation).where(
                 designation.c.cs_pk == cs_pk, designation.c.language.in_(languages)))
+        if properties:
+            self.conn.execute(delete(concept_property).where(
+                concept_property.c.cs_pk == cs_pk, concept_property.c.property.in_(properties)))
         sink = _RecordSink(self.conn, cs_pk)
         for record in records:
             if not isinstance(record, Designation | ConceptProperty):
                 raise TypeError(f"an addition adds designations and properties, not {record!r}")
             sink.add(record)
         sink.flush()
+        known = select(concept.c.code).where(concept.c.cs_pk == cs_pk)
         if languages:
-            known = select(concept.c.code).where(concept.c.cs_pk == cs_pk)
             gone = self.conn.execute(delete(designation).where(
                 designation.c.cs_pk == cs_pk, designation.c.language.in_(languages),
                 designation.c.code.not_in(known))).rowcount
             sink.counts["orphan"] = int(gone or 0)
+        if properties:
+            gone = self.conn.execute(delete(concept_property).where(
+                concept_property.c.cs_pk == cs_pk, concept_property.c.property.in_(properties),
+                concept_property.c.code.not_in(known))).rowcount
+            sink.counts["orphan"] = sink.counts.get("orphan", 0) + int(gone or 0)
         self.conn.execute(update(resource).where(resource.c.pk == resource_pk).values(
             version_id=resource.c.version_id + 1, last_updated=now()))
         return sink.counts

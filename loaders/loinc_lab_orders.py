@@ -1,0 +1,53 @@
+"""Load the LOINC Universal Lab Orders value set (format `loinc-lab-orders`) onto the LOINC
+version already loaded, as the term property ORDER_OBS ("Order", "Observation", "Both").
+
+`LoincUniversalLabOrdersValueSet.csv` (LOINC accessory files, `Other/`; plain, .gz, or inside
+a folder or zip) names the terms most often ordered; the LOINC table core has no ORDER_OBS
+column, and mapping suggestions use it as a commonness signal. The result is a
+`CodeSystemAddition` that replaces every ORDER_OBS property of
+`http://loinc.org|{--version, else the newest loaded}`, so loading it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+from loaders.base import CodeSystemAddition, LoadItem, LoadOptions, Progress
+from loaders.loinc_files import LOINC_NUM, Release, Row
+from termserver.errors import LoadError
+from termserver.model import ConceptProperty, Record
+
+SYSTEM = "http://loinc.org"
+LAB_ORDERS = re.compile(r"^LoincUniversalLabOrdersValueSet\.csv$", re.IGNORECASE)
+PROPERTY = "ORDER_OBS"
+
+
+class LoincLabOrdersLoader:
+    name: ClassVar[str] = "loinc-lab-orders"
+
+    def detect(self, path: Path) -> bool:
+        base = path.name[:-3] if path.name.endswith(".gz") else path.name
+        return path.is_file() and LAB_ORDERS.match(base) is not None
+
+    def read(self, path: Path, options: LoadOptions,
+             progress: Progress | None = None) -> Iterator[LoadItem]:
+        found = Release(path).all(LAB_ORDERS)
+        if not found:
+            raise LoadError("no LoincUniversalLabOrdersValueSet.csv (LOINC accessory files, "
+                            "Other/)", path=str(path))
+        yield CodeSystemAddition(SYSTEM, options.version, _order_obs(found[0].rows(
+            ("LOINC_NUM", PROPERTY)), progress), replace_properties=(PROPERTY,),
+            label=f"{PROPERTY} from {found[0].base}")
+
+
+def _order_obs(rows: Iterator[Row], progress: Progress | None) -> Iterator[Record]:
+    for n, row in enumerate(rows, start=1):
+        code = row.code("LOINC_NUM", LOINC_NUM, "LOINC code")
+        value = row[PROPERTY]
+        if value:
+            yield ConceptProperty(code, PROPERTY, value, "string")
+        if progress is not None and n % 1000 == 0:
+            progress(n, None)
