@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz
 
+from mappings.glossary import GLOSSARY, glossary_words
 from mappings.hints import SPECIMEN_WORDS, Axes, axes, specimen_hint, unit_hint
 from mappings.normalize import ABBREVIATIONS, base_tokens, fold, query_tokens, skeleton
 from termserver.model import ConceptDetail
@@ -286,27 +287,33 @@ class TargetIndex:
                 expansion = ABBREVIATIONS.get(tok)
                 if expansion:
                     alts.extend(t for t in expansion.split() if t != tok)
+                alts.extend(t for t in glossary_words(tok) if t not in alts)
                 if parts and word in self._post:  # German names still match the whole word
                     alts.append(word)
                 groups.append(alts)
         return groups
 
+    def _known(self, word: str) -> bool:
+        """A word of the targets' texts or of the German glossary."""
+        return word in self._post or word in GLOSSARY
+
     def split_compound(self, tok: str, depth: int = 2) -> list[str] | None:
         """A German compound the targets do not hold as one word, split into words they do
         hold ("thrombozytenaggregation" → thrombozyten aggregation), dropping a linking "s"
         ("plasminogenaktivatorinhibitor" → plasminogen aktivator inhibitor); None if none."""
-        if len(tok) < 9 or not tok.isalpha():
+        if len(tok) < 9 or not tok.isalpha() or tok in GLOSSARY:
             return None
         best: list[str] | None = None
-        shortest = 5 if tok in self._post else 4  # a known word splits into longer words only
+        known = self._known
+        shortest = 5 if known(tok) else 4  # a known word splits into longer words only
         for i in range(shortest, len(tok) - shortest + 1):
             head, tail = tok[:i], tok[i:]
-            if head not in self._post:
-                if head.endswith("s") and head[:-1] in self._post and len(head) > 5:
+            if not known(head):
+                if head.endswith("s") and known(head[:-1]) and len(head) > 5:
                     head = head[:-1]
                 else:
                     continue
-            rest = [tail] if tail in self._post and len(tail) >= shortest else \
+            rest = [tail] if known(tail) and len(tail) >= shortest else \
                 self.split_compound(tail, depth - 1) if depth > 1 else None
             if rest and (best is None or min(len(head), *map(len, rest))
                          > min(map(len, best))):
