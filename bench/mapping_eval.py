@@ -5,8 +5,9 @@
 Target scope: ACTIVE LOINC terms with CLASSTYPE 1 (laboratory), read from a database built by
 bench/load_loinc.py (LOINC 2.78 core + the deDE15 German variant of the 2.74 accessory files).
 MIMIC cases pass FLUID as specimen and CATEGORY (Blood Gas / Chemistry / Hematology) as
-category. Each set is also reported by halves (row order): weights were tuned on the first
-half only, the second half is held out. Gold sets: (a) MIMIC-III demo
+category; ELGA cases pass their section in the list (the parent groups, e.g. "Urinchemie /
+Urindiagnostik") as category. Each set is also reported by halves (row order): weights were
+tuned on the first half only, the second half is held out. Gold sets: (a) MIMIC-III demo
 lab items with a LOINC code (LABEL, FLUID as specimen), (b) ELGA Laborparameter rows whose code
 is a LOINC (short display + long de-AT name, unit from `einheit_codiert`). Measures top-1,
 top-5 and MRR (over the first 5) for `mappings.suggest` and for the baseline that reproduces
@@ -222,7 +223,9 @@ def main() -> int:
              f"Target scope: {len(terms):,} ACTIVE LOINC terms with CLASSTYPE 1 "
              f"(LOINC 2.78 + German variant {args.variant}), db `{args.db}`. MRR over the first "
              "5. Weights were tuned on the 1st half of each gold set (row order); the 2nd half "
-             "is held out. Commonness prior: "
+             "is held out. MIMIC cases give FLUID as specimen and CATEGORY as category; ELGA "
+             "cases give their section in the list (parent groups) as category. No gold table "
+             "is used by the method. Commonness prior: "
              + (f"Universal Lab Orders value set `{Path(args.lab_orders).name}` loaded"
                 if args.lab_orders else "without the Universal Lab Orders value set") + ".", "",
              "| Gold set | part | cases (gold in scope) | method | top-1 | top-5 | MRR "
