@@ -3,9 +3,10 @@
 `StoreTargetSearch` holds no target terms up front, only each code system's vocabulary
 (token → document frequency, with a character-trigram index over it). For one local name it
 builds query words from mappings.normalize tokens (stop words dropped, an unknown compound
-split into known words), each with its abbreviation expansion and the vocabulary's other
-spellings of it (same spelling skeleton, "Glukose" → glucose, "Kalzium" → calcium; close by
-rapidfuzz ratio; longer words an abbreviation begins), weighted; asks the store's text index
+split into known words), each with its abbreviation expansion, its English words from the
+German glossary (mappings.glossary, "Erdnuss" → peanut) and the vocabulary's other spellings
+of it (same spelling skeleton, "Glukose" → glucose, "Kalzium" → calcium; close by rapidfuzz
+ratio; longer words an abbreviation begins), weighted; asks the store's text index
 (termserver.store.textindex) for the best CANDIDATES active concepts of all code systems of
 the scope; reads their texts and hint properties in one query per code system; and reranks
 them with `mappings.suggest.rank_candidates` (idf from the whole scope).
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 
 from rapidfuzz import fuzz
 
+from mappings.glossary import glossary_words
 from mappings.normalize import ABBREVIATIONS, base_tokens
 from mappings.suggest import HINT_PROPERTIES, Suggestion, TargetTerm, rank_candidates
 from termserver.errors import NotFound
@@ -160,7 +162,7 @@ class StoreTargetSearch:
         groups: list[list[str | tuple[str, float]]] = []
         for word in words:
             for tok in ([word] if word in self._df else self.split(word) or [word]):
-                alts = [tok, *ABBREVIATIONS.get(tok, "").split()]
+                alts = [tok, *ABBREVIATIONS.get(tok, "").split(), *glossary_words(tok)]
                 group: list[str | tuple[str, float]] = list(dict.fromkeys(alts))
                 group += [c for a in alts for c in self.close_tokens(a)]
                 groups.append(group)

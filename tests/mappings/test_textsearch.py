@@ -43,6 +43,8 @@ LOINC_RECORDS: list[Record] = [
     *_loinc("26511-6", "Neutrophils/100 leukocytes in Blood", None, "Neutrophils/100 leukocytes",
             "Bld", "NFr"),
     *_loinc("2465-3", "IgG [Mass/volume] in Serum", None, "IgG", "Ser", "MCnc"),
+    *_loinc("7962-4", "Measles virus IgG Ab [Units/volume] in Serum", None,
+            "Measles virus Ab.IgG", "Ser", "ACnc"),
 ]
 
 
@@ -76,6 +78,7 @@ def test_skeleton_joins_german_and_english_spellings() -> None:
     ("Leukozyten", None, "Blut", "26464-8"),
     ("Mumpsvirus-AK IgG", None, None, "7966-5"),  # an unknown compound, split
     ("Neutroph. rel.", "%", None, "26511-6"),  # a word the abbreviation begins
+    ("Masern-AK IgG", "U/mL", None, "7962-4"),  # through the German glossary
 ])
 def test_suggestions_through_the_index(loinc: Store, text: str, unit: str | None,
                                        specimen: str | None, best: str) -> None:
@@ -98,6 +101,7 @@ def test_query_words_and_their_spellings(loinc: Store) -> None:
     assert search.query("Glukose im Serum")[1] == ["serum"]  # "im" is a stop word
     assert search.rerank_text("Glukose i.S.") == "glucose im serum"
     assert search.rerank_text("Mumpsvirus") == "mumps virus"
+    assert {"measles", "virus"} <= set(search.query("Masern")[0])  # the German glossary
 
 
 def test_nothing_for_empty_or_unknown_text(loinc: Store) -> None:
