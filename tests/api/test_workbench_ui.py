@@ -4,6 +4,7 @@ with the error's status (a partial for htmx requests, a page otherwise)."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -167,3 +168,35 @@ def test_the_project_form_takes_a_source_valueset(lab: TestClient, store: Store)
     assert f"in {vs}" in lab.get("/workbench").text
     rows = lab.get("/workbench/projects/k/worklist", headers=HX).text
     assert 'data-code="K"' in rows and 'data-code="KS"' not in rows
+
+
+def test_import_map_revalidate_and_agreement_through_the_page(lab: TestClient) -> None:
+    page = lab.get("/workbench/projects/lab").text
+    assert 'data-testid="import-map-form"' in page and 'data-testid="revalidate-form"' in page
+    assert 'data-testid="agreement-form"' not in page  # not a dual-mapping project
+    concept_map = {"resourceType": "ConceptMap", "status": "draft", "group": [{
+        "source": LAB, "target": LOINC, "element": [
+            {"code": "K", "target": [{"code": "6298-4", "equivalence": "equivalent"}]},
+            {"target": [{"code": "6298-4", "equivalence": "equivalent"}]}]}]}
+    files = {"file": ("map.json", json.dumps(concept_map).encode(), "application/json")}
+    anonymous = lab.post("/workbench/projects/lab/import-map", headers=HX, files=files)
+    assert anonymous.status_code == 400  # who imports?
+    lab.cookies.set("curator", "erika")
+    r = lab.post("/workbench/projects/lab/import-map", headers=HX, files=files)
+    assert r.status_code == 200, r.text
+    assert 'data-testid="import-map-count">1<' in r.text and "no source code" in r.text
+    assert r.headers["HX-Trigger"] == "decided"
+    assert lab.get(f"{API}/projects/lab/codes/K").json()["item"]["decision"]["status"] == \
+        "accepted"
+    checked = lab.get("/workbench/projects/lab/revalidate", headers=HX)
+    assert checked.status_code == 200 and 'data-testid="revalidate-ok"' in checked.text
+    missing = lab.get("/workbench/projects/lab/revalidate?version=9.99", headers=HX)
+    assert missing.status_code == 404 and 'data-testid="error"' in missing.text
+    lab.patch(f"{API}/projects/lab", json={"dual": True})
+    assert 'data-testid="agreement-form"' in lab.get("/workbench/projects/lab").text
+    for who, target in (("anna", "6298-4"), ("ben", "6298-4")):
+        lab.put(f"{API}/projects/lab/codes/K/decision", headers={"X-Curator": who}, json={
+            "status": "accepted", "reviewer": who, "targets": [{"code": target}]})
+    agreed = lab.get("/workbench/projects/lab/agreement?a=anna&b=ben", headers=HX)
+    assert agreed.status_code == 200, agreed.text
+    assert 'data-testid="kappa">1.000<' in agreed.text

@@ -2,8 +2,9 @@
 
 Pages: the project list (new project, import a code list) and one project (progress,
 filtered worklist, the selected code's suggestions and decision, batch suggestions, publish,
-exports). Partials answer htmx requests; an error renders as a small HTML message with the
-error's HTTP status (the page's htmx config swaps error responses in too).
+exports, import of an existing map, re-validation, dual-mapping agreement). Partials answer
+htmx requests; an error renders as a small HTML message with the error's HTTP status (the
+page's htmx config swaps error responses in too).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from termserver.api.routes.workbench import (
     WorkbenchDep,
     column_mapping,
     curator,
+    decisions_from_upload,
     store_code_list,
     upload_bytes,
 )
@@ -263,6 +265,45 @@ def publish(request: Request, project_id: str, wb: WorkbenchDep,
             "url": result.url, "system": project.source_system,
             "code": accepted[0].source_code})
     return _render(request, "_publish.html", result=result, example=example)
+
+
+# -- maintenance: import a map, re-validate, agreement --------------------------------------
+
+
+@router.post("/projects/{project_id}/import-map", response_class=HTMLResponse)
+async def import_map(request: Request, project_id: str, wb: WorkbenchDep,
+                     file: Annotated[UploadFile, File()]) -> Response:
+    """Decisions from an existing ConceptMap (R4/R5 JSON) or CSV map into the project."""
+    try:
+        author = curator(request)
+        if not author:
+            raise InvalidRequest("who imports? sign in or send the X-Curator header")
+        raw = await upload_bytes(file)
+        found = await run_in_threadpool(decisions_from_upload, wb, project_id, raw,
+                                        file.filename)
+        imported = (await run_in_threadpool(wb.import_decisions, project_id, list(found),
+                                            author) if found else 0)
+    except TerminologyError as exc:
+        return _error(request, exc)
+    return _render(request, "_import_map.html", imported=imported, bad_rows=found.bad_rows,
+                   headers={"HX-Trigger": "decided"})
+
+
+@router.get("/projects/{project_id}/revalidate", response_class=HTMLResponse)
+@shows_errors
+def revalidate(request: Request, project_id: str, wb: WorkbenchDep,
+               version: str | None = None) -> Response:
+    """Accepted targets inactive or missing in a (newer) target version, with replacements."""
+    flags = wb.revalidate(project_id, (version or "").strip() or None)
+    return _render(request, "_revalidate.html", flags=flags, project_id=project_id)
+
+
+@router.get("/projects/{project_id}/agreement", response_class=HTMLResponse)
+@shows_errors
+def agreement(request: Request, project_id: str, wb: WorkbenchDep, a: str, b: str) -> Response:
+    """Cohen's kappa of two curators' blind decisions, and the codes to reconcile."""
+    found = wb.agreement(project_id, a.strip(), b.strip())
+    return _render(request, "_agreement.html", agreement=found, project_id=project_id)
 
 
 # -- sign-in (only needed when the server has tokens) ---------------------------------------
