@@ -298,9 +298,11 @@ class TargetIndex:
         return word in self._post or word in GLOSSARY
 
     def split_compound(self, tok: str, depth: int = 2) -> list[str] | None:
-        """A German compound the targets do not hold as one word, split into words they do
-        hold ("thrombozytenaggregation" → thrombozyten aggregation), dropping a linking "s"
-        ("plasminogenaktivatorinhibitor" → plasminogen aktivator inhibitor); None if none."""
+        """A German compound split into words the targets or the glossary hold
+        ("thrombozytenaggregation" → thrombozyten aggregation), dropping a linking "s"
+        ("plasminogenaktivatorinhibitor" → plasminogen aktivator inhibitor); the most even
+        split wins. A word the targets hold splits only into parts of 5+ letters, a glossary
+        word never; None if no split."""
         if len(tok) < 9 or not tok.isalpha() or tok in GLOSSARY:
             return None
         best: list[str] | None = None
