@@ -16,6 +16,8 @@ What becomes what (names as in LOINC's FHIR CodeSystem, github.com/loinc/loinc-f
 * `ConsumerName.csv`, `MapTo.csv` (property MAP_TO), `*LinguisticVariant.csv` (designations
   in the variant's language, e.g. de-DE, with use LONG_COMMON_NAME, SHORTNAME,
   LinguisticVariantDisplayName).
+* `LoincUniversalLabOrdersValueSet.csv` (accessory files, `Other/`) → term property ORDER_OBS
+  when the table has no ORDER_OBS column (LoincTableCore).
 
 The version comes from `--version`, else the file or folder name (`Loinc_2.78.zip`), else a
 read-me, else the highest VersionLastChanged in the table. A path holding only linguistic
@@ -41,6 +43,7 @@ from loaders.loinc_files import (
     Row,
     variant_language,
 )
+from loaders.loinc_lab_orders import LAB_ORDERS, order_obs
 from loaders.loinc_variant import COLUMNS as VARIANT_COLUMNS
 from loaders.loinc_variant import variant_designations, variant_items
 from termserver.errors import LoadError
@@ -222,6 +225,12 @@ def _records(release: Release, table: CsvFile, parts: dict[tuple[str, str], str]
         found = release.find(base)
         if found is not None:
             yield from reader(found, seen, count)
+    orders = release.all(LAB_ORDERS)
+    if orders and not _has_column(table, "ORDER_OBS"):  # LoincTableCore: from Other/
+        for prop in order_obs(orders[0]):
+            if prop.code in seen:
+                count.tick()
+                yield prop
     # long common names of every variant first, so that where several variants match a
     # language (de → de-AT, de-DE) a full name wins over a short display name
     variants = sorted(release.all(VARIANT), key=lambda f: f.base)
@@ -272,6 +281,11 @@ def _terms(table: CsvFile, parts: dict[tuple[str, str], str], seen: set[str],
                 yield ConceptProperty(code, column, other, "Coding", SYSTEM)
         if status in FHIR_STATUS:
             yield ConceptProperty(code, "status", FHIR_STATUS[status], "code")
+
+
+def _has_column(f: CsvFile, column: str) -> bool:
+    first = next(f.rows(), None)  # the generator, dropped at once, closes the file
+    return first is not None and column in first.columns
 
 
 class _Plan:

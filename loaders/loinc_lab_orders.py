@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import ClassVar
 
 from loaders.base import CodeSystemAddition, LoadItem, LoadOptions, Progress
-from loaders.loinc_files import LOINC_NUM, Release, Row
+from loaders.loinc_files import LOINC_NUM, CsvFile, Release
 from termserver.errors import LoadError
-from termserver.model import ConceptProperty, Record
+from termserver.model import ConceptProperty
 
 SYSTEM = "http://loinc.org"
 LAB_ORDERS = re.compile(r"^LoincUniversalLabOrdersValueSet\.csv$", re.IGNORECASE)
@@ -38,13 +38,14 @@ class LoincLabOrdersLoader:
         if not found:
             raise LoadError("no LoincUniversalLabOrdersValueSet.csv (LOINC accessory files, "
                             "Other/)", path=str(path))
-        yield CodeSystemAddition(SYSTEM, options.version, _order_obs(found[0].rows(
-            ("LOINC_NUM", PROPERTY)), progress), replace_properties=(PROPERTY,),
-            label=f"{PROPERTY} from {found[0].base}")
+        yield CodeSystemAddition(SYSTEM, options.version, order_obs(found[0], progress),
+                                 replace_properties=(PROPERTY,),
+                                 label=f"{PROPERTY} from {found[0].base}")
 
 
-def _order_obs(rows: Iterator[Row], progress: Progress | None) -> Iterator[Record]:
-    for n, row in enumerate(rows, start=1):
+def order_obs(f: CsvFile, progress: Progress | None = None) -> Iterator[ConceptProperty]:
+    """One string property ORDER_OBS per row of the value set file `f` that has a value."""
+    for n, row in enumerate(f.rows(("LOINC_NUM", PROPERTY)), start=1):
         code = row.code("LOINC_NUM", LOINC_NUM, "LOINC code")
         value = row[PROPERTY]
         if value:

@@ -80,28 +80,37 @@ class Workbench:
         if not _ID_RE.match(project.id or ""):
             raise InvalidRequest(f"project id {project.id!r} must be 1-64 letters, digits, '-' "
                                  "or '_' (starting with a letter or digit)", expression=("id",))
-        self._check_project(project)
+        members = self._check_project(project)
         if self.store.workbench.project(project.id) is not None:
             raise Conflict(f"map project {project.id!r} already exists")
         created = self.store.workbench.create_project(replace(project, pk=0, created=""),
                                                       author)
-        self._source_scope(created)
+        self._source_scope(created, members)
         return created
 
-    def _check_project(self, project: Project) -> None:
+    def _check_project(self, project: Project) -> tuple[str, frozenset[str]] | None:
+        """Validate a project; with a source ValueSet, its members and the stamp they were
+        expanded from (NotFound when the ValueSet is not stored, InvalidRequest when it has
+        no code of the source code system)."""
         if not (project.title or "").strip():
             raise InvalidRequest("a project needs a title", expression=("title",))
         for name in ("source_system", "target_system"):
             if not (getattr(project, name) or "").strip():
                 raise InvalidRequest(f"{name} is required", expression=(name,))
         source = self._source_cs(project)
-        if project.source_valueset and not value_set_members(
-                self.store, project.source_valueset, source, "source"):
-            raise InvalidRequest(f"ValueSet {project.source_valueset} has no code of the source "
-                                 f"code system {source.url}", expression=("source_valueset",))
+        members = None
+        if project.source_valueset:
+            stamp = self._members_stamp(project, source)
+            codes = value_set_members(self.store, project.source_valueset, source, "source")
+            if not codes:
+                raise InvalidRequest(f"ValueSet {project.source_valueset} has no code of the "
+                                     f"source code system {source.url}",
+                                     expression=("source_valueset",))
+            members = (stamp, codes)
         target_code_system(self.store, project)
         if project.target_valueset:
             self.scopes.scope(project)  # NotFound when the ValueSet is not stored
+        return members
 
     def get_project(self, id: str) -> Project:
         found = self.store.workbench.project(id)
@@ -123,11 +132,11 @@ class Workbench:
         after = replace(before, **changes)
         if after == before:
             return before
-        self._check_project(after)
+        members = self._check_project(after)
         updated = self.store.workbench.update_project(before, after, author)
         if not updated.source_valueset:
             self.store.workbench.clear_source_members(updated.pk)
-        self._source_scope(updated)
+        self._source_scope(updated, members)
         return updated
 
     def _source_cs(self, project: Project) -> StoredCodeSystem:
@@ -138,19 +147,28 @@ class Workbench:
                            "is not stored: import the code list first")
         return cs
 
-    def _source_scope(self, project: Project) -> tuple[StoredCodeSystem, int | None]:
+    def _source_scope(self, project: Project,
+                      expanded: tuple[str, frozenset[str]] | None = None
+                      ) -> tuple[StoredCodeSystem, int | None]:
         """The source code system and, for a project whose source a ValueSet restricts, the
         project pk whose materialised members are the source codes (expanded again when the
-        ValueSet or the code system changed since)."""
+        ValueSet or the code system changed since; `expanded`: a (stamp, members) just
+        computed by `_check_project`)."""
         cs = self._source_cs(project)
         if not project.source_valueset:
             return cs, None
-        stamp = f"{cs.pk}|{value_set_stamp(self.store, project.source_valueset)}"
+        stamp = self._members_stamp(project, cs)
         wb = self.store.workbench
         if wb.source_stamp(project.pk) != stamp:
-            wb.set_source_members(project.pk, stamp, value_set_members(
-                self.store, project.source_valueset, cs, "source"))
+            members = expanded[1] if expanded is not None and expanded[0] == stamp else \
+                value_set_members(self.store, project.source_valueset, cs, "source")
+            wb.set_source_members(project.pk, stamp, members)
         return cs, project.pk
+
+    def _members_stamp(self, project: Project, cs: StoredCodeSystem) -> str:
+        """What a source ValueSet's members depend on: the stored source code system (a
+        re-import stores a new one) and the stored ValueSet's id/versionId."""
+        return f"{cs.pk}|{value_set_stamp(self.store, project.source_valueset or '')}"
 
     def _sources(self, project: Project, codes: Sequence[str] | None = None
                  ) -> dict[str, SourceCode]:
@@ -471,6 +489,9 @@ class Workbench:
         project = self.get_project(project_id)
         decisions = self.store.workbench.decisions(project.pk, reviewer=MAIN,
                                                    status="accepted")
+        if project.source_valueset:  # only the codes the source ValueSet holds
+            scope = self._sources(project, [d.source_code for d in decisions])
+            decisions = [d for d in decisions if d.source_code in scope]
         return revalidate(self.store, project, decisions, new_version)
 
 

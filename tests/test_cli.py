@@ -297,6 +297,11 @@ def test_the_demo_sets_up_loinc_and_a_map_project(tmp_path: Path, db: str) -> No
         assert total == 40 and {i.source.code for i in items} >= {"NA", "K", "CREA", "HB"}
         assert [s.code for s in wb.suggest("demo-labor", "CREA")][:1] == ["2160-0"]
         assert wb.target_labels("demo-labor", ["2160-0"])["2160-0"].startswith("Creatinin")
+        loinc = store.resolve_code_system("http://loinc.org")
+        assert loinc is not None
+        detail = store.concept_detail(loinc.pk, "2160-0")
+        assert detail is not None  # the Universal Lab Orders flag of the demo subset
+        assert [p.value for p in detail.properties if p.property == "ORDER_OBS"] == ["Both"]
         _load_demo(store, demo)  # a second start changes nothing
         assert len(wb.list_projects()) == 1
     finally:

@@ -179,10 +179,16 @@ class WorkbenchStore:
 
     def set_source_members(self, project_pk: int, stamp: str, codes: Iterable[str]) -> int:
         """Replace the project's source codes (a source ValueSet's members) in one
-        transaction; returns how many."""
+        transaction under the project's write lock; returns how many. Two requests that
+        expand the same new ValueSet at once write it once: the second finds the stamp set."""
         rows = [{"project_pk": project_pk, "code": c} for c in dict.fromkeys(codes)]
         m, sc = map_source_member, map_source_scope
         with self.engine.begin() as conn:
+            _serialize(conn, project_pk)
+            done = conn.execute(select(sc.c.members).where(
+                sc.c.project_pk == project_pk, sc.c.stamp == stamp)).scalar()
+            if done is not None:
+                return int(done)
             conn.execute(delete(m).where(m.c.project_pk == project_pk))
             for start in range(0, len(rows), 5000):
                 conn.execute(insert(m), rows[start:start + 5000])

@@ -168,6 +168,9 @@ def test_the_project_form_takes_a_source_valueset(lab: TestClient, store: Store)
     assert f"in {vs}" in lab.get("/workbench").text
     rows = lab.get("/workbench/projects/k/worklist", headers=HX).text
     assert 'data-code="K"' in rows and 'data-code="KS"' not in rows
+    page = lab.get("/workbench/projects/k")
+    assert page.status_code == 200 and f"(in {vs})" in page.text
+    assert 'data-total="1"' in lab.get("/workbench/projects/k/progress", headers=HX).text
 
 
 def test_import_map_revalidate_and_agreement_through_the_page(lab: TestClient) -> None:

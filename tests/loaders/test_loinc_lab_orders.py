@@ -75,6 +75,23 @@ def test_a_bad_row_is_named_by_line(store: Store, tmp_path: Path) -> None:
         list(LoincLabOrdersLoader().read(CORE, LoadOptions()))
 
 
+def test_a_core_release_folder_takes_order_obs_from_other(store: Store, tmp_path: Path) -> None:
+    """The full `loinc` load of a folder with LoincTableCore (no ORDER_OBS column) and
+    Other/LoincUniversalLabOrdersValueSet.csv: ORDER_OBS for the table's codes only."""
+    release = tmp_path / "Loinc_2.78"
+    (release / "LoincTableCore").mkdir(parents=True)
+    (release / "LoincTableCore" / "LoincTableCore.csv").write_bytes(CORE.read_bytes())
+    (release / "Other").mkdir()
+    _orders(release / "Other")
+    report = load_path(store, LoincLoader(), release, LoadOptions())
+    assert not any("dropped" in s for s in report.skipped)
+    assert _order_obs(store, "2160-0") == ["Both"]
+    assert _order_obs(store, "6298-4") == ["Observation"]
+    cs = store.resolve_code_system("http://loinc.org")
+    assert cs is not None and cs.version == "2.78"
+    assert store.concept_detail(cs.pk, "2345-7") is None  # in the value set, not the table
+
+
 def test_the_cli_loads_it_after_loinc(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     assert main(["load", "--format", "loinc", "--version", "2.78", str(CORE), "--db", db]) == 0
