@@ -10,10 +10,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from loaders.bounded import max_decompressed
 from termserver.errors import LoadError
-
-MAX_MEMBER = 256 * 1024 * 1024  # refuse larger (decompressed) members: no zip bombs
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +51,7 @@ def _zip_files(name: str, data: bytes, depth: int) -> Iterator[TextFile]:
         lower = info.filename.lower()
         if info.is_dir():
             continue
-        if info.file_size > MAX_MEMBER:
+        if info.file_size > max_decompressed():  # refuse larger members: no zip bombs
             raise LoadError(f"member of {info.file_size} bytes is too large", path=inner)
         if lower.endswith(".zip") and depth < 2:
             yield from _zip_files(inner, zf.read(info), depth + 1)
@@ -70,10 +68,10 @@ def _plain(data: bytes, name: str) -> bytes:
         return data
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
-            out = gz.read(MAX_MEMBER + 1)
+            out = gz.read(max_decompressed() + 1)
     except (OSError, EOFError) as exc:
         raise LoadError(f"not a readable gzip file: {exc}", path=name) from None
-    if len(out) > MAX_MEMBER:
+    if len(out) > max_decompressed():
         raise LoadError("decompressed file is too large", path=name)
     return out
 

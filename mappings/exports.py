@@ -15,6 +15,13 @@ OMOP `source_to_concept_map` CSV.
   mapping_justification semapv:ManualMappingCuration.
 * OMOP: OMOP concept ids are not in the terminology server; pass `omop_concepts`
   ((vocabulary_id, concept_code) → concept_id) to fill target_concept_id, else 0 is written.
+
+Formula injection (OWASP "CSV Injection"): in the CSV, SSSOM and OMOP tables every cell that
+starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so a spreadsheet
+shows it as text instead of running it. That holds for every text column, codes included:
+source codes are whatever an imported list held. Only plain numbers (`-5`, `+1.5`) are left
+as they are. A code such as `-ABC` is therefore exported as `'-ABC`; strip the quote when
+reading such a file back into anything but a spreadsheet.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from mappings.publish import (
 from termserver.errors import InvalidRequest
 from termserver.fhir.conceptmap_out import FhirRelease, concept_map_resource
 
-__all__ = ["CSV_COLUMNS", "FORMATS", "OMOP_COLUMNS", "SSSOM_COLUMNS", "curie_prefix",
+__all__ = ["CSV_COLUMNS", "FORMATS", "OMOP_COLUMNS", "SSSOM_COLUMNS", "cell", "curie_prefix",
            "export_text", "omop_vocabulary"]
 
 FORMATS = ("fhir-r4", "fhir-r5", "csv", "sssom", "omop")
@@ -70,6 +77,21 @@ _FIXED_PREFIXES = {"skos": "http://www.w3.org/2004/02/skos/core#",
                    "semapv": "https://w3id.org/semapv/vocab/"}
 _ORCID = re.compile(r"^(?:https?://orcid\.org/|orcid:)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
 OMOP_END_DATE = "2099-12-31"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def cell(value: object) -> str:
+    """A table cell that no spreadsheet runs as a formula (OWASP: prefix a single quote).
+    A carriage return becomes a line feed (the csv module quotes only that one)."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        text = "'" + text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _safe(row: Sequence[object]) -> list[str]:
+    return [cell(v) for v in row]
 
 
 def export_text(fmt: str, project: Project, decisions: Sequence[Decision],
@@ -128,8 +150,8 @@ def _csv(project: Project, decisions: Sequence[Decision],
                 target = [t.system or project.target_system, t.code, t.display or "",
                           t.relationship, equivalence(t.relationship),
                           t.comment or d.comment or ""]
-            writer.writerow([d.source_code, display, *target, d.status, d.reviewer,
-                             d.updated])
+            writer.writerow(_safe([d.source_code, display, *target, d.status, d.reviewer,
+                                   d.updated]))
     return out.getvalue()
 
 
@@ -194,7 +216,7 @@ def _sssom(project: Project, decisions: Sequence[Decision], sources: Mapping[str
     out.write("".join(f"#{line}\n" for line in meta))
     writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(SSSOM_COLUMNS)
-    writer.writerows([_tsv_safe(v) for v in row] for row in rows)
+    writer.writerows([cell(_tsv_safe(v)) for v in row] for row in rows)
     return out.getvalue()
 
 
@@ -223,8 +245,8 @@ def _omop(project: Project, decisions: Sequence[Decision], sources: Mapping[str,
             if t.relationship == "not-related-to":
                 continue  # OMOP has no negative mappings
             vocabulary = omop_vocabulary(t.system or project.target_system)
-            writer.writerow([d.source_code, 0, source_vocabulary,
-                             (source_display(d, sources) or "")[:255],
-                             concepts.get((vocabulary, t.code), 0), vocabulary,
-                             day.strftime("%Y-%m-%d"), OMOP_END_DATE, ""])
+            writer.writerow(_safe([d.source_code, 0, source_vocabulary,
+                                   cell(source_display(d, sources))[:255],
+                                   concepts.get((vocabulary, t.code), 0), vocabulary,
+                                   day.strftime("%Y-%m-%d"), OMOP_END_DATE, ""]))
     return out.getvalue()

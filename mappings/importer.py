@@ -7,30 +7,50 @@ non-numeric frequency) with its line number. `to_code_system` turns the result i
 
 Line numbers are those of the file as a curator sees it: the header is line 1; a quoted CSV
 field spanning lines counts from the row's first line; XLSX rows use the sheet's row numbers.
+Lines end in LF, CRLF or a bare CR.
+
+Memory is bounded whatever the input (README "Limits", `loaders.bounded`): text is read line by
+line in two passes (encoding, then rows) through a capped decompressing reader; an XLSX is
+checked member by member (sizes, no DTD) before openpyxl opens it; at most `max_rows()` rows
+and `max_cells()` cells are read, and the first MAX_LISTED bad rows are listed, the rest only
+counted.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from loaders.base import CodeSystemContent
+from loaders.bounded import (
+    MAX_LINE,
+    MAX_LISTED,
+    ROWS_SETTING,
+    byte_lines,
+    capped,
+    check_zip,
+    max_cells,
+    max_lines,
+    max_rows,
+    upload_name,
+)
 from termserver.errors import LoadError
 from termserver.model import CodeSystemInfo, Concept, ConceptProperty, Record
 
 __all__ = ["EXTRA_COLUMNS", "BadRow", "CodeChange", "ColumnMapping", "ImportDiff",
-           "ImportResult", "LocalCode", "diff", "read_code_list", "to_code_system"]
+           "ImportResult", "LocalCode", "diff", "read_code_list", "read_code_list_bytes",
+           "to_code_system"]
 
 #: The optional columns, in order; each becomes a concept property of the same code.
 EXTRA_COLUMNS = ("unit", "specimen", "category", "frequency", "comment")
 
 _LEGACY_ENCODINGS = ("cp1252", "iso-8859-1")
+_BOM = b"\xef\xbb\xbf"
 _DELIMITERS = ("\t", ";", ",", "|")
 
 
@@ -87,11 +107,16 @@ class ImportResult:
     bad_rows: tuple[BadRow, ...]
     encoding: str | None  # None for XLSX
     columns: tuple[str, ...]  # the mapped fields, e.g. ("code", "display", "unit")
+    unlisted_bad_rows: int = 0  # bad rows past the first MAX_LISTED: counted, not listed
+
+    @property
+    def bad_row_count(self) -> int:
+        return len(self.bad_rows) + self.unlisted_bad_rows
 
     @property
     def total_rows(self) -> int:
         """Data rows read (blank rows not counted)."""
-        return len(self.rows) + len(self.bad_rows)
+        return len(self.rows) + self.bad_row_count
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,73 +140,85 @@ class ImportDiff:
 
 
 def read_code_list(path: Path | str, columns: ColumnMapping | None = None, *,
-                   sheet: str | None = None, encoding: str | None = None) -> ImportResult:
+                   sheet: str | None = None, encoding: str | None = None,
+                   name: str | None = None) -> ImportResult:
     """Read a CSV/TSV/XLSX code list (`.gz` too). Raises `LoadError` when the file as a whole
-    cannot be read (unknown format, mapped column missing); bad rows are only reported."""
+    cannot be read (unknown format, mapped column missing, a limit of `loaders.bounded`
+    exceeded); bad rows are only reported. `name` replaces the path in messages."""
     path = Path(path)
-    columns = columns or ColumnMapping()
-    raw = path.read_bytes()
-    name = path.name.lower()
-    if name.endswith(".gz"):
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise LoadError(f"not a readable gzip file ({exc})", path=str(path)) from None
-        name = name[:-3]
-    if name.endswith((".xlsx", ".xlsm")) or raw.startswith(b"PK\x03\x04"):
-        table = _xlsx_rows(raw, path, sheet)
+    return _read(lambda: path.open("rb"), name or path.name, name or str(path),
+                 columns or ColumnMapping(), sheet, encoding)
+
+
+def read_code_list_bytes(raw: bytes, filename: str | None,
+                         columns: ColumnMapping | None = None, *, sheet: str | None = None,
+                         encoding: str | None = None) -> ImportResult:
+    """`read_code_list` for an upload held in memory: `filename` (the client's, checked by
+    `upload_name`) picks the format and names the file in messages."""
+    name = upload_name(filename)
+    return _read(lambda: io.BytesIO(raw), name, name, columns or ColumnMapping(), sheet,
+                 encoding)
+
+
+def _read(opener: Callable[[], IO[bytes]], name: str, label: str, columns: ColumnMapping,
+          sheet: str | None, encoding: str | None) -> ImportResult:
+    def open_data() -> IO[bytes]:
+        return capped(opener(), label)
+
+    lower = name.lower().removesuffix(".gz")
+    with open_data() as f:
+        head = f.peek(4)[:4] if isinstance(f, io.BufferedReader) else f.read(4)
+    if lower.endswith((".xlsx", ".xlsm")) or head.startswith(b"PK\x03\x04"):
+        table = _xlsx_rows(open_data, label, sheet)
         used_encoding = None
     else:
-        text, bad_lines, used_encoding = _decode(raw, path, encoding)
-        delimiter = "\t" if name.endswith((".tsv", ".tab")) else _sniff(text)
-        table = _text_rows(text, delimiter, bad_lines, path)
-    return _collect(table, columns, path, used_encoding)
+        used_encoding, header = _detect(open_data, label, encoding)
+        delimiter = "\t" if lower.endswith((".tsv", ".tab")) else _sniff(header)
+        table = _text_rows(open_data, used_encoding, delimiter, label)
+    return _collect(table, columns, label, used_encoding)
 
 
 #: (first line number, cells, reason the row is unreadable or None)
 _Row = tuple[int, list[str], str | None]
 
 
-def _decode(raw: bytes, path: Path, encoding: str | None) -> tuple[str, set[int], str]:
-    """Text of the file, the line numbers that did not decode, and the encoding used.
+def _detect(open_data: Callable[[], IO[bytes]], label: str,
+            encoding: str | None) -> tuple[str, str]:
+    """The encoding to read with and the first line (decoded), in one pass over the lines.
 
     Without `encoding`: UTF-8 (BOM allowed) when the file is UTF-8 apart from a few lines; a
     file whose non-ASCII text is not UTF-8 at all is read as cp1252, else ISO-8859-1."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-        encoding = encoding or "utf-8"
-    lines = raw.split(b"\n")
-    if encoding is None:
-        try:
-            return raw.decode("utf-8"), set(), "utf-8"
-        except UnicodeDecodeError:
-            pass
-        utf8_text = utf8_bad = 0
-        for line in lines:
+    first: bytes | None = None
+    utf8_text = utf8_bad = 0
+    legacy = dict.fromkeys(_LEGACY_ENCODINGS, True)
+    with open_data() as f:
+        for line in byte_lines(f, label, max_lines=max_lines()):
+            if first is None:
+                first = line
+                if line.startswith(_BOM):
+                    encoding = encoding or "utf-8"
+                    first = line[len(_BOM):]
+                if encoding is not None:
+                    break
             if line.isascii():
                 continue
+            for e in legacy:
+                legacy[e] = legacy[e] and _decodes(line, e)
             try:
                 line.decode("utf-8")
                 utf8_text += 1
             except UnicodeDecodeError:
                 utf8_bad += 1
+    if encoding is None:
         if utf8_text >= utf8_bad:
             encoding = "utf-8"
         else:
-            encoding = next((e for e in _LEGACY_ENCODINGS if _decodes(raw, e)), "iso-8859-1")
+            encoding = next((e for e, ok in legacy.items() if ok), "iso-8859-1")
     try:
         "".encode(encoding)
     except LookupError:
-        raise LoadError(f"unknown encoding {encoding!r}", path=str(path)) from None
-    out: list[str] = []
-    bad: set[int] = set()
-    for number, line in enumerate(lines, start=1):
-        try:
-            out.append(line.decode(encoding))
-        except UnicodeDecodeError:
-            bad.add(number)
-            out.append(line.decode(encoding, errors="replace"))
-    return "\n".join(out), bad, encoding
+        raise LoadError(f"unknown encoding {encoding!r}", path=label) from None
+    return encoding, (first or b"").decode(encoding, errors="replace")
 
 
 def _decodes(raw: bytes, encoding: str) -> bool:
@@ -192,49 +229,102 @@ def _decodes(raw: bytes, encoding: str) -> bool:
     return True
 
 
-def _sniff(text: str) -> str:
+def _sniff(header: str) -> str:
     """The delimiter used most in the header line (tab, semicolon, comma or bar)."""
-    header = text.split("\n", 1)[0]
     counts = {d: header.count(d) for d in _DELIMITERS}
     best = max(_DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
 
 
-def _text_rows(text: str, delimiter: str, bad_lines: set[int], path: Path) -> Iterator[_Row]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    previous = 0
-    try:
-        for cells in reader:
-            first, last = previous + 1, reader.line_num
-            previous = last
-            broken = next((n for n in range(first, last + 1) if n in bad_lines), None)
-            reason = None
-            if broken is not None:
-                reason = "text does not decode" + ("" if broken == first
-                                                   else f" (line {broken})")
-            yield first, cells, reason
-    except csv.Error as exc:
-        raise LoadError(str(exc), path=str(path), where=str(reader.line_num)) from None
+class _Lines:
+    """The decoded lines of a text file for csv.reader: remembers the lines that did not
+    decode and refuses a record (the lines of one row) longer than MAX_LINE bytes."""
+
+    def __init__(self, lines: Iterator[bytes], encoding: str, label: str) -> None:
+        self.lines, self.encoding, self.label = lines, encoding, label
+        self.bad: set[int] = set()
+        self.number = 0
+        self.record_size = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.lines:
+            self.number += 1
+            if self.number == 1 and line.startswith(_BOM):
+                line = line[len(_BOM):]
+            self.record_size += len(line)
+            if self.record_size > MAX_LINE:
+                raise LoadError(f"a row longer than {MAX_LINE // (1024 * 1024)} MB",
+                                path=self.label, where=str(self.number))
+            try:
+                yield line.decode(self.encoding)
+            except UnicodeDecodeError:
+                self.bad.add(self.number)
+                yield line.decode(self.encoding, errors="replace")
 
 
-def _xlsx_rows(raw: bytes, path: Path, sheet: str | None) -> Iterator[_Row]:
+_NUL = "a NUL character (\\u0000) in the row"
+
+
+def _text_rows(open_data: Callable[[], IO[bytes]], encoding: str, delimiter: str,
+               label: str) -> Iterator[_Row]:
+    with open_data() as f:
+        lines = _Lines(byte_lines(f, label, max_lines=max_lines()), encoding, label)
+        reader = csv.reader(lines, delimiter=delimiter)
+        previous = 0
+        try:
+            for cells in reader:
+                first, last = previous + 1, reader.line_num
+                previous = last
+                lines.record_size = 0
+                broken = next((n for n in range(first, last + 1) if n in lines.bad), None)
+                reason = None
+                if broken is not None:
+                    reason = "text does not decode" + ("" if broken == first
+                                                       else f" (line {broken})")
+                elif any("\x00" in cell for cell in cells):
+                    reason = _NUL
+                yield first, cells, reason
+        except csv.Error as exc:
+            raise LoadError(str(exc), path=label, where=str(reader.line_num)) from None
+
+
+def _xlsx_rows(open_data: Callable[[], IO[bytes]], label: str,
+               sheet: str | None) -> Iterator[_Row]:
     import zipfile
 
     import openpyxl  # type: ignore[import-untyped]
 
+    with open_data() as f:
+        data = io.BytesIO(f.read())  # a workbook needs random access; capped at the limit
     try:
-        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise LoadError(f"not a readable XLSX workbook ({exc})", path=str(path)) from None
+        with zipfile.ZipFile(data) as archive:
+            check_zip(archive, label)
+        data.seek(0)
+        book = openpyxl.load_workbook(data, read_only=True, data_only=True)
+    except LoadError:
+        raise
+    except Exception as exc:  # openpyxl fails on a broken workbook in many ways
+        raise _unreadable(exc, label) from None
     try:
         if sheet is not None and sheet not in book.sheetnames:
-            raise LoadError(f"no sheet {sheet!r}", path=str(path),
+            raise LoadError(f"no sheet {sheet!r}", path=label,
                             hint=f"sheets: {', '.join(book.sheetnames)}")
+        if sheet is None and not book.worksheets:
+            raise LoadError("the workbook has no sheet", path=label)
         ws = book[sheet] if sheet is not None else book.worksheets[0]
         for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            yield number, [_cell(v) for v in values], None
+            cells = [_cell(v) for v in values]
+            yield number, cells, _NUL if any("\x00" in c for c in cells) else None
+    except LoadError:
+        raise
+    except Exception as exc:
+        raise _unreadable(exc, label) from None
     finally:
         book.close()
+
+
+def _unreadable(exc: Exception, label: str) -> LoadError:
+    return LoadError(f"not a readable XLSX workbook ({type(exc).__name__}: {exc})", path=label)
 
 
 def _cell(value: Any) -> str:
@@ -249,50 +339,72 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _collect(table: Iterable[_Row], columns: ColumnMapping, path: Path,
+def _collect(table: Iterable[_Row], columns: ColumnMapping, label: str,
              encoding: str | None) -> ImportResult:
     rows = iter(table)
+    limit_rows, limit_cells = max_rows(), max_cells()
+    cells_read = 0
     header: list[str] | None = None
     for number, cells, reason in rows:
+        cells_read += len(cells)
         if any(c.strip() for c in cells):
             if reason is not None:
-                raise LoadError(f"the header {reason}", path=str(path), where=str(number))
+                raise LoadError(f"the header {reason}", path=label, where=str(number))
             header = cells
             break
     if header is None:
-        raise LoadError("no header row", path=str(path))
-    index = _column_index(header, columns, path)
+        raise LoadError("no header row", path=label)
+    index = _column_index(header, columns, label)
     good: list[LocalCode] = []
     bad: list[BadRow] = []
+    unlisted = 0
     seen: dict[str, int] = {}
     for number, cells, reason in rows:
+        cells_read += len(cells)
+        if cells_read > limit_cells:
+            raise LoadError(f"more than {limit_cells:,} cells (rows × columns, blank ones "
+                            "too)", path=label, where=str(number),
+                            hint=f"the limit is 64 × {ROWS_SETTING}; delete unused columns")
         if not any(c.strip() for c in cells):
             continue
-        values = {name: _value(cells, i) for name, i in index.items()}
-        code = values.get("code")
-        if reason is not None:
-            bad.append(BadRow(number, reason, code))
-        elif code is None:
-            bad.append(BadRow(number, "missing code"))
-        elif code in seen:
-            bad.append(BadRow(number, f"duplicate code {code!r} (first on line {seen[code]})",
-                              code))
+        if len(good) + len(bad) + unlisted >= limit_rows:
+            raise LoadError(f"more than {limit_rows:,} rows", path=label, where=str(number),
+                            hint=f"the limit is set by {ROWS_SETTING}")
+        problem = _row(cells, reason, number, index, seen, good)
+        if problem is None:
+            continue
+        if len(bad) < MAX_LISTED:
+            bad.append(problem)
         else:
-            frequency = values.get("frequency")
-            count = _count(frequency)
-            if frequency is not None and count is None:
-                bad.append(BadRow(number, f"frequency {frequency!r} is not a whole number",
-                                  code))
-                continue
-            seen[code] = number
-            good.append(LocalCode(
-                code=code, display=values.get("display"), unit=values.get("unit"),
-                specimen=values.get("specimen"), category=values.get("category"),
-                frequency=count, comment=values.get("comment"), line=number))
-    return ImportResult(str(path), tuple(good), tuple(bad), encoding, tuple(index))
+            unlisted += 1
+    return ImportResult(label, tuple(good), tuple(bad), encoding, tuple(index),
+                        unlisted_bad_rows=unlisted)
 
 
-def _column_index(header: Sequence[str], columns: ColumnMapping, path: Path) -> dict[str, int]:
+def _row(cells: list[str], reason: str | None, number: int, index: dict[str, int],
+         seen: dict[str, int], good: list[LocalCode]) -> BadRow | None:
+    """Add one data row to `good` (and `seen`), or say why it is bad."""
+    values = {name: _value(cells, i) for name, i in index.items()}
+    code = values.get("code")
+    if reason is not None:
+        return BadRow(number, reason, code.replace("\x00", "") if code else code)
+    if code is None:
+        return BadRow(number, "missing code")
+    if code in seen:
+        return BadRow(number, f"duplicate code {code!r} (first on line {seen[code]})", code)
+    frequency = values.get("frequency")
+    count = _count(frequency)
+    if frequency is not None and count is None:
+        return BadRow(number, f"frequency {frequency!r} is not a whole number", code)
+    seen[code] = number
+    good.append(LocalCode(
+        code=code, display=values.get("display"), unit=values.get("unit"),
+        specimen=values.get("specimen"), category=values.get("category"),
+        frequency=count, comment=values.get("comment"), line=number))
+    return None
+
+
+def _column_index(header: Sequence[str], columns: ColumnMapping, label: str) -> dict[str, int]:
     positions: dict[str, int] = {}
     for i, name in enumerate(header):
         positions.setdefault(name.strip().casefold(), i)
@@ -301,7 +413,7 @@ def _column_index(header: Sequence[str], columns: ColumnMapping, path: Path) -> 
         at = positions.get(wanted.strip().casefold())
         if at is None:
             found = ", ".join(repr(h.strip()) for h in header if h.strip())
-            raise LoadError(f"no column {wanted!r} for the {field_name}", path=str(path),
+            raise LoadError(f"no column {wanted!r} for the {field_name}", path=label,
                             where="1", hint=f"columns: {found}")
         index[field_name] = at
     return index

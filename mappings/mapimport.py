@@ -22,21 +22,31 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from loaders.bounded import (
+    MAX_LISTED,
+    ROWS_SETTING,
+    byte_lines,
+    max_lines,
+    max_rows,
+    parse_json,
+    read_capped,
+    upload_name,
+)
 from mappings.importer import BadRow
 from mappings.model import MAIN, RELATIONSHIPS, STATUSES, Decision, Project, Status, Target
 from termserver.aliases import canonical_system
-from termserver.errors import InvalidRequest, NotFound
+from termserver.errors import InvalidRequest, LoadError, NotFound
 from termserver.fhir.conceptmap import EQUIVALENCE_TO_RELATIONSHIP, map_elements
 from termserver.fhir.conceptmap_out import BROADER_COMMENT
 from termserver.model import UNMAPPED_SOURCE, MapElement
 
-__all__ = ["MINIMAL_COLUMNS", "MapImport", "decisions_from_concept_map", "decisions_from_csv",
-           "relationship_of"]
+__all__ = ["MINIMAL_COLUMNS", "MapImport", "concept_map_json", "decisions_from_concept_map",
+           "decisions_from_csv", "relationship_of"]
 
 MINIMAL_COLUMNS = ("source_code", "target_code", "relationship", "comment")
 
@@ -45,9 +55,12 @@ class MapImport(list[Decision]):
     """The decisions read from a map (a list, as the workbench takes them) plus `bad_rows`."""
 
     def __init__(self, decisions: Iterable[Decision] = (),
-                 bad_rows: Iterable[BadRow] = ()) -> None:
+                 bad_rows: Iterable[BadRow] = (), unlisted_bad_rows: int = 0) -> None:
         super().__init__(decisions)
-        self.bad_rows: tuple[BadRow, ...] = tuple(bad_rows)
+        listed = tuple(bad_rows)
+        self.bad_rows: tuple[BadRow, ...] = listed[:MAX_LISTED]
+        # bad rows past the first MAX_LISTED: counted, not listed
+        self.unlisted_bad_rows = unlisted_bad_rows + len(listed) - len(self.bad_rows)
 
 
 def relationship_of(value: str) -> str | None:
@@ -98,15 +111,20 @@ def decisions_from_concept_map(data: Mapping[str, Any], project: Project) -> Map
     drafts: dict[str, _Draft] = {}
     bad: list[BadRow] = []
     position = 0
-    for g, group in enumerate(data.get("group") or []):
+    for g, group in enumerate(_array(data.get("group"), "group")):
         if not isinstance(group, Mapping):
             continue
-        for e, element in enumerate(group.get("element") or []):
+        for e, element in enumerate(_array(group.get("element"), f"group[{g}].element")):
             position += 1
             where = f"group[{g}].element[{e}]"
             one = {"group": [{k: v for k, v in group.items() if k not in ("element", "unmapped")}
                              | {"element": [element]}]}
-            rows = [r for r in map_elements(one) if r.source_code != UNMAPPED_SOURCE]
+            try:
+                rows = [r for r in map_elements(one) if r.source_code != UNMAPPED_SOURCE]
+                _check_types(rows)
+            except (AttributeError, TypeError, ValueError, KeyError):
+                bad.append(BadRow(position, f"{where}: not a valid ConceptMap element"))
+                continue
             if not rows:
                 bad.append(BadRow(position, f"{where}: no source code"))
                 continue
@@ -118,6 +136,24 @@ def decisions_from_concept_map(data: Mapping[str, Any], project: Project) -> Map
                 continue
             _add_element(drafts, rows, position, project)
     return MapImport((d.decision() for d in drafts.values()), bad)
+
+
+def _array(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidRequest(f"the ConceptMap's {where} must be an array",
+                             expression=(f"ConceptMap.{where}",))
+    return value
+
+
+def _check_types(rows: list[MapElement]) -> None:
+    """Raise TypeError when a code, display or comment read from the element is not text."""
+    for r in rows:
+        for value in (r.source_code, r.source_display, r.source_system, r.target_code,
+                      r.target_display, r.target_system, r.target_version, r.comment):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{value!r} is not a string")
 
 
 def _add_element(drafts: dict[str, _Draft], rows: list[MapElement], position: int,
@@ -144,23 +180,45 @@ def _add_element(drafts: dict[str, _Draft], rows: list[MapElement], position: in
 # -- CSV ------------------------------------------------------------------------------------
 
 
-def _text(source: str | Path | bytes) -> str:
+def concept_map_json(raw: bytes, filename: str | None = None) -> Any:
+    """An uploaded ConceptMap's JSON, parsed within the limits of `loaders.bounded` (memory,
+    nesting depth, no NUL); a bad document is a 400 naming the upload, not the server's."""
+    return parse_json(raw, upload_name(filename, "upload.json"))
+
+
+def _source(source: str | Path | bytes) -> tuple[bytes, str]:
+    """The map's bytes and the name for messages."""
     if isinstance(source, bytes):
-        raw = source
-    elif isinstance(source, Path) or ("\n" not in source and Path(source).is_file()):
-        if not Path(source).is_file():
+        return source, "the map file"
+    if isinstance(source, Path) or ("\n" not in source and Path(source).is_file()):
+        path = Path(source)
+        if not path.is_file():
             raise NotFound(f"no map file {source}")
-        raw = Path(source).read_bytes()
-    elif "\n" not in source and source.lower().endswith((".csv", ".tsv", ".txt")):
+        with path.open("rb") as f:
+            return read_capped(f, path.name), path.name
+    if "\n" not in source and source.lower().endswith((".csv", ".tsv", ".txt")):
         raise NotFound(f"no map file {source}")  # a path that is not there, not one row
-    else:
-        return source.lstrip("\ufeff")
-    for encoding in ("utf-8-sig", "cp1252"):
+    return source.encode("utf-8", "surrogatepass"), "the map text"
+
+
+def _encoding(raw: bytes, label: str) -> str:
+    """UTF-8 (BOM allowed) when every line decodes, else Windows-1252 when every line does."""
+    for encoding in ("utf-8", "cp1252"):
         try:
-            return raw.decode(encoding)
+            for line in byte_lines(io.BytesIO(raw), label, max_lines=max_lines()):
+                if not line.isascii():
+                    line.decode(encoding)
         except UnicodeDecodeError:
             continue
+        return encoding
     raise InvalidRequest("the map file is neither UTF-8 nor Windows-1252 text")
+
+
+def _lines(raw: bytes, encoding: str, label: str) -> Iterator[str]:
+    lines = byte_lines(io.BytesIO(raw), label, max_lines=max_lines())
+    for number, line in enumerate(lines, start=1):
+        text = line.decode(encoding)
+        yield text.lstrip("\ufeff") if number == 1 else text
 
 
 def _delimiter(first_line: str) -> str:
@@ -172,38 +230,55 @@ def _delimiter(first_line: str) -> str:
 def decisions_from_csv(source: str | Path | bytes, *, project: Project | None = None
                        ) -> MapImport:
     """Decisions from a CSV map (file path, bytes or text). With `project`, a target system
-    equal to the project's target system is left implicit (Target.system None)."""
-    text = _text(source)
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(first))
+    equal to the project's target system is left implicit (Target.system None). At most
+    `max_rows()` rows; the first MAX_LISTED bad rows are listed, the rest counted."""
+    raw, label = _source(source)
+    encoding = _encoding(raw, label)
+    first = next((line for line in _lines(raw, encoding, label) if line.strip()), "")
+    reader = csv.reader(_lines(raw, encoding, label), delimiter=_delimiter(first))
     drafts: dict[tuple[str, str], _Draft] = {}
     seen: dict[tuple[str, str, str, str], int] = {}
     bad: list[BadRow] = []
+    unlisted = rows = 0
+    limit = max_rows()
     columns: tuple[str, ...] | None = None
     end = 0
-    for values in reader:
-        line, end = end + 1, reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        if columns is None:
-            names = tuple(v.strip().lower().lstrip("\ufeff") for v in values)
-            if "source_code" in names:
-                columns = names
-                if "target_code" not in names:
-                    raise InvalidRequest("the header names source_code but no target_code")
+    try:
+        for values in reader:
+            line, end = end + 1, reader.line_num
+            if not any(v.strip() for v in values):
                 continue
-            columns = MINIMAL_COLUMNS
-        row = {name: (values[i].strip() if i < len(values) else "")
-               for i, name in enumerate(columns)}
-        problem = _add_row(drafts, seen, row, line, project)
-        if problem is not None:
-            bad.append(problem)
-    return MapImport((d.decision() for d in drafts.values()), bad)
+            if columns is None:
+                names = tuple(v.strip().lower().lstrip("\ufeff") for v in values)
+                if "source_code" in names:
+                    columns = names
+                    if "target_code" not in names:
+                        raise InvalidRequest("the header names source_code but no target_code")
+                    continue
+                columns = MINIMAL_COLUMNS
+            rows += 1
+            if rows > limit:
+                raise LoadError(f"more than {limit:,} rows", path=label, where=str(line),
+                                hint=f"the limit is set by {ROWS_SETTING}")
+            row = {name: (values[i].strip() if i < len(values) else "")
+                   for i, name in enumerate(columns)}
+            problem = _add_row(drafts, seen, row, line, project)
+            if problem is None:
+                continue
+            if len(bad) < MAX_LISTED:
+                bad.append(problem)
+            else:
+                unlisted += 1
+    except csv.Error as exc:
+        raise LoadError(str(exc), path=label, where=str(reader.line_num)) from None
+    return MapImport((d.decision() for d in drafts.values()), bad, unlisted)
 
 
 def _add_row(drafts: dict[tuple[str, str], _Draft], seen: dict[tuple[str, str, str, str], int],
              row: dict[str, str], line: int, project: Project | None) -> BadRow | None:
     code = row.get("source_code", "")
+    if any("\x00" in value for value in row.values()):
+        return BadRow(line, "a NUL character (\\u0000) in the row", code.replace("\x00", ""))
     if not code:
         return BadRow(line, "no source_code")
     relationship = "equivalent"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rapidfuzz import fuzz
 
@@ -64,6 +64,26 @@ def skeleton(token: str) -> str:
 def _trigrams(token: str) -> set[str]:
     padded = f" {token} "
     return {padded[i:i + 3] for i in range(len(padded) - 2)}
+
+
+#: Code systems this big get their text index when they are loaded (`build_indexes`), so the
+#: first suggestion after a restart does not wait for it; smaller ones build on first use.
+PREBUILD_MIN = 1_000
+
+
+def build_indexes(store: Store, progress: Callable[[str], None] | None = None) -> list[int]:
+    """Build the text index of every stored code system of PREBUILD_MIN concepts or more
+    whose index is missing or stale (idempotent; `termserver load` and `reindex` call it).
+    `progress(label)` is told each one before it is built. Returns the code systems built."""
+    built = []
+    for cs in store.code_systems():
+        if cs.concept_count < PREBUILD_MIN or textindex.is_current(store, cs.pk, index_text):
+            continue
+        if progress is not None:
+            progress(f"{cs.url}|{cs.version or ''}")
+        textindex.build_text_index(store, cs.pk, index_text)
+        built.append(cs.pk)
+    return built
 
 
 class StoreTargetSearch:

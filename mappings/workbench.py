@@ -35,6 +35,7 @@ from mappings.model import (
     Target,
     WorkItem,
 )
+from mappings.ownership import check_import_url, check_map_url
 from mappings.suggest import Suggestion
 from mappings.targets import (
     TargetScopes,
@@ -128,6 +129,11 @@ class Workbench:
         if bad:
             raise InvalidRequest(f"cannot change {', '.join(bad)} of a project",
                                  expression=tuple(bad))
+        unset = sorted(k for k in ("title", "language", "dual") if k in changes
+                       and changes[k] is None)
+        if unset:
+            raise InvalidRequest(f"{', '.join(unset)} of a project cannot be null",
+                                 expression=tuple(unset))
         before = self.get_project(id)
         after = replace(before, **changes)
         if after == before:
@@ -184,9 +190,11 @@ class Workbench:
         """Store a code list as CodeSystem url|version (replacing that version) and compare it
         with what was stored for `url` before (the same version, else the newest). Accepted
         decisions on codes whose display/unit/specimen/category changed go to needs-review
-        (only columns the new import maps count)."""
+        (only columns the new import maps count). A url a loader or the FHIR API wrote, or an
+        external terminology's, is refused (mappings.ownership)."""
         if not url or not url.strip() or any(c.isspace() for c in url):
             raise InvalidRequest(f"{url!r} is not a code system url", expression=("url",))
+        check_import_url(self.store, url)  # never replace or shadow content of others
         stored = self.store.code_systems(url)
         same = [cs for cs in stored if cs.version == version]
         previous = same[0] if same else \
@@ -199,6 +207,7 @@ class Workbench:
         if same and not (changes.added or changes.removed or changes.changed):
             return "unchanged", changes
         with self.store.writer() as w:
+            check_import_url(self.store, url, w)  # again, inside the write's transaction
             saved = save_code_system_content(
                 w, to_code_system(result, url, version, name, title=title), origin="workbench")
         meaningful = set(MEANINGFUL) & set(result.columns)  # a column left out is no change
@@ -460,12 +469,13 @@ class Workbench:
     def publish(self, project_id: str, *, version: str, status: str = "draft",
                 author: str | None = None) -> PublishResult:
         """Store the accepted decisions as ConceptMap map_url|version ($translate sees it)."""
-        from mappings.publish import publish
+        from mappings.publish import map_url, publish
 
         project = self.get_project(project_id)
         if status not in ("draft", "active"):
             raise InvalidRequest(f"publish status must be draft or active, not {status!r}",
                                  expression=("status",))
+        check_map_url(self.store, map_url(project))  # never replace a loaded map
         decisions, sources = self._published_input(project)
         result = publish(self.store, project, decisions, sources, version=version,
                          status=status)

@@ -113,6 +113,9 @@ def _parser() -> argparse.ArgumentParser:
                          help=f"header of the {column} column"
                          + (f" (default: {default})" if default else ""))
     imp.set_defaults(func=cmd_import_codes)
+
+    reindex = add("reindex", "build the text indexes an upgrade left missing (with progress)")
+    reindex.set_defaults(func=cmd_reindex)
     return parser
 
 
@@ -138,6 +141,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     store = _store(args)
     if args.demo_dir is not None:
         _load_demo(store, args.demo_dir)
+    from termserver.store import search
+
+    if search.missing(store):
+        print("termserver: text indexes are missing (after an upgrade): run `termserver "
+              "reindex`; until then text filters of those code systems are slow", file=sys.stderr)
     print(f"termserver: serving {store.display_url} at http://{args.host}:{args.port}/fhir",
           file=sys.stderr)
     if args.workers > 1:
@@ -176,6 +184,7 @@ def _load_demo(store: Store, demo_dir: Path) -> None:
     codes = demo_dir / "labor-demo.csv"
     if codes.exists():
         _demo_project(store, codes)
+    _build_indexes(store)
 
 
 def _demo_project(store: Store, path: Path) -> None:
@@ -200,9 +209,39 @@ def cmd_load(args: argparse.Namespace) -> int:
     try:
         _load_paths(store, args.paths, args.format,
                     _options(args.version, args.system, args.code_annotation))
+        _build_indexes(store)
     finally:
         store.close()
     return 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        _build_indexes(store)
+    finally:
+        store.close()
+    return 0
+
+
+def _build_indexes(store: Store) -> None:
+    """Text indexes missing after an upgrade ($expand filter) and the workbench's index of
+    each big code system, so no request waits for one; progress on stderr."""
+    from mappings.textsearch import build_indexes
+    from termserver.store import search
+
+    bars: dict[str, ProgressBar] = {}
+
+    def expand_index(label: str, done: int, total: int | None) -> None:
+        bar = bars.setdefault(label, ProgressBar(f"text index {label}"))
+        bar(done, total)
+
+    for pk in search.build_missing(store, expand_index):
+        print(f"text index of code system {pk} built", file=sys.stderr)
+    for bar in bars.values():
+        bar.done()
+    build_indexes(store, lambda label: print(f"workbench text index: building {label} …",
+                                             file=sys.stderr))
 
 
 def _options(version: str | None, system: str | None,
@@ -227,12 +266,33 @@ def _load_paths(store: Store, paths: Sequence[Path], fmt: str | None,
                                  f"(one of {', '.join(sorted(loaders.REGISTRY))})")
         started = time.monotonic()
         bar = ProgressBar(path.name)
-        report = load_path(store, loader, path, options, bar)
-        bar.done()
+        try:
+            report = load_path(store, loader, path, options, bar)
+        except Exception as exc:
+            failure = _load_failure(exc, path)
+            if failure is exc:
+                raise
+            raise failure from exc
+        finally:
+            bar.done()
         counts = ", ".join(f"{n} {kind}" for kind, n in sorted(report.written.items()))
         print(f"{path}: {counts or 'nothing to load'} ({time.monotonic() - started:.1f} s)")
         for note in report.skipped:
             print(f"  note: {note}", file=sys.stderr)
+
+
+def _load_failure(exc: Exception, path: Path) -> Exception:
+    """What `load` reports for an error while loading `path`: our own errors as they are, any
+    other (a database refusing a value, a bug) as one line naming the file, never a traceback
+    (`--debug` shows it)."""
+    from termserver.errors import LoadError, TerminologyError
+
+    if isinstance(exc, TerminologyError | LookupError | OSError):
+        return exc
+    if isinstance(exc, RecursionError):
+        return LoadError("content nested too deeply to load", path=str(path))
+    text = (str(exc).strip().splitlines() or [""])[0][:200]
+    return LoadError(f"cannot be loaded ({type(exc).__name__}: {text})", path=str(path))
 
 
 class ProgressBar:
@@ -353,7 +413,7 @@ def cmd_import_codes(args: argparse.Namespace) -> int:
     result = read_code_list(args.path, mapping, sheet=args.sheet, encoding=args.encoding)
     if not result.rows:
         raise InvalidRequest(f"{args.path}: no importable codes "
-                             f"({len(result.bad_rows)} bad rows)")
+                             f"({result.bad_row_count} bad rows)")
     stem = args.path.name.split(".")[0]
     name = args.name or re.sub(r"[^A-Za-z0-9_]", "_", stem)[:255] or "LocalCodes"
     store = _store(args)
@@ -364,10 +424,12 @@ def cmd_import_codes(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"{args.path}: {len(result.rows)} codes imported as {args.url}|{args.version} "
-          f"({outcome}), {len(result.bad_rows)} bad rows"
+          f"({outcome}), {result.bad_row_count} bad rows"
           + (f", encoding {result.encoding}" if result.encoding else ""))
     print(f"  compared with the stored list: {len(changes.added)} added, "
           f"{len(changes.removed)} removed, {len(changes.changed)} changed")
     for bad in result.bad_rows:
         print(f"  {bad}")
+    if result.unlisted_bad_rows:
+        print(f"  … and {result.unlisted_bad_rows} more bad rows")
     return 0

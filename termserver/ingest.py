@@ -39,6 +39,7 @@ from termserver.fhir.codesystem import (
 )
 from termserver.fhir.conceptmap import concept_map_header, map_elements
 from termserver.fhir.resources import header_from_info
+from termserver.fhir.shape import check_resource
 from termserver.model import (
     JSON,
     RESOURCE_TYPES,
@@ -48,9 +49,14 @@ from termserver.model import (
     content_rank,
 )
 from termserver.store import Store, Writer
-from termserver.store.write import ExistingResource, dumps
+from termserver.store.write import ExistingResource, WriteConflict, dumps
 
-_ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+def is_valid_id(id: str) -> bool:
+    """A FHIR id: 1-64 letters, digits, '-' and '.'."""
+    return _ID_RE.fullmatch(id) is not None
 
 Mode = Literal["canonical", "create", "update"]
 
@@ -74,6 +80,7 @@ def save_resource(w: Writer, data: JSON, *, mode: Mode, resource_type: str | Non
     mode "update": REST PUT to `id`, creating it if absent.
     """
     rtype = _check_type(data, resource_type)
+    check_resource(data)
     if rtype == "CodeSystem":
         check_code_system(data)
     elif not data.get("url"):
@@ -95,7 +102,7 @@ def save_resource(w: Writer, data: JSON, *, mode: Mode, resource_type: str | Non
     if data.get("id") is not None and data.get("id") != id:
         raise InvalidRequest(f"resource id {data.get('id')!r} does not match the URL id {id!r}",
                              expression=(f"{rtype}.id",))
-    if not _ID_RE.match(id):
+    if not is_valid_id(id):
         raise InvalidRequest(f"{id!r} is not a valid FHIR id", expression=(f"{rtype}.id",))
     existing = w.get(rtype, id)
     if if_match is not None and (existing is None or existing.version_id != if_match):
@@ -105,9 +112,14 @@ def save_resource(w: Writer, data: JSON, *, mode: Mode, resource_type: str | Non
     if same_canonical is not None and same_canonical.id != id:
         raise Conflict(f"{rtype} {url}|{version or ''} already exists as "
                        f"{rtype}/{same_canonical.id}")
-    if existing is None:
-        return _insert(w, rtype, id, data, origin)
-    return _replace(w, rtype, existing, data, origin)
+    try:
+        if existing is None:
+            return _insert(w, rtype, id, data, origin)
+        return _replace(w, rtype, existing, data, origin)
+    except WriteConflict as exc:  # a concurrent write won: If-Match no longer holds
+        if if_match is None:
+            raise
+        raise PreconditionFailed(f"If-Match version {if_match}: {exc.message}") from None
 
 
 def delete_resource(w: Writer, resource_type: str, id: str) -> None:
@@ -283,7 +295,7 @@ def _version(data: JSON) -> str | None:
 def _derived_id(w: Writer, rtype: str, wanted: object, url: str, version: str | None) -> str:
     """The resource's own id when free, else a stable id derived from its canonical."""
     base = re.sub(r"[^A-Za-z0-9\-.]", "-", str(wanted or "")).strip("-.")[:40] or rtype.lower()
-    if wanted and _ID_RE.match(str(wanted)) and w.get(rtype, str(wanted)) is None:
+    if wanted and is_valid_id(str(wanted)) and w.get(rtype, str(wanted)) is None:
         return str(wanted)
     digest = hashlib.sha1(f"{url}|{version or ''}".encode()).hexdigest()[:12]
     candidate = f"{base}-{digest}"

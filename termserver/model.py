@@ -326,7 +326,7 @@ class ExpansionEntry:
 @dataclass(frozen=True, slots=True)
 class Expansion:
     value_set: ValueSetDefinition
-    total: int
+    total: int | None  # None: left out (counting would cost more than the page)
     offset: int
     entries: tuple[ExpansionEntry, ...]
     parameters: tuple[tuple[str, str, Any], ...]  # (name, value[x] type, value)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,11 +19,28 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("TERMSERVER_BASE_URL", "(from the request)",
      "Public base URL (behind a proxy), used in Bundle links and the CapabilityStatement."),
     ("TERMSERVER_API_TOKENS", "",
-     "Comma-separated bearer tokens; when set, every write (POST/PUT/DELETE) needs one."),
+     "Comma-separated bearer tokens, each optionally named (alice:TOKEN); when set, every "
+     "write (POST/PUT/DELETE) needs one. The name is the curator in the workbench's audit "
+     "trail (unnamed: token-<first 6 hex of its SHA-256>)."),
     ("TERMSERVER_READ_TOKENS", "",
-     "Comma-separated bearer tokens; when set, reads need one too (write tokens also work)."),
+     "Comma-separated bearer tokens (optionally named, as above); when set, reads need one "
+     "too (write tokens also work)."),
+    ("TERMSERVER_SECRET", "(derived from the tokens)",
+     "Key that signs workbench sign-in sessions and form tokens; give every process the same "
+     "one (without it, it is derived from the configured tokens)."),
     ("TERMSERVER_MAX_EXPANSION", "10000",
      "Most concepts one $expand may return before it answers too-costly."),
+    ("TERMSERVER_REQUEST_TIMEOUT", "30",
+     "Seconds one request may spend on pattern matching, ECL and expansion before it answers "
+     "too-costly (0: no limit)."),
+    ("TERMSERVER_MAX_BODY_MB", "50",
+     "Largest request body (MB) on /fhir and the workbench JSON API; larger ones get 413."),
+    ("TERMSERVER_MAX_DECOMPRESSED_MB", "32",
+     "Most MB one upload, or one member of a package or workbook, may decompress to "
+     "(16 × for a whole package; 4 × as the memory estimate of one JSON document)."),
+    ("TERMSERVER_MAX_UPLOAD_ROWS", "100000",
+     "Most data rows in an uploaded code list or CSV map (16 × as many lines, 64 × as many "
+     "cells)."),
     ("TERMSERVER_LOG_LEVEL", "INFO", "Python log level."),
 )
 
@@ -34,6 +53,10 @@ class Settings:
     read_tokens: frozenset[str] = frozenset()
     max_expansion: int = 10_000
     log_level: str = "INFO"
+    max_body_mb: int = 50  # request bodies on /fhir and /workbench/api (not uploads)
+    token_names: tuple[tuple[str, str], ...] = ()  # (token, name) of named tokens
+    secret: str | None = None  # signs workbench sessions; None: derived from the tokens
+    request_timeout: float = 30.0  # seconds; 0: no limit
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -44,8 +67,13 @@ class Settings:
             base_url=(env.get("TERMSERVER_BASE_URL") or "").rstrip("/") or None,
             api_tokens=_tokens(env.get("TERMSERVER_API_TOKENS", "")),
             read_tokens=_tokens(env.get("TERMSERVER_READ_TOKENS", "")),
+            token_names=_token_names(env.get("TERMSERVER_API_TOKENS", "") + ","
+                                     + env.get("TERMSERVER_READ_TOKENS", "")),
+            secret=env.get("TERMSERVER_SECRET") or None,
             max_expansion=_int(env, "TERMSERVER_MAX_EXPANSION", 10_000),
             log_level=env.get("TERMSERVER_LOG_LEVEL", "INFO").upper(),
+            max_body_mb=_int(env, "TERMSERVER_MAX_BODY_MB", 50),
+            request_timeout=_seconds(env, "TERMSERVER_REQUEST_TIMEOUT", 30.0),
         )
 
     def with_overrides(self, *, db: str | None = None, base_url: str | None = None) -> Settings:
@@ -58,7 +86,29 @@ class Settings:
 
 
 def _tokens(raw: str) -> frozenset[str]:
-    return frozenset(t.strip() for t in raw.split(",") if t.strip())
+    return frozenset(_named(t)[1] for t in raw.split(",") if _named(t)[1])
+
+
+#: `name:token` names a token (a token that holds ':' itself must be given a name).
+_TOKEN_NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9._@-]{0,63}):(.+)")
+
+
+def _named(item: str) -> tuple[str | None, str]:
+    found = _TOKEN_NAME.fullmatch(item.strip())
+    return (found.group(1), found.group(2).strip()) if found else (None, item.strip())
+
+
+def _token_names(raw: str) -> tuple[tuple[str, str], ...]:
+    named = (_named(t) for t in raw.split(","))
+    return tuple((token, name) for name, token in named if name and token)
+
+
+def token_name(settings: Settings, token: str) -> str:
+    """The curator a token authenticates: its configured name, else `token-<6 hex>`."""
+    for known, name in settings.token_names:
+        if known == token:
+            return name
+    return "token-" + hashlib.sha256(token.encode()).hexdigest()[:6]
 
 
 def _int(env: Mapping[str, str], key: str, default: int) -> int:
@@ -69,3 +119,16 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise InvalidRequest(f"{key} has value {raw!r}; expected an integer") from None
+
+
+def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise InvalidRequest(f"{key} has value {raw!r}; expected a number of seconds >= 0")
+    return value

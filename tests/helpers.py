@@ -5,7 +5,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import tarfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +81,30 @@ def parameters_by_name(body: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     for p in body["parameter"]:
         out.setdefault(p["name"], []).append(p)
     return out
+
+
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """A real uvicorn server (in a thread) for `app` on a free loopback port; yields its base
+    URL http://127.0.0.1:PORT and stops it afterwards."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                       log_level="critical"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            srv.should_exit = True
+            thread.join(timeout=5)
+            raise RuntimeError(f"the test server did not start on port {port}")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=15)

@@ -124,3 +124,48 @@ def test_concept_detail_has_hierarchy_designations_and_properties(store: Store) 
     root = store.concept_detail(found.pk, "root")
     assert root is not None and root.children == ("leaf",)
     assert store.concept_detail(found.pk, "nope") is None
+
+
+def _owners(db_url: str) -> dict[str, str | None]:
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT url, owner FROM resource")).all()
+    engine.dispose()
+    return {r.url: r.owner for r in rows}
+
+
+def test_every_resource_records_who_wrote_it(store: Store, db_url: str) -> None:
+    with store.writer() as w:
+        ingest.save_resource(w, code_system("http://example.org/api"), mode="create")
+        ingest.save_resource(w, code_system("http://example.org/pkg"), mode="canonical",
+                             origin="some.package#1.0:package/CodeSystem-x.json")
+        ingest.save_resource(w, code_system("http://example.org/list"), mode="canonical",
+                             origin="workbench")
+    assert _owners(db_url) == {"http://example.org/api": "api",
+                               "http://example.org/pkg": "loader",
+                               "http://example.org/list": "workbench"}
+
+
+def test_a_version_5_database_gets_owners_inferred_from_the_origin(db_url: str) -> None:
+    s = Store(db_url)
+    with s.writer() as w:
+        ingest.save_resource(w, code_system("http://example.org/api"), mode="create")
+        ingest.save_resource(w, code_system("http://example.org/pkg"), mode="canonical",
+                             origin="/data/release.zip")
+        ingest.save_resource(w, code_system("http://example.org/list"), mode="canonical",
+                             origin="workbench")
+        ingest.save_resource(w, {"resourceType": "ConceptMap", "url": "http://example.org/cm",
+                                 "status": "draft"}, mode="canonical", origin="workbench:lab")
+    s.close()
+    engine = create_engine(db_url)
+    with engine.begin() as conn:  # back to schema 5: no owner column
+        conn.execute(text("ALTER TABLE resource DROP COLUMN owner"))
+        conn.execute(text("DELETE FROM schema_version"))
+        conn.execute(text("INSERT INTO schema_version (version, applied_at) "
+                          "VALUES (5, '2026-01-01')"))
+    engine.dispose()
+    Store(db_url).close()
+    assert _owners(db_url) == {"http://example.org/api": "api",
+                               "http://example.org/pkg": "loader",
+                               "http://example.org/list": "workbench",
+                               "http://example.org/cm": "workbench"}

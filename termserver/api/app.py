@@ -13,6 +13,7 @@ from termserver import __version__, builtin
 from termserver.api import errors
 from termserver.api.auth import BearerAuth
 from termserver.api.fastpath import FastPath
+from termserver.api.limits import RequestLimits
 from termserver.api.routes import (
     codesystem,
     conceptmap,
@@ -26,6 +27,7 @@ from termserver.api.routes import (
 )
 from termserver.api.routes import normalize as normalize_routes
 from termserver.api.routes.workbench_ui import STATIC_DIR
+from termserver.api.security import SecurityHeaders
 from termserver.model import RESOURCE_TYPES
 from termserver.service import loinc_vs, snomed
 from termserver.settings import Settings
@@ -47,6 +49,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         finally:
             if own:
                 app.state.store.close()
+            else:  # SQLite: a copied .db is a full backup after a clean stop
+                app.state.store.checkpoint()
 
     app = FastAPI(title="termserver", version=__version__, lifespan=lifespan,
                   docs_url="/docs", redoc_url=None)
@@ -57,6 +61,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.add_middleware(FastPath)  # innermost: inside authentication
     app.add_middleware(BearerAuth, settings=settings)
     app.add_middleware(system.FhirVersionScope)
+    app.add_middleware(SecurityHeaders)  # CSP, nosniff, … even on refusals
+    app.add_middleware(RequestLimits, max_body_mb=settings.max_body_mb)  # URL and body limits
     builtin.install()
     snomed.install()
     loinc_vs.install()

@@ -1,4 +1,10 @@
-"""Every error leaves as an OperationOutcome with the issue's HTTP status; no stack traces."""
+"""Every error leaves as an OperationOutcome with the issue's HTTP status; no stack traces.
+
+Known errors are answered by exception handlers (inside the routing); anything else is caught
+by `CatchAll`, directly inside Starlette's ServerErrorMiddleware, and answered as a 500
+OperationOutcome without being re-raised: a re-raised exception makes the ASGI server drop the
+keep-alive connection, so the client's next, unrelated request would fail.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from termserver.api.responses import FHIRJSONResponse
 from termserver.errors import TerminologyError, Unauthorized
@@ -26,7 +33,18 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(TerminologyError, _terminology_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    build = app.build_middleware_stack
+
+    def build_with_catch_all() -> ASGIApp:
+        """Starlette's stack with CatchAll just inside ServerErrorMiddleware (outermost of
+        the user middleware, whatever order they are added in)."""
+        stack = build()
+        inner = getattr(stack, "app", None)
+        if inner is not None:
+            stack.app = CatchAll(inner)  # type: ignore[attr-defined]
+        return stack
+
+    app.build_middleware_stack = build_with_catch_all  # type: ignore[method-assign]
 
 
 def error_response(exc: TerminologyError) -> Response:
@@ -63,7 +81,44 @@ async def _http_error(request: Request, exc: Exception) -> Response:
                             headers=getattr(exc, "headers", None))
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> Response:
+class CatchAll:
+    """ASGI middleware: any exception that escapes the application becomes an
+    OperationOutcome (TerminologyError: its status; HTTPException: its status; else 500) and
+    is never re-raised, so the connection stays usable."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:  # noqa: BLE001 - every failure leaves as an OperationOutcome
+            if started:  # too late for an answer: log it, end the request quietly
+                log.exception("error after the response started", exc_info=exc)
+                return
+            response = exception_response(exc)
+            await response(scope, receive, send)
+
+
+def exception_response(exc: Exception) -> Response:
+    """The OperationOutcome answer for any exception."""
+    if isinstance(exc, TerminologyError):
+        return error_response(exc)
+    if isinstance(exc, StarletteHTTPException):
+        issue = Issue("error", _HTTP_ISSUE.get(exc.status_code, "processing"), str(exc.detail))
+        return FHIRJSONResponse(operation_outcome([issue]), status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
     return unexpected_error_response(exc)
 
 

@@ -5,6 +5,12 @@ as plain GETs millions of times; for them routing, dependency resolution and Req
 cost more than the indexed reads themselves. This ASGI middleware sits inside authentication
 and answers exactly those paths with the same functions the routes use (so answers are
 identical); everything else, and every POST, goes on to the FastAPI app.
+
+It also starts every request's deadline (TERMSERVER_REQUEST_TIMEOUT, service/deadline): a
+context variable, so it reaches the worker threads that sync handlers and
+`run_in_threadpool` run in. On SQLite the single indexed reads run on the event loop; a
+ValueSet $validate-code (whose value set may hold regex or ECL filters) always goes to a
+worker thread, so it cannot hold up other requests.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from termserver.api.errors import error_response, unexpected_error_response
 from termserver.api.routes import codesystem, validate
 from termserver.errors import TerminologyError
-from termserver.fhir.params import Pairs
+from termserver.fhir.params import Pairs, pairs_from_query
+from termserver.service import deadline
 from termserver.store import Store
 
 Answer = Callable[[Store, Pairs, str | None], Response]
@@ -30,6 +37,9 @@ HOT: dict[str, Answer] = {
     "/fhir/CodeSystem/$validate-code": lambda s, p, lang: validate.answer(s, p, lang, False),
     "/fhir/ValueSet/$validate-code": lambda s, p, lang: validate.answer(s, p, lang, True),
 }
+#: The HOT paths that are bounded single-code reads, run on the event loop on SQLite.
+INLINE = frozenset({"/fhir/CodeSystem/$lookup", "/fhir/CodeSystem/$subsumes",
+                    "/fhir/CodeSystem/$validate-code"})
 
 
 class FastPath:
@@ -37,20 +47,32 @@ class FastPath:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        settings = scope["app"].state.settings
+        token = deadline.start(getattr(settings, "request_timeout", None))
+        try:
+            await self._answer(scope, receive, send)
+        finally:
+            deadline.reset(token)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = HOT.get(scope["path"]) if scope["type"] == "http" and \
             scope["method"] == "GET" else None
         if handler is None:
             await self.app(scope, receive, send)
             return
         store: Store = scope["app"].state.store
-        pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
         accept_language = next((v.decode("latin-1") for k, v in scope["headers"]
                                 if k == b"accept-language"), None)
         try:
-            if store.inline_reads:
-                response = handler(store, list(pairs), accept_language)
+            pairs = pairs_from_query(parse_qsl(scope["query_string"].decode("latin-1"),
+                                               keep_blank_values=True))
+            if store.inline_reads and scope["path"] in INLINE:
+                response = handler(store, pairs, accept_language)
             else:
-                response = await run_in_threadpool(handler, store, list(pairs), accept_language)
+                response = await run_in_threadpool(handler, store, pairs, accept_language)
         except TerminologyError as exc:
             response = error_response(exc)
         except Exception as exc:  # noqa: BLE001 - every failure leaves as an OperationOutcome

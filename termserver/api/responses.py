@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 FHIR_JSON = "application/fhir+json"
 
 
-class FHIRJSONResponse(Response):
+class FHIRJSONResponse(JSONResponse):
+    """A JSONResponse, so /openapi.json declares a JSON body (not a string) for its routes."""
+
     media_type = FHIR_JSON
 
     def render(self, content: Any) -> bytes:

@@ -8,7 +8,7 @@ from termserver.errors import NotFound
 from termserver.fhir import params as p
 from termserver.fhir.codesystem import code_system_info, code_system_records
 from termserver.fhir.valueset import value_set_definition
-from termserver.model import JSON, SearchQuery, ValueSetDefinition
+from termserver.model import JSON, ValueSetDefinition
 from termserver.service.context import TxContext, ValueSetResolver
 from termserver.service.provider import MemoryCodeSystem
 from termserver.service.versions import VersionRules
@@ -39,9 +39,12 @@ def memory_code_system(data: JSON) -> MemoryCodeSystem:
 
 #: Seconds a parsed stored ValueSet is trusted without looking at the store again; after that a
 #: cheap summary query (no JSON) tells whether it changed (e.g. written by another process).
+#: "No such ValueSet" is never cached: it always comes from a fresh query.
 VALUE_SET_TTL = 2.0
-Stamp = tuple[str, int, str] | None  # (id, versionId, lastUpdated) of the stored resource
-_parsed: dict[tuple[int, str, str | None], tuple[int, float, Stamp, ValueSetDefinition | None]] = {}
+#: Times a ValueSet is looked up again when it was replaced between the summary and the read.
+VALUE_SET_RETRIES = 3
+Stamp = tuple[str, int, str]  # (id, versionId, lastUpdated) of the stored resource
+_parsed: dict[tuple[int, str, str | None], tuple[int, float, Stamp, ValueSetDefinition]] = {}
 
 
 def stored_value_set(store: Store) -> ValueSetResolver:
@@ -54,20 +57,24 @@ def stored_value_set(store: Store) -> ValueSetResolver:
         hit = _parsed.get(key)
         if hit is not None and hit[0] == gen and hit[1] > now:
             return hit[3]
-        _, found = store.search(SearchQuery("ValueSet", url=url, version=version, count=100),
-                                with_json=False)
-        best = max(found, key=lambda r: version_key(r.summary.version)) if found else None
-        stamp = (best.summary.id, best.summary.version_id, best.summary.last_updated) \
-            if best else None
-        if hit is not None and hit[2] == stamp:
-            parsed = hit[3]
-        elif stamp is None:
-            parsed = None
-        else:
+        for _ in range(VALUE_SET_RETRIES):
+            found = [s for s in store.stamps("ValueSet", url)
+                     if version is None or s[1] == version]
+            if not found:
+                _parsed.pop(key, None)
+                return None
+            best = max(found, key=lambda s: version_key(s[1]))
+            stamp = (best[0], best[2], best[3])
+            if hit is not None and hit[2] == stamp:
+                parsed = hit[3]
+                break
             try:
                 parsed = value_set_definition(store.read_resource("ValueSet", stamp[0]).resource)
-            except NotFound:  # deleted between the two reads
-                parsed = None
+                break
+            except NotFound:  # replaced or deleted between the two reads: look again
+                continue
+        else:
+            return None
         if len(_parsed) > 1000:
             _parsed.clear()
         _parsed[key] = (gen, now + VALUE_SET_TTL, stamp, parsed)

@@ -41,7 +41,8 @@ def expansion_to_valueset(expansion: Expansion, identifier: str, timestamp: str,
         body["extension"] = [dict(e) for e in expansion.extensions]
     body["identifier"] = identifier
     body["timestamp"] = timestamp
-    body["total"] = expansion.total
+    if expansion.total is not None:
+        body["total"] = expansion.total
     if expansion.show_offset:
         body["offset"] = expansion.offset
     if expansion.parameters:

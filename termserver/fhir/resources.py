@@ -2,25 +2,46 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
 import orjson
 
 from termserver.errors import MalformedContent
+from termserver.fhir.shape import check_json, check_resource
 from termserver.model import JSON, CodeSystemInfo, StoredResource
+
+#: A C0 control character other than tab, LF and CR, escaped in a JSON string (`\u0000`,
+#: `\b`, `\f`) after a run of backslashes: the run's length is odd when the last backslash
+#: starts the escape (an even run is escaped backslashes). Unescaped control characters are
+#: not valid JSON at all.
+_ESCAPE = re.compile(rb"(\\+)(?:u00(?:0[0-8bcefBCEF]|1[0-9a-fA-F])|[bf])")
+
+
+def has_escaped_control(raw: bytes) -> bool:
+    """True when a JSON text holds an escaped C0 control character other than tab, LF, CR."""
+    return b"\\" in raw and any(len(m.group(1)) % 2 for m in _ESCAPE.finditer(raw))
 
 
 def parse_json_body(raw: bytes) -> JSON:
-    """A request body as a JSON object, or a 400 `structure` error saying what is wrong."""
+    """A request body as a JSON object, or a 400 `structure` error saying what is wrong: not
+    JSON, not an object, a control character (such as NUL) in a string, nesting deeper than
+    MAX_DEPTH, an integer beyond 64 bits, or an element the server reads with the wrong JSON
+    type (in the resource and in the resources it carries)."""
     if not raw.strip():
         raise MalformedContent("request body is empty; send a FHIR resource as JSON")
+    if has_escaped_control(raw):
+        raise MalformedContent("request body holds a control character (such as NUL) in a "
+                               "string, which FHIR does not allow")
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise MalformedContent(f"request body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise MalformedContent("request body must be a JSON object (a FHIR resource)")
+    check_json(data)
+    check_resource(data)
     return data
 
 

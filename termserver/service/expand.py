@@ -9,14 +9,16 @@ returned. Errors carry the message ids of the tx-ecosystem IG.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import NoReturn
 
+from termserver import textfold
 from termserver.errors import BusinessRule, NotFound, TooCostly
 from termserver.model import (
     Concept,
     ConceptDetail,
+    ConceptProperty,
     ConceptReference,
     ConceptSet,
     ExpandRequest,
@@ -24,8 +26,8 @@ from termserver.model import (
     ExpansionEntry,
     ValueSetDefinition,
 )
+from termserver.service import expand_paged, snomed
 from termserver.service import messages as msg
-from termserver.service import snomed
 from termserver.service.context import TxContext
 from termserver.service.csview import CodeSystemView, status_warnings
 from termserver.service.entries import EntryBuilder, Supplement
@@ -33,6 +35,7 @@ from termserver.service.filters import candidates, filter_test
 from termserver.service.languages import parse_languages
 from termserver.service.provider import CodeSystemProvider
 from termserver.store import version_key
+from termserver.store.search import COMMON
 
 Key = tuple[str, str | None, str]  # (system, version, code)
 MAX_DEPTH = 20
@@ -82,25 +85,23 @@ class _Run:
         language = self.request.display_language or self.vs_params.get("displayLanguage") \
             or self.request.accept_language
         prefs = parse_languages(language or vs.language)
-        members = self._value_set(vs, (), top=True)
-        if self.versions_match:
-            members = _merge_versions(members)
-        members = _order_versions(members)
-        if self.request.active_only:
-            members = {k: m for k, m in members.items() if not m.detail.concept.inactive}
-        if self.request.filter:
-            members = {k: m for k, m in members.items() if _text_match(self.request.filter, m)}
-        total = len(members)
-        if self.request.count is None and total > self.limit:
-            self._too_costly(vs)
         builder = EntryBuilder(self.request, prefs, supplements)
-        if self._nested(vs):
-            entries = _tree(members, builder)
+        paged = self._paged(vs, builder)
+        total: int | None
+        if paged is not None:
+            total, entries, keys = paged.total, list(paged.entries), paged.keys
         else:
-            page = list(members.values())[self.request.offset:]
-            if self.request.count is not None:
-                page = page[:self.request.count]
-            entries = [builder.build(m.view, m.detail, m.ref) for m in page]
+            members = self._members(vs)
+            total, keys = len(members), tuple(members)
+            if self.request.count is None and total > self.limit:
+                self._too_costly(vs)
+            if self._nested(vs):
+                entries = _tree(members, builder)
+            else:
+                page = list(members.values())[self.request.offset:]
+                if self.request.count is not None:
+                    page = page[:self.request.count]
+                entries = [builder.build(m.view, m.detail, m.ref) for m in page]
         params = list(self.request.echo)
         if language:
             params.append(("displayLanguage", "Code", language))
@@ -111,7 +112,46 @@ class _Run:
             value_set=vs, total=total, offset=self.request.offset, entries=tuple(entries),
             parameters=tuple(params), property_defs=tuple(builder.property_defs.items()),
             extensions=tuple(self.extensions), show_offset=self.request.paged,
-            versioned_systems=_versioned_systems(vs, members))
+            versioned_systems=_versioned_systems(vs, keys))
+
+    def _members(self, vs: ValueSetDefinition) -> Members:
+        """Every member, in memory (value sets the paged path does not plan)."""
+        members = self._value_set(vs, (), top=True)
+        if self.versions_match:
+            members = _merge_versions(members)
+        members = _order_versions(members)
+        if self.request.active_only:
+            members = {k: m for k, m in members.items() if not m.detail.concept.inactive}
+        if self.request.filter:
+            members = _text_filter(self.request.filter, members)
+        return members
+
+    def _paged(self, vs: ValueSetDefinition, builder: EntryBuilder
+               ) -> expand_paged.Answer | None:
+        """The page read from the database (expand_paged), or None: expand in memory. An
+        unpaged request is counted first: too costly, or in memory when a hierarchy is kept.
+        An empty page from a code system another process replaced meanwhile is read again."""
+        for attempt in range(2):
+            parts = expand_paged.plan(self, vs)
+            if parts is None:
+                return None
+            found = self._page(vs, parts, builder)
+            if found is None or found.entries or attempt or not expand_paged.replaced(parts):
+                return found
+            self.views.clear()  # resolve the code systems again
+        return None
+
+    def _page(self, vs: ValueSetDefinition, parts: list[expand_paged.Part],
+              builder: EntryBuilder) -> expand_paged.Answer | None:
+        query, count = self.request.filter, self.request.count
+        if count is None:
+            total = expand_paged.count(parts, query, self.limit + 1)
+            if total > self.limit:
+                self._too_costly(vs)
+            if self._nested(vs):
+                return None
+            count = total
+        return expand_paged.answer(parts, query, self.request.offset, count, builder)
 
     def _too_costly(self, vs: ValueSetDefinition) -> NoReturn:
         raise TooCostly(f"The value set '{_canonical(vs)}' expansion has too many codes to "
@@ -340,7 +380,7 @@ def _split(canonical: str) -> tuple[str, str]:
     return url, version
 
 
-def _versioned_systems(vs: ValueSetDefinition, members: Members) -> frozenset[str]:
+def _versioned_systems(vs: ValueSetDefinition, members: Iterable[Key]) -> frozenset[str]:
     """Systems whose `contains` entries carry the version: those with several versions in the
     expansion, and those named by several include/exclude entries of which one pins a version."""
     sets = [c for c in (*vs.include, *vs.exclude) if c.system]
@@ -384,12 +424,39 @@ def _pinned_newest_first(keys: list[Key], members: Members) -> list[Key]:
     return sorted(newest, key=lambda k: not members[k].pinned)
 
 
-def _text_match(text: str, member: Member) -> bool:
-    """The `filter` parameter: a case-insensitive substring of the code or display."""
-    needle = text.lower()
-    c = member.detail.concept
-    display = (member.ref.display if member.ref and member.ref.display else c.display) or ""
-    return needle in c.code.lower() or needle in display.lower()
+def _text_filter(text: str, members: Members) -> Members:
+    """The `filter` parameter in memory, as the store's search index answers it
+    (termserver.textfold): every word begins a word of the display or of one designation
+    (folded), or the text is (the start of) the code; best first."""
+    parsed = textfold.parse(text)
+    code = textfold.code_query(text)
+    ranked: list[tuple[tuple[int, int, int, int, int, int, str], Key]] = []
+    for key, m in members.items():
+        c = m.detail.concept
+        best: tuple[int, int, int, int, int, int, str] | None = None
+        if code is not None and c.code.startswith(code) or \
+                code is not None and c.code.startswith(code.upper()):
+            best = (-1 if c.code in (code, code.upper()) else 1, 0, 0, 0, 0, 0, c.code)
+        rare = _rarity(m.detail.properties)
+        display = (m.ref.display if m.ref and m.ref.display else c.display) or ""
+        texts = [(0, display), *((1, d.value) for d in m.detail.designations)]
+        for kind, value in texts:
+            norm = textfold.fold(value)
+            tier = textfold.tier(parsed, norm)
+            if tier is not None:
+                rank = (tier, int(c.inactive), rare, len(norm.split()), kind, len(norm), c.code)
+                best = rank if best is None else min(best, rank)
+        if best is not None:
+            ranked.append((best, key))
+    ranked.sort(key=lambda r: r[0])  # the index's order: tier, then its ids' order
+    return {key: members[key] for _, key in ranked}
+
+
+def _rarity(properties: Iterable[ConceptProperty]) -> int:
+    """The concept's rank in search.COMMON (len(COMMON) when none), as the index ranks it."""
+    found = [i for i, (prop, value) in enumerate(COMMON) for p in properties
+             if p.property == prop and (value is None or p.value == value)]
+    return min(found, default=len(COMMON))
 
 
 def _tree(members: Members, builder: EntryBuilder) -> list[ExpansionEntry]:

@@ -1,5 +1,6 @@
 """ValueSet compose filters as predicates over one concept (shared by $expand and
-$validate-code). Regexes run on the `regex` engine with a timeout (ReDoS-safe)."""
+$validate-code). Regexes run on the `regex` engine with a timeout (ReDoS-safe) and without
+holding the GIL; every predicate counts against the request's deadline (service/deadline)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import regex
 
 from termserver.errors import InvalidRequest, TooCostly
 from termserver.model import ConceptDetail, Filter
-from termserver.service import snomed
+from termserver.service import deadline, snomed
 from termserver.service.provider import CodeSystemProvider, StoredCodeSystemProvider
 
 Test = Callable[[ConceptDetail], bool]
@@ -19,7 +20,25 @@ _CODE_PROPERTIES = ("concept", "code")
 def filter_test(provider: CodeSystemProvider, f: Filter,
                 path: str = "ValueSet.compose.include.filter") -> Test:
     """A predicate for concepts of `provider` that pass `f`; `path` locates the filter for
-    errors (e.g. `ValueSet.compose.include[0].filter[1]`)."""
+    errors (e.g. `ValueSet.compose.include[0].filter[1]`). Every CHECK_EVERY calls it checks
+    the request's deadline, so a scan over a large code system ends with TooCostly in time."""
+    test = _filter_test(provider, f, path)
+    calls = 0
+
+    def paced(d: ConceptDetail) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls % CHECK_EVERY == 0:
+            deadline.check()
+        return test(d)
+    return paced
+
+
+#: Concepts a filter predicate tests between two checks of the request's deadline.
+CHECK_EVERY = 256
+
+
+def _filter_test(provider: CodeSystemProvider, f: Filter, path: str) -> Test:
     op, value = f.op, f.value
     if not f.has_value and op != "exists":
         raise InvalidRequest(
@@ -98,15 +117,22 @@ def _values(d: ConceptDetail, prop: str) -> list[str]:
                       else (p.value,))]
 
 
-#: Seconds one regex match may take. The `regex` engine handles classic catastrophic patterns
-#: such as (a+)+ in linear time; this bounds whatever is left (a ReDoS must not hang a worker).
+#: Seconds one regex match may take at most (less when the request's deadline is nearer).
+#: The `regex` engine handles classic catastrophic patterns such as (a+)+ in linear time;
+#: this bounds whatever is left, and the request's deadline bounds all matches together.
 REGEX_TIMEOUT = 0.5
 
 
 def _full_match(pattern: regex.Pattern[str], text: str) -> bool:
-    try:
-        return pattern.fullmatch(text, timeout=REGEX_TIMEOUT) is not None
+    left = deadline.remaining()
+    timeout = REGEX_TIMEOUT if left is None else min(REGEX_TIMEOUT, left)
+    if timeout <= 0:
+        raise deadline.expired()
+    try:  # concurrent: the GIL is released while matching (other requests go on)
+        return pattern.fullmatch(text, timeout=timeout, concurrent=True) is not None
     except TimeoutError:
+        if timeout < REGEX_TIMEOUT:
+            raise deadline.expired() from None
         raise TooCostly(f"The regex '{pattern.pattern}' took too long to evaluate; "
                         "simplify the pattern") from None
 

@@ -67,9 +67,14 @@ class _Fail(Exception):
     pass
 
 
+#: Most levels of nested `( … )` attribute values an expression may have (deeper ones are not
+#: parsed: no real post-coordinated expression comes near, and recursion must stay bounded).
+MAX_NESTING = 20
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.text, self.pos = text, 0
+        self.text, self.pos, self.depth = text, 0, 0
 
     def ws(self) -> None:
         while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n":
@@ -137,8 +142,12 @@ class _Parser:
         self.expect("=")
         self.ws()
         if self.accept("("):
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise _Fail(f"more than {MAX_NESTING} levels of nesting")
             value: str | Expression = self.sub_expression()
             self.expect(")")
+            self.depth -= 1
         elif self.accept("#"):
             m = _NUMBER.match(self.text, self.pos)
             if not m:

@@ -47,3 +47,27 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur.execute("PRAGMA cache_size=-65536")
     cur.execute("PRAGMA mmap_size=268435456")
     cur.close()
+
+
+#: Most milliseconds a shutdown checkpoint waits for other processes' readers and writers.
+CHECKPOINT_WAIT_MS = 2000
+
+
+def checkpoint(path: str) -> bool:
+    """Fold a SQLite file's write-ahead log into the file and truncate it, so the .db file
+    alone is a full copy after a clean stop. True when done; False when another process is
+    still reading or writing (it then stays for that process to finish) or on any error."""
+    if not Path(path).exists():
+        return False
+    try:
+        conn = sqlite3.connect(path, timeout=CHECKPOINT_WAIT_MS / 1000)
+    except sqlite3.Error:
+        return False
+    try:
+        conn.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+        row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return row is not None and row[0] == 0
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import Connection, Engine, inspect, or_, select, update
 
 from termserver.errors import SchemaError
 from termserver.store.schema import (
@@ -21,6 +21,7 @@ from termserver.store.schema import (
     WORKBENCH_TABLES,
     code_system,
     metadata,
+    resource,
     schema_version,
 )
 
@@ -51,11 +52,25 @@ def _add_source_scope_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(SOURCE_SCOPE_TABLES))
 
 
+def _add_resource_owner(conn: Connection) -> None:
+    """5 → 6: `resource.owner` (who wrote it), inferred from `origin` for existing rows: the
+    workbench's own origins, none (the REST API), else a loader. Rows that have one keep it."""
+    if "owner" not in {c["name"] for c in inspect(conn).get_columns("resource")}:
+        conn.exec_driver_sql("ALTER TABLE resource ADD COLUMN owner VARCHAR(16)")
+    origin = resource.c.origin
+    workbench = or_(origin == "workbench", origin.like("workbench:%"))
+    unset = resource.c.owner.is_(None)
+    conn.execute(update(resource).where(unset, workbench).values(owner="workbench"))
+    conn.execute(update(resource).where(unset, origin.is_(None)).values(owner="api"))
+    conn.execute(update(resource).where(unset).values(owner="loader"))
+
+
 #: STEPS[n] upgrades a database from version n to n + 1. Append; never edit a released step.
 STEPS: dict[int, Callable[[Connection], None]] = {1: _add_closure_tables,
                                                   2: _add_hierarchy_tables,
                                                   3: _add_workbench_tables,
-                                                  4: _add_source_scope_tables}
+                                                  4: _add_source_scope_tables,
+                                                  5: _add_resource_owner}
 
 
 def current_version(conn: Connection) -> int | None:

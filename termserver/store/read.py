@@ -4,6 +4,11 @@ The hottest reads ($lookup and $validate-code of one code) avoid per-call statem
 code system resolution is cached (invalidated by every write through `writer()`, and after
 `RESOLVE_TTL` seconds for writes made by other processes), and one concept with all its
 details is one pre-compiled UNION ALL query on a raw DB-API cursor.
+
+No cache ever makes a negative answer: "no such code system" always comes from a fresh query,
+and a read by code system pk that finds nothing checks whether that pk is still the code
+system's (another process may have replaced it) and reads again with the new one
+(store/fresh.py). Several server processes on one database are a normal deployment.
 """
 
 from __future__ import annotations
@@ -38,9 +43,17 @@ from termserver.model import (
     StoredResource,
     content_rank,
 )
-from termserver.store import migrations
-from termserver.store.engine import _sqlite_pragmas, open_engine
+from termserver.store import migrations, pages
+from termserver.store.engine import _sqlite_pragmas, checkpoint, open_engine
+from termserver.store.fresh import fresh_pk
 from termserver.store.graph import GraphReads
+from termserver.store.hotsql import (
+    CLOSURE_SQL,
+    CODE_SYSTEMS_SQL,
+    DETAIL_SQL,
+    STAMPS_SQL,
+    detail,
+)
 from termserver.store.schema import (
     closure_concept,
     closure_relation,
@@ -75,18 +88,27 @@ class Store(GraphReads):
         self.dialect = self.engine.dialect.name
         #: Bumped by every write through `writer()`; cached resolutions of older ones are stale.
         self.generation = 0
-        self._resolved: dict[tuple[str, str | None, bool], tuple[int, float, Any]] = {}
+        self._resolved: dict[tuple[str, str | None], tuple[int, float, StoredCodeSystem]] = {}
+        #: pk → the (url, version) requests it was resolved for; lets a read that found
+        #: nothing under a replaced pk find the new one (`_successor`).
+        self._handed: dict[int, frozenset[tuple[str, str | None]]] = {}
         qmark = self.engine.dialect.paramstyle == "qmark"
-        self._detail_sql = _DETAIL_SQL if qmark else _DETAIL_SQL.replace("?", "%s")
+        self._detail_sql = DETAIL_SQL if qmark else DETAIL_SQL.replace("?", "%s")
+        self._versions_sql = CODE_SYSTEMS_SQL if qmark else CODE_SYSTEMS_SQL.replace("?", "%s")
+        self._stamps_sql = STAMPS_SQL if qmark else STAMPS_SQL.replace("?", "%s")
         self._closure_down_sql, self._closure_up_sql, self._closure_pair_sql, \
-            self._code_sql = (q if qmark else q.replace("?", "%s") for q in _CLOSURE_SQL)
+            self._code_sql = (q if qmark else q.replace("?", "%s") for q in CLOSURE_SQL)
         self._local = threading.local()  # per-thread SQLite connection for hot reads
         self._hot: weakref.WeakSet[_HotConnection] = weakref.WeakSet()
         self._hot_file = self.engine.url.database if self.dialect == "sqlite" and \
             self.engine.url.database not in (None, "", ":memory:") else None
+        #: Checkpoints a SQLite file at close() or, if never closed, at interpreter exit.
+        self._checkpoint = weakref.finalize(self, checkpoint, self._hot_file) \
+            if self._hot_file is not None else None
         if migrate:
             try:
                 migrations.migrate(self.engine)
+                pages.ensure_indexes(self.engine)  # paged $expand reads (idempotent)
             except OperationalError as exc:
                 self.engine.dispose()
                 raise SchemaError(f"cannot open database {self.display_url}: "
@@ -110,10 +132,19 @@ class Store(GraphReads):
         return self.engine.url.render_as_string(hide_password=True)
 
     def close(self) -> None:
+        """Close every connection; a SQLite file is checkpointed first (its WAL folded in and
+        truncated), so after a clean stop the .db file alone is a full copy."""
         for hot in list(self._hot):
             hot.conn.close()
         self._local = threading.local()
         self.engine.dispose()
+        if self._checkpoint is not None:
+            self._checkpoint()
+
+    def checkpoint(self) -> bool:
+        """SQLite: fold the write-ahead log into the file and truncate it (a server that does
+        not own its Store calls this at shutdown); True when done. PostgreSQL: nothing."""
+        return self._hot_file is not None and checkpoint(self._hot_file)
 
     @property
     def inline_reads(self) -> bool:
@@ -135,20 +166,39 @@ class Store(GraphReads):
         self.generation += 1
         self._resolved.clear()
 
-    def _cached(self, key: tuple[str, str | None, bool]) -> tuple[int, Any]:
-        """(generation now, cached value or _MISSING) for `key`."""
-        gen = self.generation
-        hit = self._resolved.get(key)
-        if hit is not None and hit[0] == gen and hit[1] > time.monotonic():
-            return gen, hit[2]
-        return gen, _MISSING
-
-    def _remember(self, key: tuple[str, str | None, bool], gen: int, value: Any) -> None:
-        """Cache `value`, tagged with the generation read *before* querying, so a write that
-        commits meanwhile makes it stale at once. Bounded: unknown urls are cached too."""
-        if len(self._resolved) >= RESOLVE_CACHE_SIZE:
+    def _remember(self, key: tuple[str, str | None], gen: int, found: StoredCodeSystem) -> None:
+        """Cache a found resolution, tagged with the generation read *before* querying, so a
+        write that commits meanwhile makes it stale at once. Bounded."""
+        if len(self._resolved) >= RESOLVE_CACHE_SIZE or len(self._handed) >= RESOLVE_CACHE_SIZE:
             self._resolved.clear()
-        self._resolved[key] = (gen, time.monotonic() + RESOLVE_TTL, value)
+            self._handed.clear()
+        self._resolved[key] = (gen, time.monotonic() + RESOLVE_TTL, found)
+        keys = self._handed.get(found.pk, frozenset())
+        if key not in keys:
+            self._handed[found.pk] = keys | {key}
+
+    def replaced(self, cs_pk: int) -> bool:
+        """Whether the code system resolved as `cs_pk` is stored under another pk now."""
+        return self._successor(cs_pk) is not None
+
+    def _successor(self, cs_pk: int) -> int | None:
+        """The pk now stored for the code system that `cs_pk` was resolved as, when another
+        process replaced it (uncached query); None when `cs_pk` is still current or unknown.
+        The same url and version is tried first, then the unversioned request if `cs_pk`
+        answered one (a replace may change the version)."""
+        keys = self._handed.get(cs_pk)
+        if not keys:
+            return None
+        for url, version in sorted(keys, key=lambda k: k[1] is None):
+            found = self._resolve_fresh(url, version)
+            if found is None:
+                continue
+            if found.pk == cs_pk:
+                return None
+            self.invalidate()  # another process wrote: every cached resolution may be old
+            self._remember((url, version), self.generation, found)
+            return found.pk
+        return None
 
     # -- resources ---------------------------------------------------------------------------
 
@@ -183,6 +233,12 @@ class Store(GraphReads):
                 .limit(query.count).offset(query.offset)).all()
         return int(total or 0), [_stored(r) for r in rows]
 
+    def stamps(self, resource_type: str, url: str) -> list[tuple[str, str | None, int, str]]:
+        """(id, version, versionId, lastUpdated) of every stored resource of the type and url:
+        one raw indexed query, cheap enough to ask on every request (never cached)."""
+        return [(str(i), v, int(n), str(t))
+                for i, v, n, t in self._hot_query(self._stamps_sql, (resource_type, url))]
+
     def canonical_exists(self, resource_type: str, url: str, version: str | None) -> str | None:
         """The id of the resource with this canonical url|version, if any."""
         with self.engine.connect() as conn:
@@ -193,22 +249,18 @@ class Store(GraphReads):
     def code_systems(self, url: str | None = None) -> list[StoredCodeSystem]:
         """Every stored version of `url` (or of every url), by url then version."""
         url = canonical_system(url) if url is not None else None  # termserver.aliases
-        if url is not None:
-            gen, hit = self._cached((url, None, False))
-            if hit is not _MISSING:
-                return list(hit)
-        found = self._code_systems(url)
-        if url is not None:
-            self._remember((url, None, False), gen, tuple(found))
-        return found
+        return self._code_systems(url)
 
     def _code_systems(self, url: str | None) -> list[StoredCodeSystem]:
-        stmt = _cs_select()
-        if url is not None:
-            stmt = stmt.where(code_system.c.url == url)
-        with self.engine.connect() as conn:
-            rows = conn.execute(stmt).all()
-        found = [_code_system(r) for r in rows]
+        """Never cached (a hot read: one raw query for one url), so never out of date."""
+        if url is None:
+            with self.engine.connect() as conn:
+                found = [_code_system(r) for r in conn.execute(_cs_select()).all()]
+        else:
+            found = [StoredCodeSystem(int(pk), rid, u, v, n, t, st, c,
+                                      None if cs is None else bool(cs), hm, lang, sup, int(cc))
+                     for pk, rid, u, v, n, t, st, c, cs, hm, lang, sup, cc
+                     in self._hot_query(self._versions_sql, (url,))]
         return sorted(found, key=lambda cs: (cs.url, version_key(cs.version)))
 
     def resolve_code_system(self, url: str, version: str | None = None
@@ -217,31 +269,37 @@ class Store(GraphReads):
 
         Without a version: the latest version that has real content, so a `not-present` or
         `fragment` stub never shadows loaded content whatever the order of loading.
-        Cached (see the module docstring).
+        Found versions are cached (see the module docstring); None is never cached.
         """
         url = canonical_system(url)
-        key = (url, version, True)
-        gen, hit = self._cached(key)
-        if hit is not _MISSING:
-            found: StoredCodeSystem | None = hit
-            return found
-        candidates = self.code_systems(url)
-        if version is not None:
-            candidates = [cs for cs in candidates if cs.version == version]
-        found = max(candidates, key=lambda cs: (content_rank(cs.content),
-                                                version_key(cs.version))) if candidates else None
-        self._remember(key, gen, found)
+        key = (url, version)
+        gen = self.generation
+        hit = self._resolved.get(key)
+        if hit is not None and hit[0] == gen and hit[1] > time.monotonic():
+            return hit[2]
+        found = self._resolve_fresh(url, version)
+        if found is not None:
+            self._remember(key, gen, found)
         return found
 
+    def _resolve_fresh(self, url: str, version: str | None) -> StoredCodeSystem | None:
+        candidates = self._code_systems(url)
+        if version is not None:
+            candidates = [cs for cs in candidates if cs.version == version]
+        return max(candidates, key=lambda cs: (content_rank(cs.content),
+                                               version_key(cs.version))) if candidates else None
+
+    @fresh_pk
     def concept(self, cs_pk: int, code: str) -> Concept | None:
         with self.engine.connect() as conn:
             row = conn.execute(_concept_stmt(), {"cs": cs_pk, "code": code}).first()
         return None if row is None else _concept(row)
 
+    @fresh_pk
     def concept_detail(self, cs_pk: int, code: str) -> ConceptDetail | None:
         """The concept with designations, properties, parents and children, or None: one
         indexed UNION ALL query on a raw DB-API cursor (the hot path of $lookup)."""
-        return _detail(code, self._hot_query(self._detail_sql, (cs_pk, code) * 5))
+        return detail(code, self._hot_query(self._detail_sql, (cs_pk, code) * 5))
 
     def _hot_query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         """Rows of one read on a raw DB-API cursor. A SQLite file gets one connection per
@@ -267,6 +325,7 @@ class Store(GraphReads):
             raw.close()
         return rows
 
+    @fresh_pk
     def code_folded(self, cs_pk: int, code: str) -> str | None:
         """The stored spelling of `code`, compared case-insensitively (first in load order)."""
         with self.engine.connect() as conn:
@@ -278,7 +337,20 @@ class Store(GraphReads):
     def concept_details(self, cs_pk: int) -> Iterator[ConceptDetail]:
         """Every concept of one code system with its details, in load order. Four queries,
         grouped in memory: meant for expansions, which are bounded by the expansion limit."""
-        with self.engine.connect() as conn:
+        found = self._concept_rows(cs_pk)
+        if found is None:
+            return iter(())
+        desigs, props, parents, children, rows = found
+        return (ConceptDetail(_concept(row), tuple(desigs.get(row.code, ())),
+                              tuple(props.get(row.code, ())), tuple(parents.get(row.code, ())),
+                              tuple(children.get(row.code, ()))) for row in rows)
+
+    @fresh_pk
+    def _concept_rows(self, cs_pk: int) -> tuple[
+            dict[str, list[Designation]], dict[str, list[ConceptProperty]],
+            dict[str, list[str]], dict[str, list[str]], Sequence[Row[Any]]] | None:
+        """The four reads of `concept_details`, in one snapshot (None when no concept)."""
+        with self._snapshot() as conn:
             desigs: dict[str, list[Designation]] = {}
             for d in conn.execute(select(designation).where(designation.c.cs_pk == cs_pk)):
                 desigs.setdefault(d.code, []).append(Designation(
@@ -296,12 +368,9 @@ class Store(GraphReads):
                 children.setdefault(link.parent, []).append(link.child)
             rows = conn.execute(select(concept).where(concept.c.cs_pk == cs_pk)
                                 .order_by(concept.c.seq)).all()
-        for row in rows:
-            code = row.code
-            yield ConceptDetail(_concept(row), tuple(desigs.get(code, ())),
-                                tuple(props.get(code, ())), tuple(parents.get(code, ())),
-                                tuple(children.get(code, ())))
+        return (desigs, props, parents, children, rows) if rows else None
 
+    @fresh_pk
     def descendants(self, cs_pk: int, code: str) -> set[str]:
         """All codes below `code` (transitively): one index range of the closure table."""
         rows = self._hot_query(self._closure_down_sql, (cs_pk, code))
@@ -389,15 +458,18 @@ class Store(GraphReads):
         return {int(r.pk): (_unversioned(r.source_scope), _unversioned(r.target_scope))
                 for r in rows}
 
+    @fresh_pk
     def ancestors(self, cs_pk: int, code: str) -> set[str]:
         """All codes above `code` (transitively): one index range of the closure table."""
         rows = self._hot_query(self._closure_up_sql, (cs_pk, code))
         return {str(r[0]) for r in rows}
 
+    @fresh_pk
     def has_code(self, cs_pk: int, code: str) -> bool:
         """Does the code system hold `code` (exact spelling)? One index probe."""
         return bool(self._hot_query(self._code_sql, (cs_pk, code)))
 
+    @fresh_pk
     def subsumed(self, cs_pk: int, ancestor: str, descendant: str) -> bool:
         """True when `descendant` is (strictly) below `ancestor`: one closure index probe."""
         return bool(self._hot_query(self._closure_pair_sql, (cs_pk, ancestor, descendant)))
@@ -432,34 +504,6 @@ class Store(GraphReads):
 #: Seconds a cached code system resolution is trusted without a write through this Store.
 RESOLVE_TTL = 2.0
 RESOLVE_CACHE_SIZE = 10_000
-_MISSING = object()
-
-#: Row kinds of _DETAIL_SQL; columns (kind, a, b, c, d, e, inactive, abstract), all text but
-#: the last two. Parameters: (cs_pk, code) five times.
-_CONCEPT, _DESIGNATION, _PROPERTY, _PARENT, _CHILD = range(5)
-_DETAIL_SQL = " UNION ALL ".join((
-    "SELECT 0, code, display, definition, CAST(NULL AS TEXT), CAST(NULL AS TEXT), "
-    "CASE WHEN inactive THEN 1 ELSE 0 END, CASE WHEN abstract THEN 1 ELSE 0 END "
-    "FROM concept WHERE cs_pk = ? AND code = ?",
-    "SELECT 1, language, use_system, use_code, use_display, value, NULL, NULL "
-    "FROM designation WHERE cs_pk = ? AND code = ?",
-    "SELECT 2, property, type, value, value_system, value_display, NULL, NULL "
-    "FROM concept_property WHERE cs_pk = ? AND code = ?",
-    "SELECT 3, parent, NULL, NULL, NULL, NULL, NULL, NULL "
-    "FROM concept_parent WHERE cs_pk = ? AND child = ?",
-    "SELECT 4, child, NULL, NULL, NULL, NULL, NULL, NULL "
-    "FROM concept_parent WHERE cs_pk = ? AND parent = ?",
-))
-
-
-#: Closure reads: descendants, ancestors, one pair.
-_CLOSURE_SQL = (
-    "SELECT descendant FROM concept_closure WHERE cs_pk = ? AND ancestor = ?",
-    "SELECT ancestor FROM concept_ancestor WHERE cs_pk = ? AND descendant = ?",
-    "SELECT 1 FROM concept_closure WHERE cs_pk = ? AND ancestor = ? AND descendant = ?",
-    "SELECT code FROM concept WHERE cs_pk = ? AND code = ?",
-)
-
 
 class _HotConnection:
     """One thread's SQLite connection; closed when the thread ends (its thread-local goes)
@@ -472,28 +516,6 @@ class _HotConnection:
 
     def __del__(self) -> None:
         self.conn.close()
-
-
-def _detail(code: str, rows: Sequence[Any]) -> ConceptDetail | None:
-    found: Concept | None = None
-    desigs: list[Designation] = []
-    props: list[ConceptProperty] = []
-    parents: list[str] = []
-    children: list[str] = []
-    for kind, a, b, c, d, e, inactive, abstract in rows:
-        if kind == _DESIGNATION:
-            desigs.append(Designation(code, e, a, b, c, d))
-        elif kind == _PROPERTY:
-            props.append(ConceptProperty(code, a, c, b, d, e))
-        elif kind == _PARENT:
-            parents.append(a)
-        elif kind == _CHILD:
-            children.append(a)
-        else:
-            found = Concept(a, b, c, bool(inactive), bool(abstract))
-    if found is None:
-        return None
-    return ConceptDetail(found, tuple(desigs), tuple(props), tuple(parents), tuple(children))
 
 
 def _like_prefix(text: str) -> str:

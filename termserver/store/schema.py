@@ -7,6 +7,8 @@ without an id map in memory.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -23,7 +25,27 @@ from sqlalchemy import (
 )
 
 #: Bump with every migration step added in migrations.py.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
+
+#: Who wrote a stored resource (`resource.owner`): a release loader or package load (CLI,
+#: `$load`), the FHIR REST API, or the curation workbench (an imported code list, a published
+#: map). The workbench never replaces or shadows a url it did not write (mappings.workbench).
+OWNERS = ("loader", "api", "workbench")
+
+
+def owner_of(origin: str | None) -> str:
+    """The owner a write's `origin` implies: the REST API stores no origin, the workbench
+    writes "workbench" (code lists) or "workbench:<project>" (published maps), loaders the
+    file or package they read."""
+    if origin is None:
+        return "api"
+    return "workbench" if origin.split(":", 1)[0] == "workbench" else "loader"
+
+
+def _owner_default(context: Any) -> str:
+    """Column default of `resource.owner`: derived from the row's `origin` at insert."""
+    return owner_of(context.get_current_parameters().get("origin"))
+
 
 metadata = MetaData()
 
@@ -51,6 +73,8 @@ resource = Table(
     Column("last_updated", String(40), nullable=False),
     Column("origin", Text),  # e.g. "de.basisprofil.r4#1.5.4:package/CodeSystem-ops.json"
     Column("json", Text, nullable=False),
+    # one of OWNERS, set when the row is created (schema 6; older rows: inferred from origin)
+    Column("owner", String(16), default=_owner_default),
     UniqueConstraint("resource_type", "id", name="uq_resource_type_id"),
 )
 Index("ix_resource_canonical", resource.c.resource_type, resource.c.url, resource.c.version)
@@ -69,6 +93,7 @@ code_system = Table(
     Column("language", String(16)),
     Column("supplements", Text),
     Column("concept_count", Integer, nullable=False, default=0),
+    sqlite_autoincrement=True,  # a dropped key is never handed out again (cross-process caches)
 )
 Index("ix_code_system_url", code_system.c.url, code_system.c.version)
 

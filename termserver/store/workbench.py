@@ -1,5 +1,6 @@
 """Workbench storage: map projects, decisions with targets, the audit trail, kept suggestions
-and background jobs (schema version 4). Reached as `store.workbench`.
+and background jobs (schema version 4), and who wrote a code system (schema 6). Reached as
+`store.workbench`.
 
 Every write is one short transaction (SQLite writers wait up to 30 s for each other). Writes
 here do not go through `Store.writer()`: they never touch code systems, so cached code system
@@ -31,6 +32,7 @@ from mappings.model import (
 )
 from termserver.errors import Conflict
 from termserver.store.schema import (
+    code_system,
     concept,
     concept_property,
     map_decision,
@@ -41,6 +43,7 @@ from termserver.store.schema import (
     map_source_member,
     map_source_scope,
     map_suggestion,
+    resource,
 )
 
 if TYPE_CHECKING:
@@ -385,6 +388,24 @@ class WorkbenchStore:
             return None
         return Job(r.id, r.project_id, r.kind, r.state, int(r.done), int(r.total), r.started,
                    r.finished, r.error)
+
+
+    # -- ownership of code systems ------------------------------------------------------------
+
+    def code_system_writers(self, url: str, conn: Connection | None = None,
+                            resource_type: str = "CodeSystem"
+                            ) -> list[tuple[str | None, str | None, str | None]]:
+        """(version, owner, origin) of every stored CodeSystem (or `resource_type`) whose
+        resource or code system url is `url`; pass `conn` to read inside a writer's
+        transaction."""
+        cs_url = select(code_system.c.resource_pk).where(code_system.c.url == url)
+        stmt = select(resource.c.version, resource.c.owner, resource.c.origin).where(
+            resource.c.resource_type == resource_type,
+            or_(resource.c.url == url, resource.c.pk.in_(cs_url)))
+        if conn is not None:
+            return [(r.version, r.owner, r.origin) for r in conn.execute(stmt)]
+        with self.engine.connect() as own:
+            return [(r.version, r.owner, r.origin) for r in own.execute(stmt)]
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from termserver.errors import Conflict
 from termserver.model import (
     JSON,
     CodeSystemInfo,
@@ -27,6 +29,7 @@ from termserver.model import (
     Record,
     RefsetMembership,
 )
+from termserver.store import pages, search
 from termserver.store.schema import (
     closure_concept,
     closure_relation,
@@ -47,6 +50,11 @@ from termserver.store.schema import (
 BATCH = 5_000
 #: SQLite page cache (KiB) while a code system's rows are written.
 LOAD_CACHE_KIB = 393_216
+
+
+class WriteConflict(Conflict):
+    """Another transaction created or changed the same resource meanwhile (409; a PUT with
+    If-Match answers 412)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +78,9 @@ def dumps(data: Any) -> str:
 class Writer:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        #: The highest code_system pk this write dropped: SQLite (without AUTOINCREMENT) would
+        #: hand it out again, and another process's cache could then read new content under it.
+        self._dropped_cs_pk = 0
 
     # -- finding -------------------------------------------------------------------------------
 
@@ -99,16 +110,27 @@ class Writer:
 
     def insert_resource(self, resource_type: str, id: str, data: JSON, origin: str | None) -> int:
         values = _resource_values(data, origin)
-        pk = self.conn.execute(insert(resource).values(
-            resource_type=resource_type, id=id, version_id=1, **values)
-            .returning(resource.c.pk)).scalar_one()
+        try:
+            pk = self.conn.execute(insert(resource).values(
+                resource_type=resource_type, id=id, version_id=1, **values)
+                .returning(resource.c.pk)).scalar_one()
+        except IntegrityError:  # the same id, created by a concurrent transaction
+            raise WriteConflict(f"{resource_type}/{id} was created by another request at the "
+                                "same time; read it and try again") from None
         return int(pk)
 
     def replace_resource(self, existing: ExistingResource, data: JSON, origin: str | None) -> int:
-        """New content for an existing row: bumps meta.versionId, drops dependent rows."""
+        """New content for an existing row: bumps meta.versionId, drops dependent rows.
+        The row must still be at `existing.version_id` (the update locks it first): if a
+        concurrent transaction changed or deleted it meanwhile, WriteConflict, nothing lost."""
+        changed = self.conn.execute(update(resource).where(
+            resource.c.pk == existing.pk, resource.c.version_id == existing.version_id).values(
+            version_id=existing.version_id + 1, **_resource_values(data, origin))).rowcount
+        if changed != 1:
+            raise WriteConflict(f"{existing.id} was changed by another request at the same "
+                                f"time (version {existing.version_id} is no longer current); "
+                                "read it and try again")
         self._drop_dependents(existing.pk)
-        self.conn.execute(update(resource).where(resource.c.pk == existing.pk).values(
-            version_id=existing.version_id + 1, **_resource_values(data, origin)))
         return existing.version_id + 1
 
     def delete_resource(self, existing: ExistingResource) -> None:
@@ -119,6 +141,7 @@ class Writer:
         cs_pk = self.conn.execute(select(code_system.c.pk).where(
             code_system.c.resource_pk == resource_pk)).scalar()
         if cs_pk is not None:
+            self._dropped_cs_pk = max(self._dropped_cs_pk, int(cs_pk))
             self._drop_concepts(int(cs_pk))
             self.conn.execute(delete(code_system).where(code_system.c.pk == cs_pk))
         self.conn.execute(delete(concept_map_element).where(
@@ -128,18 +151,24 @@ class Writer:
         for table in (concept_closure, concept_ancestor, concept_relationship, refset_member,
                       concept_parent, concept_property, designation, concept):
             self.conn.execute(delete(table).where(table.c.cs_pk == cs_pk))
+        search.drop(self.conn, cs_pk)
 
     # -- code systems --------------------------------------------------------------------------
 
     def add_code_system(self, resource_pk: int, info: CodeSystemInfo,
                         records: Iterable[Record]) -> dict[str, int]:
         """Insert the code_system row and stream its records in batches; returns counts."""
+        sqlite = self.conn.dialect.name == "sqlite"
+        fresh: dict[str, int] = {}
+        if sqlite and self._dropped_cs_pk:  # never reuse a key dropped in this write
+            top = self.conn.execute(select(func.max(code_system.c.pk))).scalar() or 0
+            fresh["pk"] = max(int(top), self._dropped_cs_pk) + 1
         cs_pk = int(self.conn.execute(insert(code_system).values(
-            resource_pk=resource_pk, url=info.url, version=info.version, content=info.content,
+            **fresh, resource_pk=resource_pk, url=info.url, version=info.version,
+            content=info.content,
             hierarchy_meaning=info.hierarchy_meaning, case_sensitive=info.case_sensitive,
             language=info.language, supplements=info.supplements, concept_count=0,
         ).returning(code_system.c.pk)).scalar_one())
-        sqlite = self.conn.dialect.name == "sqlite"
         if sqlite:  # a release writes millions of index entries: keep more pages in memory
             self.conn.exec_driver_sql(f"PRAGMA cache_size=-{LOAD_CACHE_KIB}")
         sink = _RecordSink(self.conn, cs_pk)
@@ -152,6 +181,8 @@ class Writer:
             concept_count=sink.counts["concept"]))
         if sink.counts["parent"]:
             sink.counts["closure"] = self.build_closure(cs_pk)
+        pages.ensure_indexes(self.conn)
+        search.build(self.conn, cs_pk)  # the text index of $expand's filter, same transaction
         return sink.counts
 
     def build_closure(self, cs_pk: int) -> int:
@@ -201,9 +232,12 @@ class Writer:
             self.conn.execute(delete(concept_property).where(
                 concept_property.c.cs_pk == cs_pk, concept_property.c.property.in_(properties)))
         sink = _RecordSink(self.conn, cs_pk)
+        ranked = False  # a property the search index ranks by (search.COMMON)
         for record in records:
             if not isinstance(record, Designation | ConceptProperty):
                 raise TypeError(f"an addition adds designations and properties, not {record!r}")
+            ranked = ranked or isinstance(record, ConceptProperty) and \
+                record.property in search.COMMON_PROPERTIES
             sink.add(record)
         sink.flush()
         known = select(concept.c.code).where(concept.c.cs_pk == cs_pk)
@@ -219,6 +253,8 @@ class Writer:
             sink.counts["orphan"] = sink.counts.get("orphan", 0) + int(gone or 0)
         self.conn.execute(update(resource).where(resource.c.pk == resource_pk).values(
             version_id=resource.c.version_id + 1, last_updated=now()))
+        if sink.counts.get("designation") or languages or ranked:  # searched or ranked by
+            search.build(self.conn, cs_pk)
         return sink.counts
 
     def add_map_elements(self, resource_pk: int, elements: Iterable[MapElement]) -> int:

@@ -96,6 +96,28 @@ def test_unexpected_errors_are_500_without_stack_trace(settings: Settings, store
     assert "reference" in issue["details"]["text"]
 
 
+def test_unexpected_errors_are_never_re_raised(settings: Settings, store: Store,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a route or in a middleware (outside FastAPI's handlers): a 500 OperationOutcome,
+    and nothing reaches the server (TestClient re-raises whatever escapes the app)."""
+    from termserver.api import limits
+    from termserver.api.app import create_app
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret internal detail")
+
+    with TestClient(create_app(settings, store)) as c:
+        monkeypatch.setattr(Store, "search", boom)
+        r = c.get("/fhir/ValueSet")
+        assert r.status_code == 500, r.text
+        monkeypatch.setattr(limits, "_header", boom)  # in the outermost middleware
+        for method, path in (("GET", "/fhir/metadata"), ("POST", "/fhir/ValueSet")):
+            r = c.request(method, path, json={})
+            assert r.status_code == 500, r.text
+            assert r.json()["issue"][0]["code"] == "exception"
+            assert "secret" not in r.text
+
+
 def _subclasses(cls: type) -> list[type]:
     return [cls, *(s for sub in cls.__subclasses__() for s in _subclasses(sub))]
 

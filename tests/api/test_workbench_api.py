@@ -6,7 +6,9 @@ map import, dual mapping, and the OperationOutcome shape of every error."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -195,7 +197,8 @@ def test_decide_progress_and_history(lab: TestClient) -> None:
     r = _decide(lab, "K", "accepted", "6298-4", comment="eindeutig")
     assert r.status_code == 200, r.text
     decision = r.json()
-    assert (decision["status"], decision["author"]) == ("accepted", "anna")
+    # a server without tokens: the self-declared name, marked as such in the audit trail
+    assert (decision["status"], decision["author"]) == ("accepted", "anna (unauthenticated)")
     assert decision["targets"][0]["code"] == "6298-4"
     assert decision["targets"][0]["relationship"] == "equivalent"
     assert _decide(lab, "NL63", "rejected").status_code == 200
@@ -205,7 +208,7 @@ def test_decide_progress_and_history(lab: TestClient) -> None:
     accepted = lab.get(f"{API}/projects/lab/worklist", params={"status": "accepted"}).json()
     assert [i["source"]["code"] for i in accepted["items"]] == ["K"]
     events = lab.get(f"{API}/projects/lab/history", params={"code": "K"}).json()
-    assert events[0]["action"] == "decide" and events[0]["author"] == "anna"
+    assert events[0]["action"] == "decide" and events[0]["author"] == "anna (unauthenticated)"
     assert events[0]["after"]["status"] == "accepted"
 
 
@@ -360,3 +363,161 @@ def test_writes_need_a_token_when_tokens_are_set(db_url: str, store: Store) -> N
         assert c.get(f"{API}/projects").status_code == 200
         refused = c.put(f"{API}/projects/p/codes/K/decision", json={"status": "rejected"})
         assert refused.status_code == 401
+
+
+# -- ownership of code systems ------------------------------------------------------------
+
+
+def _import_as(client: TestClient, url: str, version: str = "2025", **headers: str) -> Any:
+    return client.post(f"{API}/codesystems/import", headers={**ME, **headers},
+                       files={"file": ("x.csv", b"code;display\nX1;Eins\n", "text/csv")},
+                       data={"url": url, "version": version})
+
+
+def test_an_import_never_replaces_loaded_content(lab: TestClient, store: Store) -> None:
+    """Issue 12 #2: a one-row list under LOINC's url and version replaced LOINC."""
+    before = store.resolve_code_system(LOINC, "2.79")
+    assert before is not None
+    for version in ("2.79", "9.99"):
+        assert _issue(_import_as(lab, LOINC, version), 422)["code"] == "business-rule"
+    after = store.resolve_code_system(LOINC)
+    assert after is not None and (after.version, after.concept_count) == (
+        "2.79", before.concept_count)
+
+
+@pytest.mark.parametrize("url", [
+    "http://snomed.info/sct", "http://fhir.de/CodeSystem/bfarm/icd-10-gm",
+    "http://fhir.de/CodeSystem/dimdi/ops", "http://hl7.org/fhir/administrative-gender",
+    "http://terminology.hl7.org/CodeSystem/v3-ActCode", "http://unitsofmeasure.org",
+    "urn:oid:1.2.276.0.76.5.409", "HTTP://LOINC.ORG"])
+def test_external_canonicals_are_refused_even_when_not_loaded(client: TestClient,
+                                                              url: str) -> None:
+    issue = _issue(_import_as(client, url), 422)
+    assert issue["code"] == "business-rule" and "external" in issue["text"]
+
+
+def test_a_url_the_fhir_api_or_a_loader_wrote_is_refused(client: TestClient) -> None:
+    mine = "http://hospital.example/CodeSystem/from-api"
+    cs = {"resourceType": "CodeSystem", "url": mine, "version": "1", "status": "active",
+          "content": "complete", "concept": [{"code": "A", "display": "A"}]}
+    assert client.post("/fhir/CodeSystem", json=cs).status_code == 201
+    for version in ("1", "2"):  # the same version, or any other one
+        issue = _issue(_import_as(client, mine, version), 409)
+        assert issue["code"] == "conflict" and "not created by the workbench" in \
+            issue["text"]
+    found = client.get("/fhir/CodeSystem/$lookup", params={"system": mine, "code": "A"})
+    assert found.status_code == 200
+
+
+def test_publishing_never_replaces_a_map_the_api_wrote(lab: TestClient) -> None:
+    theirs = "http://hospital.example/ConceptMap/official"
+    cm = {"resourceType": "ConceptMap", "url": theirs, "version": "1.0", "status": "active"}
+    assert lab.post("/fhir/ConceptMap", json=cm).status_code == 201
+    assert lab.patch(f"{API}/projects/lab", json={"map_url": theirs}).status_code == 200
+    assert _decide(lab, "K", "accepted", "6298-4").status_code == 200
+    refused = lab.post(f"{API}/projects/lab/publish", json={"version": "1.0"}, headers=ME)
+    assert _issue(refused, 409)["code"] == "conflict"
+    assert lab.get("/fhir/ConceptMap", params={"url": theirs}).json()["total"] == 1
+    lab.patch(f"{API}/projects/lab", json={"map_url": "http://loinc.org/cm"})
+    refused = lab.post(f"{API}/projects/lab/publish", json={"version": "1.0"}, headers=ME)
+    assert _issue(refused, 422)["code"] == "business-rule"
+
+
+def test_a_required_project_field_cannot_be_patched_to_null(lab: TestClient) -> None:
+    """Found by the fuzzer: `{"language": null}` was a 500 (NOT NULL constraint)."""
+    for field in ("title", "language", "dual"):
+        r = lab.patch(f"{API}/projects/lab", json={field: None}, headers=ME)
+        assert _issue(r, 400)["code"] == "invalid"
+    assert lab.get(f"{API}/projects/lab").json()["title"] == "Labor → LOINC"
+
+
+def test_reimporting_a_workbench_list_keeps_working(lab: TestClient) -> None:
+    again = _import(lab, LAB_CSV.replace("Kalium;", "Kalium neu;", 1), version="1")
+    assert again["outcome"] == "updated"
+    assert _import(lab, LAB_CSV, version="2")["outcome"] == "created"
+
+
+# -- identity: from the token, never from the client --------------------------------------
+
+
+def _named_client(db_url: str, store: Store) -> TestClient:
+    settings = Settings(db=db_url, api_tokens=frozenset({"tok-a", "tok-b", "tok-x"}),
+                        token_names=(("tok-a", "alice"), ("tok-b", "bob")))
+    return TestClient(create_app(settings, store))
+
+
+def _as(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **extra}
+
+
+def test_the_token_names_the_curator_whatever_the_client_claims(db_url: str,
+                                                                store: Store) -> None:
+    load_path(store, LoincLoader(), FIXTURES / "release", LoadOptions(version="2.79"))
+    with _named_client(db_url, store) as c:
+        assert c.post(f"{API}/codesystems/import", headers=_as("tok-a"),
+                      files={"file": ("lab.csv", LAB_CSV.encode(), "text/csv")},
+                      data={"url": LAB, "version": "1"}).status_code == 200
+        body = {"id": "lab", "title": "t", "source_system": LAB, "source_version": "1",
+                "target_system": LOINC, "author": "mallory"}
+        assert c.post(f"{API}/projects", json=body, headers=_as("tok-a")).status_code == 201
+        r = c.put(f"{API}/projects/lab/codes/K/decision",
+                  headers=_as("tok-b", **{"X-Curator": "alice"}),
+                  json={"status": "rejected", "author": "alice"})
+        assert r.status_code == 200 and r.json()["author"] == "bob"
+        r = c.put(f"{API}/projects/lab/codes/KS/decision", headers=_as("tok-x"),
+                  json={"status": "rejected"})
+        unnamed = "token-" + hashlib.sha256(b"tok-x").hexdigest()[:6]
+        assert r.status_code == 200 and r.json()["author"] == unnamed
+        events = c.get(f"{API}/projects/lab/history").json()
+        assert {e["author"] for e in events} == {"alice", "bob", unnamed}
+
+
+def test_a_curator_sees_only_their_own_blind_decisions(db_url: str, store: Store) -> None:
+    load_path(store, LoincLoader(), FIXTURES / "release", LoadOptions(version="2.79"))
+    with _named_client(db_url, store) as c:
+        c.post(f"{API}/codesystems/import", headers=_as("tok-a"),
+               files={"file": ("lab.csv", LAB_CSV.encode(), "text/csv")},
+               data={"url": LAB, "version": "1"})
+        c.post(f"{API}/projects", headers=_as("tok-a"), json={
+            "id": "lab", "title": "t", "source_system": LAB, "source_version": "1",
+            "target_system": LOINC, "dual": True})
+        r = c.put(f"{API}/projects/lab/codes/K/decision", headers=_as("tok-a"), json={
+            "status": "accepted", "targets": [{"code": "6298-4"}], "reviewer": "alice"})
+        assert r.status_code == 200, r.text
+        spy = _issue(c.put(f"{API}/projects/lab/codes/K/decision", headers=_as("tok-b"),
+                           json={"status": "rejected", "reviewer": "alice"}), 403)
+        assert spy["code"] == "forbidden"
+        for path in ("worklist", "progress"):
+            asked = c.get(f"{API}/projects/lab/{path}", params={"reviewer": "alice"},
+                          headers=_as("tok-b"))
+            assert _issue(asked, 403)["code"] == "forbidden"
+            assert c.get(f"{API}/projects/lab/{path}", params={"reviewer": "alice"}).status_code \
+                == 403  # anonymous reader
+        own = c.get(f"{API}/projects/lab/worklist", params={"reviewer": "alice"},
+                    headers=_as("tok-a")).json()
+        assert [i["decision"]["status"] for i in own["items"] if i["source"]["code"] == "K"] \
+            == ["accepted"]
+        assert [e for e in c.get(f"{API}/projects/lab/history", headers=_as("tok-b")).json()
+                if e["reviewer"] == "alice"] == []
+        assert [e["reviewer"] for e in c.get(f"{API}/projects/lab/history",
+                                             headers=_as("tok-a")).json()
+                if e["action"] == "decide"] == ["alice"]
+
+
+def test_without_tokens_only_the_declared_reviewer_is_shown(lab: TestClient) -> None:
+    lab.patch(f"{API}/projects/lab", json={"dual": True})
+    asked = lab.get(f"{API}/projects/lab/worklist", params={"reviewer": "ben"}, headers=ME)
+    assert _issue(asked, 403)["code"] == "forbidden"
+    assert lab.get(f"{API}/projects/lab/worklist", params={"reviewer": "anna"},
+                   headers=ME).status_code == 200
+
+
+def test_the_openapi_document_is_valid(client: TestClient) -> None:
+    """Issue 12: the agreement endpoint's schema used `prefixItems` (a tuple)."""
+    from openapi_spec_validator import validate
+
+    spec = client.get("/openapi.json").json()
+    validate(spec)
+    assert "prefixItems" not in json.dumps(spec)
+    reviewers = spec["components"]["schemas"]["AgreementOut"]["properties"]["reviewers"]
+    assert reviewers["items"] == {"type": "string"} and reviewers["minItems"] == 2

@@ -91,7 +91,7 @@ def test_deciding_through_the_page_is_stored_and_audited(lab: TestClient) -> Non
     assert r.headers["HX-Trigger"] == "decided"
     assert 'data-testid="detail-status">accepted<' in r.text
     decision = lab.get(f"{API}/projects/lab/codes/K").json()["item"]["decision"]
-    assert (decision["author"], decision["comment"]) == ("erika", "passt")
+    assert (decision["author"], decision["comment"]) == ("erika (unauthenticated)", "passt")
     assert decision["targets"][0]["relationship"] == "source-is-narrower-than-target"
     # needs-review keeps the accepted target; a bad target is an error partial
     kept = lab.post("/workbench/projects/lab/decide",  # as the page sends a name
@@ -100,7 +100,7 @@ def test_deciding_through_the_page_is_stored_and_audited(lab: TestClient) -> Non
     assert kept.status_code == 200
     after = lab.get(f"{API}/projects/lab/codes/K").json()["item"]["decision"]
     assert (after["status"], after["author"], [t["code"] for t in after["targets"]]) == (
-        "needs-review", "Łukasz Jürgens", ["6298-4"])
+        "needs-review", "Łukasz Jürgens (unauthenticated)", ["6298-4"])
     assert after["targets"][0]["relationship"] == "related-to"
     wrong = lab.post("/workbench/projects/lab/decide", headers=HX,
                      data={"code": "K", "status": "accepted", "target_code": "0-0"})
@@ -203,3 +203,76 @@ def test_import_map_revalidate_and_agreement_through_the_page(lab: TestClient) -
     agreed = lab.get("/workbench/projects/lab/agreement?a=anna&b=ben", headers=HX)
     assert agreed.status_code == 200, agreed.text
     assert 'data-testid="kappa">1.000<' in agreed.text
+
+
+# -- issue 12: links of the panels, CSP-clean templates, identity from the session ----------
+
+
+def _links(html: str) -> list[str]:
+    return [h.replace("&amp;", "&") for h in re.findall(r'hx-get="([^"]+)"', html)]
+
+
+def test_agreement_and_revalidation_links_open_the_code(lab: TestClient) -> None:
+    """The panels linked to /workbench/projects/{id}/codes/{code}, which does not exist."""
+    from mappings.model import Flag, Target
+    from termserver.api.routes.workbench_ui import templates
+
+    lab.patch(f"{API}/projects/lab", json={"dual": True})
+    for who, target in (("anna", "6298-4"), ("ben", "75940-7")):
+        lab.put(f"{API}/projects/lab/codes/K/decision", headers={"X-Curator": who}, json={
+            "status": "accepted", "reviewer": who, "targets": [{"code": target}]})
+    agreed = lab.get("/workbench/projects/lab/agreement?a=anna&b=ben", headers=HX)
+    flags = [Flag("KS", "22760-3", "inactive", "2.80", (Target("6298-4", "Kalium"),))]
+    revalidated = templates.get_template("workbench/_revalidate.html").render(
+        flags=flags, project_id="lab")
+    links = _links(agreed.text) + _links(revalidated)
+    assert len(links) == 2
+    for link, code in zip(links, ("K", "KS"), strict=True):
+        opened = lab.get(link, headers=HX)
+        assert opened.status_code == 200, (link, opened.text)
+        assert f'data-code="{code}"' in opened.text
+
+
+def test_templates_have_no_inline_script_or_style(lab: TestClient) -> None:
+    """The Content-Security-Policy allows only this server's files."""
+    from termserver.api.routes.workbench_ui import STATIC_DIR
+
+    folder = STATIC_DIR.parent / "templates" / "workbench"
+    for template in sorted(folder.glob("*.html")):
+        text = template.read_text(encoding="utf-8")
+        assert not re.search(r"\sstyle=|<style|\son[a-z]+=|javascript:", text), template.name
+        assert not re.search(r"<script(?![^>]*\ssrc=)", text), template.name
+    progress = lab.get("/workbench/projects/lab/progress", headers=HX).text
+    assert "style=" not in progress and 'data-width="100.00"' in progress
+    page = lab.get("/workbench/projects/lab")
+    assert "unsafe-inline" not in page.headers["content-security-policy"]
+    assert '"includeIndicatorStyles": false' in page.text
+
+
+def test_with_tokens_the_page_curator_is_the_signed_in_token(db_url: str, store: Store) -> None:
+    from termserver.api.app import create_app
+    from termserver.settings import Settings
+    from tests.api.test_workbench_auth import _sign_in
+
+    load_path(store, LoincLoader(), FIXTURES / "release", LoadOptions(version="2.79"))
+    settings = Settings(db=db_url, api_tokens=frozenset({"tok-a"}),
+                        token_names=(("tok-a", "alice"),))
+    with TestClient(create_app(settings, store), follow_redirects=False) as c:
+        auth = {"Authorization": "Bearer tok-a"}
+        c.post(f"{API}/codesystems/import", headers=auth, data={"url": LAB, "version": "1"},
+               files={"file": ("lab.csv", LAB_CSV.encode(), "text/csv")})
+        c.post(f"{API}/projects", headers=auth, json={
+            "id": "lab", "title": "t", "source_system": LAB, "source_version": "1",
+            "target_system": LOINC, "dual": True})
+        assert _sign_in(c, "tok-a").status_code == 303
+        c.cookies.set("curator", "mallory")
+        page = c.get("/workbench/projects/lab")
+        assert 'data-testid="curator-name">alice<' in page.text
+        assert 'id="curator"' not in page.text  # no name field to fill in
+        r = c.post("/workbench/projects/lab/decide", headers={**HX, "X-Curator": "mallory"},
+                   data={"code": "K", "status": "rejected"})
+        assert r.status_code == 200, r.text
+        mine = c.get(f"{API}/projects/lab/worklist", params={"reviewer": "alice"},
+                     headers=auth).json()["items"]
+        decided = [i["decision"] for i in mine if i["source"]["code"] == "K"]
+        assert [(d["author"], d["reviewer"]) for d in decided] == [("alice", "alice")]

@@ -1,21 +1,16 @@
-"""A live termserver (uvicorn in a thread, SQLite in a temp folder, port 8700-8709) holding the
+"""A live termserver (uvicorn in a thread, SQLite in a temp folder, a free port) holding the
 LOINC fixture release, and a headless Chromium page driven by Playwright.
 
 Skipped with a reason when Playwright (python) or /usr/bin/chromium is missing."""
 
 from __future__ import annotations
 
-import errno
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from loaders.base import LoadOptions
 from loaders.loinc import LoincLoader
@@ -23,26 +18,13 @@ from termserver.api.app import create_app
 from termserver.ingest import load_path
 from termserver.settings import Settings
 from termserver.store import Store
+from tests.helpers import serve_app
 
 CHROMIUM = Path("/usr/bin/chromium")
-PORTS = range(8700, 8710)
 LOINC_RELEASE = Path(__file__).resolve().parent.parent / "fixtures" / "loinc" / "release"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-
-
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError as exc:
-                if exc.errno == errno.EADDRINUSE:
-                    continue
-                raise
-            return port
-    pytest.skip(f"no free port in {PORTS.start}-{PORTS.stop - 1} for the e2e server")
 
 
 @pytest.fixture
@@ -51,25 +33,10 @@ def server(tmp_path: Path) -> Iterator[str]:
     db = f"sqlite:///{tmp_path / 'e2e.db'}"
     store = Store(db)
     load_path(store, LoincLoader(), LOINC_RELEASE, LoadOptions(version="2.79"))
-    port = _free_port()
-    config = uvicorn.Config(create_app(Settings(db=db), store), host="127.0.0.1", port=port,
-                            log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            srv.should_exit = True
-            thread.join(timeout=5)
-            store.close()
-            raise RuntimeError(f"the e2e server did not start on port {port}")
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serve_app(create_app(Settings(db=db), store)) as url:
+            yield url
     finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
         store.close()
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from mappings.exports import CSV_COLUMNS, OMOP_COLUMNS, SSSOM_COLUMNS, export_text
-from mappings.model import Decision, Project, Target
+from mappings.exports import CSV_COLUMNS, OMOP_COLUMNS, SSSOM_COLUMNS, cell, export_text
+from mappings.model import Decision, Project, SourceCode, Target
 from mappings.publish import map_url, published_elements
 from termserver.errors import InvalidRequest
 from termserver.fhir.conceptmap import map_elements
@@ -214,3 +214,31 @@ def test_real_mimic_map_to_omop_and_sssom() -> None:
     assert len(mappings) == len(rows)
     assert {m["object_id"].partition(":")[0] for m in mappings} == {"loinc"}
     assert set(meta["curie_map"]) >= {"loinc", "mimic_lab", "skos", "semapv"}
+
+
+HOSTILE = ("=HYPERLINK(\"http://evil.example\")", "+1+cmd|' /C calc'!A0", "-2+3",
+           "@SUM(A1:A9)", "\tlead tab", "\r=1")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "sssom", "omop"])
+def test_no_cell_of_a_table_export_starts_a_formula(fmt: str) -> None:
+    """OWASP CSV injection: displays, comments, authors and codes from an imported list."""
+    sources = {f"{h}c": SourceCode(f"{h}c", h) for h in HOSTILE}
+    found = [Decision(code, "accepted", (Target("2951-2", HOSTILE[i], comment=HOSTILE[-i]),),
+                      comment=HOSTILE[i - 1], author=HOSTILE[i], updated="2026-11-20T10:00:00Z")
+             for i, code in enumerate(sources)]
+    text = export_text(fmt, PROJECT, found, sources, published=DAY)[1]
+    table = [line for line in text.split("\n") if not line.startswith("#")]
+    rows = list(csv.reader(io.StringIO("\n".join(table)),
+                           delimiter="\t" if fmt == "sssom" else ","))
+    cells = [c for r in rows[1:] for c in r]
+    assert len(rows) == len(HOSTILE) + 1
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert sum(c.startswith("'") for c in cells) >= len(HOSTILE) * 2  # code and display
+
+
+def test_a_cell_is_quoted_only_when_a_spreadsheet_would_run_it() -> None:
+    assert cell("=1+1") == "'=1+1" and cell("-A01") == "'-A01" and cell("@x") == "'@x"
+    assert cell("\tx") == "'\tx" and cell("\rx") == "'\nx"  # a bare CR would break a row
+    assert cell("-5") == "-5" and cell("+1.5") == "+1.5" and cell("2345-7") == "2345-7"
+    assert cell(None) == "" and cell(0) == "0" and cell("Natrium") == "Natrium"

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 import re
 import tarfile
+import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -15,7 +17,11 @@ from typing import Any
 import pytest
 
 from termserver.errors import InvalidRequest, TerminologyError, TooCostly
+from termserver.service import deadline
 from termserver.service.ecl import InvalidEcl, MemoryEclGraph, ast, evaluate, matches, parse
+from termserver.service.ecl import parser as ecl_parser
+from termserver.service.ecl import scanner as ecl_scanner
+from termserver.service.ecl.filters import wild_matches
 from termserver.service.ecl.graph import ACCEPTABLE, DEFINITION, FSN, PREFERRED, EclGraph
 from tests.helpers import shared
 
@@ -430,3 +436,79 @@ def test_mrcm_constraints_of_the_subset_parse() -> None:
                 parse(text)
                 seen += 1
     assert seen > 100
+
+
+# -- hardening: wild: globs, nesting, backtracking, the request deadline -------------------
+def _old_wild(term: str, pattern: str) -> bool:
+    """The former `wild:` semantics (a backtracking regex): the reference on small inputs."""
+    return re.fullmatch(".*".join(re.escape(p) for p in pattern.split("*")), term,
+                        re.IGNORECASE | re.DOTALL) is not None
+
+
+def test_wild_glob_keeps_the_former_semantics() -> None:
+    rng = random.Random(12)
+    for _ in range(20_000):
+        pattern = "".join(rng.choice("abAB*ß.\n") for _ in range(rng.randint(0, 7)))
+        term = "".join(rng.choice("abABß.*\n") for _ in range(rng.randint(0, 9)))
+        assert wild_matches(term, pattern) == _old_wild(term, pattern), (term, pattern)
+    assert wild_matches("Disorder of LIVER", "dis*r**of*liver")
+    assert not wild_matches("Disorder of liver", "*liver*x")
+
+
+def test_wild_glob_with_many_stars_does_not_backtrack() -> None:
+    """A backtracking regex needs ~10^15 steps for this; the glob matcher a few hundred."""
+    g = small_graph()
+    g.add_concept("1234567", "404684003", term="Long finding " + "a" * 200)
+    assert evaluate('<< 404684003 {{ term = wild:"**********#" }}', g) == set()
+    assert evaluate('<< 404684003 {{ term = wild:"*l*o*n*g*a*a*a*a*a*a*a" }}', g) == \
+        {"1234567"}
+    assert not wild_matches("a" * 5000, "*a" * 2000 + "*b")
+
+
+def test_deeply_nested_ecl_is_an_invalid_request() -> None:
+    for ecl in ("(" * 2000 + "404684003" + ")" * 2000, "(" * 2000,
+                "< 404684003 : " + "(" * 2000 + "363698007 = *" + ")" * 2000,
+                "< 404684003 {{ D moduleId = " * 700):
+        with pytest.raises(InvalidEcl, match="levels of nesting"):
+            parse(ecl)
+    depth = ecl_scanner.MAX_NESTING - 1
+    assert evaluate("(" * depth + "<< 10200004" + ")" * depth, G) == LIVER
+
+
+def test_backtracking_parses_each_span_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refinement alternatives (`attempt`) are memoized: without that this text takes
+    2^12 sub-expression parses."""
+    calls = 0
+    original = ecl_parser._Parser._sub_expression
+
+    def counted(self: ecl_parser._Parser) -> ast.SubExpression:
+        nonlocal calls
+        calls += 1
+        return original(self)
+
+    monkeypatch.setattr(ecl_parser._Parser, "_sub_expression", counted)
+    with pytest.raises(InvalidEcl):
+        parse("404684003 : " + "((404684003 : " * 12 + "x")
+    assert calls < 100
+
+
+def test_evaluation_stops_at_the_request_deadline() -> None:
+    with deadline.limit(1e-6):
+        time.sleep(0.01)
+        with pytest.raises(TooCostly, match="TERMSERVER_REQUEST_TIMEOUT"):
+            evaluate("<< 138875005", G)
+    assert evaluate("<< 10200004", G) == LIVER  # the deadline ends with its block
+
+
+def test_deadline_nesting_keeps_the_earlier_limit() -> None:
+    assert deadline.remaining() is None
+    deadline.check()  # no deadline: never raises
+    with deadline.limit(60):
+        outer = deadline.remaining()
+        assert outer is not None and 0 < outer <= 60
+        with deadline.limit(3600):
+            inner = deadline.remaining()
+            assert inner is not None and inner <= 60
+        with deadline.limit(0):
+            assert deadline.remaining() is not None
+    assert deadline.remaining() is None

@@ -109,7 +109,8 @@ def subsumes_get(request: Request, store: StoreDep) -> Any:
 
 @router.post("/$subsumes", response_class=FHIRJSONResponse)
 async def subsumes_post(request: Request, store: StoreDep) -> Any:
-    return _subsumes(store, p.pairs_from_parameters(await json_body(request)))
+    pairs = p.pairs_from_parameters(await json_body(request))
+    return await run_in_threadpool(_subsumes, store, pairs)
 
 
 def _subsumes(store: Store, pairs: p.Pairs) -> FHIRJSONResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from termserver.api.body import json_body
 from termserver.api.deps import FhirVersionDep, StoreDep
@@ -33,7 +34,8 @@ def translate_get(request: Request, store: StoreDep, fhir_version: FhirVersionDe
 
 @router.post("/$translate", response_class=FHIRJSONResponse)
 async def translate_post(request: Request, store: StoreDep, fhir_version: FhirVersionDep) -> Any:
-    return _translate(store, p.pairs_from_parameters(await json_body(request)), fhir_version)
+    pairs = p.pairs_from_parameters(await json_body(request))
+    return await run_in_threadpool(_translate, store, pairs, fhir_version)
 
 
 @router.get("/{id}/$translate", response_class=FHIRJSONResponse)
@@ -48,7 +50,8 @@ def translate_instance_get(id: str, request: Request, store: StoreDep,
 async def translate_instance_post(id: str, request: Request, store: StoreDep,
                                   fhir_version: FhirVersionDep) -> Any:
     pairs = p.pairs_from_parameters(await json_body(request))
-    return _translate(store, _with_map(store, id, pairs), fhir_version)
+    return await run_in_threadpool(
+        lambda: _translate(store, _with_map(store, id, pairs), fhir_version))
 
 
 def _translate(store: Store, pairs: p.Pairs, fhir_version: str) -> FHIRJSONResponse:

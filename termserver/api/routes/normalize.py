@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from termserver.api.body import json_body
 from termserver.api.deps import StoreDep
@@ -27,7 +28,8 @@ def normalize_get(request: Request, store: StoreDep) -> Any:
 
 @router.post("/$normalize", response_class=FHIRJSONResponse)
 async def normalize_post(request: Request, store: StoreDep) -> Any:
-    return _normalize(store, p.pairs_from_parameters(await json_body(request)))
+    pairs = p.pairs_from_parameters(await json_body(request))
+    return await run_in_threadpool(_normalize, store, pairs)
 
 
 def _normalize(store: Store, pairs: p.Pairs) -> FHIRJSONResponse:

@@ -12,8 +12,9 @@ from termserver import ingest
 from termserver.api.body import json_body
 from termserver.api.deps import BaseUrlDep, StoreDep
 from termserver.api.responses import FHIRJSONResponse
-from termserver.errors import InvalidRequest
+from termserver.errors import InvalidRequest, NotFound
 from termserver.fhir.outcome import operation_outcome
+from termserver.fhir.params import Pairs, integer, pairs_from_query, text
 from termserver.fhir.resources import resource_view, search_bundle, summarize
 from termserver.model import Issue, SearchQuery
 from termserver.store import Store
@@ -29,7 +30,7 @@ def router_for(rtype: str) -> APIRouter:
     @router.get("", response_class=FHIRJSONResponse)
     def search(request: Request, store: StoreDep, base_url: BaseUrlDep) -> Any:
         params = list(request.query_params.multi_items())
-        query, summary = _search_query(rtype, params)
+        query, summary = _search_query(rtype, pairs_from_query(params))
         total, found = store.search(query, with_json=summary != "count")
         entries = [] if summary == "count" else [
             summarize(resource_view(r), summary or "false") for r in found]
@@ -44,8 +45,8 @@ def router_for(rtype: str) -> APIRouter:
 
     @router.get("/{id}", response_class=FHIRJSONResponse)
     def read(id: str, request: Request, store: StoreDep) -> Any:
-        stored = store.read_resource(rtype, id)
-        summary = request.query_params.get("_summary") or "false"
+        summary = _summary(pairs_from_query(request.query_params.multi_items())) or "false"
+        stored = store.read_resource(rtype, _known_id(rtype, id))
         return FHIRJSONResponse(summarize(resource_view(stored), summary),
                                 headers={"ETag": f'W/"{stored.summary.version_id}"'})
 
@@ -60,7 +61,7 @@ def router_for(rtype: str) -> APIRouter:
     @router.delete("/{id}", response_class=FHIRJSONResponse)
     def delete(id: str, store: StoreDep) -> Any:
         with store.writer() as w:
-            ingest.delete_resource(w, rtype, id)
+            ingest.delete_resource(w, rtype, _known_id(rtype, id))
         issue = Issue("information", "informational", f"deleted {rtype}/{id}")
         return FHIRJSONResponse(operation_outcome([issue]))
 
@@ -82,40 +83,42 @@ def _written(store: Store, base: str, rtype: str, result: ingest.SaveResult,
         "Location": f"{base}/{rtype}/{result.id}/_history/{vid}", "ETag": f'W/"{vid}"'})
 
 
-def _search_query(rtype: str, params: list[tuple[str, str]]) -> tuple[SearchQuery, str | None]:
+def _search_query(rtype: str, params: Pairs) -> tuple[SearchQuery, str | None]:
+    """The search from checked parameters (integers typed, each at most once)."""
     values: dict[str, str] = {}
     for key, value in params:
         if key in SEARCH_PARAMS:
-            values["id" if key == "_id" else key] = value
+            values["id" if key == "_id" else key] = str(value)
         elif key not in CONTROL_PARAMS and not key.startswith("_"):
-            raise InvalidRequest(f"unknown search parameter {key!r} for {rtype}; supported: "
-                                 f"{', '.join(sorted(SEARCH_PARAMS | CONTROL_PARAMS))}",
+            raise InvalidRequest(f"unknown search parameter {key[:60]!r} for {rtype}; "
+                                 f"supported: {', '.join(sorted(SEARCH_PARAMS | CONTROL_PARAMS))}",
                                  expression=(key,))
-    control = dict(params)
-    count = _int_param(control, "_count", 50)
-    offset = _int_param(control, "_offset", 0)
-    summary = control.get("_summary")
+    count = integer(params, "_count")
+    offset = integer(params, "_offset")
+    return SearchQuery(rtype, count=min(50 if count is None else count, MAX_COUNT),
+                       offset=offset or 0, **values), _summary(params)
+
+
+def _summary(params: Pairs) -> str | None:
+    summary = text(params, "_summary")
     if summary not in (None, "true", "false", "text", "data", "count"):
-        raise InvalidRequest(f"_summary must be true, false, text, data or count, not {summary!r}",
-                             expression=("_summary",))
-    return SearchQuery(rtype, count=min(count, MAX_COUNT), offset=offset, **values), summary
+        raise InvalidRequest(f"_summary must be true, false, text, data or count, not "
+                             f"{summary[:60]!r}", expression=("_summary",))
+    return summary
 
 
-def _int_param(control: dict[str, str], name: str, default: int) -> int:
-    raw = control.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit():
-        raise InvalidRequest(f"{name} must be a non-negative integer, not {raw!r}",
-                             expression=(name,))
-    return int(raw)
+def _known_id(rtype: str, id: str) -> str:
+    """`id` when it is a FHIR id; 404 otherwise (nothing stored has such an id)."""
+    if not ingest.is_valid_id(id):
+        raise NotFound(f"{rtype}/{id[:80]!r} is not known (not a valid FHIR id)")
+    return id
 
 
 def _if_match(header: str | None) -> int | None:
     if header is None:
         return None
     raw = header.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
-        raise InvalidRequest(f"If-Match must be a version like W/\"3\", not {header!r}",
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
+        raise InvalidRequest(f"If-Match must be a version like W/\"3\", not {header[:40]!r}",
                              expression=("If-Match",))
     return int(raw)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import orjson
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from termserver.api.body import json_body
@@ -86,7 +87,8 @@ async def closure_post(request: Request, store: StoreDep, fhir_version: FhirVers
     pairs = p.pairs_from_parameters(await json_body(request))
     name = p.require(p.text(pairs, "name"), "name", "$closure")
     concepts = [coding_input(c, "concept") for c in p.all_of(pairs, "concept")]
-    update = closure(context_from(store, pairs), name, concepts, p.text(pairs, "version"))
+    update = await run_in_threadpool(closure, context_from(store, pairs), name, concepts,
+                                     p.text(pairs, "version"))
     stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     return FHIRJSONResponse(closure_to_concept_map(update, f"urn:uuid:{uuid.uuid4()}", stamp,
                                                    fhir_version))

@@ -25,8 +25,8 @@ router = APIRouter(tags=["validate-code"])
 
 
 # $validate-code is a hot path (validators and ETL call it millions of times): no dependency
-# injection, parameters parsed once, and on SQLite the few indexed reads run on the event loop
-# instead of a worker thread (`Store.inline_reads`).
+# injection, parameters parsed once, and on SQLite the few indexed reads of CodeSystem
+# $validate-code run on the event loop instead of a worker thread (`Store.inline_reads`).
 
 
 @router.get("/CodeSystem/$validate-code", response_class=FHIRJSONResponse)
@@ -55,6 +55,11 @@ async def vs_validate_post(request: Request) -> Any:
 async def batch_validate(request: Request, store: StoreDep) -> Any:
     """One $validate-code per `validation` parameter, sharing the top-level parameters."""
     pairs = p.pairs_from_parameters(await json_body(request))
+    return await run_in_threadpool(_batch, store, pairs, request.headers.get("accept-language"))
+
+
+def _batch(store: Store, pairs: p.Pairs, accept_language: str | None) -> FHIRJSONResponse:
+    """In a worker thread: the value sets may hold regex or ECL filters."""
     shared = [(k, v) for k, v in pairs if k != "validation"]
     ctx = context_from(store, pairs)
     out = []
@@ -65,7 +70,7 @@ async def batch_validate(request: Request, store: StoreDep) -> Any:
         inner = [(k, v) for k, v in shared if k not in _names(item)]
         inner += p.pairs_from_parameters(item)
         try:
-            req = _request(ctx, inner, request.headers.get("accept-language"), True)
+            req = _request(ctx, inner, accept_language, True)
             answer = validation_to_parameters(validate_code(ctx, req))
         except TerminologyError as exc:  # one bad item does not fail the batch
             answer = operation_outcome(exc.issues())
@@ -80,7 +85,7 @@ def _names(parameters: Any) -> set[str]:
 async def _run(request: Request, pairs: p.Pairs, on_value_set: bool) -> FHIRJSONResponse:
     store = get_store(request)
     accept_language = request.headers.get("accept-language")
-    if store.inline_reads:
+    if store.inline_reads and not on_value_set:  # a value set may hold regex or ECL filters
         return answer(store, pairs, accept_language, on_value_set)
     return await run_in_threadpool(answer, store, pairs, accept_language, on_value_set)
 

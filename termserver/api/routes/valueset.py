@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from termserver.api.body import json_body
 from termserver.api.deps import FhirVersionDep, SettingsDep, StoreDep
@@ -45,8 +46,8 @@ def expand_get(request: Request, store: StoreDep, settings: SettingsDep,
 @router.post("/$expand", response_class=FHIRJSONResponse)
 async def expand_post(request: Request, store: StoreDep, settings: SettingsDep,
                       fhir_version: FhirVersionDep) -> Any:
-    return _expand(store, settings, p.pairs_from_parameters(await json_body(request)), request,
-                   fhir_version)
+    pairs = p.pairs_from_parameters(await json_body(request))  # expanding: in a worker thread
+    return await run_in_threadpool(_expand, store, settings, pairs, request, fhir_version)
 
 
 def _expand(store: Store, settings: Settings, pairs: p.Pairs, http: Request,
@@ -104,7 +105,8 @@ def _definition(ctx: TxContext, pairs: p.Pairs) -> ValueSetDefinition:
 def _limit(settings: Settings, http: Request) -> int:
     """The configured expansion limit, lowered (never raised) by the threshold header."""
     header = http.headers.get(TOO_COSTLY_HEADER)
-    if header and header.strip().isdigit():
+    if header and header.strip().isascii() and header.strip().isdigit() \
+            and len(header.strip()) <= 10:
         return min(settings.max_expansion, int(header.strip()))
     return settings.max_expansion
 

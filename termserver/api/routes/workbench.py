@@ -2,15 +2,16 @@
 mappings.workbench.Workbench. Errors are TerminologyErrors, so they leave as OperationOutcome
 with the issue's HTTP status (termserver.api.errors), like every other error of the server.
 
-The curator making a change is the body's `author`, else the `X-Curator` header.
+The curator making a change is the authenticated identity (the token's name,
+termserver.api.auth). Only on a server without any tokens may a client declare a name (the
+body's `author`, else the `X-Curator` header, else the `curator` cookie); the audit trail marks
+such a name "(unauthenticated)". A curator sees and writes only their own blind dual-mapping
+decisions (`reviewer`): asking for another reviewer's gets 403.
 """
 
 from __future__ import annotations
 
-import json
-import tempfile
 import threading
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -19,11 +20,17 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from mappings.exports import FORMATS
-from mappings.importer import ColumnMapping, ImportDiff, ImportResult, read_code_list
-from mappings.mapimport import MapImport, decisions_from_concept_map, decisions_from_csv
+from mappings.importer import ColumnMapping, ImportDiff, ImportResult, read_code_list_bytes
+from mappings.mapimport import (
+    MapImport,
+    concept_map_json,
+    decisions_from_concept_map,
+    decisions_from_csv,
+)
 from mappings.model import MAIN, STATUSES, Project, Target
 from mappings.suggest import Suggestion
 from mappings.workbench import Workbench
+from termserver.api.auth import ANONYMOUS, Forbidden, Identity, request_identity
 from termserver.api.deps import get_store
 from termserver.api.routes import workbench_models as m
 from termserver.errors import InvalidRequest
@@ -50,17 +57,39 @@ def get_workbench(request: Request) -> Workbench:
 
 
 WorkbenchDep = Annotated[Workbench, Depends(get_workbench)]
-CuratorHeader = Annotated[str | None, Header(alias="X-Curator",
-                                             description="the curator making the change")]
+CuratorHeader = Annotated[str | None, Header(
+    alias="X-Curator", description="the curator making the change, only on a server without "
+                                   "tokens (else the token's name is the curator)")]
+
+
+def identity(request: Request, given: str | None = None) -> Identity:
+    """Who makes the request: the authenticated identity; on a server without any tokens, the
+    name the client declares (`given`, a body field, else X-Curator, else the curator cookie;
+    header and cookie may be percent-encoded UTF-8, as a header value must be Latin-1)."""
+    found = request_identity(request)
+    settings = request.app.state.settings
+    if found.authenticated or settings.api_tokens or settings.read_tokens:
+        return found
+    name = (given or unquote(request.headers.get("x-curator")
+                             or request.cookies.get("curator") or "")).strip()
+    return Identity(name) if name else ANONYMOUS
 
 
 def curator(request: Request, given: str | None = None) -> str | None:
-    """Who makes a change: `given` (a body field), else X-Curator, else the curator cookie.
-    Header and cookie may be percent-encoded UTF-8 (the pages send them so: a header value
-    must be Latin-1)."""
-    name = given or unquote(request.headers.get("x-curator")
-                            or request.cookies.get("curator") or "")
-    return name.strip() or None
+    """The author the audit trail records for this request (see `identity`)."""
+    return identity(request, given).author
+
+
+def own_reviewer(request: Request, reviewer: str) -> str:
+    """`reviewer` when it is the project decision ('') or the caller's own blind decisions."""
+    if reviewer == MAIN:
+        return MAIN
+    name = identity(request).name
+    if name is None or reviewer != name:
+        raise Forbidden(f"the blind decisions of reviewer {reviewer!r} are not yours; a "
+                        "curator sees and writes only their own (reviewer = your name)",
+                        expression=("reviewer",))
+    return reviewer
 
 
 # -- uploads ------------------------------------------------------------------------------
@@ -76,14 +105,9 @@ async def upload_bytes(file: UploadFile) -> bytes:
 
 
 def read_upload(raw: bytes, filename: str | None, columns: ColumnMapping) -> ImportResult:
-    """Read an uploaded code list through the importer (which reads files: the suffix of the
-    upload's name picks CSV/TSV/XLSX/gzip, the contents decide when it is missing)."""
-    name = Path(filename or "").name or "upload.csv"
-    with tempfile.TemporaryDirectory(prefix="termserver-upload-") as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(raw)
-        result = read_code_list(path, columns)
-    return ImportResult(name, result.rows, result.bad_rows, result.encoding, result.columns)
+    """Read an uploaded code list through the importer (the suffix of the upload's name picks
+    CSV/TSV/XLSX/gzip, the contents decide when it is missing; limits: loaders.bounded)."""
+    return read_code_list_bytes(raw, filename, columns)
 
 
 def column_mapping(code: str, display: str | None, unit: str | None, specimen: str | None,
@@ -186,22 +210,24 @@ def store_code_list(wb: Workbench, raw: bytes, filename: str | None, columns: Co
 
 
 @router.get("/projects/{project_id}/worklist", summary="Source codes with their decisions")
-def worklist(project_id: str, wb: WorkbenchDep, status: str | None = None,
+def worklist(project_id: str, request: Request, wb: WorkbenchDep, status: str | None = None,
              text: str | None = None, reviewer: str = MAIN,
-             offset: Annotated[int, Query(ge=0)] = 0,
+             offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
              count: Annotated[int, Query(ge=1, le=1000)] = 50) -> m.Worklist:
     if status and status not in STATUSES:
         raise InvalidRequest(f"unknown status '{status}'; use one of {', '.join(STATUSES)}",
                              expression=("status",))
     items, total = wb.worklist(project_id, status=status or None, text=text or None,
-                               reviewer=reviewer, offset=offset, count=count)
+                               reviewer=own_reviewer(request, reviewer), offset=offset,
+                               count=count)
     return m.Worklist(total=total, offset=offset, count=len(items),
                       items=[_item(i) for i in items])
 
 
 @router.get("/projects/{project_id}/progress", summary="Counts per status")
-def progress(project_id: str, wb: WorkbenchDep, reviewer: str = MAIN) -> m.ProgressOut:
-    p = wb.progress(project_id, reviewer=reviewer)
+def progress(project_id: str, request: Request, wb: WorkbenchDep, reviewer: str = MAIN
+             ) -> m.ProgressOut:
+    p = wb.progress(project_id, reviewer=own_reviewer(request, reviewer))
     return m.ProgressOut(total=p.total, reviewed=p.reviewed, by_status=dict(p.by_status))
 
 
@@ -234,15 +260,20 @@ def decide(project_id: str, code: str, body: m.DecisionIn, request: Request, wb:
     if not author:
         raise InvalidRequest("who decides? send the curator's name as 'author' or in the "
                              "X-Curator header", expression=("author",))
+    reviewer = own_reviewer(request, body.reviewer)
     decision = wb.decide(project_id, code, status=body.status, targets=targets_from(body.targets),
-                         comment=body.comment, author=author, reviewer=body.reviewer,
+                         comment=body.comment, author=author, reviewer=reviewer,
                          if_updated=body.if_updated)
     return m.DecisionOut.model_validate(decision)
 
 
 @router.get("/projects/{project_id}/history", summary="Audit trail, newest first")
-def history(project_id: str, wb: WorkbenchDep, code: str | None = None) -> list[m.EventOut]:
-    return [m.EventOut.model_validate(e) for e in wb.history(project_id, code or None)]
+def history(project_id: str, request: Request, wb: WorkbenchDep, code: str | None = None
+            ) -> list[m.EventOut]:
+    """Events of the project decisions and of the caller's own blind decisions."""
+    mine = (MAIN, identity(request).name)
+    return [m.EventOut.model_validate(e) for e in wb.history(project_id, code or None)
+            if e.reviewer in mine]
 
 
 # -- batch suggestions --------------------------------------------------------------------
@@ -337,11 +368,7 @@ def decisions_from_upload(wb: Workbench, project_id: str, raw: bytes, filename: 
     project = wb.get_project(project_id)
     head = raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if (filename or "").lower().endswith(".json") or head == b"{":
-        try:
-            data = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidRequest(f"the ConceptMap is not valid JSON: {exc}") from None
-        return decisions_from_concept_map(data, project)
+        return decisions_from_concept_map(concept_map_json(raw, filename), project)
     return decisions_from_csv(raw, project=project)
 
 

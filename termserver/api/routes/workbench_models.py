@@ -173,7 +173,8 @@ class DecisionIn(BaseModel):
     status: str = Field(description="unmapped, suggested, accepted, rejected or needs-review")
     targets: list[TargetIO] = Field(default_factory=list)
     comment: str | None = None
-    author: str | None = Field(None, description="else the X-Curator header")
+    author: str | None = Field(None, description="only on a server without tokens (else the "
+                                                 "token's name); else the X-Curator header")
     reviewer: str = Field(MAIN, description="'' for the project decision; a curator in dual "
                                              "mapping")
     if_updated: str | None = Field(None, description="optimistic lock: the `updated` read")
@@ -211,7 +212,9 @@ class JobOut(_Out):
 
 
 class AgreementOut(_Out):
-    reviewers: tuple[str, str]
+    # a list, not a tuple: pydantic writes a tuple as JSON Schema 2020-12 `prefixItems`, which
+    # OpenAPI 3.0 tooling (and schema-driven fuzzers) reject as an invalid schema
+    reviewers: list[str] = Field(min_length=2, max_length=2, description="the two curators")
     compared: int
     agreed: int
     observed: float

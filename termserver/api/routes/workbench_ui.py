@@ -9,13 +9,12 @@ page's htmx config swaps error responses in too).
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,15 +23,23 @@ from starlette.concurrency import run_in_threadpool
 
 from mappings.model import MAIN, RELATIONSHIPS, STATUSES, Project, Target
 from mappings.workbench import Workbench
-from termserver.api.auth import TOKEN_COOKIE
 from termserver.api.routes.workbench import (
     EXPORT_FORMATS,
     WorkbenchDep,
     column_mapping,
     curator,
     decisions_from_upload,
+    identity,
     store_code_list,
     upload_bytes,
+)
+from termserver.api.sessions import (
+    CSRF_COOKIE,
+    FORM_SECONDS,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    Keys,
+    LoginThrottle,
 )
 from termserver.errors import InvalidRequest, TerminologyError
 
@@ -75,7 +82,7 @@ def shows_errors(route: Callable[P, Response]) -> Callable[P, Response]:
 
 def _reviewer(project: Project, request: Request) -> str:
     """Dual-mapping projects show and record the curator's own blind decisions."""
-    return (curator(request) or MAIN) if project.dual else MAIN
+    return (identity(request).name or MAIN) if project.dual else MAIN
 
 
 # -- projects page ------------------------------------------------------------------------
@@ -316,28 +323,73 @@ def _safe_next(target: str | None) -> str:
     return "/workbench"
 
 
+def _keys(request: Request) -> Keys:
+    """The server's tokens and signing key (one per app)."""
+    state = request.app.state
+    keys: Keys | None = getattr(state, "session_keys", None)
+    if keys is None:
+        keys = state.session_keys = Keys(state.settings)
+    return keys
+
+
+def _throttle(request: Request) -> LoginThrottle:
+    state = request.app.state
+    found: LoginThrottle | None = getattr(state, "login_throttle", None)
+    if found is None:
+        found = state.login_throttle = LoginThrottle()
+    return found
+
+
+def _login_form(request: Request, next: str | None, status_code: int = 200,
+                message: str | None = None, headers: dict[str, str] | None = None) -> Response:
+    """The sign-in page with a fresh form token, also set as a cookie (double submit)."""
+    token = _keys(request).form_token()
+    response = _render(request, "login.html", status_code, headers=headers,
+                       next=_safe_next(next), message=message, csrf=token)
+    response.set_cookie(CSRF_COOKIE, token, max_age=FORM_SECONDS, httponly=True,
+                        samesite="strict", path="/workbench/login",
+                        secure=request.url.scheme == "https")
+    return response
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str | None = None) -> Response:
-    return _render(request, "login.html", next=_safe_next(next), message=None)
+    return _login_form(request, next)
 
 
 @router.post("/login", response_class=HTMLResponse)
 def login(request: Request, token: Annotated[str, Form()],
+          csrf: Annotated[str | None, Form()] = None,
           next: Annotated[str | None, Form()] = None) -> Response:
-    """Check the token against the server's tokens and keep it in an HttpOnly cookie."""
-    settings = request.app.state.settings
-    known = settings.api_tokens | settings.read_tokens
-    if not any(hmac.compare_digest(token.strip(), t) for t in known):
-        return _render(request, "login.html", 401, next=_safe_next(next),
-                       message="This token is not valid on this server.")
+    """Check the form token and the bearer token; keep a signed session (the token's name and
+    an expiry, never the token) in an HttpOnly cookie. Failed attempts are throttled per
+    client address (termserver.api.sessions)."""
+    keys, throttle = _keys(request), _throttle(request)
+    client = request.client.host if request.client else "unknown"
+    wait = throttle.retry_after(client)
+    if wait:
+        return _login_form(request, next, 429, headers={"Retry-After": str(wait)},
+                           message=f"Too many failed sign-ins; try again in {wait} s.")
+    if not keys.check_form_token(csrf, request.cookies.get(CSRF_COOKIE)):
+        return _login_form(request, next, 403,
+                           message="The sign-in form expired or did not come from this "
+                                   "server; please try again.")
+    info = keys.token(token.strip())
+    if info is None:
+        throttle.failed(client)
+        return _login_form(request, next, 401,
+                           message="This token is not valid on this server.")
+    throttle.succeeded(client)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(TOKEN_COOKIE, quote(token.strip()), httponly=True, samesite="strict",
-                        path="/workbench", secure=request.url.scheme == "https")
+    response.set_cookie(SESSION_COOKIE, keys.session(info), max_age=SESSION_SECONDS,
+                        httponly=True, samesite="strict", path="/workbench",
+                        secure=request.url.scheme == "https")
+    response.delete_cookie(CSRF_COOKIE, path="/workbench/login")
     return response
 
 
 @router.get("/logout")
 def logout() -> Response:
     response = RedirectResponse("/workbench/login", status_code=303)
-    response.delete_cookie(TOKEN_COOKIE, path="/workbench")
+    response.delete_cookie(SESSION_COOKIE, path="/workbench")
     return response

@@ -1,5 +1,6 @@
-// termserver mapping workbench: curator name (cookie, sent as X-Curator), worklist selection
-// and keyboard shortcuts. No build step; htmx does the requests.
+// termserver mapping workbench: curator name (cookie, sent as X-Curator; a server with tokens
+// ignores it), worklist selection, keyboard shortcuts and progress bar widths (set through the
+// CSSOM: the CSP refuses inline styles). No build step; htmx does the requests.
 (function () {
   "use strict";
 
@@ -30,6 +31,13 @@
       const table = document.querySelector("#worklist table[data-offset]");
       if (table) evt.detail.parameters.offset = table.dataset.offset;
     }
+  });
+
+  // progress bar widths: set through the CSSOM (the CSP refuses inline style attributes)
+  htmx.onLoad(function (elt) {
+    elt.querySelectorAll(".bar[data-width]").forEach(function (bar) {
+      bar.style.width = bar.dataset.width + "%";
+    });
   });
 
   function markSelected() {

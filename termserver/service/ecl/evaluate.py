@@ -7,7 +7,8 @@ Semantics follow the ECL 2.2 specification: hierarchy operators over active is-a
 `[0..n]` admits concepts without the attribute); in `{ }` groups all constraints must hold
 in one role group (group 0 relationships count as one group each); `R` counts the sources
 pointing at a concept; `.` yields attribute values. A work budget (`max_work`, the number of
-concept ids and relationship rows handled) raises TooCostly when exceeded.
+concept ids and relationship rows handled) raises TooCostly when exceeded, and so does the
+request's deadline (service/deadline), checked as work is charged.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from functools import partial
 from typing import TypeVar
 
 from termserver.errors import TooCostly
+from termserver.service import deadline
 from termserver.service.ecl import ast
 from termserver.service.ecl.filters import (
     DescriptionFilter,
@@ -96,6 +98,7 @@ class Evaluator:
         return InvalidEcl(self.text, detail)
 
     def charge(self, amount: int) -> None:
+        deadline.check()
         self.work += amount
         if self.max_work is not None and self.work > self.max_work:
             raise TooCostly(f"The ECL expression '{self.text}' is too costly to evaluate "
@@ -279,6 +282,8 @@ class Evaluator:
         count = 0
         for d in rows:
             count += 1
+            if count % 1024 == 0:
+                deadline.check()
             if d.concept_id in concepts and d.concept_id not in out and check(d):
                 out.add(d.concept_id)
         self.charge(count)

@@ -42,9 +42,38 @@ class FilterError(ValueError):
 
 # -- search terms -------------------------------------------------------------------
 @lru_cache(maxsize=1024)
-def _wild_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")),
-                      re.IGNORECASE | re.DOTALL)
+def _wild_parts(pattern: str) -> tuple[tuple[re.Pattern[str], int], ...]:
+    """The literal pieces between the `*`s (a run of `*` counts as one), each as a
+    case-insensitive literal pattern and its length; an empty first/last piece means the
+    glob starts/ends with `*`."""
+    pieces = pattern.split("*")
+    if len(pieces) > 2:
+        pieces = [pieces[0], *(p for p in pieces[1:-1] if p), pieces[-1]]
+    return tuple((re.compile(re.escape(p), re.IGNORECASE), len(p)) for p in pieces)
+
+
+def wild_matches(term: str, pattern: str) -> bool:
+    """Whether the whole `term` matches the `*` glob `pattern` (case-insensitive).
+
+    No backtracking: the first piece must start the term and the last must end it; each
+    piece in between takes its leftmost place after the previous one (the greedy glob match,
+    exact when `*` is the only wildcard). A literal piece matches exactly as many characters
+    as it has, so the cost is at most len(term) x len(pattern)."""
+    parts = _wild_parts(pattern)
+    if len(parts) == 1:
+        return parts[0][0].fullmatch(term) is not None
+    (first, _), *middle, (last, last_length) = parts
+    head = first.match(term)
+    tail = len(term) - last_length
+    if head is None or tail < head.end():
+        return False
+    pos = head.end()
+    for piece, _ in middle:
+        found = piece.search(term, pos, tail)
+        if found is None:
+            return False
+        pos = found.end()
+    return last.fullmatch(term, tail) is not None
 
 
 def _words(text: str) -> list[str]:
@@ -55,7 +84,7 @@ def term_matches(term: str, search: ast.TypedSearchTerm) -> bool:
     """`match`: every word of the search text is a prefix of some word of the term
     (case-insensitive, any order); `wild`: the whole term matches the `*` glob."""
     if search.kind == "wild":
-        return _wild_regex(search.text).fullmatch(term) is not None
+        return wild_matches(term, search.text)
     words = _words(term)
     return all(any(w.startswith(s) for w in words) for s in _words(search.text))
 

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Literal, NoReturn, TypeVar, cast
+from typing import Literal, cast
 
 from termserver.errors import InvalidRequest
 from termserver.service.ecl import ast
 from termserver.service.ecl.graph import ACCEPTABLE, PREFERRED
-
-T = TypeVar("T")
+from termserver.service.ecl.scanner import MAX_NESTING, NAME, Fail, Scanner, TooDeep
 
 _SCTID = re.compile(r"[0-9]+")
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 _OPERATORS: tuple[tuple[str, ast.Operator], ...] = (
     ("<<!", "<<!"), ("<<", "<<"), ("<!", "<!"), ("<", "<"), (">>!", ">>!"), (">>", ">>"),
@@ -44,12 +42,6 @@ class InvalidEcl(InvalidRequest):
         self.detail = detail
 
 
-class _Fail(Exception):
-    def __init__(self, pos: int, expected: str, *, plain: bool = False) -> None:
-        super().__init__(expected)
-        self.pos, self.expected, self.plain = pos, expected, plain
-
-
 def parse(text: str) -> ast.Expression:
     """Parse one ECL expression constraint (the whole text must be consumed)."""
     parser = _Parser(text)
@@ -60,7 +52,10 @@ def parse(text: str) -> ast.Expression:
             parser.fail("end of expression (use parentheses to combine or refine "
                         "sub-expressions)")
         return expr
-    except _Fail as fail:
+    except TooDeep as deep:
+        raise InvalidEcl(text, f"Syntax error at character {deep.pos + 1}: more than "
+                         f"{MAX_NESTING} levels of nesting") from None
+    except Fail as fail:
         at = f"Syntax error at character {fail.pos + 1}: "
         if fail.plain:
             raise InvalidEcl(text, at + fail.expected) from None
@@ -69,76 +64,7 @@ def parse(text: str) -> ast.Expression:
         raise InvalidEcl(text, f"{at}expected {fail.expected}, {where}") from None
 
 
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-
-    # -- lexical helpers ----------------------------------------------------------------
-    def fail(self, expected: str, pos: int | None = None, *, plain: bool = False) -> NoReturn:
-        raise _Fail(self.pos if pos is None else pos, expected, plain=plain)
-
-    def ws(self) -> None:
-        text, n = self.text, len(self.text)
-        while self.pos < n:
-            if text[self.pos] in " \t\r\n":
-                self.pos += 1
-            elif text.startswith("/*", self.pos):
-                end = text.find("*/", self.pos + 2)
-                if end < 0:
-                    self.fail("'*/' closing the comment", len(text))
-                self.pos = end + 2
-            else:
-                break
-
-    def peek(self, token: str) -> bool:
-        self.ws()
-        return self.text.startswith(token, self.pos)
-
-    def accept(self, token: str) -> bool:
-        if self.peek(token):
-            self.pos += len(token)
-            return True
-        return False
-
-    def expect(self, token: str, what: str | None = None) -> None:
-        if not self.accept(token):
-            self.fail(what or f"'{token}'")
-
-    def peek_keyword(self, word: str) -> bool:
-        self.ws()
-        end = self.pos + len(word)
-        if self.text[self.pos:end].lower() != word.lower():
-            return False
-        return end >= len(self.text) or not (self.text[end].isalnum() or self.text[end] in "_-")
-
-    def accept_keyword(self, word: str) -> bool:
-        if self.peek_keyword(word):
-            self.pos += len(word)
-            return True
-        return False
-
-    def name(self, what: str) -> str:
-        self.ws()
-        m = _NAME.match(self.text, self.pos)
-        if not m:
-            self.fail(what)
-        self.pos = m.end()
-        return m.group()
-
-    def attempt(self, *options: Callable[[], T]) -> T:
-        """Try alternatives in order (backtracking); re-raise the failure that got furthest."""
-        start, best = self.pos, None
-        for option in options:
-            try:
-                return option()
-            except _Fail as fail:
-                if best is None or fail.pos > best.pos:
-                    best = fail
-                self.pos = start
-        assert best is not None
-        raise best
-
+class _Parser(Scanner):
     # -- expressions --------------------------------------------------------------------
     def expression(self) -> ast.Expression:
         first = self.sub_expression()
@@ -185,6 +111,9 @@ class _Parser:
         return None
 
     def sub_expression(self) -> ast.SubExpression:
+        return self.nested("sub", self._sub_expression)
+
+    def _sub_expression(self) -> ast.SubExpression:
         operator = self.operator()
         focus: ast.Focus
         blocks: list[ast.FilterBlock] = []
@@ -222,7 +151,7 @@ class _Parser:
             inner = self.expression()
             self.expect(")", "')' or a binary operator (AND, OR, MINUS)")
             return ast.Nested(inner)
-        m = _NAME.match(self.text, self.pos)
+        m = NAME.match(self.text, self.pos)
         if m and self.text.startswith("#", m.end()):
             return self.alt_identifier()
         return self.concept_ref("a concept id, '*', '^' or '('")
@@ -273,6 +202,9 @@ class _Parser:
 
     # -- refinements --------------------------------------------------------------------
     def refinement(self, *, in_group: bool) -> ast.Refinement:
+        return self.nested(f"ref{in_group}", lambda: self._refinement(in_group))
+
+    def _refinement(self, in_group: bool) -> ast.Refinement:
         items = [self.sub_refinement(in_group)]
         op = self.binary_operator()
         if op is None:
@@ -513,7 +445,7 @@ class _Parser:
         out: list[str] = []
         while not self.accept(")"):
             self.ws()
-            m = _NAME.match(self.text, self.pos)
+            m = NAME.match(self.text, self.pos)
             if m and m.group().lower() in _ACCEPTABILITY_TOKENS:
                 self.pos = m.end()
                 out.append(_ACCEPTABILITY_TOKENS[m.group().lower()])
