@@ -21,6 +21,20 @@ def fresh_sqlite(db: str) -> None:
         Path(f"{db_file}{suffix}").unlink(missing_ok=True)
 
 
+def reset_database(db: str) -> None:
+    """An empty database: the SQLite files deleted, or PostgreSQL's public schema recreated."""
+    if db.startswith("sqlite:///"):
+        fresh_sqlite(db)
+        return
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 def timed_load(db: str, *args: str) -> tuple[float, float, float]:
     """Run `termserver load --db DB ARGS`: (wall seconds, CPU seconds of the child, peak RSS
     MiB of any child so far)."""

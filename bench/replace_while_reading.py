@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from loadtime import reset_database  # bench/ is on sys.path when run as a script
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = HERE / "data"
@@ -227,21 +229,6 @@ def _message(body: Any) -> str:
 # -- phases -------------------------------------------------------------------------------------
 
 
-def reset(db: str) -> None:
-    if db.startswith("sqlite:///"):
-        path = Path(db[len("sqlite:///"):])
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(db)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def replace_phase(db: str, a: Server, b: Server, args: argparse.Namespace
                   ) -> tuple[list[str], int]:
     """(report lines, false answers)."""
@@ -376,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     problems = 0
     for db in dbs:
         if args.reset or not args.db:
-            reset(db)
+            reset_database(db)
         seed = package(DATA / "replace-0.tgz", code_system(URL, 0, args.codes))
         cli(db, str(seed))
         print(f"## {db.split('@')[-1]}", flush=True)

@@ -45,7 +45,7 @@ import loadgen  # noqa: E402
 import run  # noqa: E402
 import search_queries as sq  # noqa: E402
 import search_workbench as wbench  # noqa: E402
-from loadtime import fresh_sqlite  # noqa: E402
+from loadtime import reset_database  # noqa: E402
 
 if TYPE_CHECKING:
     from tests.test_search_quality import Judged
@@ -236,19 +236,6 @@ def load(args: argparse.Namespace) -> list[str]:
                        cwd=args.server_root, env=child_env(args), check=True)
         lines.append(f"termserver reindex: {time.monotonic() - started:.0f} s")
     return lines
-
-
-def reset_database(db: str) -> None:
-    if db.startswith("sqlite:///"):
-        fresh_sqlite(db)
-        return
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(db)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 # -- requests --------------------------------------------------------------------------------

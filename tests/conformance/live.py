@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import uvicorn
-
 from termserver.api.app import create_app
 from termserver.settings import Settings
-from tests.helpers import SHARED
+from tests.helpers import SHARED, serve_app
 
 BASELINE: dict[str, int] = json.loads((Path(__file__).parent / "baseline.json").read_text())
 RUNNER = SHARED / "txsuite" / "run"
@@ -25,23 +20,8 @@ RUNNER = SHARED / "txsuite" / "run"
 @contextmanager
 def live_server(db: str) -> Iterator[str]:
     """Serve `db` on 127.0.0.1 and yield the FHIR base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(Settings(db=db)), host="127.0.0.1", port=port,
-                            log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/fhir"
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
+    with serve_app(create_app(Settings(db=db))) as url:
+        yield f"{url}/fhir"
 
 
 def passed_count(server: str, *args: str) -> int:
