@@ -20,6 +20,7 @@ from termserver.model import (
     Record,
     StoredCodeSystem,
 )
+from termserver.service import deadline
 from termserver.store import Store
 
 
@@ -127,7 +128,7 @@ class StoredCodeSystemProvider:
         return found
 
     def concepts(self) -> Iterator[ConceptDetail]:
-        return self.store.concept_details(self.stored.pk)
+        return self.store.concept_details(self.stored.pk, deadline.check)
 
     def descendants(self, code: str) -> set[str]:
         return self.store.descendants(self.stored.pk, code)

@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -334,10 +334,12 @@ class Store(GraphReads):
                 .order_by(concept.c.seq).limit(1)).scalar()
         return None if found is None else str(found)
 
-    def concept_details(self, cs_pk: int) -> Iterator[ConceptDetail]:
+    def concept_details(self, cs_pk: int, check: Callable[[], None] | None = None
+                        ) -> Iterator[ConceptDetail]:
         """Every concept of one code system with its details, in load order. Four queries,
-        grouped in memory: meant for expansions, which are bounded by the expansion limit."""
-        found = self._concept_rows(cs_pk)
+        grouped in memory: meant for expansions, which are bounded by the expansion limit.
+        `check` is called every few thousand rows read (a request deadline that may raise)."""
+        found = self._concept_rows(cs_pk, check or _nothing)
         if found is None:
             return iter(())
         desigs, props, parents, children, rows = found
@@ -346,18 +348,23 @@ class Store(GraphReads):
                               tuple(children.get(row.code, ()))) for row in rows)
 
     @fresh_pk
-    def _concept_rows(self, cs_pk: int) -> tuple[
+    def _concept_rows(self, cs_pk: int, check: Callable[[], None]) -> tuple[
             dict[str, list[Designation]], dict[str, list[ConceptProperty]],
             dict[str, list[str]], dict[str, list[str]], Sequence[Row[Any]]] | None:
         """The four reads of `concept_details`, in one snapshot (None when no concept)."""
         with self._snapshot() as conn:
             desigs: dict[str, list[Designation]] = {}
-            for d in conn.execute(select(designation).where(designation.c.cs_pk == cs_pk)):
+            for n, d in enumerate(conn.execute(select(designation).where(
+                    designation.c.cs_pk == cs_pk))):
+                if not n % CHECK_EVERY:
+                    check()
                 desigs.setdefault(d.code, []).append(Designation(
                     d.code, d.value, d.language, d.use_system, d.use_code, d.use_display))
             props: dict[str, list[ConceptProperty]] = {}
-            for p in conn.execute(select(concept_property).where(
-                    concept_property.c.cs_pk == cs_pk)):
+            for n, p in enumerate(conn.execute(select(concept_property).where(
+                    concept_property.c.cs_pk == cs_pk))):
+                if not n % CHECK_EVERY:
+                    check()
                 props.setdefault(p.code, []).append(ConceptProperty(
                     p.code, p.property, p.value, p.type, p.value_system, p.value_display))
             parents: dict[str, list[str]] = {}
@@ -366,6 +373,7 @@ class Store(GraphReads):
                                      .where(concept_parent.c.cs_pk == cs_pk)):
                 parents.setdefault(link.child, []).append(link.parent)
                 children.setdefault(link.parent, []).append(link.child)
+            check()
             rows = conn.execute(select(concept).where(concept.c.cs_pk == cs_pk)
                                 .order_by(concept.c.seq)).all()
         return (desigs, props, parents, children, rows) if rows else None
@@ -499,6 +507,14 @@ class Store(GraphReads):
                                 .order_by(r.c.version, r.c.system, r.c.specific,
                                           r.c.general)).all()
         return [(str(x.system), str(x.specific), str(x.general)) for x in rows]
+
+
+#: Rows read between two calls of a long read's `check` (a request deadline).
+CHECK_EVERY = 4096
+
+
+def _nothing() -> None:
+    return None
 
 
 #: Seconds a cached code system resolution is trusted without a write through this Store.

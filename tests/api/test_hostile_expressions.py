@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from termserver.service.snomed_expression import MAX_NESTING, parse
@@ -33,3 +34,26 @@ def test_deep_expressions_are_client_errors(client: TestClient, store: Store) ->
     assert result["valueBoolean"] is False
     r = client.get("/fhir/CodeSystem/$lookup", params={"system": SCT, "code": "404684003"})
     assert r.status_code == 200  # the server goes on answering
+
+
+def test_a_whole_code_system_read_checks_the_request_deadline(store: Store) -> None:
+    from termserver import ingest
+    from termserver.errors import TooCostly
+    from tests.helpers import code_system
+
+    url = "http://example.org/cs/deadline"
+    with store.writer() as w:
+        ingest.save_resource(w, code_system(url, codes=tuple(f"c{i}" for i in range(50))),
+                             mode="create")
+    found = store.resolve_code_system(url)
+    assert found is not None
+    assert len(list(store.concept_details(found.pk))) == 50
+    calls = []
+
+    def expired() -> None:
+        calls.append(1)
+        raise TooCostly("the request deadline passed")
+
+    with pytest.raises(TooCostly):
+        list(store.concept_details(found.pk, expired))
+    assert calls  # checked while reading, before any concept is built
