@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8080
 HOST   ?= 127.0.0.1
 
-.PHONY: run test lint check install clean bench txsuite
+.PHONY: run test lint check install clean bench txsuite lock
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,15 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 check: lint test
+
+# requirements.lock pins what the container image installs; regenerate after changing
+# pyproject.toml's dependencies (pip-tools, a dev dependency).
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file requirements.lock pyproject.toml
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

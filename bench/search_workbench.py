@@ -5,13 +5,25 @@ A small project (eight local lab codes with German names and units, imported as 
 to http://loinc.org (no target ValueSet: all 104,054 terms). One suggestion primes whatever
 is built on first use; then the server restarts, the curator's page is opened (the project and
 its worklist), and the first suggestion is timed, followed by two warm passes over the codes.
+
+Alone, over a database that already holds LOINC (e.g. one built by bench/load_loinc.py):
+
+    python bench/search_workbench.py --db sqlite:///bench/data/loinc.db [--port N]
+                                     [--server-root CHECKOUT] [--restarts 3]
+
+runs the same measurement `--restarts` times (a restart each) and prints the cold first
+suggestion, the warm p50 and their ratio (goal: at most 2).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import sys
 import time
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -54,6 +66,27 @@ def _setup(c: httpx.Client) -> None:
             raise RuntimeError(f"create project: HTTP {r.status_code} {r.text[:200]}")
 
 
+def _cpu(server: Restartable) -> float | None:
+    """CPU seconds the server process used so far (Linux /proc, in clock ticks of 10 ms), None
+    when unknown: the cost of a request apart from what other processes on the machine take."""
+    pid = getattr(getattr(server, "proc", None), "pid", None)
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _timed(server: Restartable, c: httpx.Client, code: str) -> tuple[float, str, float | None]:
+    """(seconds, first suggested code, server CPU seconds) of one suggestion."""
+    before = _cpu(server)
+    took, top = _suggest(c, code)
+    after = _cpu(server)
+    return took, top, None if before is None or after is None else after - before
+
+
 def _suggest(c: httpx.Client, code: str) -> tuple[float, str]:
     """(seconds, first suggested code or the error)."""
     started = time.perf_counter()
@@ -81,17 +114,63 @@ def measure(server: Restartable, args: argparse.Namespace) -> dict[str, Any]:
         with _client(server.port, args.wb_timeout) as c:
             c.get(f"/workbench/api/projects/{PROJECT}")
             c.get(f"/workbench/api/projects/{PROJECT}/worklist", params={"count": "50"})
-            out["cold_s"], out["cold_top"] = _suggest(c, CODES[0][0])
-            warm: list[tuple[float, str]] = []
+            out["cold_s"], out["cold_top"], cold_cpu = _timed(server, c, CODES[0][0])
+            warm: list[tuple[float, str, float | None]] = []
             for code, _, _ in (*CODES[1:], CODES[0]) * 2:
-                warm.append(_suggest(c, code))
+                warm.append(_timed(server, c, code))
                 if warm[-1][1] == "timeout":  # bounded: one timeout ends the warm passes
                     break
-        out["warm_s"] = [s for s, _ in warm]
+        out["warm_s"] = [s for s, _, _ in warm]
         out["warm_p50_s"] = statistics.median(out["warm_s"])
-        out["tops"] = {code: top for (code, _, _), (_, top) in zip(CODES[1:] + CODES[:1],
-                                                                  warm, strict=False)}
+        out["tops"] = {code: top for (code, _, _), (_, top, _) in zip(CODES[1:] + CODES[:1],
+                                                                     warm, strict=False)}
         out["ratio"] = out["cold_s"] / out["warm_p50_s"]
+        warm_cpu = [x for _, _, x in warm if x is not None]
+        if cold_cpu is not None and warm_cpu and statistics.median(warm_cpu) > 0:
+            out["cold_cpu_s"] = cold_cpu
+            out["warm_cpu_p50_s"] = statistics.median(warm_cpu)
+            out["cpu_ratio"] = cold_cpu / out["warm_cpu_p50_s"]
     except (RuntimeError, httpx.HTTPError) as e:
         out["error"] = str(e)
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here))
+    import search_bench
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--db", required=True)
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--server-root", type=Path, default=here.parent)
+    p.add_argument("--wb-timeout", type=float, default=300.0)
+    p.add_argument("--restarts", type=int, default=3)
+    args = p.parse_args(argv)
+    args.server_root = args.server_root.resolve()
+    server = search_bench.Server(args)
+    server.start()
+    runs = []
+    try:
+        for _ in range(args.restarts):
+            out = measure(server, args)
+            runs.append(out)
+            print(json.dumps({k: v for k, v in out.items() if k != "warm_s"}), flush=True)
+    finally:
+        server.stop()
+    ok = [r for r in runs if "error" not in r]
+    if ok:
+        cold = statistics.median(r["cold_s"] for r in ok)
+        warm = statistics.median(r["warm_p50_s"] for r in ok)
+        print(f"cold first suggestion {cold * 1000:.0f} ms (median of {len(ok)} restarts), "
+              f"warm p50 {warm * 1000:.0f} ms, ratio {cold / warm:.2f} (goal <= 2)")
+        cpu = [r for r in ok if "cpu_ratio" in r]
+        if cpu:
+            print(f"server CPU: cold {statistics.median(r['cold_cpu_s'] for r in cpu) * 1000:.0f}"
+                  f" ms, warm p50 {statistics.median(r['warm_cpu_p50_s'] for r in cpu) * 1000:.0f}"
+                  f" ms, ratio {statistics.median(r['cpu_ratio'] for r in cpu):.2f}")
+    return 0 if len(ok) == len(runs) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -56,6 +56,11 @@ class CodeSystemAddition:
     replace_languages: tuple[str, ...] = ()
     replace_properties: tuple[str, ...] = ()
     label: str = ""  # what is added, for the load report, e.g. "de-DE designations"
+    #: the release the added file comes from (None: it cannot be known) and where that was
+    #: read; checked against the target version when `check_release`
+    source_version: str | None = None
+    source_evidence: str = ""
+    check_release: bool = False
 
 
 @dataclass(slots=True)

@@ -5,12 +5,16 @@ What becomes what (names as in LOINC's FHIR CodeSystem, github.com/loinc/loinc-f
 
 * LOINC terms: display LONG_COMMON_NAME; en-US designations SHORTNAME, DisplayName,
   CONSUMER_NAME (use system http://loinc.org, the column name as use code); the six axes and
-  CLASS as properties, `Coding` (LOINC Part code + Part name) when `Part.csv` names the Part,
-  else the name as `string`; STATUS, CLASSTYPE, ORDER_OBS, units and the other columns as
-  `string` properties. STATUS DEPRECATED → inactive and `status` retired; DISCOURAGED →
-  `status` deprecated; TRIAL → `status` experimental.
+  CLASS as properties, `Coding` (LOINC Part code + the table's name) when `Part.csv` or the
+  primary Part links (`LoincPartLink_Primary.csv`) name the Part (also when the name differs
+  only in case), else the name as `string` (filters by Part code then find nothing, and
+  `service.filters.filter_notes` says so); STATUS, CLASSTYPE, ORDER_OBS, units and the
+  other columns as `string` properties. STATUS DEPRECATED → inactive and `status` retired;
+  DISCOURAGED → `status` deprecated; TRIAL → `status` experimental.
 * `Part.csv` → Part concepts (LP…); `LoincPartLink_*.csv` → Part properties of terms (Search
-  links skipped); `ComponentHierarchyBySystem.csv` → parent links (the is-a hierarchy).
+  links skipped) and Part concepts `Part.csv` lacks; the Part files load with the table (the
+  release zip or folder), not on their own; `ComponentHierarchyBySystem.csv` → parent links
+  (the is-a hierarchy).
 * `AnswerList.csv` → answer lists (LL…, property `Answer`) and answers (LA…, property `LIST`);
   `LoincAnswerListLink.csv` → term property `answer-list` and list property `answers-for`.
 * `ConsumerName.csv`, `MapTo.csv` (property MAP_TO), `*LinguisticVariant.csv` (designations
@@ -101,6 +105,13 @@ class LoincLoader:
             if release.all(VARIANT):
                 yield from variant_items(release, options, progress)
                 return
+            if any(release.find(name) for name in PART_FILES):
+                raise LoadError(
+                    "no LOINC table: LOINC Part files cannot be added on their own", path=str(path),
+                    hint="load them with the table in one load: the release zip or folder "
+                         "(AccessoryFiles/PartFile next to LoincTable/), or a folder holding "
+                         "Loinc.csv or LoincTableCore.csv with Part.csv and "
+                         "LoincPartLink_Primary.csv")
             raise LoadError("no LOINC table: expected Loinc.csv or LoincTableCore.csv",
                             path=str(path), hint="pass the release zip, its folder or "
                             "the table CSV")
@@ -135,7 +146,7 @@ def _version(path: Path, release: Release, table: CsvFile) -> str:
     return newest[1]
 
 
-def _info(version: str, release: Release, parts: dict[tuple[str, str], str]) -> CodeSystemInfo:
+def _info(version: str, release: Release, parts: PartIndex) -> CodeSystemInfo:
     axis_type = "Coding" if parts else "string"
     props: list[tuple[str, str, str]] = [
         ("parent", "http://hl7.org/fhir/concept-properties#parent", "code"),
@@ -178,24 +189,56 @@ def _info(version: str, release: Release, parts: dict[tuple[str, str], str]) -> 
 # -- records ---------------------------------------------------------------------------------
 
 
-def _part_index(release: Release) -> dict[tuple[str, str], str]:
-    """(Part type, Part name) → Part code for the axes and CLASS, from Part.csv (active Parts
-    win over others of the same name)."""
-    part_file = release.find("Part.csv")
-    if part_file is None:
-        return {}
+#: LOINC Part link property (…/property/X) → table column, for the axes
+_AXIS_OF_LINK = {f"{SYSTEM}/property/{axis}": axis for axis in AXES}
+#: Part files: `Part.csv` names every Part, the primary links name each term's axis Parts.
+PART_FILES = ("Part.csv", "LoincPartLink_Primary.csv")
+
+
+class PartIndex(dict[tuple[str, str], str]):
+    """(Part type, Part name) → Part code for the axes and CLASS, from `Part.csv` and the
+    primary Part links (active Parts win over others of the same name). A table value that
+    differs from the Part name only in case (`Yellow Fever virus` / `Yellow fever virus`)
+    finds the Part too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folded: dict[tuple[str, str], str] = {}
+        self._settled: tuple[set[tuple[str, str]], set[tuple[str, str]]] = (set(), set())
+
+    def code(self, kind: str, name: str) -> str | None:
+        return self.get((kind, name)) or self.folded.get((kind, name.casefold()))
+
+    def add(self, kind: str, name: str, code: str, active: bool) -> None:
+        """The first active Part of a name wins, else the first Part of it."""
+        for index, key, settled in ((self, (kind, name), self._settled[0]),
+                                    (self.folded, (kind, name.casefold()), self._settled[1])):
+            if key not in settled and (key not in index or active):
+                index[key] = code
+                if active:
+                    settled.add(key)
+
+
+def _part_index(release: Release) -> PartIndex:
+    """The Part index of the release's Part files (empty without them)."""
+    index = PartIndex()
     wanted = set(AXES.values())
-    index: dict[tuple[str, str], str] = {}
-    active: set[tuple[str, str]] = set()
-    for row in part_file.rows(("PartNumber", "PartTypeName", "PartName")):
-        kind = row["PartTypeName"]
-        if kind not in wanted:
-            continue
-        key = (kind, row["PartName"])
-        if key not in active:
-            index[key] = row.code("PartNumber", PART_NUM, "LOINC Part code")
-            if row["Status"] in ("", "ACTIVE"):
-                active.add(key)
+    part_file = release.find("Part.csv")
+    if part_file is not None:
+        for row in part_file.rows(("PartNumber", "PartTypeName", "PartName")):
+            kind = row["PartTypeName"]
+            if kind in wanted and row["PartName"]:
+                index.add(kind, row["PartName"], row.code("PartNumber", PART_NUM,
+                                                          "LOINC Part code"),
+                          row["Status"] in ("", "ACTIVE"))
+    links = release.find("LoincPartLink_Primary.csv")
+    if links is not None:
+        for row in links.rows(("LoincNumber", "PartNumber", "PartName", "Property")):
+            axis = _AXIS_OF_LINK.get(row["Property"])
+            if axis is not None and row["PartName"] and (AXES[axis], row["PartName"]) \
+                    not in index:
+                index.add(AXES[axis], row["PartName"],
+                          row.code("PartNumber", PART_NUM, "LOINC Part code"), False)
     return index
 
 
@@ -209,7 +252,7 @@ class _Counter:
             self.progress(self.n, None)
 
 
-def _records(release: Release, table: CsvFile, parts: dict[tuple[str, str], str],
+def _records(release: Release, table: CsvFile, parts: PartIndex,
              progress: Progress | None) -> Iterator[Record]:
     seen: set[str] = set()  # codes already emitted as concepts
     count = _Counter(progress)
@@ -243,7 +286,7 @@ def _records(release: Release, table: CsvFile, parts: dict[tuple[str, str], str]
                 yield record
 
 
-def _terms(table: CsvFile, parts: dict[tuple[str, str], str], seen: set[str],
+def _terms(table: CsvFile, parts: PartIndex, seen: set[str],
            count: _Counter) -> Iterator[Record]:
     plan: _Plan | None = None
     for row in table.rows(("LOINC_NUM", "COMPONENT", "LONG_COMMON_NAME", "STATUS")):
@@ -267,7 +310,7 @@ def _terms(table: CsvFile, parts: dict[tuple[str, str], str], seen: set[str],
             name = v[i].strip()
             if not name or name == "-":
                 continue
-            part = parts.get((kind, name))
+            part = parts.code(kind, name)
             if part is not None:
                 yield ConceptProperty(code, column, part, "Coding", SYSTEM, name)
             else:
@@ -327,15 +370,21 @@ def _parts(f: CsvFile, seen: set[str], count: _Counter) -> Iterator[Record]:
 
 
 def _part_links(f: CsvFile, seen: set[str], count: _Counter) -> Iterator[Record]:
-    """Part links other than the axes (already given by the table) and Search links."""
-    axes = {f"{SYSTEM}/property/{axis}" for axis in AXES}
+    """Part links other than the axes (already given by the table) and Search links; a
+    linked Part that `Part.csv` did not give becomes a concept (its name as display)."""
     for row in f.rows(("LoincNumber", "PartNumber", "PartName", "Property")):
         prop = row["Property"]
-        if prop in axes or row["LinkTypeName"] == "Search":
+        if row["LinkTypeName"] == "Search":
+            continue
+        part = row.code("PartNumber", PART_NUM, "LOINC Part code")
+        if part not in seen:
+            seen.add(part)
+            count.tick()
+            yield Concept(part, row["PartName"] or part)
+        if prop in _AXIS_OF_LINK:
             continue
         count.tick()
         code = row.code("LoincNumber", LOINC_NUM, "LOINC code")
-        part = row.code("PartNumber", PART_NUM, "LOINC Part code")
         name = prop.rsplit("/", 1)[-1] or row["PartTypeName"]
         yield ConceptProperty(code, name, part, "Coding", SYSTEM, row["PartName"] or None)
 

@@ -114,8 +114,8 @@ class Release:
             for member in members:
                 self._add(f"{path}:{member}", member.rsplit("/", 1)[-1],
                           _zip_opener(path, member))
-        elif path.is_file():
-            self._add(str(path), path.name, _file_opener(path))
+        elif path.is_file():  # a renamed CSV is known by its header: table.csv → Loinc.csv
+            self._add(str(path), content_base(path) or path.name, _file_opener(path))
         else:
             raise LoadError("no such file or directory", path=str(path))
 
@@ -146,6 +146,100 @@ class Release:
                 with f.open() as raw:
                     out.append(raw.read(65536).decode("utf-8", "replace"))
         return "\n".join(out)
+
+
+#: header columns that make a CSV one of these LOINC files, whatever its name
+TABLE_COLUMNS = frozenset({"LOINC_NUM", "COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM",
+                           "SCALE_TYP", "LONG_COMMON_NAME", "STATUS"})
+VARIANT_COLUMNS = frozenset({"LOINC_NUM", "LONG_COMMON_NAME", "SHORTNAME",
+                             "LinguisticVariantDisplayName"})
+LAB_ORDERS_COLUMNS = frozenset({"LOINC_NUM", "ORDER_OBS"})
+LAB_ORDERS_BASE = "LoincUniversalLabOrdersValueSet.csv"
+_KNOWN_BASE = re.compile(r"^(Loinc.*|LoincTableCore.*|.*LinguisticVariant)\.csv$", re.IGNORECASE)
+
+
+def sniff(path: Path) -> str | None:
+    """The loader (`loinc`, `loinc-variant`, `loinc-lab-orders`) for a single CSV file (plain
+    or gzipped, any name) by its header columns; None for anything else."""
+    columns = _header(path)
+    if columns is None:
+        return None
+    if TABLE_COLUMNS <= columns:
+        return "loinc"
+    if VARIANT_COLUMNS <= columns:
+        return "loinc-variant"
+    if LAB_ORDERS_COLUMNS <= columns and "COMPONENT" not in columns:
+        return "loinc-lab-orders"
+    return None
+
+
+def content_base(path: Path) -> str | None:
+    """The release name of a LOINC file whose own name is not one (`table.csv.gz` with the
+    LOINC table's header → LoincTableCore.csv, or Loinc.csv when it has ORDER_OBS)."""
+    name = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
+    if _KNOWN_BASE.match(name):
+        return None
+    kind = sniff(path)
+    if kind == "loinc":
+        columns = _header(path) or frozenset()
+        return "Loinc.csv" if "ORDER_OBS" in columns else "LoincTableCore.csv"
+    if kind == "loinc-lab-orders":
+        return LAB_ORDERS_BASE
+    return None
+
+
+def _header(path: Path) -> frozenset[str] | None:
+    """The column names of a CSV file's first line (at most 64 KiB read), or None."""
+    if not path.is_file() or zipfile.is_zipfile(path):
+        return None
+    try:
+        with path.open("rb") as raw:
+            head = raw.read(2)
+            raw.seek(0)
+            stream: IO[bytes] = cast(IO[bytes], gzip.GzipFile(fileobj=raw)) \
+                if head == b"\x1f\x8b" else raw
+            line = stream.readline(65536)
+    except (OSError, EOFError):
+        return None
+    text = line.decode("utf-8-sig", "replace")
+    try:
+        header = next(csv.reader([text]))
+    except (csv.Error, StopIteration):
+        return None
+    return frozenset(c.strip() for c in header)
+
+
+#: a LOINC release number in a file or folder name: Loinc_2.78, loinc-2.74-accessory, 2.74
+RELEASE_IN_NAME = re.compile(r"(?<![\d.])(\d\.\d{2,3})(?![\d])")
+_README_VERSION = re.compile(r"(?:LOINC|Version)\s+(?:version\s+)?(\d\.\d{2,3})\b",
+                             re.IGNORECASE)
+
+
+def release_of(path: Path, release: Release) -> tuple[str | None, str]:
+    """The LOINC release an accessory file at `path` comes from, and where that was read:
+    a LOINC file or folder name on the way to it (`loinc-2.74-accessory/…`, `Loinc_2.74.zip`,
+    `…/2.74/…`), else a read-me in it or up to three folders above. The files themselves
+    (variants, lab orders) carry no version column: (None, "") when nothing says."""
+    names = [path.name, *(p.name for p in list(path.parents)[:3])]
+    for name in names:
+        m = RELEASE_IN_NAME.search(name)
+        if m and ("loinc" in name.lower() or name == m.group(1)):
+            return m.group(1), f"from the name {name}"
+    m = _README_VERSION.search(release.readme_text())
+    if m:
+        return m.group(1), "from the release read-me"
+    folder = path if path.is_dir() else path.parent
+    for parent in [folder, *list(folder.parents)[:3]]:
+        for readme in sorted(parent.glob("*[Rr]ead[Mm]e*.txt")):
+            try:
+                with readme.open("rb") as f:
+                    text = f.read(65536).decode("utf-8", "replace")
+            except OSError:
+                continue
+            m = _README_VERSION.search(text)
+            if m:
+                return m.group(1), f"from {readme.name}"
+    return None, ""
 
 
 def variant_language(base: str) -> str | None:

@@ -2,7 +2,8 @@
 version already loaded, as the term property ORDER_OBS ("Order", "Observation", "Both").
 
 `LoincUniversalLabOrdersValueSet.csv` (LOINC accessory files, `Other/`; plain, .gz, or inside
-a folder or zip) names the terms most often ordered; the LOINC table core has no ORDER_OBS
+a folder or zip; any name when its header is LOINC_NUM, …, ORDER_OBS) names the terms most
+often ordered; the LOINC table core has no ORDER_OBS
 column, and mapping suggestions use it as a commonness signal. The result is a
 `CodeSystemAddition` that replaces every ORDER_OBS property of
 `http://loinc.org|{--version, else the newest loaded}`, so loading it again changes nothing.
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from loaders.base import CodeSystemAddition, LoadItem, LoadOptions, Progress
-from loaders.loinc_files import LOINC_NUM, CsvFile, Release
+from loaders.loinc_files import LOINC_NUM, CsvFile, Release, release_of, sniff
 from termserver.errors import LoadError
 from termserver.model import ConceptProperty
 
@@ -30,7 +31,8 @@ class LoincLabOrdersLoader:
 
     def detect(self, path: Path) -> bool:
         base = path.name[:-3] if path.name.endswith(".gz") else path.name
-        return path.is_file() and LAB_ORDERS.match(base) is not None
+        return path.is_file() and (LAB_ORDERS.match(base) is not None
+                                   or sniff(path) == "loinc-lab-orders")
 
     def read(self, path: Path, options: LoadOptions,
              progress: Progress | None = None) -> Iterator[LoadItem]:
@@ -38,9 +40,12 @@ class LoincLabOrdersLoader:
         if not found:
             raise LoadError("no LoincUniversalLabOrdersValueSet.csv (LOINC accessory files, "
                             "Other/)", path=str(path))
+        source, evidence = release_of(path, Release(path))
         yield CodeSystemAddition(SYSTEM, options.version, order_obs(found[0], progress),
                                  replace_properties=(PROPERTY,),
-                                 label=f"{PROPERTY} from {found[0].base}")
+                                 label=f"{PROPERTY} from {found[0].base}",
+                                 source_version=source, source_evidence=evidence,
+                                 check_release=True)
 
 
 def order_obs(f: CsvFile, progress: Progress | None = None) -> Iterator[ConceptProperty]:

@@ -1,5 +1,8 @@
 """Load LOINC linguistic variants on their own (format `loinc-variant`) onto the LOINC version
-already loaded: e.g. the 2.74 German variant `deDE15LinguisticVariant.csv` onto LOINC 2.78.
+already loaded: e.g. the 2.74 German variant `deDE15LinguisticVariant.csv` onto LOINC 2.78
+(which the load report warns about: the release is read from the file's path or a read-me,
+`loinc_files.release_of`; the file itself carries none). A renamed variant file is recognised
+by its header but refused: its language is only in the release file name.
 
 The language comes from the file name (`deDE15…` → de-DE, `deAT24…` → de-AT). Each row gives
 designations in that language: LONG_COMMON_NAME first (the one `displayLanguage` picks), then
@@ -15,7 +18,15 @@ from pathlib import Path
 from typing import ClassVar
 
 from loaders.base import CodeSystemAddition, LoadItem, LoadOptions, Progress
-from loaders.loinc_files import LOINC_NUM, VARIANT, CsvFile, Release, variant_language
+from loaders.loinc_files import (
+    LOINC_NUM,
+    VARIANT,
+    CsvFile,
+    Release,
+    release_of,
+    sniff,
+    variant_language,
+)
 from termserver.errors import LoadError
 from termserver.model import Designation, Record
 
@@ -29,12 +40,18 @@ class LoincVariantLoader:
 
     def detect(self, path: Path) -> bool:
         base = path.name[:-3] if path.name.endswith(".gz") else path.name
-        return path.is_file() and VARIANT.match(base) is not None
+        return path.is_file() and (VARIANT.match(base) is not None
+                                   or sniff(path) == "loinc-variant")
 
     def read(self, path: Path, options: LoadOptions,
              progress: Progress | None = None) -> Iterator[LoadItem]:
         release = Release(path)
         if not release.all(VARIANT):
+            if sniff(path) == "loinc-variant":
+                raise LoadError("a LOINC linguistic variant, but its language cannot be told: "
+                                "the language is only in the release file name", path=str(path),
+                                hint="name the file as in the release, e.g. "
+                                "deDE15LinguisticVariant.csv")
             raise LoadError("no LOINC linguistic variant file (e.g. "
                             "deDE15LinguisticVariant.csv)", path=str(path))
         yield from variant_items(release, options, progress)
@@ -42,14 +59,18 @@ class LoincVariantLoader:
 
 def variant_items(release: Release, options: LoadOptions,
                   progress: Progress | None = None) -> Iterator[CodeSystemAddition]:
-    """One addition per variant file of `release`, onto LOINC `options.version` (or newest)."""
+    """One addition per variant file of `release`, onto LOINC `options.version` (or newest),
+    with the release it comes from (`release_of`) to be checked against that version."""
+    source, evidence = release_of(release.path, release)
     for f in sorted(release.all(VARIANT), key=lambda f: f.base):
         language = variant_language(f.base)
         assert language is not None
         yield CodeSystemAddition(SYSTEM, options.version,
                                  _counted(variant_designations(f, language), progress),
                                  replace_languages=(language,),
-                                 label=f"{language} designations from {f.base}")
+                                 label=f"{language} designations from {f.base}",
+                                 source_version=source, source_evidence=evidence,
+                                 check_release=True)
 
 
 def variant_designations(f: CsvFile, language: str,

@@ -13,7 +13,8 @@ What becomes what:
 * active descriptions → designations (language = languageCode, use = the description type:
   FSN 900000000000003001, synonym 900000000000013009, definition 900000000000550004), each
   concept's preferred synonyms first, then its FSN, then the rest (so the first designation of
-  a language is its preferred term);
+  a language is its preferred term); inactive ones → the property `inactiveDescription` (the
+  term), which $validate-code reads to tell a retired display from a wrong one;
 * active relationships: is-a (116680003) → parent links; other attributes → the property
   `{typeId}` = destination and a ConceptRelationship with its role group; concrete values the
   same with their value;
@@ -21,7 +22,7 @@ What becomes what:
   RefsetMembership with all additional fields, the map/association/value target also as
   `target` (language and OWL refsets are consumed here, not stored).
 
-Streams: descriptions are read in three passes rather than held; memory is bounded by one
+Streams: descriptions are read in five passes rather than held; memory is bounded by one
 small entry per description (its acceptability) and one preferred term per concept.
 """
 
@@ -64,6 +65,8 @@ DEFINED = "900000000000073002"
 #: Language refsets whose preferred term becomes the display, best first (US, then GB English).
 DIALECTS = ("900000000000509007", "900000000000508004")
 USE_DISPLAY = {FSN: "Fully specified name", SYNONYM: "Synonym", DEFINITION: "Definition"}
+#: The concept property holding the terms of a concept's inactive descriptions.
+INACTIVE_DESCRIPTION = "inactiveDescription"
 
 _SCTID = re.compile(r"^[1-9][0-9]{5,17}$")
 _DATE = re.compile(r"^[0-9]{8}$")
@@ -229,7 +232,7 @@ class _Reader:
                                 path=str(release.root), hint="an RF2 Snapshot is required")
         size = release.sizes.get
         total = sum(size(n, 0) for n in self.concepts) * 2 + \
-            sum(size(n, 0) for n in self.descriptions) * 4 + \
+            sum(size(n, 0) for n in self.descriptions) * 5 + \
             sum(size(n, 0) for n in (*self.definitions, *self.relationships, *self.concrete,
                                      *self.languages, *self.refsets))
         self.meter = _Meter(progress, total)
@@ -271,6 +274,7 @@ class _Reader:
         yield from self._designations(
             lambda type_id, acc: type_id != FSN and PREFERRED not in acc, accept)
         accept.clear()
+        yield from self._inactive_descriptions()
         yield from self._relationships()
         yield from self._members()
 
@@ -343,6 +347,14 @@ class _Reader:
                 acceptability = tuple(a for _, a in accept.get(int(f[0]), ()))
                 if wanted(f[6], acceptability):
                     yield Designation(f[4], f[7], f[5], SYSTEM, f[6], USE_DISPLAY.get(f[6]))
+
+    def _inactive_descriptions(self) -> Iterator[Record]:
+        """Inactive descriptions → the property `inactiveDescription` (their terms), so a
+        display that matches one is known as a retired display rather than a wrong one."""
+        for name in self.descriptions:
+            for _lineno, f in rows(self.release, name, DESCRIPTION, self.meter):
+                if f[2] != "1" and f[6] != DEFINITION:
+                    yield ConceptProperty(f[4], INACTIVE_DESCRIPTION, f[7], "string")
 
     def _relationships(self) -> Iterator[Record]:
         for name in self.relationships:

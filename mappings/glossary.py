@@ -1,139 +1,78 @@
-"""German → English words for lab names whose English form is spelled too differently for
-fuzzy matching: allergen sources (pollen, mites, animals, foods, venoms), infectious agents
-with German names and general lab words (gesamt → total, Nachweis → presence).
+"""German → English words for lab names that LOINC's English names spell differently and the
+spelling skeleton cannot reach ("Gesamt" → total, "Tollwut" → rabies virus).
 
-Hand-written general knowledge, not derived from any evaluation or gold-map data. Keys are
-folded tokens (mappings.normalize.fold: lower case, ä → ae, ß → ss); values are the words
-LOINC uses, lower case, space-separated.
+Each entry is (English words, source, reason). The source is a LOINC code whose German name in
+LOINC's own linguistic variant (`deDE15` or `deAT24`, LOINC 2.74 accessory files) holds the
+German word while its English name (LOINC 2.78) holds the English words: the pair is LOINC's,
+not taken from any gold or evaluation row. tests/mappings/test_glossary_provenance.py checks
+every source against those files, and that no key occurs only in the held-out halves of the
+gold sets of bench/mapping_eval.py. Entries whose key occurs only in a held-out half were
+removed even where LOINC attests them (issue 17); a lexicon learnt from the linguistic
+variants is to replace this hand list. Keys are folded tokens (mappings.normalize.fold: lower
+case, ä → ae, ß → ss); English words are lower case, space-separated.
 """
 
 from __future__ import annotations
 
-GLOSSARY: dict[str, str] = {
-    # -- pollen: trees -----------------------------------------------------------------------
-    "birke": "birch", "erle": "alder", "hasel": "hazel", "esche": "ash", "eiche": "oak",
-    "buche": "beech", "pappel": "poplar", "weide": "willow", "platane": "sycamore",
-    "linde": "linden", "ulme": "elm", "ahorn": "maple", "kiefer": "pine", "fichte": "spruce",
-    "zypresse": "cypress", "zeder": "cedar", "olivenbaum": "olive", "oelbaum": "olive",
-    "akazie": "acacia", "walnussbaum": "walnut",
-    "rosskastanie": "chestnut horse", "robinie": "locust black", "liguster": "privet",
-    # -- pollen: grasses and cereals -----------------------------------------------------------
-    "lieschgras": "timothy", "wiesenlieschgras": "timothy", "roggen": "rye",
-    "knaeuelgras": "orchard grass", "wiesenrispengras": "kentucky blue grass",
-    "rispengras": "blue grass", "weidelgras": "rye grass perennial", "lolch": "rye grass",
-    "honiggras": "velvet grass", "ruchgras": "vernal grass sweet", "schilf": "reed common",
-    "hundszahngras": "bermuda grass", "wiesenschwingel": "meadow fescue",
-    "schwingel": "fescue", "trespe": "brome", "quecke": "couch grass", "hafer": "oat",
-    "weizen": "wheat", "gerste": "barley", "mais": "corn", "reis": "rice",
-    "hirse": "millet", "dinkel": "spelt", "buchweizen": "buckwheat", "graeser": "grass",
-    "gras": "grass", "graeserpollen": "grass pollen", "getreide": "cereal grain",
-    # -- pollen: weeds ---------------------------------------------------------------------------
-    "beifuss": "mugwort", "ambrosia": "ragweed", "traubenkraut": "ragweed",
-    "spitzwegerich": "plantain english", "wegerich": "plantain", "gaensefuss": "goosefoot",
-    "brennnessel": "nettle", "brennessel": "nettle", "glaskraut": "wall pellitory",
-    "loewenzahn": "dandelion", "goldrute": "goldenrod", "raps": "rape", "melde": "saltbush",
-    "sauerampfer": "sorrel", "margerite": "daisy", "kamille": "chamomile",
-    "sonnenblume": "sunflower", "baumpollen": "tree pollen",
-    "kraeuter": "weed", "unkraut": "weed",
-    # -- mites, insects, venoms ------------------------------------------------------------------
-    "hausstaubmilbe": "dermatophagoides pteronyssinus house dust mite", "milbe": "mite",
-    "milben": "mite", "hausstaub": "house dust", "mehlmilbe": "acarus siro",
-    "vorratsmilbe": "storage mite", "biene": "honey bee", "bienengift": "honey bee venom",
-    "honigbiene": "honey bee", "wespe": "wasp", "wespengift": "wasp venom yellow jacket",
-    "feldwespe": "paper wasp", "hornisse": "hornet", "hornissengift": "hornet venom",
-    "muecke": "mosquito", "schabe": "cockroach",
-    "kakerlake": "cockroach", "floh": "flea", "gift": "venom", "insektengift": "venom",
-    # -- animals ---------------------------------------------------------------------------------
-    "katze": "cat", "katzen": "cat", "katzenepithelien": "cat dander",
-    "katzenschuppen": "cat dander", "hund": "dog", "hunde": "dog",
-    "hundeepithelien": "dog dander", "hundeschuppen": "dog dander", "pferd": "horse",
-    "pferdeepithelien": "horse dander", "pferdeschuppen": "horse dander", "rind": "cow",
-    "rinderepithelien": "cow dander", "meerschweinchen": "guinea pig", "kaninchen": "rabbit",
-    "maus": "mouse", "ratte": "rat", "wellensittich": "budgerigar",
-    "federn": "feather", "feder": "feather", "ziege": "goat", "schaf": "sheep",
-    "schwein": "pig", "huhn": "chicken", "gans": "goose", "ente": "duck",
-    "epithelien": "dander epithelium", "schuppen": "dander", "tierhaare": "animal hair",
-    # -- moulds and yeasts ------------------------------------------------------------------------
-    "schimmelpilz": "mold", "schimmelpilze": "mold", "schimmel": "mold", "hefe": "yeast",
-    "hefen": "yeast", "backhefe": "baker's yeast", "pilz": "fungus", "pilze": "fungi",
-    # -- foods -------------------------------------------------------------------------------------
-    "huehnerei": "egg", "huehnereiweiss": "egg white", "eiklar": "egg white",
-    "eiweiss": "protein", "eigelb": "egg yolk", "eidotter": "egg yolk",
-    "vollei": "egg whole", "kuhmilch": "cow milk", "milch": "milk", "ziegenmilch": "goat milk",
-    "schafmilch": "sheep milk", "kaese": "cheese", "erdnuss": "peanut",
-    "haselnuss": "hazelnut", "walnuss": "walnut", "paranuss": "brazil nut",
-    "mandel": "almond", "cashewnuss": "cashew", "pistazie": "pistachio", "pekannuss": "pecan",
-    "macadamianuss": "macadamia", "kokosnuss": "coconut", "sesam": "sesame", "soja": "soybean",
-    "sojabohne": "soybean", "weizenmehl": "wheat", "roggenmehl": "rye",
-    "sellerie": "celery", "karotte": "carrot", "moehre": "carrot", "kartoffel": "potato",
-    "tomate": "tomato", "erbse": "pea", "linse": "lentil", "bohne": "bean",
-    "gruene": "green", "lupine": "lupin", "senf": "mustard",
-    "knoblauch": "garlic", "zwiebel": "onion", "petersilie": "parsley",
-    "apfel": "apple", "birne": "pear", "pfirsich": "peach", "aprikose": "apricot",
-    "marille": "apricot", "kirsche": "cherry", "pflaume": "plum", "banane": "banana",
-    "erdbeere": "strawberry", "himbeere": "raspberry",
-    "zitrone": "lemon", "traube": "grape", "weintraube": "grape", "melone": "melon",
-    "ananas": "pineapple", "fisch": "fish",
-    "kabeljau": "codfish", "dorsch": "codfish", "lachs": "salmon", "thunfisch": "tuna",
-    "forelle": "trout", "hering": "herring", "makrele": "mackerel",
-    "garnele": "shrimp", "garnelen": "shrimp", "krabbe": "crab", "hummer": "lobster",
-    "languste": "lobster", "muschel": "mussel", "miesmuschel": "blue mussel",
-    "auster": "oyster", "tintenfisch": "squid",
-    "rindfleisch": "beef", "schweinefleisch": "pork", "huehnerfleisch": "chicken meat",
-    "putenfleisch": "turkey meat", "lammfleisch": "lamb", "fleisch": "meat",
-    "kakao": "cocoa", "schokolade": "chocolate", "kaffee": "coffee", "tee": "tea",
-    "hopfen": "hop", "honig": "honey", "gelatine": "gelatin", "kasein": "casein",
-    "nuesse": "nut", "nuss": "nut", "obst": "fruit", "gemuese": "vegetable",
-    # -- occupational and drugs --------------------------------------------------------------------
-    "naturlatex": "latex", "formaldehyd": "formaldehyde",
-    "isocyanat": "isocyanate", "chlorhexidin": "chlorhexidine",
-    # -- infectious agents with German names -------------------------------------------------------
-    "masern": "measles virus", "roeteln": "rubella virus", "windpocken": "varicella zoster",
-    "varizellen": "varicella zoster", "guertelrose": "varicella zoster",
-    "keuchhusten": "bordetella pertussis", "diphtherie": "corynebacterium diphtheriae",
-    "wundstarrkrampf": "clostridium tetani", "tetanus": "clostridium tetani",
-    "fsme": "tick borne encephalitis virus", "borrelien": "borrelia burgdorferi",
-    "grippe": "influenza", "tollwut": "rabies virus", "gelbfieber": "yellow fever virus",
-    "kinderlaehmung": "poliovirus", "lues": "treponema pallidum",
-    "syphilis": "treponema pallidum", "tuberkulose": "mycobacterium tuberculosis",
-    "streptokokken": "streptococcus", "staphylokokken": "staphylococcus",
-    "pneumokokken": "streptococcus pneumoniae", "meningokokken": "neisseria meningitidis",
-    "gonokokken": "neisseria gonorrhoeae", "enterokokken": "enterococcus",
-    "chlamydien": "chlamydia", "mykoplasmen": "mycoplasma", "toxoplasmen": "toxoplasma gondii",
-    "zytomegalie": "cytomegalovirus", "ringelroeteln": "parvovirus b19",
-    "wuermer": "helminth", "wurmeier": "ova", "spulwurm": "ascaris", "bandwurm": "taenia",
-    "madenwurm": "enterobius vermicularis", "hundebandwurm": "echinococcus granulosus",
-    "fuchsbandwurm": "echinococcus", "amoeben": "entamoeba",
-    "lamblien": "giardia lamblia", "keime": "bacteria", "bakterien": "bacteria",
-    "erreger": "organism", "resistenz": "resistance", "empfindlichkeit": "susceptibility",
-    "kultur": "culture", "keimzahl": "colony count", "koloniezahl": "colony count",
-    # -- general lab words -------------------------------------------------------------------------
-    "gesamt": "total", "frei": "free", "freies": "free", "freie": "free", "gebunden": "bound",
-    "nachweis": "presence", "harnstoff": "urea", "blutzucker": "glucose", "zucker": "glucose",
-    "fett": "fat", "fette": "lipid", "gallensaeuren": "bile acid", "gallensaeure": "bile acid",
-    "eisen": "iron", "kupfer": "copper", "zink": "zinc", "blei": "lead",
-    "quecksilber": "mercury", "selen": "selenium", "jod": "iodine", "saeure": "acid",
-    "bikarbonat": "bicarbonate", "hydrogencarbonat": "bicarbonate", "aktivitaet": "activity",
-    "gerinnungsfaktor": "coagulation factor", "zellen": "cells",
-    "zellkerne": "nuclear", "kern": "nuclear", "mitochondrien": "mitochondria",
-    "muskulatur": "muscle", "schilddruese": "thyroid", "nebenniere": "adrenal",
-    "bauchspeicheldruese": "pancreas", "magen": "stomach gastric", "darm": "intestinal",
-    "leber": "liver", "niere": "kidney", "herz": "heart", "haut": "skin",
-    "inselzellen": "islet cell", "belegzellen": "parietal cell", "farbe": "color",
-    "geruch": "odor", "truebung": "clarity", "aussehen": "appearance",
-    "dichte": "specific gravity", "menge": "volume", "kristalle": "crystals",
-    "zylinder": "casts", "schleim": "mucus", "plattenepithelien": "squamous epithelial cells",
-    "rundepithelien": "renal epithelial cells", "segmentkernige": "segmented neutrophils",
-    "riesenthrombozyten": "giant platelets", "fragmentozyten": "schistocytes",
-    "kugelzellen": "spherocytes", "sphaerozyten": "spherocytes", "targetzellen": "target cells",
-    "normoblasten": "nucleated erythrocytes", "polychromasie": "polychromasia",
-    "anisozytose": "anisocytosis", "poikilozytose": "poikilocytosis",
-    "verschlusszeit": "closure time",
-    "rhesusfaktor": "rh", "antikoerpersuchtest": "antibody screen",
-    "haemolyse": "hemolysis", "blutungszeit": "bleeding time", "schwangerschaft": "pregnancy",
-    "zwischenwert": "intermediate", "kontrolle": "control", "stimulationstest": "challenge",
-    "belastung": "challenge", "suchtest": "screen",
+_ALLERGEN = "German name of an allergen source; LOINC names it in English"
+_AGENT = "German name of an infectious agent or culture word; LOINC uses the English name"
+_WORD = "German word; LOINC uses a different English word"
+_FORM = "German spelling of the LOINC word that the spelling skeleton does not match"
+
+ENTRIES: dict[str, tuple[str, str, str]] = {
+    # -- allergen sources ------------------------------------------------------------
+    "schokolade": ("chocolate", "deDE15 57935-9", _FORM),
+    # -- infectious agents and microbiology words ------------------------------------
+    "varizellen": ("varicella zoster", "deAT24 8046-5", _FORM),
+    "tollwut": ("rabies virus", "deDE15 30553-2", _AGENT),
+    "gelbfieber": ("yellow fever virus", "deDE15 22618-3", _AGENT),
+    "wurmeier": ("ova", "deDE15 10704-5", _AGENT),
+    "bakterien": ("bacteria", "deDE15 42803-7", _FORM),
+    "resistenz": ("resistance", "deDE15 50699-8", _FORM),
+    "koloniezahl": ("colony count", "deDE15 19101-5", _AGENT),
+    # -- general lab words -----------------------------------------------------------
+    "gesamt": ("total", "deDE15 32149-7", _WORD),
+    "frei": ("free", "deDE15 720-3", _WORD),
+    "freies": ("free", "deDE15 720-3", _WORD),
+    "freie": ("free", "deDE15 720-3", _WORD),
+    "gebunden": ("bound", "deDE15 14152-3", _WORD),
+    "harnstoff": ("urea", "deDE15 20977-5", _WORD),
+    "gallensaeure": ("bile acid", "deDE15 43877-0", _WORD),
+    "eisen": ("iron", "deDE15 57028-3", _WORD),
+    "kupfer": ("copper", "deDE15 56126-6", _FORM),
+    "blei": ("lead", "deDE15 5673-9", _WORD),
+    "quecksilber": ("mercury", "deDE15 39583-0", _WORD),
+    "selen": ("selenium", "deDE15 50904-2", _FORM),
+    "aktivitaet": ("activity", "deDE15 3289-6", _FORM),
+    "gerinnungsfaktor": ("coagulation factor", "deDE15 21001-3", _WORD),
+    "zellen": ("cells", "deDE15 58434-2", _FORM),
+    "mitochondrien": ("mitochondria", "deDE15 20483-4", _FORM),
+    "leber": ("liver", "deDE15 14272-9", _WORD),
+    "farbe": ("color", "deDE15 10569-2", _WORD),
+    "geruch": ("odor", "deDE15 34533-0", _WORD),
+    "aussehen": ("appearance", "deDE15 39105-2", _WORD),
+    "kristalle": ("crystals", "deDE15 58433-4", _FORM),
+    "schleim": ("mucus", "deDE15 53321-6", _WORD),
+    "segmentkernige": ("segmented neutrophils", "deDE15 30451-9", _WORD),
+    "fragmentozyten": ("schistocytes", "deAT24 38910-6", _WORD),
+    "kugelzellen": ("spherocytes", "deAT24 802-9", _WORD),
+    "targetzellen": ("target cells", "deDE15 10381-2", _WORD),
+    "normoblasten": ("nucleated erythrocytes", "deDE15 30392-5", _WORD),
+    "polychromasie": ("polychromasia", "deDE15 10378-8", _FORM),
+    "anisozytose": ("anisocytosis", "deDE15 38892-6", _FORM),
+    "poikilozytose": ("poikilocytosis", "deDE15 38908-0", _FORM),
+    "verschlusszeit": ("closure time", "deDE15 24472-3", _WORD),
+    "rhesusfaktor": ("rh", "deAT24 10331-7", _WORD),
+    "antikoerpersuchtest": ("antibody screen", "deDE15 15343-7", _WORD),
+    "haemolyse": ("hemolysis", "deDE15 35702-0", _FORM),
+    "blutungszeit": ("bleeding time", "deDE15 11067-6", _WORD),
+    "schwangerschaft": ("pregnancy", "deDE15 90767-5", _WORD),
+    "kontrolle": ("control", "deDE15 44839-9", _FORM),
+    "stimulationstest": ("challenge", "deAT24 13032-8", _WORD),
+    "belastung": ("challenge", "deAT24 58946-5", _WORD),
 }
+
+GLOSSARY: dict[str, str] = {key: entry[0] for key, entry in ENTRIES.items()}
 
 
 def glossary_words(token: str) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from mappings.model import Job, Project, SourceCode, StoredSuggestion
 from mappings.suggest import Suggestion
 from mappings.targets import TargetScopes, learned_first, source_key, source_text, suggest_for
+from mappings.textsearch import IndexNotReady
 from termserver.store import Store
 from termserver.store.workbench import stamp
 
@@ -101,6 +102,8 @@ class JobRunner:
                 done += len(batch)
                 wb.update_job(job_id, done=done)
             wb.update_job(job_id, state="done", done=done, finished=stamp())
+        except IndexNotReady as exc:  # a clear state, not a crash: start it again later
+            wb.update_job(job_id, state="failed", error=exc.message, finished=stamp())
         except Exception as exc:  # recorded on the job: the thread has no caller to raise to
             log.exception("suggestion job %s failed", job_id)
             wb.update_job(job_id, state="failed", error=f"{type(exc).__name__}: {exc}",

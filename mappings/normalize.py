@@ -1,7 +1,9 @@
 """German-aware text normalisation for matching local lab names against target terms.
 
 `fold` lower-cases and writes umlauts as digraphs (ä→ae, ö→oe, ü→ue, ß→ss; other accents
-dropped), so "Hämoglobin" and "Haemoglobin" meet. `tokens` also splits on punctuation and
+dropped), so "Hämoglobin" and "Haemoglobin" meet: termserver.textfold_extra.spell_fold, which
+agrees with the text index of the store (termserver.textfold); `index_word` is a token's key
+in that index. `tokens` also splits on punctuation and
 appends the expansion of known abbreviations after the abbreviation itself.
 
 Source note for ABBREVIATIONS: common German laboratory short names as used in German and
@@ -20,9 +22,12 @@ is a spelling key on which German and English lab words meet (Leukozyten/leukocy
 from __future__ import annotations
 
 import re
-import unicodedata
+from functools import lru_cache
 
-_DIGRAPHS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ": "ae", "œ": "oe"})
+from termserver.textfold_extra import index_word, spell_fold
+
+__all__ = ["ABBREVIATIONS", "PHRASES", "base_tokens", "fold", "index_word", "normalize",
+           "query_tokens", "skeleton", "tokens"]
 
 # "i.S." style specimen suffixes, matched on folded text before punctuation is removed.
 _SPECIMEN_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -221,25 +226,31 @@ def skeleton(token: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Lower-case; umlauts and ß as digraphs; other diacritics removed."""
-    text = text.lower().translate(_DIGRAPHS)
-    if text.isascii():
-        return text
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    """Lower-case; umlauts and ß as digraphs; other diacritics removed (spell_fold)."""
+    return spell_fold(text)
 
 
 def base_tokens(text: str) -> list[str]:
     """Folded word tokens without abbreviation expansion ("i.S." still becomes "im serum")."""
+    return list(_base_tokens(text))
+
+
+@lru_cache(maxsize=100_000)
+def _base_tokens(text: str) -> tuple[str, ...]:
     folded = fold(text)
     for pattern, replacement in _SPECIMEN_PHRASES:
         folded = pattern.sub(replacement, folded)
-    return [t for t in _SPLIT.split(folded) if t]
+    return tuple(t for t in _SPLIT.split(folded) if t)
 
 
 def query_tokens(text: str) -> list[str]:
     """Tokens of a local name with lab phrases rewritten to LOINC words ("Thyroid Stimulating
     Hormone" → thyrotropin, "Anti-Nuclear Antibody" → nuclear ab)."""
+    return list(_query_tokens(text))
+
+
+@lru_cache(maxsize=20_000)
+def _query_tokens(text: str) -> tuple[str, ...]:
     folded = _SLASH.sub(lambda m: " " + SPECIMEN_ABBREVIATIONS.get(m.group(1), m.group(1)),
                         fold(text))
     folded = " ".join(t for t in base_tokens(folded) if t not in HINT_ONLY)
@@ -248,7 +259,7 @@ def query_tokens(text: str) -> list[str]:
         folded = pattern.sub(replacement, folded)
     if " ab" in f" {folded}" or " ak" in f" {folded}":
         folded = _ANTI.sub("", folded)
-    return [t for t in _SPLIT.split(folded) if t]
+    return tuple(t for t in _SPLIT.split(folded) if t)
 
 
 def tokens(text: str) -> list[str]:

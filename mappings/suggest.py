@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +32,12 @@ from termserver.model import ConceptDetail
 
 HINT_PROPERTIES = ("SYSTEM", "PROPERTY", "SCALE_TYP", "METHOD_TYP", "TIME_ASPCT",
                    "VersionFirstReleased", "ORDER_OBS", "CLASS")
-__all__ = ["HINT_PROPERTIES", "Suggestion", "TargetIndex", "TargetTerm", "rank_candidates",
-           "read_lab_orders", "specimen_hint", "suggest", "term_from_detail", "unit_hint",
-           "with_lab_orders"]
-_CANDIDATES = 300
+__all__ = ["HINT_PROPERTIES", "RERANKED", "Suggestion", "TargetIndex", "TargetTerm",
+           "rank_candidates", "read_lab_orders", "specimen_hint", "suggest", "term_from_detail",
+           "unit_hint", "with_lab_orders"]
+#: Candidates reranked per query (rapidfuzz text match and LOINC axes).
+RERANKED = 300
+_CANDIDATES = RERANKED
 # score weights: text (coverage, fuzzy text match, component coverage), prior, method penalty
 W = {"cov": 0.6, "lex": 0.3, "comp": 0.1, "text": 0.7, "prior": 0.04, "method": 0.01,
      "defsys": 0.06, "lexclean": 1,
@@ -144,9 +147,17 @@ def _prior(term: TargetTerm) -> float:
             + 0.2 * (not p.get("METHOD_TYP")))
 
 
-def _trigrams(token: str) -> set[str]:
+@lru_cache(maxsize=100_000)
+def _trigrams(token: str) -> frozenset[str]:
     padded = f" {token} "
-    return {padded[i:i + 3] for i in range(len(padded) - 2)}
+    return frozenset(padded[i:i + 3] for i in range(len(padded) - 2))
+
+
+@lru_cache(maxsize=100_000)
+def _analyte_tokens(text: str) -> tuple[str, ...]:
+    """The words of a text that name the analyte: no [property], specimen or filler."""
+    return tuple(t for t in base_tokens(_BRACKETS.sub(" ", text))
+                 if t not in SPECIMEN_WORDS and t not in _FILLERS)
 
 
 def _same_stem(a: str, b: str) -> bool:
@@ -178,8 +189,7 @@ class TargetIndex:
                 for t in toks:
                     postings.setdefault(t, set()).add(i)
                 if W["lexclean"]:  # the analyte words only: no [property], specimen, "in"
-                    toks = [t for t in base_tokens(_BRACKETS.sub(" ", text))
-                            if t not in SPECIMEN_WORDS and t not in _FILLERS] or toks
+                    toks = list(_analyte_tokens(text)) or toks
                 norms.append(" ".join(toks))
             self._norm.append(tuple(norms))
             component = next((t for t, label in term.texts if label == "COMPONENT"), "")

@@ -1,10 +1,12 @@
 """A project's target scope: the target code system version, optionally restricted by a
-ValueSet, with a suggestion index over it (built once per process, thread-safe) and the
-learning from earlier accepted decisions.
+ValueSet, with its searcher and the learning from earlier accepted decisions.
 
-The in-memory `TargetIndex` (mappings.suggest) serves scopes up to `DB_SEARCH_OVER` concepts;
-bigger scopes use the database full-text search (mappings.textsearch.StoreTargetSearch) when
-that module is present.
+A code system big enough for the store's text index (termserver.store.search, built at load)
+is searched there (mappings.textsearch.StoreTargetSearch): nothing is built on first use, and
+while that index is missing or being rebuilt the searcher raises IndexNotReady (HTTP 503, a
+clear state for the page) instead of making the request wait. Smaller code systems have no
+such index and are searched in memory (mappings.suggest.TargetIndex, built once per process
+from at most SEARCH_MIN concepts, thread-safe).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, Protocol
 from mappings.model import Decision, Project, SourceCode
 from mappings.normalize import normalize
 from mappings.suggest import Suggestion, TargetIndex
+from mappings.textsearch import IndexNotReady, StoreTargetSearch
 from termserver.errors import NotFound
 from termserver.fhir.valueset import value_set_definition
 from termserver.model import (
@@ -31,10 +34,7 @@ from termserver.model import (
 )
 from termserver.service.context import TxContext
 from termserver.service.expand import expand
-from termserver.store import Store, version_key
-
-#: Scopes with more concepts than this are searched in the database, not in memory.
-DB_SEARCH_OVER = 300_000
+from termserver.store import Store, search, search_candidates, version_key
 
 log = logging.getLogger(__name__)
 #: Suggestion indexes kept per process (least recently used dropped first).
@@ -180,19 +180,27 @@ class TargetScopes:
         return self.store.has_code(scope.code_system.pk, code)
 
     def searcher(self, project: Project) -> Searcher:
-        """The suggestion index of the project's target scope, built on first use."""
+        """The searcher of the project's target scope (an in-memory index of a small code
+        system is built on first use); IndexNotReady while the store's text index of the
+        target code system is missing or being rebuilt."""
         scope = self.scope(project)
-        found = self._searchers.get(scope.stamp)
+        found = self._usable(scope)
         if found is None:
             with self._build_lock(("index", *scope.stamp)):
-                found = self._searchers.get(scope.stamp)
-                if found is None:
-                    found = self._build(scope)
+                found = self._usable(scope) or self._build(scope)
         with self._lock:  # most recently used last; the oldest beyond KEEP_INDEXES go
             self._searchers.pop(scope.stamp, None)
             self._searchers[scope.stamp] = found
             while len(self._searchers) > KEEP_INDEXES:
                 del self._searchers[next(iter(self._searchers))]
+        return found
+
+    def _usable(self, scope: Scope) -> Searcher | None:
+        """The kept searcher of `scope` unless the index it reads was rebuilt or dropped
+        since (reindex, an added variant); a new one is cheap."""
+        found = self._searchers.get(scope.stamp)
+        if isinstance(found, StoreTargetSearch) and not found.current():
+            return None
         return found
 
     def warm_soon(self, project: Project) -> None:
@@ -205,8 +213,8 @@ class TargetScopes:
         self.warm(project)
 
     def warm(self, project: Project) -> threading.Thread:
-        """Build the project's index in a daemon thread (the first suggestion over LOINC lab
-        terms otherwise waits for it)."""
+        """Prepare the project's searcher in a daemon thread (the in-memory index of a small
+        code system; for an indexed one only the scope, e.g. a target ValueSet's codes)."""
         thread = threading.Thread(target=self._warm, args=(project,), daemon=True,
                                   name=f"index-{project.id}")
         thread.start()
@@ -215,48 +223,33 @@ class TargetScopes:
     def _warm(self, project: Project) -> None:
         try:
             self.searcher(project)
+        except IndexNotReady:  # the page says so when it asks for suggestions
+            pass
         except Exception:  # the next real request reports it
             log.exception("building the suggestion index of %s failed", project.id)
 
     def _build(self, scope: Scope) -> Searcher:
-        size = len(scope.codes) if scope.codes is not None else \
-            scope.code_system.concept_count
-        if size > DB_SEARCH_OVER:
-            db = _db_search(self.store, scope)
-            if db is not None:
-                return db
-        details = self.store.concept_details(scope.code_system.pk)
+        cs = scope.code_system
+        if cs.concept_count >= search.SEARCH_MIN or \
+                search_candidates.state(self.store, cs.pk) is not None:
+            codes = scope.codes
+            allowed = codes.__contains__ if codes is not None else \
+                _loinc_term if cs.url == LOINC else None
+            return StoreTargetSearch(self.store, [(cs.url, cs.version)], allowed=allowed)
+        details = self.store.concept_details(cs.pk)
         codes = scope.codes
-        url = scope.code_system.url
+        url = cs.url
         return TargetIndex.from_details(
             d for d in details if (d.concept.code in codes if codes is not None
                                    else suggestible(url, d.concept)))
 
 
-def _db_search(store: Store, scope: Scope) -> Searcher | None:
-    """mappings.textsearch.StoreTargetSearch over the scope's code system, when that module
-    exists; a ValueSet scope keeps only its codes (asking for more candidates)."""
-    try:
-        from mappings.textsearch import StoreTargetSearch
-    except ImportError:
-        return None
-    cs = scope.code_system
-    return _DbSearcher(StoreTargetSearch(store, [(cs.url, cs.version)]), scope.codes)
+LOINC = "http://loinc.org"
 
 
-class _DbSearcher:
-    def __init__(self, search: Any, codes: frozenset[str] | None) -> None:
-        self.search = search
-        self.codes = codes
-
-    def suggest(self, text: str, unit: str | None = None, specimen: str | None = None,
-                limit: int = 5, category: str | None = None) -> list[Suggestion]:
-        wanted = limit if self.codes is None else limit * 10
-        found: list[Suggestion] = self.search.suggest(text, unit=unit, specimen=specimen,
-                                                      category=category, limit=wanted)
-        if self.codes is not None:
-            found = [s for s in found if s.code in self.codes]
-        return found[:limit]
+def _loinc_term(code: str) -> bool:
+    """A LOINC term (no Part, answer or group: LP…, LA…, LG…)."""
+    return _LOINC_TERM.match(code) is not None
 
 
 _LOINC_TERM = re.compile(r"^\d{1,8}-\d$")

@@ -1,39 +1,55 @@
-"""Mapping suggestions over stored code systems of any size, through the database text index.
+"""Mapping suggestions over stored code systems through the ranked text index of `$expand`.
 
-`StoreTargetSearch` holds no target terms up front, only each code system's vocabulary
-(token → document frequency, with a character-trigram index over it). For one local name it
-builds query words from mappings.normalize tokens (stop words dropped, an unknown compound
-split into known words), each with its abbreviation expansion, its English words from the
-German glossary (mappings.glossary, "Erdnuss" → peanut) and the vocabulary's other spellings
-of it (same spelling skeleton, "Glukose" → glucose, "Kalzium" → calcium; close by rapidfuzz
-ratio; longer words an abbreviation begins), weighted; asks the store's text index
-(termserver.store.textindex) for the best CANDIDATES active concepts of all code systems of
-the scope; reads their texts and hint properties in one query per code system; and reranks
-them with `mappings.suggest.rank_candidates` (idf from the whole scope).
+There is one text index in the product: termserver.store.search, built when a code system is
+loaded and kept in the database. `StoreTargetSearch` reads it (through
+termserver.store.search_candidates) and holds nothing up front, so the first suggestion after
+a restart costs what the hundredth does. For one local name it builds query words from
+mappings.normalize tokens (stop words dropped, an unknown compound split into indexed words),
+each with its abbreviation expansion, its English words from the German glossary
+(mappings.glossary, "Tollwut" → rabies virus) and the index's other spellings of it (found in the
+index's word table by their first letters: the same spelling skeleton, close by rapidfuzz
+ratio, the same long stem, or longer words an abbreviation begins), weighted; words are
+looked up by their index key (termserver.textfold: "Glukose" and "glucose" share one). The
+index hands over the best CANDIDATES concepts; their texts and hint properties are read in one
+query per code system, and `mappings.suggest.rank_candidates` reranks them (idf from the
+index's word counts).
 
-The index is built on first use (idempotent; rebuilt when the code system content changed).
-Construct one instance per target scope and reuse it while `current()` holds: construction
-reads the vocabularies, and candidate terms are cached (TERM_CACHE).
+What is cached per process (word counts, other spellings, candidate terms) is keyed by the
+index's stamp, which changes with every rebuild, so processes never disagree. A code system
+whose index is missing or being rebuilt raises IndexNotReady (HTTP 503) at once.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from mappings.glossary import glossary_words
-from mappings.normalize import ABBREVIATIONS, base_tokens
-from mappings.suggest import HINT_PROPERTIES, Suggestion, TargetTerm, rank_candidates
+from mappings.normalize import ABBREVIATIONS, base_tokens, fold, index_word, query_tokens
+from mappings.suggest import (
+    HINT_PROPERTIES,
+    RERANKED,
+    Suggestion,
+    TargetTerm,
+    rank_candidates,
+)
 from termserver.errors import NotFound
-from termserver.store import Store, textindex
+from termserver.store import Store, search_candidates
+from termserver.store.search_candidates import IndexNotReady, IndexState
 
-#: Concepts the text index hands to the reranker (the best of all code systems).
-CANDIDATES = 100
-#: Candidate terms kept in memory between calls (a batch meets the same terms often).
-TERM_CACHE = 50_000
+__all__ = ["CANDIDATES", "IndexNotReady", "STOP_WORDS", "StoreTargetSearch", "build_indexes",
+           "index_text", "skeleton"]
+
+#: Concepts the text index hands to the reranker (the best of all code systems): as many as
+#: the in-memory index reranks (mappings.suggest), so both rank from an equal pool.
+CANDIDATES = RERANKED
+#: Entries kept in each per-process cache (then it starts afresh).
+CACHE_MAX = 50_000
 _PROPERTIES = (*HINT_PROPERTIES, "COMPONENT")
 #: Function words (German and English) that never select a target: left out of the index
 #: query and given almost no weight in the reranking.
@@ -44,9 +60,14 @@ STOP_WORDS = frozenset((
     "as", "from"))
 
 
+_SOFT_C = re.compile(r"c(?=[eiy])")
+_DOUBLE = re.compile(r"(.)\1+")
+_ENDING = re.compile(r"(en|es|e|s|a)$")
+
+
 def index_text(text: str) -> str:
-    """The normaliser of the text index: folded word tokens (mappings.normalize)."""
-    return " ".join(base_tokens(text))
+    """`text` as the index's words (termserver.textfold keys of mappings.normalize tokens)."""
+    return " ".join(k for t in base_tokens(text) if (k := index_word(t)))
 
 
 def skeleton(token: str) -> str:
@@ -56,151 +77,214 @@ def skeleton(token: str) -> str:
     "Kalzium"/"calcium", "Haemoglobin"/"hemoglobin", "Kreatinin"/"creatinine" meet, and
     "Kalium"/"Kalzium" do not."""
     s = token.replace("ph", "f").replace("th", "t").replace("ae", "e").replace("oe", "e")
-    s = re.sub(r"c(?=[eiy])", "z", s).replace("c", "k").replace("y", "i")
-    s = re.sub(r"(.)\1+", r"\1", s)
-    return re.sub(r"(en|es|e|s|a)$", "", s) if len(s) >= 5 else s
-
-
-def _trigrams(token: str) -> set[str]:
-    padded = f" {token} "
-    return {padded[i:i + 3] for i in range(len(padded) - 2)}
-
-
-#: Code systems this big get their text index when they are loaded (`build_indexes`), so the
-#: first suggestion after a restart does not wait for it; smaller ones build on first use.
-PREBUILD_MIN = 1_000
+    s = _SOFT_C.sub("z", s).replace("c", "k").replace("y", "i")
+    s = _DOUBLE.sub(r"\1", s)
+    return _ENDING.sub("", s) if len(s) >= 5 else s
 
 
 def build_indexes(store: Store, progress: Callable[[str], None] | None = None) -> list[int]:
-    """Build the text index of every stored code system of PREBUILD_MIN concepts or more
-    whose index is missing or stale (idempotent; `termserver load` and `reindex` call it).
-    `progress(label)` is told each one before it is built. Returns the code systems built."""
-    built = []
-    for cs in store.code_systems():
-        if cs.concept_count < PREBUILD_MIN or textindex.is_current(store, cs.pk, index_text):
-            continue
-        if progress is not None:
-            progress(f"{cs.url}|{cs.version or ''}")
-        textindex.build_text_index(store, cs.pk, index_text)
-        built.append(cs.pk)
-    return built
+    """Nothing to build: the workbench searches the `$expand` text index, which the store
+    builds on load (and `termserver reindex` after an upgrade, termserver.store.search). Drops
+    the tables of the workbench's former index (termserver.store.textindex), telling
+    `progress`. Returns the code systems whose former index was dropped."""
+    from termserver.store import textindex
+
+    dropped = textindex.drop_all(store)
+    if dropped and progress is not None:
+        progress(f"dropped the former workbench text index of {len(dropped)} code system(s)")
+    return dropped
+
+
+class _Cache:
+    """A bounded per-process dict shared by threads (keys carry the index stamp)."""
+
+    def __init__(self) -> None:
+        self.data: dict[Any, Any] = {}
+        self.lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        return self.data.get(key)
+
+    def put(self, key: Any, value: Any) -> None:
+        with self.lock:
+            if len(self.data) >= CACHE_MAX:
+                self.data.clear()
+            self.data[key] = value
+
+
+_DF, _NEAR, _CLOSE, _TERMS = _Cache(), _Cache(), _Cache(), _Cache()
+
+
+def _same_stem(a: str, b: str) -> bool:
+    """Long words that differ only in a short ending (-in/-ol, -e/-en, -um/-ium)."""
+    if min(len(a), len(b)) < 8 or abs(len(a) - len(b)) > 2:
+        return False
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n >= max(len(a), len(b)) - 3
 
 
 class StoreTargetSearch:
     """Suggestions for local names over stored code systems `systems` [(url, version|None)];
-    `active_only`: never suggest inactive concepts."""
+    `active_only`: never suggest inactive concepts; `allowed(code)`: keep only these
+    (a ValueSet scope, LOINC terms only)."""
 
     def __init__(self, store: Store, systems: Sequence[tuple[str, str | None]], *,
-                 build: bool = True, active_only: bool = True) -> None:
+                 active_only: bool = True, allowed: Callable[[str], bool] | None = None
+                 ) -> None:
         self.store = store
         self.active_only = active_only
-        self.systems: list[tuple[int, str, str | None]] = []
+        self.allowed = allowed
+        self.systems: list[tuple[IndexState, str, str | None]] = []
         for url, version in systems:
             cs = store.resolve_code_system(url, version)
+            label = f"{url}{'|' + version if version else ''}"
             if cs is None:
-                raise NotFound(f"code system {url}{'|' + version if version else ''} "
-                               "is not stored")
-            if build:
-                textindex.build_text_index(store, cs.pk, index_text)
-            self.systems.append((cs.pk, cs.url, cs.version))
-        self._terms: dict[tuple[int, str], TargetTerm] = {}
-        self._df: dict[str, int] = {}
-        self._docs = 0
-        for pk, _, _ in self.systems:
-            info = textindex.index_info(store, pk)
-            self._docs += info.docs if info else 0
-            for term, n in textindex.vocabulary(store, pk).items():
-                self._df[term] = self._df.get(term, 0) + n
-        self._spellings: dict[str, list[str]] = {}
-        self._vocab = sorted(t for t in self._df if len(t) >= 4 and not t.isdigit())
-        self._grams: dict[str, list[int]] = {}
-        for i, term in enumerate(self._vocab):
-            self._spellings.setdefault(skeleton(term), []).append(term)
-            for g in _trigrams(term):
-                self._grams.setdefault(g, []).append(i)
-        self._close: dict[str, list[tuple[str, float]]] = {}
+                raise NotFound(f"code system {label} is not stored")
+            found = search_candidates.state(store, cs.pk)
+            if found is None:
+                raise IndexNotReady(f"{cs.url}|{cs.version or ''}")
+            self.systems.append((found, cs.url, cs.version))
+        self._texts = sum(s.texts for s, _, _ in self.systems)
 
     def current(self) -> bool:
-        """False once a code system of the scope changed since this instance was built."""
-        return all(textindex.is_current(self.store, pk, index_text)
-                   for pk, _, _ in self.systems)
+        """False once the index of a code system of the scope was rebuilt or dropped."""
+        return all(search_candidates.state(self.store, s.cs_pk) == s for s, _, _ in self.systems)
 
-    def idf(self, token: str) -> float:
-        """Inverse document frequency of `token` over the whole scope (stop words: 0.05)."""
-        if token in STOP_WORDS:
-            return 0.05
-        return math.log(1 + max(self._docs, 1) / max(self._df.get(token, 0), 1))
+    # -- index words -----------------------------------------------------------------------
 
-    def close_tokens(self, token: str) -> list[tuple[str, float]]:
-        """Other vocabulary words spelled like `token`, with a weight 0..1: the same
-        spelling skeleton (0.95), a rapidfuzz ratio of at least 0.84 over shared character
-        trigrams (0.9 × ratio), or a longer word it begins, from 5 letters (at least 0.8)."""
-        hit = self._close.get(token)
-        if hit is not None:
-            return hit
-        found: dict[str, float] = {}
-        if len(token) >= 4 and not token.isdigit():
-            for t in self._spellings.get(skeleton(token), ()):
-                found[t] = 0.95
-            counts: dict[int, int] = {}
-            for g in _trigrams(token):
-                for i in self._grams.get(g, ()):
-                    counts[i] = counts.get(i, 0) + 1
-            need = max(2, len(token) // 2)
-            for i, k in counts.items():
-                cand = self._vocab[i]
-                if k < need or cand in found:
-                    continue
-                ratio = fuzz.ratio(token, cand) / 100
-                weight = 0.9 * ratio if ratio >= 0.84 else 0.0
-                if len(token) >= 5 and cand.startswith(token):
-                    weight = max(weight, 0.8)
-                if weight:
-                    found[cand] = weight
-        found.pop(token, None)
-        out = sorted(found.items(), key=lambda x: -x[1])[:8]
-        if len(self._close) < 100_000:
-            self._close[token] = out
+    def _df(self, keys: Sequence[str]) -> dict[str, int]:
+        """Texts of the scope holding each index word (cached per index stamp)."""
+        wanted = list(dict.fromkeys(k for k in keys if k))
+        out = dict.fromkeys(wanted, 0)
+        for state, _, _ in self.systems:
+            counts = {k: _DF.get((state.stamp, k)) for k in wanted}
+            todo = [k for k, n in counts.items() if n is None]
+            if todo:
+                found = search_candidates.frequencies(self.store, state.cs_pk, todo)
+                for k in todo:
+                    counts[k] = found.get(k, 0)
+                    _DF.put((state.stamp, k), counts[k])
+            for k in wanted:
+                out[k] += counts[k] or 0
         return out
 
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of `token` over the scope's texts (stop words: 0.05)."""
+        if token in STOP_WORDS:
+            return 0.05
+        key = index_word(token)
+        n = _DF.get((self.systems[0][0].stamp, key)) if len(self.systems) == 1 else None
+        if n is None:
+            n = self._df([key]).get(key, 0) if key else 0
+        return math.log(1 + max(self._texts, 1) / max(n, 1))
+
+    def close_tokens(self, token: str) -> list[tuple[str, float]]:
+        """Other index words spelled like `token` (a mappings token or index word), with a
+        weight 0..1: the same spelling skeleton (0.95), a rapidfuzz ratio of at least 0.84
+        (0.9 × ratio), the same long stem with another short ending (0.82), or a longer word
+        it begins, from 5 letters (0.8). At most 8, best first."""
+        return self._close_many([token]).get(index_word(token), [])
+
+    def _close_many(self, tokens: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
+        keys = [k for t in tokens if (k := index_word(t))]
+        stamp = tuple(s.stamp for s, _, _ in self.systems)
+        out: dict[str, list[tuple[str, float]]] = {}
+        for key in keys:
+            known = _CLOSE.get((stamp, key))
+            if known is not None:
+                out[key] = known
+        keys = [k for k in keys if k not in out]
+        near = self._near_words(keys)
+        for key in dict.fromkeys(keys):
+            words = near.get(key, [])
+            found: dict[str, float] = {}
+            if words:
+                sk = skeleton(key)
+                names = [w for w, _ in words if len(w) >= 4]
+                for w in names:
+                    if w != key and skeleton(w) == sk:
+                        found[w] = 0.95
+                for w, score, _ in process.extract(key, names, scorer=fuzz.ratio,
+                                                   score_cutoff=84, limit=None):
+                    found.setdefault(w, 0.9 * score / 100)
+                for w in names:
+                    if w in found:
+                        continue
+                    if len(key) >= 5 and w.startswith(key):
+                        found[w] = 0.8
+                    elif _same_stem(key, w):
+                        found[w] = 0.82
+            found.pop(key, None)
+            out[key] = sorted(found.items(), key=lambda x: (-x[1], x[0]))[:8]
+            _CLOSE.put((stamp, key), out[key])
+        return out
+
+    def _near_words(self, keys: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
+        """Index words near each key (cached per index stamp), their counts summed."""
+        wanted = [k for k in dict.fromkeys(keys) if len(k) >= 4 and not k.isdigit()]
+        out: dict[str, dict[str, int]] = {k: {} for k in wanted}
+        for state, _, _ in self.systems:
+            todo = [k for k in wanted if _NEAR.get((state.stamp, k)) is None]
+            if todo:  # a long word's neighbours share its first four letters, else three
+                found = search_candidates.near_words(
+                    self.store, state.cs_pk,
+                    [(k[:4 if len(k) >= 7 else 3], max(1, len(k) - 3), len(k) + 12)
+                     for k in todo])
+                for k, words in zip(todo, found, strict=True):
+                    _NEAR.put((state.stamp, k), words)
+            for k in wanted:
+                for w, n in _NEAR.get((state.stamp, k)) or []:
+                    out[k][w] = out[k].get(w, 0) + n
+        return {k: list(d.items()) for k, d in out.items()}
+
     def split(self, token: str) -> list[str]:
-        """An unknown compound as two known words ("mumpsvirus" → mumps, virus), or []."""
-        if len(token) < 8 or token in self._df:
+        """An unknown compound as two indexed words ("mumpsvirus" → mumps, virus), or []."""
+        key = index_word(token)
+        if len(token) < 8 or not key or self._df([key]).get(key, 0):
             return []
-        for i in range(len(token) - 4, 3, -1):
-            head, tail = token[:i], token[i:]
-            if head in self._df and (tail in self._df or self.close_tokens(tail)):
+        cuts = [(token[:i], token[i:]) for i in range(len(token) - 4, 3, -1)]
+        df = self._df([index_word(p) for cut in cuts for p in cut])
+        for head, tail in cuts:
+            if not df.get(index_word(head)):
+                continue
+            if df.get(index_word(tail)) or self.close_tokens(tail):
                 return [head, tail]
         return []
 
-    def query(self, text: str) -> list[list[str | tuple[str, float]]]:
-        """The query words of `text` for the text index: each base token that is no stop
-        word (an unknown compound: each part), with its abbreviation expansion and close
-        spellings of either (weighted), as alternatives of one word."""
-        toks = base_tokens(text)
+    # -- queries ---------------------------------------------------------------------------
+
+    def query(self, text: str) -> list[dict[str, float]]:
+        """The query words of `text` as index words: for each token (mappings.normalize
+        query_tokens: lab phrases as LOINC words) that is no stop word (an unknown compound:
+        each part), the word with its abbreviation expansion, its
+        glossary words and close spellings of either (weighted 0..1), as alternatives."""
+        toks = query_tokens(text)
         words = [t for t in toks if t not in STOP_WORDS] or toks
-        groups: list[list[str | tuple[str, float]]] = []
+        df = self._df([index_word(w) for w in words])
+        parts: list[list[str]] = []
         for word in words:
-            for tok in ([word] if word in self._df else self.split(word) or [word]):
-                alts = [tok, *ABBREVIATIONS.get(tok, "").split(), *glossary_words(tok)]
-                group: list[str | tuple[str, float]] = list(dict.fromkeys(alts))
-                group += [c for a in alts for c in self.close_tokens(a)]
+            for tok in ([word] if df.get(index_word(word)) else self.split(word) or [word]):
+                parts.append(list(dict.fromkeys(
+                    [tok, *ABBREVIATIONS.get(tok, "").split(), *glossary_words(tok)])))
+        close = self._close_many([a for alts in parts for a in alts])
+        groups: list[dict[str, float]] = []
+        for alts in parts:
+            group: dict[str, float] = {}
+            for a in alts:
+                key = index_word(a)
+                if not key:
+                    continue
+                group[key] = 1.0
+                for c, w in close.get(key, []):
+                    if w > group.get(c, 0.0):
+                        group[c] = w
+            if group:
                 groups.append(group)
         return groups
-
-    def rerank_text(self, text: str) -> str:
-        """`text` as the reranker sees it: a word the scope does not know, written as the
-        scope's most frequent spelling of it ("Glukose" → "glucose") or as its known parts."""
-        out: list[str] = []
-        for tok in base_tokens(text):
-            if tok not in self._df and tok not in ABBREVIATIONS:
-                same = self._spellings.get(skeleton(tok)) if len(tok) >= 4 else None
-                if same:
-                    tok = max(same, key=lambda t: self._df.get(t, 0))
-                else:
-                    tok = " ".join(self.split(tok)) or tok
-            out.append(tok)
-        return " ".join(out)
 
     def candidates(self, text: str, limit: int = CANDIDATES
                    ) -> list[tuple[tuple[str, str | None], TargetTerm]]:
@@ -208,25 +292,65 @@ class StoreTargetSearch:
         groups = self.query(text)
         if not groups:
             return []
-        pks = [pk for pk, _, _ in self.systems]
-        # ranks are idf sums, comparable across code systems: the best `limit` of all
-        hits = textindex.search(self.store, pks, groups, limit,
-                                active_only=self.active_only)[:limit]
+        words = [w for g in groups for w in g]
+        hits: list[tuple[float, int, str]] = []
+        for i, (state, _, _) in enumerate(self.systems):
+            df = {w: _DF.get((state.stamp, w)) for w in words}
+            known = {w: int(n) for w, n in df.items() if n is not None}
+            if len(known) < len(df):
+                known.update(search_candidates.frequencies(
+                    self.store, state.cs_pk, [w for w, n in df.items() if n is None]))
+            for code, score in search_candidates.candidates(
+                    self.store, state, groups, limit, active_only=self.active_only,
+                    allowed=self.allowed, df=known):
+                hits.append((score, i, code))
+        hits.sort(key=lambda h: -h[0])  # idf sums: comparable across code systems
+        hits = hits[:limit]
         out: list[tuple[tuple[str, str | None], TargetTerm]] = []
-        for pk, url, version in self.systems:
-            codes = [code for cs, code, _ in hits if cs == pk]
-            missing = [c for c in codes if (pk, c) not in self._terms]
-            if missing:
-                if len(self._terms) + len(missing) > TERM_CACHE:
-                    self._terms.clear()
-                for code, (display, texts, props) in textindex.term_texts(
-                        self.store, pk, missing, _PROPERTIES).items():
-                    component = props.pop("COMPONENT", None)
-                    all_texts = [*texts, (component, "COMPONENT")] if component else texts
-                    self._terms[pk, code] = TargetTerm(code, display, tuple(all_texts), props)
+        for i, (state, url, version) in enumerate(self.systems):
+            codes = [code for _, j, code in hits if j == i]
+            missing = [c for c in codes if _TERMS.get((state.stamp, c)) is None]
+            for code, (display, texts, props) in search_candidates.term_texts(
+                    self.store, state.cs_pk, missing, _PROPERTIES).items():
+                component = props.pop("COMPONENT", None)
+                all_texts = [*texts, (component, "COMPONENT")] if component else texts
+                _TERMS.put((state.stamp, code),
+                           TargetTerm(code, display, tuple(all_texts), props))
             out.extend(((url, version), term) for c in codes
-                       if (term := self._terms.get((pk, c))) is not None)
+                       if (term := _TERMS.get((state.stamp, c))) is not None)
         return out
+
+    def rerank_text(self, text: str, terms: Sequence[TargetTerm] = ()) -> str:
+        """`text` as the reranker sees it: as it is, except that a word spelled otherwise in
+        the candidates' texts is written as they spell it ("Glukose" → "glucose", the same
+        index word) and an unknown compound as its indexed parts (then folded)."""
+        toks = base_tokens(text)
+        keys = {index_word(tok) for tok in toks}
+        spelled: dict[str, dict[str, int]] = {}
+        for term in terms:
+            for t, _ in term.texts:
+                for tok in base_tokens(t):
+                    key = index_word(tok)
+                    if key in keys:
+                        seen = spelled.setdefault(key, {})
+                        seen[tok] = seen.get(tok, 0) + 1
+        swap: dict[str, str] = {}
+        for tok in toks:
+            key = index_word(tok)
+            if tok in ABBREVIATIONS or tok in swap:
+                continue
+            if key in spelled and tok not in spelled[key]:
+                swap[tok] = max(spelled[key].items(), key=lambda x: (x[1], x[0]))[0]
+            elif key not in spelled and not self._df([key]).get(key, 0):
+                parts = self.split(tok)
+                if parts:
+                    swap[tok] = " ".join(parts)
+        if not swap:
+            return text
+        folded = fold(text)
+        for tok, new in swap.items():
+            folded = re.sub(rf"(?<![a-z0-9]){re.escape(tok)}(?![a-z0-9])", new, folded)
+        return folded
 
     def suggest_with_systems(self, text: str, unit: str | None = None,
                              specimen: str | None = None, category: str | None = None,
@@ -237,14 +361,16 @@ class StoreTargetSearch:
         found = self.candidates(text, candidates)
         if not found:
             return []
+        terms = [t for _, t in found]
+        self._df([index_word(tok) for t in terms for x, _ in t.texts for tok in base_tokens(x)])
         system_of = {term.code: system for system, term in found}
-        ranked = rank_candidates([t for _, t in found], self.rerank_text(text), unit=unit,
+        ranked = rank_candidates(terms, self.rerank_text(text, terms), unit=unit,
                                  specimen=specimen, category=category, limit=limit,
                                  idf=self.idf)
         return [(system_of[s.code], s) for s in ranked]
 
     def suggest(self, text: str, unit: str | None = None, specimen: str | None = None,
-                category: str | None = None, limit: int = 5) -> list[Suggestion]:
+                limit: int = 5, category: str | None = None) -> list[Suggestion]:
         """The best `limit` target concepts for a local name, scored 0..1 with why."""
         return [s for _, s in self.suggest_with_systems(
             text, unit=unit, specimen=specimen, category=category, limit=limit)]

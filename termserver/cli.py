@@ -9,14 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from loaders.base import LoadOptions
+    from loaders.base import Loader, LoadItem, LoadOptions, Progress
     from termserver.settings import Settings
     from termserver.store import Store
 
@@ -70,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=1, help="worker processes")
     serve.add_argument("--demo-dir", type=Path,
-                       help="load these demo packages first if the database is empty")
+                       help="load these demo packages first if the database is empty "
+                       "(default: $TERMSERVER_DEMO_DIR when TERMSERVER_DEMO=1)")
     serve.set_defaults(func=cmd_serve)
 
     load = add("load", "load release files or FHIR packages (format auto-detected)")
@@ -80,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--system", help="canonical URL for formats that carry none (OWL)")
     load.add_argument("--code-annotation", help="OWL: annotation holding the code (e.g. "
                       "skos:notation); default: the IRI fragment")
+    load.add_argument("--replace", action="store_true",
+                      help="replace a loaded code system version even when the new content "
+                      "lacks designations or properties it holds (e.g. a linguistic variant "
+                      "or lab-orders flags loaded separately); what is dropped is listed")
     load.set_defaults(func=cmd_load)
 
     status = add("status", "list what is loaded")
@@ -116,13 +122,20 @@ def _parser() -> argparse.ArgumentParser:
 
     reindex = add("reindex", "build the text indexes an upgrade left missing (with progress)")
     reindex.set_defaults(func=cmd_reindex)
+
+    from termserver import cli_bulk
+
+    cli_bulk.add_commands(add)  # translate, validate, lookup: table in, table out
     return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     from termserver.settings import Settings
 
-    return Settings.from_env().with_overrides(db=args.db)
+    settings = Settings.from_env().with_overrides(db=args.db)
+    if settings.data_dir is not None:  # the default database's folder; a named one must exist
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
 
 
 def _store(args: argparse.Namespace) -> Store:
@@ -135,29 +148,95 @@ def _store(args: argparse.Namespace) -> Store:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    """Bind the port first (a clash is an error before anything else happens), open the
+    database (and load the demo), then serve; "serving … at …" is printed once uvicorn
+    listens (with --workers: once the port is bound and the workers are starting)."""
+    from termserver.api.accesslog import configure_logging
 
     settings = _settings(args)
-    store = _store(args)
-    if args.demo_dir is not None:
-        _load_demo(store, args.demo_dir)
-    from termserver.store import search
+    configure_logging(settings.log_level, settings.log_format)
+    sock = _bind(args.host, args.port)
+    try:
+        return _serve(args, settings, sock)
+    finally:
+        sock.close()
 
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port (not yet listening), or a clear error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted connections only for such a socket;
+    # without it every response waits for the client's delayed ACK (~40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        from termserver.errors import InvalidRequest
+
+        raise InvalidRequest(f"cannot listen on {host}:{port}: {exc.strerror or exc} (is "
+                             "another server using it? choose another with --port)") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) -> int:
+    import uvicorn
+
+    from termserver.store import Store, search
+
+    store = Store(settings.db)
+    demo_dir = args.demo_dir or settings.demo_dir
+    if demo_dir is not None:
+        _load_demo(store, demo_dir)
     if search.missing(store):
         print("termserver: text indexes are missing (after an upgrade): run `termserver "
               "reindex`; until then text filters of those code systems are slow", file=sys.stderr)
-    print(f"termserver: serving {store.display_url} at http://{args.host}:{args.port}/fhir",
-          file=sys.stderr)
+    port = sock.getsockname()[1]  # --port 0: the one the system chose
+    line = f"termserver: serving {store.display_url} at http://{args.host}:{port}/fhir"
+    options = {"host": args.host, "port": port, "log_level": "warning",
+               "access_log": False, "log_config": None}  # termserver.api.accesslog logs
     if args.workers > 1:
-        store.close()
-        os.environ["TERMSERVER_DB"] = settings.db
-        uvicorn.run("termserver.api.app:create_app", factory=True, host=args.host,
-                    port=args.port, workers=args.workers, log_level="warning")
-        return 0
+        return _serve_workers(args.workers, settings, store, sock, line, options)
     from termserver.api.app import create_app
 
-    uvicorn.run(create_app(settings, store), host=args.host, port=args.port,
-                log_level="warning")
+    class Announcing(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                print(line, file=sys.stderr, flush=True)
+
+    server = Announcing(uvicorn.Config(create_app(settings, store), **options))
+    server.run(sockets=[sock])
+    return 0 if server.started else EXIT_USER_ERROR
+
+
+def _serve_workers(workers: int, settings: Settings, store: Store, sock: socket.socket,
+                   line: str, options: dict[str, Any]) -> int:
+    """uvicorn's worker supervisor on the bound socket; metrics shared through a temporary
+    PROMETHEUS_MULTIPROC_DIR unless one is set."""
+    import shutil
+    import tempfile
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    store.close()
+    os.environ["TERMSERVER_DB"] = settings.db
+    made = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        made = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+            prefix="termserver-metrics-")
+    try:
+        config = uvicorn.Config("termserver.api.app:create_app", factory=True,
+                                workers=workers, **options)
+        print(f"{line} ({workers} worker processes)", file=sys.stderr, flush=True)
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
     return 0
 
 
@@ -175,7 +254,7 @@ def _load_demo(store: Store, demo_dir: Path) -> None:
     _load_paths(store, paths, None, _options(None, None))
     loinc = demo_dir / "loinc"
     if (loinc / "LoincTableCore.csv.gz").exists():
-        _load_paths(store, [loinc / "LoincTableCore.csv.gz"], "loinc", _options("2.78", None))
+        _load_fragment(store, loinc / "LoincTableCore.csv.gz", "loinc", _options("2.78", None))
         _load_paths(store, [loinc / "deDE15LinguisticVariant.csv.gz"], "loinc-variant",
                     _options(None, None))
         orders = loinc / "LoincUniversalLabOrdersValueSet.csv.gz"
@@ -185,6 +264,43 @@ def _load_demo(store: Store, demo_dir: Path) -> None:
     if codes.exists():
         _demo_project(store, codes)
     _build_indexes(store)
+
+
+class _AsFragment:
+    """A loader whose code systems are stored as `content: fragment`: the demo's LOINC is a
+    subset, and a validator must not call the codes it leaves out unknown."""
+
+    name: ClassVar[str] = "fragment"
+
+    def __init__(self, inner: Loader) -> None:
+        self.inner = inner
+
+    def detect(self, path: Path) -> bool:
+        return self.inner.detect(path)
+
+    def read(self, path: Path, options: LoadOptions,
+             progress: Progress | None = None) -> Iterator[LoadItem]:
+        from dataclasses import replace
+
+        from loaders.base import CodeSystemContent
+
+        for item in self.inner.read(path, options, progress):
+            if isinstance(item, CodeSystemContent):
+                info = item.info
+                header = {**info.resource, "content": "fragment"} if info.resource else None
+                item = CodeSystemContent(replace(info, content="fragment", resource=header),
+                                         item.records)
+            yield item
+
+
+def _load_fragment(store: Store, path: Path, fmt: str, options: LoadOptions) -> None:
+    """Load `path` with loader `fmt`, its code systems marked `content: fragment`."""
+    import loaders
+    from termserver.ingest import load_path
+
+    report = load_path(store, _AsFragment(loaders.get_loader(fmt)), path, options)
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(report.written.items()))
+    print(f"{path}: {counts or 'nothing to load'} (content: fragment)")
 
 
 def _demo_project(store: Store, path: Path) -> None:
@@ -208,7 +324,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
         _load_paths(store, args.paths, args.format,
-                    _options(args.version, args.system, args.code_annotation))
+                    _options(args.version, args.system, args.code_annotation),
+                    replace=args.replace)
         _build_indexes(store)
     finally:
         store.close()
@@ -225,23 +342,32 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 
 def _build_indexes(store: Store) -> None:
-    """Text indexes missing after an upgrade ($expand filter) and the workbench's index of
-    each big code system, so no request waits for one; progress on stderr."""
+    """Text indexes missing after an upgrade (the one index of `$expand`'s filter and the
+    workbench's target search and suggestions), so no request waits for one; progress on
+    stderr: a line per code system, and a bar on a terminal."""
     from mappings.textsearch import build_indexes
     from termserver.store import search
 
     bars: dict[str, ProgressBar] = {}
 
     def expand_index(label: str, done: int, total: int | None) -> None:
-        bar = bars.setdefault(label, ProgressBar(f"text index {label}"))
+        bar = bars.get(label)
+        if bar is None:
+            print(f"text index of {label}: building …", file=sys.stderr)
+            bar = bars[label] = ProgressBar(f"text index {label}")
         bar(done, total)
 
+    todo = search.missing(store)
+    if todo:
+        print(f"{len(todo)} text index(es) to build (new format or missing); until each is "
+              "built, the workbench answers 'index being built' for its code system",
+              file=sys.stderr)
     for pk in search.build_missing(store, expand_index):
+        for bar in bars.values():
+            bar.done()
+        bars.clear()
         print(f"text index of code system {pk} built", file=sys.stderr)
-    for bar in bars.values():
-        bar.done()
-    build_indexes(store, lambda label: print(f"workbench text index: building {label} …",
-                                             file=sys.stderr))
+    build_indexes(store, lambda note: print(f"workbench: {note}", file=sys.stderr))
 
 
 def _options(version: str | None, system: str | None,
@@ -252,22 +378,23 @@ def _options(version: str | None, system: str | None,
 
 
 def _load_paths(store: Store, paths: Sequence[Path], fmt: str | None,
-                options: LoadOptions) -> None:
+                options: LoadOptions, *, replace: bool = False) -> None:
     import loaders
     from termserver.errors import InvalidRequest
     from termserver.ingest import load_path
+    from termserver.load_safety import choose_loader
 
     for path in paths:
         if not path.exists():
             raise FileNotFoundError(2, "No such file or directory", str(path))
-        loader = loaders.get_loader(fmt) if fmt else loaders.detect(path)
+        loader = choose_loader(path, fmt)
         if loader is None:
             raise InvalidRequest(f"{path}: cannot tell what this file is; pass --format "
                                  f"(one of {', '.join(sorted(loaders.REGISTRY))})")
         started = time.monotonic()
         bar = ProgressBar(path.name)
         try:
-            report = load_path(store, loader, path, options, bar)
+            report = load_path(store, loader, path, options, bar, replace=replace)
         except Exception as exc:
             failure = _load_failure(exc, path)
             if failure is exc:

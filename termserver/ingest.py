@@ -40,12 +40,14 @@ from termserver.fhir.codesystem import (
 from termserver.fhir.conceptmap import concept_map_header, map_elements
 from termserver.fhir.resources import header_from_info
 from termserver.fhir.shape import check_resource
+from termserver.load_safety import release_warning, replacement_note
 from termserver.model import (
     JSON,
     RESOURCE_TYPES,
     CodeSystemInfo,
     LoadReport,
     Record,
+    ResourceRecord,
     content_rank,
 )
 from termserver.store import Store, Writer
@@ -68,6 +70,14 @@ class SaveResult:
     version_id: int
     outcome: Literal["created", "updated", "unchanged", "kept"]
     note: str | None = None
+
+
+def replace_note(result: SaveResult, note: str | None) -> SaveResult:
+    """`result` with `note` added to its own."""
+    if not note:
+        return result
+    joined = f"{result.note}; {note}" if result.note else note
+    return SaveResult(result.resource_type, result.id, result.version_id, result.outcome, joined)
 
 
 def save_resource(w: Writer, data: JSON, *, mode: Mode, resource_type: str | None = None,
@@ -165,23 +175,51 @@ def save_concept_map_content(w: Writer, content: ConceptMapContent,
 
 
 def load_path(store: Store, loader: Loader, path: Path, options: LoadOptions,
-              progress: Progress | None = None) -> LoadReport:
-    """Read `path` with `loader` and store everything it yields in one transaction."""
+              progress: Progress | None = None, *, replace: bool = False) -> LoadReport:
+    """Read `path` with `loader` and store everything it yields in one transaction.
+
+    Replacing a stored code system version notes the concept counts before and after; when
+    the new content lacks designation languages or properties the stored one has (added by
+    separate loads: a linguistic variant, the lab-orders file), the whole load is refused
+    (`load_safety.AdditionsDropped`) unless `replace`, and then the note lists what was
+    dropped."""
     report = LoadReport()
     with store.writer() as w:
         for item in loader.read(path, options, progress):
-            if isinstance(item, CodeSystemContent):
-                result = save_code_system_content(w, item, origin=str(path))
-            elif isinstance(item, CodeSystemAddition):
+            if isinstance(item, CodeSystemAddition):
                 result = add_to_code_system(store, w, item)
             elif isinstance(item, ConceptMapContent):
                 result = save_concept_map_content(w, item, origin=str(path))
             else:
-                result = save_resource(w, item.resource, mode="canonical", origin=item.origin)
+                result = _save_guarded(w, item, str(path), replace)
             report.add(f"{result.resource_type} {result.outcome}")
             if result.note:
                 report.skipped.append(result.note)
+    store.analyze()  # fresh statistics, or PostgreSQL plans pages of the new content badly
     return report
+
+
+def _save_guarded(w: Writer, item: CodeSystemContent | ResourceRecord, origin: str,
+                  replace: bool) -> SaveResult:
+    """Save a code system version (or any resource), comparing what a replaced code system
+    version held with what replaces it (`load_safety.replacement_note`)."""
+    if isinstance(item, CodeSystemContent):
+        url, version = item.info.url, item.info.version
+    elif item.resource.get("resourceType") == "CodeSystem" and item.resource.get("url"):
+        url, version = str(item.resource["url"]), _version(item.resource)
+    else:
+        return save_resource(w, item.resource, mode="canonical", origin=item.origin)
+    existing = w.find("CodeSystem", url, version)
+    before = w.content_profile(existing.pk) if existing is not None else {}
+    if isinstance(item, CodeSystemContent):
+        result = save_code_system_content(w, item, origin=origin)
+    else:
+        result = save_resource(w, item.resource, mode="canonical", origin=item.origin)
+    if existing is None or result.outcome != "updated":
+        return result
+    after = w.content_profile(existing.pk)
+    note = replacement_note(url, version, before, after, replace=replace)
+    return replace_note(result, note)
 
 
 def add_to_code_system(store: Store, w: Writer, item: CodeSystemAddition) -> SaveResult:
@@ -199,6 +237,10 @@ def add_to_code_system(store: Store, w: Writer, item: CodeSystemAddition) -> Sav
     note = f"added {added or 'nothing'} ({item.label}) to {item.url}|{target.version or ''}"
     if counts.get("orphan"):
         note += f"; dropped {counts['orphan']} for codes not in that version"
+    if item.check_release:
+        warning = release_warning(item.label, item.source_version, item.source_evidence,
+                                  target.version)
+        note += f"; {warning}" if warning else ""
     return SaveResult("CodeSystem", existing.id, existing.version_id + 1, "updated", note)
 
 

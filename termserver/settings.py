@@ -25,6 +25,24 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("TERMSERVER_READ_TOKENS", "",
      "Comma-separated bearer tokens (optionally named, as above); when set, reads need one "
      "too (write tokens also work)."),
+    ("TERMSERVER_OIDC_ISSUER", "",
+     "OIDC issuer URL (e.g. https://keycloak.example/realms/diz); when set, reads need a read "
+     "role and bearer tokens it signed are accepted next to the static tokens."),
+    ("TERMSERVER_OIDC_AUDIENCE", "",
+     "The `aud` a token must carry (required with TERMSERVER_OIDC_ISSUER; also the client of "
+     "Keycloak's resource_access roles)."),
+    ("TERMSERVER_OIDC_JWKS_URL", "(from the issuer's discovery document)",
+     "URL of the issuer's signing keys (JWKS)."),
+    ("TERMSERVER_OIDC_ROLES_CLAIM",
+     "realm_access.roles,resource_access.<audience>.roles,scope,scp",
+     "Comma-separated claims (dotted paths) holding roles or space-separated scopes."),
+    ("TERMSERVER_OIDC_ROLE_MAP", "read=tx-read,write=tx-write,curate=tx-curate,admin=tx-admin",
+     "Which token roles or scopes give the server's roles read / write (resources, loads) / "
+     "curate (workbench) / admin (all); several per role as read=a|b."),
+    ("TERMSERVER_OIDC_USERNAME_CLAIM", "preferred_username",
+     "Claim naming the user (the curator in the workbench's audit trail; else `sub`)."),
+    ("TERMSERVER_OIDC_TIMEOUT", "5", "Seconds one fetch of the issuer's keys may take."),
+    ("TERMSERVER_OIDC_JWKS_TTL", "600", "Seconds the issuer's keys are cached."),
     ("TERMSERVER_SECRET", "(derived from the tokens)",
      "Key that signs workbench sign-in sessions and form tokens; give every process the same "
      "one (without it, it is derived from the configured tokens)."),
@@ -41,7 +59,20 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("TERMSERVER_MAX_UPLOAD_ROWS", "100000",
      "Most data rows in an uploaded code list or CSV map (16 × as many lines, 64 × as many "
      "cells)."),
+    ("TERMSERVER_MAX_BULK_LINES", "10000000",
+     "Most lines one NDJSON bulk request ($translate-bulk, …) may stream; then one error "
+     "line ends the answer."),
     ("TERMSERVER_LOG_LEVEL", "INFO", "Python log level."),
+    ("TERMSERVER_LOG_FORMAT", "plain",
+     "Log lines as `plain` text or `json` (one object per line: time, level, logger, message, "
+     "request_id, and for the access log method, path, status, duration_ms)."),
+    ("TERMSERVER_METRICS", "on",
+     "`off` removes /metrics (Prometheus text format; needs a read token when "
+     "TERMSERVER_READ_TOKENS is set)."),
+    ("TERMSERVER_DEMO", "0",
+     "`1`: on an empty database, `serve` first loads the demo content from "
+     "TERMSERVER_DEMO_DIR (a LOINC fragment, the HL7 terminology package, a demo map project)."),
+    ("TERMSERVER_DEMO_DIR", "./demo", "Folder of the demo content (TERMSERVER_DEMO=1)."),
 )
 
 
@@ -57,13 +88,21 @@ class Settings:
     token_names: tuple[tuple[str, str], ...] = ()  # (token, name) of named tokens
     secret: str | None = None  # signs workbench sessions; None: derived from the tokens
     request_timeout: float = 30.0  # seconds; 0: no limit
+    log_format: str = "plain"  # "plain" or "json"
+    metrics: bool = True  # serve /metrics
+    demo_dir: Path | None = None  # TERMSERVER_DEMO=1: load this folder into an empty database
+    #: The default data folder when `db` is the default SQLite file (it may be created);
+    #: None when the database was named explicitly (its folder must exist).
+    data_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         data_dir = Path(env.get("TERMSERVER_DATA_DIR", "data"))
+        explicit_db = env.get("TERMSERVER_DB") or None
         return cls(
-            db=env.get("TERMSERVER_DB") or f"sqlite:///{data_dir / 'termserver.db'}",
+            db=explicit_db or f"sqlite:///{data_dir / 'termserver.db'}",
+            data_dir=None if explicit_db else data_dir,
             base_url=(env.get("TERMSERVER_BASE_URL") or "").rstrip("/") or None,
             api_tokens=_tokens(env.get("TERMSERVER_API_TOKENS", "")),
             read_tokens=_tokens(env.get("TERMSERVER_READ_TOKENS", "")),
@@ -74,12 +113,16 @@ class Settings:
             log_level=env.get("TERMSERVER_LOG_LEVEL", "INFO").upper(),
             max_body_mb=_int(env, "TERMSERVER_MAX_BODY_MB", 50),
             request_timeout=_seconds(env, "TERMSERVER_REQUEST_TIMEOUT", 30.0),
+            log_format=_choice(env, "TERMSERVER_LOG_FORMAT", ("plain", "json")),
+            metrics=_choice(env, "TERMSERVER_METRICS", ("on", "off")) == "on",
+            demo_dir=Path(env.get("TERMSERVER_DEMO_DIR") or "demo")
+            if _choice(env, "TERMSERVER_DEMO", ("0", "1")) == "1" else None,
         )
 
     def with_overrides(self, *, db: str | None = None, base_url: str | None = None) -> Settings:
         """A copy with the CLI flags that were given (None means: keep the environment's)."""
         if db is not None:
-            self = replace(self, db=db)
+            self = replace(self, db=db, data_dir=None)
         if base_url is not None:
             self = replace(self, base_url=base_url.rstrip("/"))
         return self
@@ -119,6 +162,15 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise InvalidRequest(f"{key} has value {raw!r}; expected an integer") from None
+
+
+def _choice(env: Mapping[str, str], key: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (case-insensitive; unset or empty: the first)."""
+    raw = (env.get(key) or choices[0]).strip().lower()
+    if raw not in choices:
+        raise InvalidRequest(f"{key} has value {env.get(key)!r}; expected one of "
+                             f"{', '.join(choices)}")
+    return raw
 
 
 def _seconds(env: Mapping[str, str], key: str, default: float) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +23,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "termserver/ingest.py": ("fastapi", "starlette", "termserver.api", "sqlalchemy"),
     "termserver/api": ("sqlalchemy", "loaders"),
     "mappings": ("fastapi", "starlette", "termserver.api"),
+    "termserver/grammar": ("fastapi", "starlette", "termserver.api", "termserver.store",
+                           "termserver.ingest", "loaders", "sqlalchemy", "mappings"),
 }
 
 
@@ -86,3 +89,16 @@ def test_the_rule_checker_can_fail(tmp_path: Path) -> None:
     found = imported_modules(bad)
     assert _banned("sqlalchemy.orm", ("sqlalchemy",)) and "fastapi" in found
     assert not _banned("sqlalchemyx", ("sqlalchemy",))
+
+
+def test_the_client_imports_only_httpx_pandas_and_the_stdlib() -> None:
+    """termserver.client runs in pipelines that have only httpx (and pandas)."""
+    allowed = ("httpx", "pandas", "termserver.client")
+    offenders = []
+    for f in _files("termserver/client"):
+        bad = sorted(m for m in imported_modules(f)
+                     if m.split(".")[0] not in sys.stdlib_module_names
+                     and not _banned(m, allowed))
+        if bad:
+            offenders.append(f"{f.relative_to(ROOT)} imports {bad}")
+    assert offenders == []

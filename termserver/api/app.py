@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from termserver import __version__, builtin
-from termserver.api import errors
+from termserver import __version__, builtin, grammar
+from termserver.api import errors, ops
+from termserver.api.accesslog import AccessLog, configure_logging
 from termserver.api.auth import BearerAuth
 from termserver.api.fastpath import FastPath
+from termserver.api.fastpath_translate import TranslateFastPath
 from termserver.api.limits import RequestLimits
 from termserver.api.routes import (
+    bulk,
     codesystem,
     conceptmap,
     metadata,
@@ -38,11 +40,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     """The app serving FHIR at /fhir. Pass `store` to share one (tests); otherwise the
     lifespan opens `settings.db` and closes it on shutdown."""
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = store is None
+        if own and settings.data_dir is not None:  # the default data folder may be created
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
         app.state.store = store or Store(settings.db)
         try:
             yield
@@ -53,19 +57,26 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                 app.state.store.checkpoint()
 
     app = FastAPI(title="termserver", version=__version__, lifespan=lifespan,
-                  docs_url="/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
     if store is not None:
         app.state.store = store
     errors.install(app)
-    app.add_middleware(FastPath)  # innermost: inside authentication
+    app.add_middleware(TranslateFastPath)  # GET ConceptMap/$translate, inside FastPath
+    app.add_middleware(FastPath)  # inside authentication
     app.add_middleware(BearerAuth, settings=settings)
     app.add_middleware(system.FhirVersionScope)
     app.add_middleware(SecurityHeaders)  # CSP, nosniff, … even on refusals
     app.add_middleware(RequestLimits, max_body_mb=settings.max_body_mb)  # URL and body limits
+    app.add_middleware(AccessLog)  # outermost: request id, access log, request metrics
     builtin.install()
+    grammar.install()  # UCUM, BCP-47, MIME types, ISO 3166 (termserver.grammar)
     snomed.install()
     loinc_vs.install()
+    app.include_router(ops.router)  # /livez, /readyz
+    if settings.metrics:
+        app.include_router(ops.metrics_router)  # /metrics
+    ops.install_docs(app)  # /docs with local Swagger UI assets
     app.include_router(metadata.router, prefix="/fhir")
     # operations before /{type}/{id}; the hottest first (routes are matched in order)
     app.include_router(codesystem.router, prefix="/fhir")
@@ -74,6 +85,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(valueset.router, prefix="/fhir")
     app.include_router(system.router, prefix="/fhir")
     app.include_router(normalize_routes.router, prefix="/fhir")  # CodeSystem/$normalize
+    app.include_router(bulk.router, prefix="/fhir")  # $translate-bulk, $lookup-bulk, …
     for rtype in RESOURCE_TYPES:
         app.include_router(resources.router_for(rtype), prefix="/fhir")
     app.include_router(workbench.router)  # /workbench/api (JSON)

@@ -19,13 +19,15 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from termserver.api.errors import error_response, unexpected_error_response
-from termserver.api.routes import codesystem, validate
+from termserver.api.routes import codesystem, validate, valueset
 from termserver.errors import TerminologyError
 from termserver.fhir.params import Pairs, pairs_from_query
+from termserver.fhir.version import requested_version
 from termserver.service import deadline
 from termserver.store import Store
 
@@ -40,6 +42,9 @@ HOT: dict[str, Answer] = {
 #: The HOT paths that are bounded single-code reads, run on the event loop on SQLite.
 INLINE = frozenset({"/fhir/CodeSystem/$lookup", "/fhir/CodeSystem/$subsumes",
                     "/fhir/CodeSystem/$validate-code"})
+#: GET $expand: answered by the route's own function (valueset.answer_expand), in a worker
+#: thread (an expansion may read many rows); it also needs the request's headers.
+EXPAND = "/fhir/ValueSet/$expand"
 
 
 class FastPath:
@@ -61,18 +66,43 @@ class FastPath:
         handler = HOT.get(scope["path"]) if scope["type"] == "http" and \
             scope["method"] == "GET" else None
         if handler is None:
+            if scope["path"] == EXPAND and scope["method"] == "GET":
+                await self._expand(scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         store: Store = scope["app"].state.store
         accept_language = next((v.decode("latin-1") for k, v in scope["headers"]
                                 if k == b"accept-language"), None)
+        cache_id = next((v.decode("latin-1") for k, v in scope["headers"]
+                         if k == b"x-cache-id"), None)
         try:
             pairs = pairs_from_query(parse_qsl(scope["query_string"].decode("latin-1"),
                                                keep_blank_values=True))
+            if cache_id and not any(k == "cache-id" for k, _ in pairs):
+                pairs.append(("cache-id", cache_id))
             if store.inline_reads and scope["path"] in INLINE:
                 response = handler(store, pairs, accept_language)
             else:
                 response = await run_in_threadpool(handler, store, pairs, accept_language)
+        except TerminologyError as exc:
+            response = error_response(exc)
+        except Exception as exc:  # noqa: BLE001 - every failure leaves as an OperationOutcome
+            response = unexpected_error_response(exc)
+        await response(scope, receive, send)
+
+    async def _expand(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """GET ValueSet/$expand, as the route answers it (same function, same errors)."""
+        store: Store = scope["app"].state.store
+        settings = scope["app"].state.settings
+        headers = Headers(scope=scope)
+        version = requested_version(headers.get("accept"), headers.get("content-type"))
+        response: Response
+        try:
+            pairs = pairs_from_query(parse_qsl(scope["query_string"].decode("latin-1"),
+                                               keep_blank_values=True))
+            response = await run_in_threadpool(valueset.answer_expand, store, settings, pairs,
+                                               headers, version)
         except TerminologyError as exc:
             response = error_response(exc)
         except Exception as exc:  # noqa: BLE001 - every failure leaves as an OperationOutcome

@@ -21,6 +21,11 @@ from termserver.fhir.params import CONTROL
 from termserver.fhir.resources import has_escaped_control
 from termserver.fhir.shape import check_json
 
+#: Streamed NDJSON operations (api/routes/bulk.py): not held to the body limit, since they read
+#: one bounded line at a time; their own caps are the line length and TERMSERVER_MAX_BULK_LINES.
+BULK_PATHS = frozenset({"/fhir/$translate-bulk", "/fhir/$lookup-bulk",
+                        "/fhir/$validate-code-bulk"})
+
 #: A percent-encoded C0 control character other than tab, LF and CR.
 _ENCODED_CONTROL = re.compile(rb"%(?:0[0-8bcefBCEF]|1[0-9a-fA-F])|[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -54,6 +59,9 @@ class RequestLimits:
             return
         ctype = _header(scope, b"content-type").split(b";")[0].strip().lower()
         path: str = scope["path"]
+        if path in BULK_PATHS:
+            await self.app(scope, receive, send)
+            return
         if not (path.startswith("/fhir") or (path.startswith("/workbench")
                                              and ctype != b"multipart/form-data")):
             await self.app(scope, receive, send)

@@ -37,6 +37,8 @@ FORM_SECONDS = 3600
 MAX_FAILURES = 5
 FAILURE_WINDOW = 15 * 60
 _MAX_CLIENTS = 10_000  # addresses remembered by the throttle (oldest forgotten first)
+#: The roles of a write token (TERMSERVER_API_TOKENS): it may also curate in the workbench.
+WRITE_ROLES = frozenset({"read", "write", "curate"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,7 @@ class Keys:
         tokens = settings.api_tokens | settings.read_tokens
         self.tokens: dict[str, TokenInfo] = {
             t: TokenInfo(token_name(settings, t),
-                         frozenset({"read", "write"} if t in settings.api_tokens else {"read"}),
+                         frozenset(WRITE_ROLES if t in settings.api_tokens else {"read"}),
                          fingerprint(t))
             for t in tokens}
         self.by_fingerprint = {info.fingerprint: info for info in self.tokens.values()}

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 
-from termserver.errors import NotFound
+from termserver.errors import InvalidRequest, NotFound
 from termserver.fhir import params as p
 from termserver.fhir.codesystem import code_system_info, code_system_records
 from termserver.fhir.valueset import value_set_definition
 from termserver.model import JSON, ValueSetDefinition
 from termserver.service.context import TxContext, ValueSetResolver
 from termserver.service.provider import MemoryCodeSystem
+from termserver.service.txcache import CACHES, MAX_ID_LENGTH, CachedResource
 from termserver.service.versions import VersionRules
 from termserver.store import Store, version_key
 
 
-def context_from(store: Store, pairs: p.Pairs) -> TxContext:
+def context_from(store: Store, pairs: p.Pairs, cache_id: str | None = None) -> TxContext:
+    """The request's resources (tx-resource, inline codeSystem), then the store. With a
+    `cache-id` parameter (or `cache_id`, from the X-Cache-Id header), the resources that cache
+    holds too, and this request's resources are added to it (service/txcache.py)."""
     code_systems: list[MemoryCodeSystem] = []
     value_sets: list[ValueSetDefinition] = []
     for name, value in pairs:
@@ -26,11 +32,59 @@ def context_from(store: Store, pairs: p.Pairs) -> TxContext:
             code_systems.append(memory_code_system(value))
         elif rtype == "ValueSet" and name != "valueSet":
             value_sets.append(value_set_definition(value))
+    cache_id = p.text(pairs, "cache-id") or cache_id
+    if cache_id:
+        code_systems, value_sets = _with_cache(cache_id, pairs, code_systems, value_sets)
     rules = VersionRules.from_canonicals(
         default=[str(v) for v in p.all_of(pairs, "system-version")],
         check=[str(v) for v in p.all_of(pairs, "check-system-version")],
         force=[str(v) for v in p.all_of(pairs, "force-system-version")])
     return TxContext(store, code_systems, value_sets, stored_value_set(store), rules)
+
+
+def cache_id_of(value: str | None) -> str | None:
+    """A cache id as sent (header or parameter), checked: a FHIR id of at most 64 characters."""
+    if value is None or value == "":
+        return None
+    if len(value) > MAX_ID_LENGTH or not _ID.fullmatch(value):
+        raise InvalidRequest(f"The cache-id '{value[:80]}' is not a valid id",
+                             expression=("cache-id",))
+    return value
+
+
+def cacheable(pairs: p.Pairs) -> list[CachedResource]:
+    """The resources a cache keeps from a request: every tx-resource CodeSystem or ValueSet,
+    and the primary `valueSet`/`codeSystem` when it has a url (a later request may name it)."""
+    out: list[CachedResource] = []
+    for name, value in pairs:
+        if name not in ("tx-resource", "codeSystem", "valueSet") or not isinstance(value, dict):
+            continue
+        rtype, url = value.get("resourceType"), value.get("url")
+        if rtype not in ("CodeSystem", "ValueSet") or not isinstance(url, str) or not url:
+            continue
+        version = value.get("version")
+        key = (str(rtype), url, version if isinstance(version, str) else None)
+        parsed: MemoryCodeSystem | ValueSetDefinition = (
+            memory_code_system(value) if rtype == "CodeSystem" else value_set_definition(value))
+        out.append(CachedResource(key, parsed, len(json.dumps(value, separators=(",", ":")))))
+    return out
+
+
+def _with_cache(cache_id: str, pairs: p.Pairs, code_systems: list[MemoryCodeSystem],
+                value_sets: list[ValueSetDefinition]
+                ) -> tuple[list[MemoryCodeSystem], list[ValueSetDefinition]]:
+    """Cached resources first, minus those this request sends again (same url and version)."""
+    held = CACHES.use(cache_id_of(cache_id) or cache_id, cacheable(pairs))
+    sent_cs = {(cs.url, cs.version) for cs in code_systems}
+    sent_vs = {(vs.url, vs.version) for vs in value_sets}
+    cached_cs = [r for r in held if isinstance(r, MemoryCodeSystem)
+                 and (r.url, r.version) not in sent_cs]
+    cached_vs = [r for r in held if isinstance(r, ValueSetDefinition)
+                 and (r.url, r.version) not in sent_vs]
+    return cached_cs + code_systems, cached_vs + value_sets
+
+
+_ID = re.compile(r"[A-Za-z0-9\-.]+")
 
 
 def memory_code_system(data: JSON) -> MemoryCodeSystem:

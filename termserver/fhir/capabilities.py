@@ -30,6 +30,14 @@ OPERATIONS: tuple[tuple[str, str, str], ...] = (
 SYSTEM_OPERATIONS: tuple[tuple[str, str], ...] = (
     ("closure", "http://hl7.org/fhir/OperationDefinition/ConceptMap-closure"),
     ("versions", "http://hl7.org/fhir/OperationDefinition/CapabilityStatement-versions"),
+    ("cache-control", "http://hl7.org/fhir/tools/OperationDefinition/cache-control"),
+)
+#: Custom system-level operations over NDJSON streams (api/routes/bulk.py): (name, what).
+BULK_OPERATIONS: tuple[tuple[str, str], ...] = (
+    ("translate-bulk", "ConceptMap $translate for one coding per NDJSON line, streamed"),
+    ("lookup-bulk", "CodeSystem $lookup for one coding per NDJSON line, streamed"),
+    ("validate-code-bulk", "CodeSystem or ValueSet $validate-code for one coding per NDJSON "
+     "line, streamed"),
 )
 #: The tx-ecosystem test suite version this server is built against (feature `test-version`).
 TX_TEST_VERSION = "1.9.3"
@@ -40,6 +48,10 @@ EXPANSION_PARAMETERS = (
     "filter", "force-system-version", "includeDefinition", "includeDesignations", "offset",
     "property", "system-version", "tx-resource",
 )
+
+#: Code systems served without loading (termserver.grammar, registered at start-up): (url,
+#: version, ((filter property, operators), …)).
+GRAMMAR_CODE_SYSTEMS: list[tuple[str, str | None, tuple[tuple[str, tuple[str, ...]], ...]]] = []
 
 
 def capability_statement(base_url: str, fhir_version: str = "4.0.1") -> JSON:
@@ -85,7 +97,10 @@ def capability_statement(base_url: str, fhir_version: str = "4.0.1") -> JSON:
                          "Writes need a bearer token when TERMSERVER_API_TOKENS is set."},
             "resource": resources,
             "interaction": [{"code": "batch"}],
-            "operation": [{"name": name, "definition": d} for name, d in SYSTEM_OPERATIONS],
+            "operation": [{"name": name, "definition": d} for name, d in SYSTEM_OPERATIONS] + [
+                {"name": name, "definition": f"{base_url}/OperationDefinition/{name}",
+                 "documentation": f"{what} (application/x-ndjson in and out; see the README)"}
+                for name, what in BULK_OPERATIONS],
         }],
     }
 
@@ -101,6 +116,10 @@ def terminology_capabilities(base_url: str, code_systems: Sequence[tuple[str, st
     by_url: dict[str, list[str | None]] = {}
     for url, version in code_systems:
         by_url.setdefault(url, []).append(version)
+    filters: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+    for url, version, supported in GRAMMAR_CODE_SYSTEMS:
+        by_url.setdefault(url, []).append(version)
+        filters[url] = supported
     entries = []
     for url in sorted(by_url):
         entry: JSON = {"uri": url}
@@ -108,6 +127,12 @@ def terminology_capabilities(base_url: str, code_systems: Sequence[tuple[str, st
         if listed:
             listed[-1]["isDefault"] = True  # versions arrive sorted oldest → newest
             entry["version"] = listed
+        if filters.get(url):
+            described = [{"code": p, "op": list(ops)} for p, ops in filters[url]]
+            if listed:
+                listed[-1]["filter"] = described
+            else:
+                entry["version"] = [{"isDefault": True, "filter": described}]
         entries.append(entry)
     return {
         "resourceType": "TerminologyCapabilities",

@@ -68,21 +68,57 @@ def _walk_codes(concepts: list[Any], path: str) -> Iterator[tuple[Any, str]]:
 
 
 def code_system_records(data: JSON) -> Iterator[Record]:
-    """All concepts of a CodeSystem, depth-first, with designations, properties and links."""
-    yield from _records(data.get("concept") or [], None)
+    """All concepts of a CodeSystem, depth-first, with designations, properties and links.
+    Properties mean what their declared URI says (`CodeSystem.property.uri`, e.g. the v3 code
+    systems' `subsumedBy` declared as `http://hl7.org/fhir/concept-properties#parent`), else
+    what their code says."""
+    links: set[tuple[str, str]] = set()  # a link given twice (parent and child) counts once
+    for record in _records(data.get("concept") or [], None, property_meanings(data)):
+        if isinstance(record, ParentLink):
+            if (record.child, record.parent) in links or record.child == record.parent:
+                continue
+            links.add((record.child, record.parent))
+        yield record
 
 
-def _records(concepts: list[JSON], parent: str | None) -> Iterator[Record]:
+#: The URI prefix of the FHIR-defined concept properties (parent, child, status, inactive, …).
+CONCEPT_PROPERTIES = "http://hl7.org/fhir/concept-properties#"
+#: The codes of http://hl7.org/fhir/concept-properties (FHIR R5); a URI with another
+#: fragment is no FHIR-defined property, so the property means what its code says.
+FHIR_CONCEPT_PROPERTIES = frozenset((
+    "status", "inactive", "effectiveDate", "deprecationDate", "deprecated",
+    "retirementDate", "notSelectable", "parent", "child", "partOf", "synonym", "comment",
+    "itemWeight"))
+
+
+def property_meanings(data: JSON) -> dict[str, str]:
+    """Local property code → FHIR-defined concept property it stands for, where its declared
+    URI is one (`subsumedBy` → `parent`); codes without such a URI (or with an unknown
+    fragment, `#notSelectableX`) are left out: they mean what their code says."""
+    out: dict[str, str] = {}
+    for p in data.get("property") or []:
+        if not isinstance(p, dict) or not p.get("code"):
+            continue
+        uri = p.get("uri")
+        if isinstance(uri, str) and uri.startswith(CONCEPT_PROPERTIES) and \
+                uri[len(CONCEPT_PROPERTIES):] in FHIR_CONCEPT_PROPERTIES:
+            out[str(p["code"])] = uri[len(CONCEPT_PROPERTIES):]
+    return out
+
+
+def _records(concepts: list[JSON], parent: str | None,
+             meanings: dict[str, str]) -> Iterator[Record]:
     for c in concepts:
         code = str(c["code"])
         props = list(_properties(code, c.get("property") or []))
+        means = [(meanings.get(p.property, p.property), p) for p in props]
         yield Concept(
             code=code,
             display=text_or_none(c.get("display")),
             definition=text_or_none(c.get("definition")),
-            inactive=any(_is_inactive(p) for p in props),
-            abstract=any(p.property in ("notSelectable", "abstract") and p.value == "true"
-                         for p in props),
+            inactive=any(_is_inactive(m, p) for m, p in means),
+            abstract=any(m in ("notSelectable", "abstract") and p.value == "true"
+                         for m, p in means),
         )
         for d in c.get("designation") or []:
             if not d.get("value"):
@@ -93,14 +129,16 @@ def _records(concepts: list[JSON], parent: str | None) -> Iterator[Record]:
                               text_or_none(use.get("display")))
         yield from props
         standards = _standards_status(c)
-        if standards and not any(p.property == "status" for p in props):
+        if standards and not any(m == "status" for m, _ in means):
             yield ConceptProperty(code, "status", standards, "code")
         if parent is not None:
             yield ParentLink(code, parent)
-        for p in props:
-            if p.property == "parent" and p.value != parent:
+        for m, p in means:
+            if m == "parent" and p.value:
                 yield ParentLink(code, p.value)
-        yield from _records(c.get("concept") or [], code)
+            elif m == "child" and p.value:
+                yield ParentLink(p.value, code)
+        yield from _records(c.get("concept") or [], code, meanings)
 
 
 STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
@@ -114,10 +152,10 @@ def _standards_status(element: JSON) -> str | None:
     return None
 
 
-def _is_inactive(p: ConceptProperty) -> bool:
-    if p.property == "inactive":
+def _is_inactive(meaning: str, p: ConceptProperty) -> bool:
+    if meaning == "inactive":
         return p.value == "true"
-    return p.property == "status" and p.value in ("retired", "inactive")
+    return meaning == "status" and p.value in ("retired", "inactive")
 
 
 def _properties(code: str, props: list[JSON]) -> Iterator[ConceptProperty]:

@@ -9,11 +9,6 @@ from termserver.model import JSON, Issue
 TX_ISSUE_TYPE = "http://hl7.org/fhir/tools/CodeSystem/tx-issue-type"
 MESSAGE_ID = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id"
 
-#: `location` is deprecated (R5 keeps only `expression`); current validators no longer send it
-#: for these membership issues, older ones still read it for the rest.
-NO_LOCATION = frozenset({"None_of_the_provided_codes_are_in_the_value_set_one",
-                         "Unknown_Code_in_Version", "ABSTRACT_CODE_NOT_ALLOWED"})
-
 #: One HTTP status per FHIR issue type, used for raised and returned errors alike.
 ISSUE_STATUS = {
     "invalid": 400, "structure": 400, "required": 400, "value": 400, "invariant": 400,
@@ -39,8 +34,8 @@ def issue_to_json(issue: Issue) -> JSON:
     details["text"] = issue.text
     out["details"] = details
     if issue.expression:
-        if issue.message_id not in NO_LOCATION:
-            out["location"] = list(issue.expression)
+        # `expression` only: `location` is deprecated (R5: "use expression instead") and the
+        # reference server (FHIRsmith, Issue.asIssue) never sends it, in R4 or R5.
         out["expression"] = list(issue.expression)
     return out
 

@@ -76,6 +76,30 @@ def translate_request(pairs: p.Pairs) -> TranslateRequest:
         dependencies=tuple(_dependencies(pairs)))
 
 
+#: The parameters of the commonest $translate (`simple_translate_request`).
+_SIMPLE = frozenset({"code", "system", "version", "url", "conceptMapVersion", "targetsystem",
+                     "targetSystem"})
+
+
+def simple_translate_request(pairs: p.Pairs) -> TranslateRequest | None:
+    """`translate_request` for the commonest call, a code and its system (with `version`,
+    `url`, `conceptMapVersion`, `targetsystem` at most once each, as text): the same
+    request, read in one pass. None for anything else (then `translate_request` reads it)."""
+    given: dict[str, str] = {}
+    for name, value in pairs:
+        if name not in _SIMPLE or name in given or not isinstance(value, str):
+            return None
+        given[name] = value
+    code, system = given.get("code"), given.get("system")
+    if not code or not system:
+        return None
+    url, _, pinned = given.get("url", "").partition("|")
+    return TranslateRequest(
+        codings=(CodingInput(system, code, given.get("version")),), url=url or None,
+        map_version=given.get("conceptMapVersion") or pinned or None,
+        other_system=given.get("targetSystem") or given.get("targetsystem"))
+
+
 def request_concept_maps(pairs: p.Pairs) -> list[ConceptMapContent]:
     """The ConceptMaps sent as `tx-resource`."""
     return [concept_map_content(v) for name, v in pairs

@@ -4,7 +4,9 @@ Pure functions. `name`, `system`, `version`, `code`, `display` and `abstract` ar
 returned; `definition`, `designation` (also `lang.X`), `inactive`, `parent`, `child` and the
 code system's own properties as the `property` parameter asks (everything when it is absent
 or `*`). The display is also a designation in the code system's language with the use
-`preferredForLanguage`; supplement designations carry their `source`.
+`preferredForLanguage` (unless the provider's result says its designations hold it);
+supplement designations carry their `source`. A provider's `labels` (SNOMED CT) add the
+`description` of code values and the `code-display` of property codes that are concepts.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ def lookup_to_parameters(result: LookupResult) -> JSON:
         params.extend(_designations(result, [w[5:] for w in wanted if w.startswith("lang.")]))
     if every or "inactive" in wanted:
         params.append(_property("inactive", {"valueBoolean": concept.inactive}))
+    labels = dict(getattr(result, "labels", ()))
     children = detail.children
+    seen: set[tuple[str, str]] = set()
     for p in detail.properties:
         name = p.property
         if name in _COMPUTED or not (every or name in wanted):
@@ -49,11 +53,16 @@ def lookup_to_parameters(result: LookupResult) -> JSON:
             if p.value not in children:
                 children = (*children, p.value)
             continue
-        params.append(_property(name, _value(p)))
+        if labels and (name, p.value) in seen:
+            continue  # the same attribute value in several role groups: once
+        seen.add((name, p.value))
+        params.append(_property(name, _value(p), labels.get(p.value) if p.type == "code"
+                                else None, labels.get(name)))
     if every or "parent" in wanted:
-        params.extend(_property("parent", {"valueCode": c}) for c in detail.parents)
+        params.extend(_property("parent", {"valueCode": c}, labels.get(c))
+                      for c in detail.parents)
     if every or "child" in wanted:
-        params.extend(_property("child", {"valueCode": c}) for c in children)
+        params.extend(_property("child", {"valueCode": c}, labels.get(c)) for c in children)
     params.extend({"name": "used-supplement", "valueCanonical": s}
                   for s in result.used_supplements)
     return {"resourceType": "Parameters", "parameter": params}
@@ -63,7 +72,7 @@ def _designations(result: LookupResult, languages: list[str] | None) -> list[JSO
     """All designations, or (`languages`) only those in these languages (`lang.X`)."""
     cs, concept = result.code_system, result.detail.concept
     found: list[tuple[Designation, str | None]] = []
-    if concept.display and cs.language:
+    if concept.display and cs.language and getattr(result, "display_designation", True):
         found.append((Designation(concept.code, concept.display, cs.language,
                                   _PREFERRED["system"], _PREFERRED["code"],
                                   _PREFERRED["display"]), None))
@@ -96,9 +105,17 @@ def _designation(d: Designation, source: str | None) -> JSON:
     return {"name": "designation", "part": part}
 
 
-def _property(code: str, value: JSON) -> JSON:
-    return {"name": "property", "part": [{"name": "code", "valueCode": code},
-                                         {"name": "value", **value}]}
+def _property(code: str, value: JSON, description: str | None = None,
+              code_display: str | None = None) -> JSON:
+    """A `property` parameter; `description` is the display of a code value and
+    `code-display` that of the property code (both where the provider gave them)."""
+    part: list[JSON] = [{"name": "code", "valueCode": code}]
+    if code_display:
+        part.append({"name": "code-display", "valueString": code_display})
+    if description:
+        part.append({"name": "description", "valueString": description})
+    part.append({"name": "value", **value})
+    return {"name": "property", "part": part}
 
 
 def _value(p: ConceptProperty) -> JSON:

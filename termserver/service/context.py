@@ -11,13 +11,18 @@ from contextvars import ContextVar
 from typing import Protocol
 
 from termserver.aliases import canonical_system
-from termserver.model import StoredCodeSystem, ValueSetDefinition
+from termserver.model import StoredCodeSystem, ValueSetDefinition, content_rank
 from termserver.service.provider import (
     CodeSystemProvider,
     MemoryCodeSystem,
     StoredCodeSystemProvider,
 )
-from termserver.service.versions import VersionRules, is_pattern, latest_matching
+from termserver.service.versions import (
+    VersionRules,
+    is_pattern,
+    latest_matching,
+    version_matches,
+)
 from termserver.store import Store, version_key
 
 ValueSetResolver = Callable[[str, str | None], ValueSetDefinition | None]
@@ -39,14 +44,19 @@ class TxContext:
         `version` may be a pattern such as `1.x` (the newest matching version is taken)."""
         url = canonical_system(url)  # legacy and BfArM URLs (termserver.aliases)
         if is_pattern(version):
-            version = latest_matching(self.code_system_versions(url), version)
-            if version is None:
+            known = self.code_system_versions(url)
+            if not any(version_matches(version, v) for v in known):
                 return None
+            version = latest_matching(known, version)  # None: an unversioned one matched
         matches = [cs for cs in self.memory_code_systems
                    if cs.url == url and (version is None or cs.version == version)]
         if matches:
             return max(matches, key=lambda cs: version_key(cs.version))
         stored = self.store.resolve_code_system(url, version)
+        grammar = GRAMMAR.get(url)
+        if grammar is not None and (version is None or version == grammar.version) and (
+                stored is None or content_rank(stored.content) < content_rank("complete")):
+            return grammar  # UCUM, BCP-47, …: over a `not-present` or `fragment` stub too
         if stored:
             for special in STORED_PROVIDERS:  # e.g. SNOMED CT expressions (service/snomed.py)
                 found = special(self.store, stored)
@@ -61,6 +71,8 @@ class TxContext:
         versions = {cs.version for cs in self.memory_code_systems if cs.url == url}
         versions |= {cs.version for cs in self.store.code_systems(url)}
         versions |= {cs.version for cs in builtin_code_systems(url)}
+        if url in GRAMMAR:
+            versions.add(GRAMMAR[url].version)
         return sorted(versions, key=version_key)
 
     def value_set(self, canonical: str, version: str | None = None) -> ValueSetDefinition | None:
@@ -82,6 +94,12 @@ class TxContext:
 #: SNOMED CT `?fhir_vs=…`): each resolver answers (context, url, version) with a definition or
 #: None; consulted after the request's and the stored value sets. Filled at start-up.
 IMPLICIT_VALUE_SETS: list[Callable[[TxContext, str, str | None], ValueSetDefinition | None]] = []
+
+
+#: Code systems defined by a grammar and its data rather than by loaded content (UCUM, BCP-47,
+#: MIME types, ISO 3166; termserver.grammar): url -> provider. Consulted after the request's own
+#: resources; over the store unless it has real content for the url. Filled at start-up.
+GRAMMAR: dict[str, CodeSystemProvider] = {}
 
 
 #: Providers for stored code systems that need more than StoredCodeSystemProvider (e.g. SNOMED

@@ -1,8 +1,9 @@
 """Display checking and choice for $validate-code, with displayLanguage rules.
 
-A display is valid when it equals the concept's display or one of its designations. When the
-client asks for languages and the code system has displays in them, only those count; when it
-has none in them, the default display is accepted with an informational note.
+A display is valid when it equals the concept's display or one of its designations, ignoring
+case (as the reference server compares them). When the client asks for languages and the code
+system has displays in them, only those count; when it has none in them, the default display
+is accepted with an informational note.
 """
 
 from __future__ import annotations
@@ -82,6 +83,14 @@ def preferred_display(provider: CodeSystemProvider, detail: ConceptDetail,
     return detail.concept.display
 
 
+def same_display(given: str, display: str | None) -> bool:
+    """Display comparison as the reference server makes it (FHIRsmith
+    `DisplayCheckingStyle.CASE_INSENSITIVE`): a difference in case alone is not a wrong
+    display, whatever the code system's case sensitivity for codes; whitespace still counts
+    (Display_Name_WS_for__should_be_one_of__instead_of)."""
+    return display is not None and given.lower() == display.lower()
+
+
 def check_display(provider: CodeSystemProvider, detail: ConceptDetail, given: str,
                   display_language: str | None, lenient: bool, prefix: str, system: str,
                   extra: Sequence[Designation] = ()) -> DisplayCheck:
@@ -93,12 +102,12 @@ def check_display(provider: CodeSystemProvider, detail: ConceptDetail, given: st
     pool = _in_languages(cands, langs, provider) if langs else cands
     if langs and not pool:
         default = detail.concept.display
-        if given == default or any(v == given for v, _ in cands):
+        if same_display(given, default) or any(same_display(given, v) for v, _ in cands):
             return DisplayCheck(True, [msg.no_display_for_language(
                 "information", prefix, given, system, code, shown, default)])
         return DisplayCheck(lenient, [msg.no_display_for_language(
             severity, prefix, given, system, code, shown, default)])
-    if any(v == given for v, _ in pool):
+    if any(same_display(given, v) for v, _ in pool):
         return DisplayCheck(True)
     squeeze = " ".join(given.split()).lower()
     whitespace = any(" ".join(v.split()).lower() == squeeze for v, _ in pool)

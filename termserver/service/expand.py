@@ -31,7 +31,7 @@ from termserver.service import messages as msg
 from termserver.service.context import TxContext
 from termserver.service.csview import CodeSystemView, status_warnings
 from termserver.service.entries import EntryBuilder, Supplement
-from termserver.service.filters import candidates, filter_test
+from termserver.service.filters import candidates, filter_notes, filter_test
 from termserver.service.languages import parse_languages
 from termserver.service.provider import CodeSystemProvider
 from termserver.store import version_key
@@ -69,6 +69,7 @@ class _Run:
         self.rules = ctx.rules
         self.params: dict[tuple[str, str], str] = {}  # (name, canonical) → value[x] type
         self.extensions: list[dict[str, object]] = []
+        self.notes: list[str] = []  # filters the loaded code systems cannot answer
         self.views: dict[tuple[str, str | None], CodeSystemView] = {}
         vs = request.value_set
         self.vs_params = dict(vs.expansion_parameters)
@@ -85,7 +86,7 @@ class _Run:
         language = self.request.display_language or self.vs_params.get("displayLanguage") \
             or self.request.accept_language
         prefs = parse_languages(language or vs.language)
-        builder = EntryBuilder(self.request, prefs, supplements)
+        builder = _Builder(self.request, prefs, supplements)
         paged = self._paged(vs, builder)
         total: int | None
         if paged is not None:
@@ -102,6 +103,8 @@ class _Run:
                 if self.request.count is not None:
                     page = page[:self.request.count]
                 entries = [builder.build(m.view, m.detail, m.ref) for m in page]
+        if self.notes:  # said, not an empty set answered silently (filters.filter_notes)
+            self._unclosed(" ".join(self.notes))
         params = list(self.request.echo)
         if language:
             params.append(("displayLanguage", "Code", language))
@@ -154,7 +157,12 @@ class _Run:
         return expand_paged.answer(parts, query, self.request.offset, count, builder)
 
     def _too_costly(self, vs: ValueSetDefinition) -> NoReturn:
-        raise TooCostly(f"The value set '{_canonical(vs)}' expansion has too many codes to "
+        """Named by url|version, or by its url alone when an include selects by filter: the
+        reference server hits its limit there while iterating the filter, where it names the
+        value set by url (elsewhere, in its bulk path, by url|version)."""
+        filtered = any(cset.filters for cset in vs.include)
+        name = vs.url if filtered and vs.url else _canonical(vs)
+        raise TooCostly(f"The value set '{name}' expansion has too many codes to "
                         f"produce (>{self.limit})", message_id="VALUESET_TOO_COSTLY")
 
     def _param(self, name: str, value: str, kind: str = "Uri") -> None:
@@ -202,7 +210,7 @@ class _Run:
             excluded = dict(self._concept_set(vs, cset, chain, f"exclude[{i}]", False))
             if not excluded:
                 continue
-            any_version = self.versions_match or cset.version is None
+            any_version = self.versions_match or cset.version is None or cset.version == "*"
             if not any_version and cset.system is not None and \
                     self.vs_params.get("versionsMatch") is None and \
                     not any((cset.system, k[1]) in included for k in excluded):
@@ -294,6 +302,9 @@ class _Run:
         reason = snomed.unclosed(cset)  # SNOMED CT: expressions refine any filtered set
         if reason is not None:
             self._unclosed(reason)
+        for note in filter_notes(provider, cset.filters):  # data the loaded version lacks
+            if note not in self.notes:
+                self.notes.append(note)
         return view
 
     def _view(self, provider: CodeSystemProvider) -> CodeSystemView:
@@ -363,8 +374,8 @@ def _enumerated(provider: CodeSystemProvider, refs: tuple[ConceptReference, ...]
                 ) -> dict[str, ConceptDetail]:
     """The enumerated concepts that exist, by code; one bulk read for long lists (codes not
     found here, e.g. in another case, are looked up one by one by the caller)."""
-    if len(refs) <= BULK_ENUMERATION:
-        return {}
+    if len(refs) <= BULK_ENUMERATION or not getattr(provider, "enumerable", True):
+        return {}  # a grammar-based system (UCUM, …) cannot be read whole
     wanted = {r.code for r in refs}
     return {d.concept.code: d for d in provider.concepts() if d.concept.code in wanted}
 
@@ -457,6 +468,18 @@ def _rarity(properties: Iterable[ConceptProperty]) -> int:
     found = [i for i, (prop, value) in enumerate(COMMON) for p in properties
              if p.property == prop and (value is None or p.value == value)]
     return min(found, default=len(COMMON))
+
+
+class _Builder(EntryBuilder):
+    """Entries whose SNOMED CT concepts show their significant designations only (fully
+    specified name and preferred synonym), unless the `designation` parameter asks for
+    designations by kind or language."""
+
+    def build(self, view: CodeSystemView, detail: ConceptDetail,
+              ref: ConceptReference | None = None) -> ExpansionEntry:
+        if view.url == snomed.SNOMED and not self.request.designations:
+            detail = snomed.significant_designations(detail)
+        return super().build(view, detail, ref)
 
 
 def _tree(members: Members, builder: EntryBuilder) -> list[ExpansionEntry]:

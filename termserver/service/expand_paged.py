@@ -17,15 +17,17 @@ at TOTAL_CAP, or the number of text matches (counted while ranking them).
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from termserver.model import ConceptSet, ExpansionEntry, Filter, ValueSetDefinition
 from termserver.service import snomed
-from termserver.service.csview import CodeSystemView
+from termserver.service.csview import NOT_SELECTABLE_URIS, CodeSystemView
 from termserver.service.entries import EntryBuilder
 from termserver.service.provider import StoredCodeSystemProvider
-from termserver.store import pages, search
+from termserver.store import Store, page_reads, pages, search
 from termserver.store.pages import Cond, Selection
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ def plan(run: _Run, vs: ValueSetDefinition) -> list[Part] | None:
     active_only = request.active_only or vs.inactive is False
     parts: list[Part] = []
     for cset, conds, by_code, named in provisional:
+        _reuse_view(run, cset)
         view = run._code_system(cset)  # the used-codesystem parameter and version errors
         provider = view.provider
         if not isinstance(provider, StoredCodeSystemProvider):
@@ -87,6 +90,41 @@ def plan(run: _Run, vs: ValueSetDefinition) -> list[Part] | None:
             return None
         parts.append(Part(view, sel))
     return parts
+
+
+#: CodeSystemViews of stored code system versions, per store and (pk, resource id): the
+#: stored resource's header, read and parsed once. A pk's resource never changes (replacing
+#: a code system gives it a new pk, never reused; an addition of designations or properties
+#: leaves the header as it is), so a view is never stale; a replaced pk is simply not asked.
+_VIEWS: weakref.WeakKeyDictionary[Store, dict[tuple[int, str, str], CodeSystemView]] = \
+    weakref.WeakKeyDictionary()
+_VIEWS_LOCK = threading.Lock()
+VIEW_CACHE_SIZE = 64
+
+
+def _reuse_view(run: _Run, cset: ConceptSet) -> None:
+    """Hand `run` the cached view of the stored code system version `cset` resolves to (it
+    resolves the same way, through the cached resolution, in run._code_system)."""
+    system = str(cset.system)
+    wanted, _ = run.rules.wanted(system, cset.version)
+    provider = run.ctx.code_system(system, wanted)
+    if not isinstance(provider, StoredCodeSystemProvider):
+        return
+    key = (provider.url, provider.version)
+    if key in run.views:
+        return
+    stored = provider.stored
+    ckey = (stored.pk, stored.resource_id, type(provider).__name__)
+    with _VIEWS_LOCK:
+        views = _VIEWS.setdefault(provider.store, {})
+        view = views.get(ckey)
+    if view is None:
+        view = CodeSystemView(provider)
+        with _VIEWS_LOCK:
+            if len(views) >= VIEW_CACHE_SIZE:
+                views.clear()
+            views[ckey] = view
+    run.views[key] = view
 
 
 def _has_supplement(vs: ValueSetDefinition) -> bool:
@@ -220,6 +258,22 @@ def replaced(parts: list[Part]) -> bool:
 def answer(parts: list[Part], query: str | None, offset: int, limit: int,
            builder: EntryBuilder) -> Answer:
     """The entries of one page (offset, limit) and the total when it is cheap."""
+    provider = parts[0].view.provider if parts else None
+    if not isinstance(provider, StoredCodeSystemProvider):
+        return _answer(parts, query, offset, limit, builder)
+    try:
+        with page_reads.one_connection(provider.store):
+            return _answer(parts, query, offset, limit, builder)
+    except Exception:
+        # another process replaced a code system (dropping its text index) since it was
+        # resolved: an empty answer, which the caller reads again with the new one
+        if replaced(parts):
+            return Answer(None, (), ())
+        raise
+
+
+def _answer(parts: list[Part], query: str | None, offset: int, limit: int,
+            builder: EntryBuilder) -> Answer:
     entries: list[ExpansionEntry] = []
     keys: list[tuple[str, str | None, str]] = []
     totals: list[int | None] = []
@@ -249,7 +303,8 @@ def answer(parts: list[Part], query: str | None, offset: int, limit: int,
         if codes:
             off = 0
             wanted -= len(codes)
-            found = pages.details(store, sel.cs_pk, codes)
+            found = pages.details(store, sel.cs_pk, codes, designations=_designations(builder),
+                                  properties=_properties(builder, part.view))
             for code in codes:
                 detail = found.get(code)
                 if detail is not None:
@@ -258,3 +313,15 @@ def answer(parts: list[Part], query: str | None, offset: int, limit: int,
     known = None if any(t is None for t in totals) else sum(t for t in totals if t is not None)
     return Answer(known, tuple(entries), tuple(keys))
 
+
+
+def _designations(builder: EntryBuilder) -> bool:
+    """Whether entries use designations: to choose a display by language, or to list them."""
+    return builder.languages is not None or builder.request.include_designations
+
+
+def _properties(builder: EntryBuilder, view: CodeSystemView) -> tuple[str, ...]:
+    """The properties entries read: `status`, those meaning notSelectable, the requested."""
+    names = {"status", *builder.request.properties}
+    names |= {name for name, uri in view.property_uris.items() if uri in NOT_SELECTABLE_URIS}
+    return tuple(sorted(names))

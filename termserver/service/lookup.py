@@ -9,7 +9,7 @@ of the HL7 validator's message bundle.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from termserver.errors import BusinessRule, InvalidRequest, NotFound
 from termserver.model import (
@@ -56,8 +56,21 @@ def lookup(ctx: TxContext, request: LookupRequest) -> LookupResult:
         detail = replace(detail, properties=detail.properties + tuple(properties))
     display = choose_display(info.language, detail, [d for _, d in designations],
                              request.display_language)
-    return LookupResult(info, detail, request.display_language, request.properties, display,
-                        tuple(used), tuple(designations))
+    result = LookupResult(info, detail, request.display_language, request.properties, display,
+                          tuple(used), tuple(designations))
+    extend = getattr(provider, "extend_lookup", None)  # e.g. SNOMED CT (service/snomed.py)
+    return extend(result) if callable(extend) else result
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledLookup(LookupResult):
+    """A $lookup result a code system provider completed itself (SNOMED CT): `labels` are the
+    displays of the concepts its properties name (property codes that are concepts, and
+    code values) and `display_designation` says whether the display is also to be given as
+    a `preferredForLanguage` designation (False: the designations already hold it)."""
+
+    labels: tuple[tuple[str, str], ...] = ()
+    display_designation: bool = True
 
 
 def resolve_code_system(ctx: TxContext, system: str, version: str | None) -> CodeSystemProvider:

@@ -22,7 +22,7 @@ from termserver.model import (
 )
 from termserver.service import messages as msg
 from termserver.service.context import TxContext
-from termserver.service.filters import filter_test
+from termserver.service.filters import filter_notes, filter_test
 from termserver.service.provider import CodeSystemProvider
 from termserver.service.versions import Source, version_matches
 
@@ -45,6 +45,7 @@ class Membership:
     inactive_excluded: bool = False  # in the value set's definition but excluded as inactive
     issues: list[Issue] = field(default_factory=list)  # an imported value set is missing
     deprecated_in: str | None = None  # the value set that marks the concept deprecated
+    notes: list[str] = field(default_factory=list)  # filters the loaded data cannot answer
 
 
 def versions_for(ctx: TxContext, vs: ValueSetDefinition, system: str,
@@ -163,6 +164,9 @@ def _in_set(ctx: TxContext, vs: ValueSetDefinition, cset: ConceptSet,
         if any(_marks_deprecated(e) for e in ref.extensions):
             out.deprecated_in = _name(vs)
         return True
+    for note in filter_notes(provider, cset.filters):
+        if note not in out.notes:
+            out.notes.append(note)
     return all(_passes(provider, f, detail, _where(vs, cset, i))
                for i, f in enumerate(cset.filters))
 

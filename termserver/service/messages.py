@@ -49,9 +49,36 @@ def cc_not_in_vs(vs: str) -> Issue:
 
 def unknown_code(prefix: str, code: str, provider: CodeSystemProvider) -> Issue:
     version = f" version '{provider.version}'" if provider.version else ""
-    return _issue("error", "code-invalid", "invalid-code", "Unknown_Code_in_Version",
+    edition = getattr(provider, "edition_name", None)  # SNOMED CT: "International Edition"
+    if edition and provider.version:
+        version += f" ({edition})"
+    return _issue("error", "code-invalid", "invalid-code",
+                  "Unknown_Code_in_Version" if provider.version else "Unknown_Code_in",
                   f"Unknown code '{code}' in the CodeSystem '{provider.url}'{version}",
                   f"{prefix}code")
+
+
+def invalid_code_reason(prefix: str, text: str) -> Issue:
+    """Why an unknown code is not valid (e.g. a SNOMED CT expression that breaks the concept
+    model), after the Unknown_Code error."""
+    return Issue("information", "code-invalid", text, "invalid-code", (f"{prefix}code",))
+
+
+def code_note(prefix: str, text: str) -> Issue:
+    """A process note on a valid code (e.g. a SNOMED CT expression not checked in full)."""
+    return Issue("information", "informational", text, "process-note", (f"{prefix}code",))
+
+
+def inactive_display_of(prefix: str, given: str, code: str, status: str,
+                        allowed: Sequence[str]) -> Issue:
+    """A display that matches only an inactive designation: a warning naming the valid ones
+    (sorted; quoted where they hold more than one word)."""
+    shown = ",".join(f'"{a}"' if any(not ch.isalnum() for ch in a) else a
+                     for a in sorted(set(allowed)))
+    return _issue("warning", "invalid", "display-comment", "INACTIVE_DISPLAY_FOUND",
+                  f"'{given}' is no longer considered a correct display for code '{code}' "
+                  f"(status = {status}). The correct display is one of {shown}.",
+                  f"{prefix}display")
 
 
 def unknown_code_in_fragment(prefix: str, code: str, provider: CodeSystemProvider) -> Issue:
@@ -60,6 +87,18 @@ def unknown_code_in_fragment(prefix: str, code: str, provider: CodeSystemProvide
                   f"Unknown Code '{code}' in the CodeSystem '{provider.url}'{version} - note "
                   "that the code system is labeled as a fragment, so the code may be valid in "
                   "some other fragment", f"{prefix}code")
+
+
+def content_not_validated(prefix: str, coding: CodingInput, provider: CodeSystemProvider
+                          ) -> Issue:
+    """A code system known only as a stub (`content` not-present or example): the code can be
+    neither confirmed nor refused. The reference server's text; it carries no message id."""
+    shown = f" (\"{coding.display}\")" if coding.display else ""
+    where = prefix.rstrip(".")
+    return Issue("warning", "not-found",
+                 f"The system {provider.url} was found but did not contain enough information "
+                 f"to properly validate the code \"{coding.code or ''}\"{shown} "
+                 f"(mode = {provider.content})", "vs-invalid", (where,) if where else ())
 
 
 def unknown_system(prefix: str, system: str) -> Issue:
@@ -253,3 +292,9 @@ def supplement_missing(canonical: str) -> NotFound:
     """The error for a supplement the request or value set requires but nobody loaded."""
     return NotFound(f"Required supplement not found: {canonical}",
                     message_id="VALUESET_SUPPLEMENT_MISSING", tx_code="not-found")
+
+
+def filter_not_evaluated(note: str) -> Issue:
+    """A value set filter the loaded code system version has no data for (e.g. a LOINC Part
+    code without the Part files): membership could not be decided from it."""
+    return _issue("warning", "not-supported", None, "VALUESET_FILTER_NOT_EVALUATED", note)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
@@ -23,19 +24,24 @@ from termserver.model import (
     Concept,
     ConceptDetail,
     ConceptSet,
+    Designation,
     Filter,
+    LookupResult,
     MapElement,
     StoredCodeSystem,
     ValueSetDefinition,
 )
-from termserver.service import context
+from termserver.service import context, snomed_lookup
 from termserver.service.context import TxContext
 from termserver.service.ecl.evaluate import evaluate
 from termserver.service.ecl.graph import ConcreteValue, EclGraph, MemoryEclGraph, Relationship
 from termserver.service.provider import CodeSystemProvider, StoredCodeSystemProvider
+from termserver.service.snomed_editions import edition_name
 from termserver.service.snomed_expression import Expression, parse, render
 from termserver.service.snomed_graph import ExpressionGraph, StoreEclGraph, concrete
+from termserver.service.snomed_mrcm import NOT_MRCM_CHECKED, problem
 from termserver.store import Store
+from termserver.store.search_candidates import term_texts
 
 SNOMED = "http://snomed.info/sct"
 Test = Callable[[ConceptDetail], bool]
@@ -64,6 +70,7 @@ class SnomedProvider(StoredCodeSystemProvider):
     def __init__(self, store: Store, cs: StoredCodeSystem) -> None:
         super().__init__(store, cs)
         self._graph: StoreEclGraph | None = None
+        self._reasons: dict[str, str | None] = {}  # expression → why invalid (this request)
 
     @property
     def graph(self) -> StoreEclGraph:
@@ -73,15 +80,57 @@ class SnomedProvider(StoredCodeSystemProvider):
 
     def lookup(self, code: str) -> ConceptDetail | None:
         if code.isdigit():
-            return super().lookup(code)
-        expr = parse(code)
-        if expr is None:
+            found = super().lookup(code)
+            if found is None or not any(p.property == INACTIVE_DESCRIPTION
+                                        for p in found.properties):
+                return found
+            return replace(found, properties=tuple(
+                p for p in found.properties if p.property != INACTIVE_DESCRIPTION))
+        if self.invalid_reason(code) is not None:
             return None
-        known = self.store.existing_codes(self.stored.pk, expr.concepts())
-        if len(known) != len(expr.concepts()) or any(known.values()):
-            return None  # an unknown or inactive concept: not a valid expression
+        expr = parse(code)
+        assert expr is not None
         display = render(expr, self._term)
         return ConceptDetail(Concept(code, display), parents=expr.focus)
+
+    def invalid_reason(self, code: str) -> str | None:
+        """Why `code` is not a concept or valid expression of this version, for the
+        information issue after "Unknown code" (None: it is valid, or a plain unknown id)."""
+        if code.isdigit():
+            return None
+        if code in self._reasons:
+            return self._reasons[code]
+        expr = parse(code)
+        if expr is None:
+            reason: str | None = "it does not follow the SNOMED CT compositional grammar"
+        else:
+            reason = problem(self.store, self.stored.pk, expr,
+                             lambda ecl: ecl_members(self, ecl),
+                             lambda value, ecl: expression_in_ecl(
+                                 self, render(value, lambda _c: None), ecl))
+        if len(self._reasons) < 256:
+            self._reasons[code] = None if reason is None else f"Not a valid expression: {reason}"
+        return None if reason is None else f"Not a valid expression: {reason}"
+
+    def inactive_designations(self, code: str) -> list[Designation]:
+        """The concept's inactive descriptions (terms once valid as its display)."""
+        found = super().lookup(code) if code.isdigit() else None
+        return [Designation(code, p.value, self.language) for p in
+                (found.properties if found else ()) if p.property == INACTIVE_DESCRIPTION]
+
+    def code_notes(self, code: str) -> list[str]:
+        """Notes for a valid code: an expression has not been checked against the whole
+        concept model."""
+        return [] if code.isdigit() else [NOT_MRCM_CHECKED]
+
+    @property
+    def edition_name(self) -> str:
+        """The edition of this version, for messages ("International Edition")."""
+        return edition_name(self.store, self.stored.pk, self.version)
+
+    def extend_lookup(self, result: LookupResult) -> LookupResult:
+        """$lookup: SNOMED CT names, labels and default properties (service/snomed_lookup)."""
+        return snomed_lookup.extend(result, self._term, self._terms, super().lookup)
 
     def ancestors(self, code: str) -> set[str]:
         if code.isdigit():
@@ -96,8 +145,37 @@ class SnomedProvider(StoredCodeSystemProvider):
         return super().descendants(code) if code.isdigit() else set()
 
     def _term(self, code: str) -> str | None:
-        detail = super().lookup(code)
-        return detail.concept.display if detail else None
+        concept = self.store.concept(self.stored.pk, code)
+        return concept.display if concept else None
+
+    def _terms(self, codes: Sequence[str]) -> dict[str, str]:
+        """The displays of `codes` (one query)."""
+        return {code: display for code, (display, _texts, _props)
+                in term_texts(self.store, self.stored.pk, codes, ()).items() if display != code}
+
+
+#: The property the loader keeps inactive description terms in (loaders/snomed.py).
+INACTIVE_DESCRIPTION = "inactiveDescription"
+#: Description types (use codes of the designations).
+FSN, SYNONYM = "900000000000003001", "900000000000013009"
+
+
+def significant_designations(detail: ConceptDetail) -> ConceptDetail:
+    """The concept with the designations an expansion shows: per language its fully specified
+    name, then its preferred synonym (the display, in the display's language). The stored
+    order puts preferred synonyms first, so the first synonym of a language is its preferred
+    one."""
+    display = detail.concept.display
+    fsn: dict[str, Designation] = {}
+    synonym: dict[str, Designation] = {}
+    for d in detail.designations:
+        lang = d.language or ""
+        if d.use_code == FSN:
+            fsn.setdefault(lang, d)
+        elif d.use_code == SYNONYM and (lang not in synonym or (
+                d.value == display and synonym[lang].value != display)):
+            synonym[lang] = d
+    return replace(detail, designations=(*fsn.values(), *synonym.values()))
 
 
 def stored_provider(store: Store, cs: StoredCodeSystem) -> CodeSystemProvider | None:

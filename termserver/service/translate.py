@@ -10,8 +10,9 @@ itself, `other-map` the answer of the other map.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
 
 from termserver.aliases import canonical_system
 from termserver.errors import NotFound
@@ -26,6 +27,7 @@ from termserver.model import (
 )
 from termserver.service import snomed
 from termserver.service.context import TxContext
+from termserver.store.bulk import MapRow, concept_maps_present, map_rows_many
 
 #: How deep `other-map` rules may chain before the chain is cut.
 MAX_OTHER_MAP_DEPTH = 5
@@ -61,14 +63,73 @@ def translate(ctx: TxContext, request: TranslateRequest,
     return TranslateResult(result, tuple(_unique(matches)), "; ".join(notes) or None)
 
 
+def translate_one(ctx: TxContext, request: TranslateRequest) -> TranslateResult:
+    """`translate` for a request without inline or tx-resource maps: its code's stored rows
+    are read once, and the commonest case answered by `translate_plain`."""
+    request = canonical_request(request)
+    coding = request.codings[0] if len(request.codings) == 1 else None
+    if coding is None or not coding.code or request.concept_map is not None:
+        return translate(ctx, request)
+    key = RowKey(coding.code, coding.system, request.reverse, request.other_system,
+                 request.url, request.map_version)
+    stored = stored_rows(ctx, key)
+    found = translate_plain(request, stored)
+    if found is not None:
+        return found
+    token = PREFETCH.set(Prefetched(rows={key: stored}))
+    try:
+        return translate(ctx, request)
+    finally:
+        PREFETCH.reset(token)
+
+
+def translate_plain(request: TranslateRequest, stored: Sequence[MapRow]
+                    ) -> TranslateResult | None:
+    """`translate` for the commonest request, given the stored rows of its code: one coding,
+    forward, stored maps only (no inline map, implicit SNOMED CT map, scopes, dependencies
+    or version chain), rows found and none an `unmapped` rule. None for anything else (then
+    `translate` answers). `request` must be canonical (`canonical_request`)."""
+    if (request.reverse or request.concept_map is not None or request.source_scope
+            or request.target_scope or request.dependencies or len(request.codings) != 1
+            or not stored or (request.url is not None and "?fhir_cm=" in request.url)):
+        return None
+    coding = request.codings[0]
+    if not coding.code or _chains(request, (), coding):
+        return None
+    kept: list[tuple[tuple[int, int], _Row]] = []
+    seen: set[tuple[int, int]] = set()
+    contiguous, last = True, None
+    for pk, url, version, e in stored:
+        if e.source_code == UNMAPPED_SOURCE:
+            return None
+        if _version_fits(e, coding, False) and _other_version_fits(e, request):
+            key = (pk, e.group)
+            if key != last:
+                contiguous, last = contiguous and key not in seen, key
+                seen.add(key)
+            kept.append((key, _Row(("stored", pk), url, version, e)))
+    if not contiguous:  # `_translate_one` answers group by group, in order of appearance
+        order = {key: i for i, key in reversed(list(enumerate(k for k, _ in kept)))}
+        kept.sort(key=lambda kr: order[kr[0]])
+    matches = [_match(r, False) for _, r in kept]
+    result = any(m.concept is not None and m.relationship != "not-related-to" for m in matches)
+    return TranslateResult(result, tuple(_unique(matches)),
+                           None if result else _no_match_message(request))
+
+
 def canonical_request(request: TranslateRequest) -> TranslateRequest:
     """The request with alias system URLs (e.g. `…/dimdi/icd-10-gm`) replaced by canonicals."""
     def canon(url: str | None) -> str | None:
         return canonical_system(url) if url is not None else None
-    codings = tuple(replace(c, system=canon(c.system)) for c in request.codings)
+    codings = tuple(c if canon(c.system) == c.system else replace(c, system=canon(c.system))
+                    for c in request.codings)
     other, _, version = (canon(request.other_system) or "").partition("|")
-    return replace(request, codings=codings, other_system=other or None,
-                   target_version=request.target_version or version or None)
+    other_system, target_version = other or None, request.target_version or version or None
+    if (other_system == request.other_system and target_version == request.target_version
+            and all(a is b for a, b in zip(codings, request.codings, strict=True))):
+        return request  # already canonical (bulk chunks canonicalise once)
+    return replace(request, codings=codings, other_system=other_system,
+                   target_version=target_version)
 
 
 def _translate_one(ctx: TxContext, request: TranslateRequest, maps: Sequence[ConceptMapContent],
@@ -110,16 +171,58 @@ def _candidate_rows(ctx: TxContext, request: TranslateRequest,
     if implicit is not None:  # SNOMED CT `?fhir_cm=` maps (service/snomed.py)
         return rows + [_Row(("implicit", 0), url, None, e) for e in implicit
                        if _row_matches(e, coding, request)]
-    if url is not None and not ctx.store.concept_map_exists(url, version):
+    stored = stored_rows(ctx, RowKey(coding.code, coding.system, request.reverse,
+                                     request.other_system, url, version))
+    if url is not None and not stored and not _map_exists(ctx, url, version):
         where = f"{url}|{version}" if version else url
         raise NotFound(f"A definition for the ConceptMap '{where}' could not be found",
                        expression=("url",))
-    for pk, map_url, map_version, e in ctx.store.map_rows(
-            coding.code, coding.system, reverse=request.reverse,
-            other_system=request.other_system, url=url, version=version):
+    for pk, map_url, map_version, e in stored:
         if _version_fits(e, coding, request.reverse) and _other_version_fits(e, request):
             rows.append(_Row(("stored", pk), map_url, map_version, e))
     return rows
+
+
+class RowKey(NamedTuple):
+    """What one stored-row read asks for (see `store.bulk.map_rows_many`)."""
+
+    code: str
+    system: str | None
+    reverse: bool
+    other_system: str | None
+    url: str | None
+    version: str | None
+
+
+@dataclass(slots=True)
+class Prefetched:
+    """Stored rows and map versions read ahead for a chunk of codings (bulk $translate): a
+    read found here costs no query; anything else is read as usual."""
+
+    rows: dict[RowKey, list[MapRow]] = field(default_factory=dict)
+    maps: dict[str, set[str | None]] = field(default_factory=dict)
+
+
+#: The read-ahead of the chunk being answered (termserver.service.bulk sets it).
+PREFETCH: ContextVar[Prefetched | None] = ContextVar("termserver_translate_prefetch",
+                                                     default=None)
+
+
+def stored_rows(ctx: TxContext, key: RowKey) -> list[MapRow]:
+    """Stored map rows for one code: read ahead, or one indexed query."""
+    ahead = PREFETCH.get()
+    if ahead is not None and key in ahead.rows:
+        return ahead.rows[key]
+    return map_rows_many(ctx.store, (key.code,), key.system, reverse=key.reverse,
+                         other_system=key.other_system, url=key.url, version=key.version)
+
+
+def _map_exists(ctx: TxContext, url: str, version: str | None) -> bool:
+    ahead = PREFETCH.get()
+    versions = ahead.maps.get(url) if ahead is not None else None
+    if versions is None:
+        versions = concept_maps_present(ctx.store, url)
+    return bool(versions) and (version is None or version in versions)
 
 
 def _row_matches(e: MapElement, coding: CodingInput, request: TranslateRequest) -> bool:
@@ -339,7 +442,8 @@ def _map_row(rows: Mapping[str, list[_Row]], key: tuple[str, int]) -> _Row:
 
 def _stored_rows(ctx: TxContext, system: str, code: str) -> list[_Row]:
     return [_Row(("stored", pk), url, version, e)
-            for pk, url, version, e in ctx.store.map_rows(code, system, other_system=system)
+            for pk, url, version, e in stored_rows(ctx, RowKey(code, system, False, system,
+                                                                None, None))
             if e.source_code == code and e.target_version is not None]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from termserver.aliases import canonical_system
 from termserver.model import (
     CodingInput,
+    Concept,
     ConceptDetail,
     Designation,
     Issue,
@@ -25,7 +26,7 @@ from termserver.model import (
 from termserver.service import messages as msg
 from termserver.service.context import TxContext
 from termserver.service.csview import STANDARDS_STATUS, CodeSystemView, status_warnings
-from termserver.service.display import check_display, preferred_display
+from termserver.service.display import DisplayCheck, check_display, preferred_display, same_display
 from termserver.service.expand import SUPPLEMENT_EXT
 from termserver.service.icd_notation import notation_issue, usage_from
 from termserver.service.membership import (
@@ -205,24 +206,36 @@ def _validate_one(ctx: TxContext, request: ValidateRequest, coding: CodingInput,
     o.version = provider.version
     detail = provider.lookup(code)
     if detail is None:
-        if provider.content == "fragment":
-            o.add(msg.unknown_code_in_fragment(prefix, code, provider), in_message=False)
-            o.valid = o.in_value_set = True
-            return o
+        if provider.content in PARTIAL_CONTENT:
+            return _not_in_partial(ctx, request, o, provider, coding, prefix)
         if not request.membership_only:
             o.add(msg.unknown_code(prefix, code, provider))
+            reason = getattr(provider, "invalid_reason", None)  # e.g. SNOMED CT expressions
+            why = reason(code) if callable(reason) else None
+            if why:
+                o.add(msg.invalid_code_reason(prefix, why), in_message=False)
             notation = notation_issue(provider.url, code, prefix, usage_from(provider.lookup))
             if notation is not None:  # e.g. ICD-10-GM "I25.11†": name the bare code(s)
                 o.add(notation)
+            explain = getattr(provider, "explain", None)  # grammar-based systems say why
+            reason = explain(code) if callable(explain) else None
+            if reason:  # e.g. UCUM "Error processing unit 'kgXX': … at character 1"
+                o.add(Issue("information", "code-invalid", reason, "invalid-code",
+                            (f"{prefix}code",)), in_message=False)
         if vs is not None:
             o.add(msg.not_in_vs(prefix, coding, _vs_name(vs)))
         return o
     o.resolved = True
     for note in _code_system_notes(provider):
         o.add(note, in_message=False)
+    if provider.content == "example" and not request.membership_only:
+        o.add(msg.content_not_validated(prefix, coding, provider))
     _describe(o, provider, detail, coding, prefix)
     if vs is None:
         o.in_value_set = True
+        notes = getattr(provider, "code_notes", None)  # e.g. an expression not fully checked
+        for text in notes(detail.concept.code) if callable(notes) else ():
+            o.add(msg.code_note(prefix, text), in_message=False)
     else:
         verdict = member(ctx, vs, provider, detail, request)
         o.in_value_set = verdict.member
@@ -232,13 +245,48 @@ def _validate_one(ctx: TxContext, request: ValidateRequest, coding: CodingInput,
         if coding.display is not None:
             check = check_display(provider, detail, coding.display, request.display_language,
                                   request.lenient_display, prefix, system, extra)
+            if not check.valid or check.issues:
+                check = _inactive_designation(provider, detail, coding.display, prefix, check)
             for issue in check.issues:
                 o.add(issue, in_message=issue.severity != "warning" or request.lenient_display)
-            if check.valid and coding.display != detail.concept.display:
+            if check.valid and not same_display(coding.display, detail.concept.display):
                 _retired_display(o, provider, detail, coding.display, prefix)
         o.display = preferred_display(provider, detail, request.display_language, extra)
-        _status_issues(o, provider, detail, prefix)
+        if vs is not None and o.in_value_set and _selected_by_filter(vs, provider.url):
+            o.inactive = None  # membership by a filter: no status report (as the reference)
+        else:
+            _status_issues(o, provider, detail, prefix)
     o.valid = o.in_value_set
+    return o
+
+
+#: `CodeSystem.content` values that do not list every code: a code missing from them is not
+#: thereby wrong (https://hl7.org/fhir/R4/codesystem-content-mode.html).
+PARTIAL_CONTENT = ("fragment", "example", "not-present")
+
+
+def _not_in_partial(ctx: TxContext, request: ValidateRequest, o: CodingOutcome,
+                    provider: CodeSystemProvider, coding: CodingInput,
+                    prefix: str) -> CodingOutcome:
+    """A code the loaded content of `provider` does not hold, where that content is partial:
+    a warning instead of Unknown_Code_in_Version (as the reference server answers), and the
+    value set decides by its definition alone (the whole system, or the code listed)."""
+    code = coding.code or ""
+    if not request.membership_only:
+        if provider.content == "fragment":
+            o.add(msg.unknown_code_in_fragment(prefix, code, provider), in_message=False)
+        else:  # not-present / example: the system is known, its codes are not
+            o.add(msg.content_not_validated(prefix, coding, provider))
+    vs = request.value_set
+    if vs is None:
+        o.valid = o.in_value_set = True
+        return o
+    verdict = member(ctx, vs, provider, ConceptDetail(Concept(code)), request)
+    o.valid = o.in_value_set = verdict.member
+    for issue in verdict.issues:
+        o.add(issue)
+    if not verdict.member and not verdict.issues:
+        o.add(msg.not_in_vs(prefix, coding, _vs_name(vs)))
     return o
 
 
@@ -261,7 +309,7 @@ def _describe(o: CodingOutcome, provider: CodeSystemProvider, detail: ConceptDet
 def _retired_display(o: CodingOutcome, provider: CodeSystemProvider, detail: ConceptDetail,
                      given: str, prefix: str) -> None:
     """A display that only matches a designation marked deprecated/withdrawn is a warning."""
-    matching = [d for d in detail.designations if d.value == given]
+    matching = [d for d in detail.designations if same_display(given, d.value)]
     if not matching:
         return
     extensions = CodeSystemView(provider).designation_extensions(detail.concept.code, matching)
@@ -269,6 +317,27 @@ def _retired_display(o: CodingOutcome, provider: CodeSystemProvider, detail: Con
                ("deprecated", "withdrawn") for e in exts) for exts in extensions):
         o.add(msg.inactive_display(prefix, given, detail.concept.code, "deprecated",
                                    detail.concept.display or ""), in_message=False)
+
+
+def _selected_by_filter(vs: ValueSetDefinition, system: str) -> bool:
+    """Every include of `system` selects its codes by filter (none lists concepts): the
+    reference server then reports no inactive status for a member (checkConceptSet)."""
+    sets = [c for c in vs.include if c.system == system]
+    return bool(sets) and all(c.filters and not c.concepts for c in sets)
+
+
+def _inactive_designation(provider: CodeSystemProvider, detail: ConceptDetail, given: str,
+                          prefix: str, check: DisplayCheck) -> DisplayCheck:
+    """A display that is no valid display but matches an inactive designation (a SNOMED CT
+    inactive description): valid, with the INACTIVE_DISPLAY_FOUND warning."""
+    inactive = getattr(provider, "inactive_designations", None)
+    if not callable(inactive) or not any(d.value == given for d in
+                                         inactive(detail.concept.code)):
+        return check
+    allowed = [v for v in (detail.concept.display, *(d.value for d in detail.designations))
+               if v]
+    return DisplayCheck(True, [msg.inactive_display_of(prefix, given, detail.concept.code,
+                                                       "inactive", allowed)])
 
 
 def supplements_in_force(ctx: TxContext, request: ValidateRequest) -> list[CodeSystemProvider]:
@@ -328,6 +397,8 @@ def _membership_issues(o: CodingOutcome, verdict: Membership, request: ValidateR
     if verdict.member and verdict.deprecated_in:
         o.add(msg.deprecated_in_value_set(prefix, detail.concept.code, provider.url,
                                           verdict.deprecated_in), in_message=False)
+    for note in verdict.notes:
+        o.add(msg.filter_not_evaluated(note), in_message=False)
 
 
 # -- code system version -----------------------------------------------------------------------
@@ -376,17 +447,25 @@ def _choose_version(ctx: TxContext, request: ValidateRequest, system: str,
         target = cv if cv is not None and any(v == cv for v in known) else None
         return VersionChoice(ctx.code_system(system, target), target, "latest")
     choice = _pick_choice(ctx, vs, request, choices, coding)
+    # an include version `*` or `2.x` is a pattern: when it admits the coding's own version
+    # there is no VALUESET_VALUE_MISMATCH, even if that version is not loaded (then it is
+    # UNKNOWN_CODESYSTEM_VERSION, above, and the newest matching version is used, as for a
+    # versionless include)
+    admitted = cv is not None and choice.source == "include" and is_pattern(choice.wanted) \
+        and version_matches(choice.wanted, cv)
     if choice.provider is None:
         o.add(msg.unknown_version(prefix, system, choice.wanted or "", known))
         o.caused_by.append(f"{system}|{choice.wanted}")
-        if cv is not None and choice.wanted and cv != choice.wanted:
+        if cv is not None and choice.wanted and not admitted and \
+                not version_matches(choice.wanted, cv):
             o.add(msg.value_mismatch(prefix, system, choice.wanted, cv))
         return None
     resolved = choice.provider.version
     failed = ctx.rules.check_fails(system, resolved)
     if failed is not None:
         o.add(msg.version_check(prefix, system, resolved, failed))
-    if cv is not None and resolved is not None and not version_matches(cv, resolved):
+    if cv is not None and resolved is not None and not admitted and \
+            not version_matches(cv, resolved):
         if choice.source == "include":
             o.add(msg.value_mismatch(prefix, system, choice.wanted or resolved, cv))
         elif choice.source == "latest":

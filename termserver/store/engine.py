@@ -9,8 +9,12 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import QueuePool
 
 from termserver.errors import InvalidRequest
+
+#: Seconds a PostgreSQL connection attempt may take (a URL's own `connect_timeout` wins).
+CONNECT_TIMEOUT = 10
 
 
 def open_engine(url: str) -> Engine:
@@ -23,8 +27,11 @@ def open_engine(url: str) -> Engine:
         raise InvalidRequest(f"not a database URL: {url!r}") from None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            folder = Path(database).expanduser().parent
+            if not folder.is_dir():
+                raise InvalidRequest(f"cannot open database {database}: the folder {folder} "
+                                     "does not exist (create it, or check the path)")
         engine = create_engine(url, connect_args={"check_same_thread": False},
                                pool_size=8, max_overflow=8)
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -32,10 +39,23 @@ def open_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             url = str(parsed.set(drivername="postgresql+psycopg"))
-        return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+        connect_args = {} if "connect_timeout" in parsed.query else \
+            {"connect_timeout": CONNECT_TIMEOUT}
+        return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True,
+                             connect_args=connect_args)
     raise InvalidRequest(
         f"unsupported database {parsed.get_backend_name()!r}: use sqlite:///PATH or "
         "postgresql+psycopg://USER@HOST/DB")
+
+
+def pool_status(engine: Engine) -> dict[str, int]:
+    """The connection pool now: size, checked in, checked out, overflow (empty when the pool
+    does not count them)."""
+    pool = engine.pool
+    if not isinstance(pool, QueuePool):
+        return {}
+    return {"size": pool.size(), "checked_in": pool.checkedin(),
+            "checked_out": pool.checkedout(), "overflow": max(pool.overflow(), 0)}
 
 
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -71,3 +91,10 @@ def checkpoint(path: str) -> bool:
         return False
     finally:
         conn.close()
+
+
+def analyze(engine: Engine) -> None:
+    """Refresh the query planner's statistics after a big load: PostgreSQL `ANALYZE` (a fresh
+    load has none, and pages then take the wrong plans), SQLite `PRAGMA optimize`."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE" if engine.dialect.name != "sqlite" else "PRAGMA optimize")

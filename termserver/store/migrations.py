@@ -3,14 +3,24 @@
 A fresh database gets the current schema and is stamped with SCHEMA_VERSION. An older one runs
 each step after its recorded version, in order, in one transaction per step. A database newer
 than this program is refused with a clear message rather than being touched.
+
+The whole check-and-migrate runs under a lock (PostgreSQL: a session advisory lock; SQLite:
+a flock on the database's folder), so server processes starting at the same moment on one
+database migrate one after the other (the later ones find the schema current). Also here:
+the probes /readyz and /metrics read (`schema_state`, `job_states`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
-from sqlalchemy import Connection, Engine, inspect, or_, select, update
+from sqlalchemy import Connection, Engine, func, inspect, or_, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from termserver.errors import SchemaError
 from termserver.store.schema import (
@@ -20,6 +30,7 @@ from termserver.store.schema import (
     SOURCE_SCOPE_TABLES,
     WORKBENCH_TABLES,
     code_system,
+    map_job,
     metadata,
     resource,
     schema_version,
@@ -81,8 +92,60 @@ def current_version(conn: Connection) -> int | None:
     return int(found) if found is not None else 0
 
 
+#: pg_advisory_lock key of schema migrations (any constant 64-bit number unique to us).
+MIGRATION_LOCK = 0x7465726D5F736368  # "term_sch"
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """PostgreSQL: hold the migration advisory lock (waiting for another process that holds
+    it); released when done, or by the server if this process dies. SQLite file: an exclusive
+    flock on the database's folder (never on the file itself: closing another descriptor of
+    it would drop SQLite's own locks); none on Windows or in memory."""
+    if engine.dialect.name == "sqlite":
+        with _folder_lock(engine.url.database):
+            yield
+        return
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        lock.commit()
+        try:
+            yield
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            lock.commit()
+
+
+@contextmanager
+def _folder_lock(database: str | None) -> Iterator[None]:
+    if sys.platform == "win32" or not database or database == ":memory:" \
+            or database.startswith("file:"):
+        yield
+        return
+    import fcntl
+
+    fd = os.open(Path(database).expanduser().parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def migrate(engine: Engine) -> int:
     """Bring the schema to SCHEMA_VERSION; return the version found before (0 when fresh)."""
+    from termserver.store import pages
+
+    with _migration_lock(engine):
+        found = _migrate(engine)
+        pages.ensure_indexes(engine)  # outside the versioned schema, but raced the same way
+        return found
+
+
+def _migrate(engine: Engine) -> int:
     with engine.begin() as conn:
         found = current_version(conn)
         if found is None:
@@ -104,3 +167,30 @@ def migrate(engine: Engine) -> int:
 def _stamp(conn: Connection, version: int) -> None:
     conn.execute(schema_version.insert().values(
         version=version, applied_at=datetime.now(UTC).isoformat(timespec="seconds")))
+
+
+# -- probes ------------------------------------------------------------------------------------
+
+
+def schema_state(engine: Engine) -> str | None:
+    """None when the database answers and its schema is SCHEMA_VERSION; else why not, in one
+    line (unreachable, not created, older or newer)."""
+    try:
+        with engine.connect() as conn:
+            found = current_version(conn)
+    except SQLAlchemyError as exc:
+        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        return f"database unreachable: {type(exc).__name__}: {first[:200]}"
+    if found is None:
+        return "database has no termserver schema"
+    if found != SCHEMA_VERSION:
+        return f"database schema version {found}, this termserver needs {SCHEMA_VERSION}"
+    return None
+
+
+def job_states(engine: Engine) -> dict[tuple[str, str], int]:
+    """Workbench jobs in the database by (kind, state)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(map_job.c.kind, map_job.c.state, func.count())
+                            .group_by(map_job.c.kind, map_job.c.state)).all()
+    return {(str(kind), str(state)): int(n) for kind, state, n in rows}

@@ -11,13 +11,14 @@ uses (load order, or code order when a hierarchy or code-set filter selects the 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
 
 from termserver.model import Concept, ConceptDetail, ConceptProperty, Designation
+from termserver.store.page_reads import query as _query
 
 if TYPE_CHECKING:
     from termserver.store.read import Store
@@ -153,7 +154,7 @@ def page_codes(store: Store, sel: Selection, offset: int, limit: int) -> list[st
     sql, params, order = _select(sel, sqlite)
     sql = f"SELECT code FROM ({sql}) m ORDER BY {order} LIMIT ? OFFSET ?" if order == "seq" \
         else f"{sql} ORDER BY 1 LIMIT ? OFFSET ?"
-    rows = store._hot_query(_mark(sqlite, sql), (*params, limit, offset))
+    rows = _query(store, _mark(sqlite, sql), (*params, limit, offset))
     return [str(r[0]) for r in rows]
 
 
@@ -161,52 +162,54 @@ def count_codes(store: Store, sel: Selection, cap: int) -> int:
     """How many concepts `sel` holds, counting at most `cap`."""
     sqlite = store.dialect == "sqlite"
     sql, params, _ = _select(sel, sqlite)
-    rows = store._hot_query(_mark(sqlite, f"SELECT COUNT(*) FROM ({sql} LIMIT ?) m"),
+    rows = _query(store, _mark(sqlite, f"SELECT COUNT(*) FROM ({sql} LIMIT ?) m"),
                             (*params, cap))
     return int(rows[0][0])
 
 
-#: Row kinds of the details query (as read.py's _DETAIL_SQL, keyed by code).
-_DETAIL = " UNION ALL ".join((
-    "SELECT 0, code, code, display, definition, CAST(NULL AS TEXT), CAST(NULL AS TEXT), "
-    "CASE WHEN inactive THEN 1 ELSE 0 END, CASE WHEN abstract THEN 1 ELSE 0 END "
-    "FROM concept WHERE cs_pk = ? AND code IN ({m})",
-    "SELECT 1, code, language, use_system, use_code, use_display, value, NULL, NULL "
-    "FROM designation WHERE cs_pk = ? AND code IN ({m})",
-    "SELECT 2, code, property, type, value, value_system, value_display, NULL, NULL "
-    "FROM concept_property WHERE cs_pk = ? AND code IN ({m})",
-    "SELECT 3, child, parent, NULL, NULL, NULL, NULL, NULL, NULL "
-    "FROM concept_parent WHERE cs_pk = ? AND child IN ({m})",
-    "SELECT 4, parent, child, NULL, NULL, NULL, NULL, NULL, NULL "
-    "FROM concept_parent WHERE cs_pk = ? AND parent IN ({m})",
-))
+#: Row kinds of the details query (as read.py's _DETAIL_SQL, keyed by code): the concept,
+#: its designations, its properties. Parents and children are not read: no entry shows them.
+_CONCEPT = ("SELECT 0, code, code, display, definition, CAST(NULL AS TEXT), "
+            "CAST(NULL AS TEXT), CASE WHEN inactive THEN 1 ELSE 0 END, CASE WHEN abstract "
+            "THEN 1 ELSE 0 END FROM concept WHERE cs_pk = ? AND code IN ({m})")
+_DESIGNATIONS = ("SELECT 1, code, language, use_system, use_code, use_display, value, NULL, "
+                 "NULL FROM designation WHERE cs_pk = ? AND code IN ({m})")
+_PROPERTIES = ("SELECT 2, code, property, type, value, value_system, value_display, NULL, "
+               "NULL FROM concept_property{hint} WHERE cs_pk = ? AND code IN ({m})")
 
 
-def details(store: Store, cs_pk: int, codes: Sequence[str]) -> dict[str, ConceptDetail]:
-    """The concepts `codes` with designations, properties, parents and children."""
+def details(store: Store, cs_pk: int, codes: Sequence[str], *, designations: bool = True,
+            properties: Collection[str] | None = None) -> dict[str, ConceptDetail]:
+    """The concepts `codes` with their designations (unless `designations` is false) and
+    properties (only those named in `properties`, when given), in one query; parents and
+    children are left empty."""
     codes = list(dict.fromkeys(codes))
     if not codes:
         return {}
     sqlite = store.dialect == "sqlite"
-    sql = _mark(sqlite, _DETAIL.format(m=", ".join("?" * len(codes))))
-    rows = store._hot_query(sql, (cs_pk, *codes) * 5)
+    marks = ", ".join("?" * len(codes))
+    arms = [_CONCEPT.format(m=marks)]
+    params: list[Any] = [cs_pk, *codes]
+    if designations:
+        arms.append(_DESIGNATIONS.format(m=marks))
+        params += [cs_pk, *codes]
+    if properties is None or properties:
+        named = "" if properties is None else \
+            f" AND property IN ({', '.join('?' * len(properties))})"
+        # SQLite: by code, in stored order, also when named (not by ix_property_value)
+        hint = " INDEXED BY ix_property_code" if sqlite else ""
+        arms.append(_PROPERTIES.format(m=marks, hint=hint) + named)
+        params += [cs_pk, *codes, *(properties or ())]
+    rows = _query(store, _mark(sqlite, " UNION ALL ".join(arms)), tuple(params))
     found: dict[str, Concept] = {}
     desigs: dict[str, list[Designation]] = {}
     props: dict[str, list[ConceptProperty]] = {}
-    parents: dict[str, list[str]] = {}
-    children: dict[str, list[str]] = {}
     for kind, code, a, b, c, d, e, inactive, abstract in rows:
         if kind == 0:
             found[code] = Concept(a, b, c, bool(inactive), bool(abstract))
         elif kind == 1:
             desigs.setdefault(code, []).append(Designation(code, e, a, b, c, d))
-        elif kind == 2:
-            props.setdefault(code, []).append(ConceptProperty(code, a, c, b, d, e))
-        elif kind == 3:
-            parents.setdefault(code, []).append(a)
         else:
-            children.setdefault(code, []).append(a)
-    return {code: ConceptDetail(con, tuple(desigs.get(code, ())), tuple(props.get(code, ())),
-                                tuple(parents.get(code, ())), tuple(children.get(code, ())))
+            props.setdefault(code, []).append(ConceptProperty(code, a, c, b, d, e))
+    return {code: ConceptDetail(con, tuple(desigs.get(code, ())), tuple(props.get(code, ())))
             for code, con in found.items()}
-

@@ -27,6 +27,7 @@ from sqlalchemy import Engine, Row, and_, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import OperationalError
 
+from termserver import metrics
 from termserver.aliases import canonical_system
 from termserver.errors import NotFound, SchemaError
 from termserver.model import (
@@ -44,7 +45,7 @@ from termserver.model import (
     content_rank,
 )
 from termserver.store import migrations, pages
-from termserver.store.engine import _sqlite_pragmas, checkpoint, open_engine
+from termserver.store.engine import _sqlite_pragmas, analyze, checkpoint, open_engine
 from termserver.store.fresh import fresh_pk
 from termserver.store.graph import GraphReads
 from termserver.store.hotsql import (
@@ -145,6 +146,10 @@ class Store(GraphReads):
         """SQLite: fold the write-ahead log into the file and truncate it (a server that does
         not own its Store calls this at shutdown); True when done. PostgreSQL: nothing."""
         return self._hot_file is not None and checkpoint(self._hot_file)
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics (after a load; see engine.analyze)."""
+        analyze(self.engine)
 
     @property
     def inline_reads(self) -> bool:
@@ -276,7 +281,9 @@ class Store(GraphReads):
         gen = self.generation
         hit = self._resolved.get(key)
         if hit is not None and hit[0] == gen and hit[1] > time.monotonic():
+            metrics.cache_lookup("code_system_resolution", True)
             return hit[2]
+        metrics.cache_lookup("code_system_resolution", False)
         found = self._resolve_fresh(url, version)
         if found is not None:
             self._remember(key, gen, found)

@@ -23,6 +23,7 @@ property, code-set filters) join in the same SQL queries.
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from termserver.store import expand_subtree as subtree
+from termserver.store.page_reads import query as _query
 from termserver.store.pages import Selection, where_sql
 from termserver.textfold import code_query, fold, parse
 
@@ -125,6 +128,7 @@ def build(conn: Connection, cs_pk: int, progress: Progress | None = None) -> int
         f"inactive, nwords, norm FROM {stage}")
     conn.exec_driver_sql(f"DROP TABLE {stage}")
     conn.exec_driver_sql(f"CREATE INDEX {term}_norm ON {term} (norm)")
+    subtree.ensure_code_index(conn, cs_pk)
     collate = "" if sqlite else ' COLLATE "C"'  # prefix ranges in byte order
     conn.exec_driver_sql(f"CREATE TABLE {_vocab(cs_pk)} (term TEXT{collate} PRIMARY KEY, "
                          "df INTEGER NOT NULL)")
@@ -188,8 +192,29 @@ def _folded(conn: Connection, cs_pk: int) -> Iterator[tuple[str, int, int, int, 
     yield from flush()
 
 
+#: Per store: (its write generation, FORMAT, code system pks known to have a current index).
+#: An index is built in the transaction that writes its code system and dropped only with it
+#: (a replace gives a new pk), so it stays current while the pk exists; a write through the
+#: store forgets what was known. A pk another process replaced meanwhile is found by the
+#: paged read that fails or comes back empty (service/expand_paged.py, store/fresh.py).
+_READY: weakref.WeakKeyDictionary[Store, tuple[int, int, set[int]]] = \
+    weakref.WeakKeyDictionary()
+
+
 def ready(store: Store, cs_pk: int) -> bool:
-    """True when `cs_pk` has a current index."""
+    """True when `cs_pk` has a current index (a positive answer is remembered)."""
+    known = _READY.get(store)
+    if known is not None and known[:2] == (store.generation, FORMAT) and cs_pk in known[2]:
+        return True
+    found = _ready(store, cs_pk)
+    if found:
+        if known is None or known[:2] != (store.generation, FORMAT) or len(known[2]) > 1_000:
+            known = _READY[store] = (store.generation, FORMAT, set())
+        known[2].add(cs_pk)
+    return found
+
+
+def _ready(store: Store, cs_pk: int) -> bool:
     try:
         rows = store._hot_query(_m(store.dialect == "sqlite",
                                    "SELECT format FROM search_meta WHERE cs_pk = ?"), (cs_pk,))
@@ -214,9 +239,10 @@ def missing(store: Store) -> list[int]:
 def search_page(store: Store, sel: Selection, query: str, offset: int, limit: int,
                 total_cap: int | None = None) -> tuple[list[str], int | None]:
     """One page of the concepts of `sel` matching `query`, best first, and how many match
-    (None when more than `total_cap` (TOTAL_ROWS) texts match: counting them would cost
-    more than the page). Reads tier by tier in rank order (exact code, exact text, codes it
-    begins, whole words, prefixes; in each, by id) and stops when the page is full."""
+    (None when more than `total_cap` texts match, by default TOTAL_ROWS or TOTAL_FACTOR
+    times the rows up to the page's end: counting them would cost more than the page).
+    Reads tier by tier in rank order (exact code, exact text, codes it begins, whole words,
+    prefixes; in each, by id) and stops when the page is full."""
     sqlite = store.dialect == "sqlite"
     parsed = parse(query)
     qwords, prefixes = list(parsed.words), [p for p in parsed.prefixes if p]
@@ -228,7 +254,7 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
     active = " AND t.inactive = 0" if sel.active_only else ""
     variants = list(dict.fromkeys((code, code.upper()))) if code is not None else []
     for variant in variants:  # the code itself
-        page.add(store._hot_query(_m(sqlite, (
+        page.add(_query(store, _m(sqlite, (
             f"SELECT c.code FROM concept c WHERE c.cs_pk = ? AND c.code = ?{cactive}{ccond}")),
             (sel.cs_pk, variant, *ccparams)))
     term = _term(sel.cs_pk)
@@ -237,7 +263,7 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
                                  f"{active}{cond}"), [parsed.text, *cparams], page))
     if variants and not page.full:  # codes the query begins
         for variant in variants:
-            page.add(store._hot_query(_m(sqlite, (
+            page.add(_query(store, _m(sqlite, (
                 f"SELECT c.code FROM concept c WHERE c.cs_pk = ? AND c.code > ? AND c.code < ?"
                 f"{cactive}{ccond} ORDER BY c.code LIMIT ?")),
                 (sel.cs_pk, variant, variant + "\U0010ffff", *ccparams, page.need + 1)))
@@ -248,18 +274,24 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
             page.add(_stream(store, f"SELECT t.id, t.code FROM {term} t WHERE 1 = 1"
                                     f"{active}{cond}", list(cparams), page, sel.cs_pk))
             continue
-        source, sparams, scan = _source(store, sel.cs_pk, words, prefix)
+        if subtree.drives(store, sel, words, prefix, page.need):
+            page.add(subtree.rows(store, sel, words, prefix, active))
+            continue
+        source, sparams, idcol, scan = _source(store, sel.cs_pk, words, prefix)
         page.add(_stream(store, f"SELECT t.id, t.code FROM {source}{active}{cond}",
-                         [*sparams, *cparams], page, sel.cs_pk if scan else None))
+                         [*sparams, *cparams], page, sel.cs_pk if scan else None, idcol))
     codes = page.codes[offset:offset + limit]
     if not page.full:  # every match was read
         return codes, len(page.codes)
     return codes, _total(store, sel, prefixes, variants, (active, cond, cparams),
-                         (cactive, ccond, ccparams), total_cap or TOTAL_ROWS)
+                         (cactive, ccond, ccparams),
+                         total_cap or max(TOTAL_ROWS, TOTAL_FACTOR * (offset + limit)))
 
 
-#: Texts counted at most for `total`; beyond, the total is left out.
-TOTAL_ROWS = 1_000
+#: Texts counted at most for `total` (or TOTAL_FACTOR times the rows the page needs, if
+#: more); beyond, the total is left out: counting would cost more than the page.
+TOTAL_ROWS = 200
+TOTAL_FACTOR = 3
 _CHUNK = 50
 
 
@@ -294,31 +326,56 @@ SCAN_WINDOW = 2_000
 
 
 def _source(store: Store, cs_pk: int, qwords: list[str], prefix: bool
-            ) -> tuple[str, list[Any], bool]:
-    """(FROM … WHERE …, params, scan) of the texts holding every word (whole, or as a
-    prefix): the rarest word through the full-text index and the others by LIKE on the folded
-    text, or (scan) all by LIKE over the texts in id order when every word is frequent."""
+            ) -> tuple[str, list[Any], str, bool]:
+    """(FROM … WHERE …, params, id column, scan) of the texts holding every word (whole, or
+    as a prefix). SQLite: every word in one FTS5 query, read in rowid (= rank) order, so a
+    page costs the rows up to it whatever the words' frequencies. PostgreSQL: every word in
+    one tsquery (the GIN index intersects them) when one of them is rare enough, else (scan)
+    all by LIKE over the texts in id order (matches are dense then)."""
     sqlite = store.dialect == "sqlite"
+    if sqlite:
+        fts = _fts(cs_pk)
+        match = " AND ".join(_expanded(store, cs_pk, qwords) if prefix else
+                         [f'"{w}"' for w in qwords])
+        return (f"{fts} f JOIN {_term(cs_pk)} t ON t.id = f.rowid WHERE {fts} MATCH ?",
+                [match], "f.rowid", False)
     freq = _frequencies(store, cs_pk, qwords, prefix)
-    driver = min(qwords, key=lambda w: freq.get(w, 0))
+    if min(freq.get(w, 0) for w in qwords) <= DRIVE_MAX:
+        tsquery = " & ".join(w + (":*" if prefix else "") for w in qwords)
+        return (f"{_term(cs_pk)} t WHERE t.tsv @@ to_tsquery('simple', ?)", [tsquery],
+                "t.id", False)
     like = "(' ' || t.norm || ' ') LIKE ?" if not prefix else "(' ' || t.norm) LIKE ?"
     pattern = "% {} %" if not prefix else "% {}%"
-    others = [w for w in qwords if w != driver]
-    if freq.get(driver, 0) > DRIVE_MAX:
-        others = qwords
-        sql = f"{_term(cs_pk)} t WHERE 1 = 1"
-        params: list[Any] = []
-    elif sqlite:
-        fts = _fts(cs_pk)
-        sql = f"{fts} f JOIN {_term(cs_pk)} t ON t.id = f.rowid WHERE {fts} MATCH ?"
-        params = [f'"{driver}"' + ("*" if prefix else "")]
-    else:
-        sql = f"{_term(cs_pk)} t WHERE t.tsv @@ to_tsquery('simple', ?)"
-        params = [driver + (":*" if prefix else "")]
-    for w in others:
-        sql += f" AND {like}"
-        params.append(pattern.format(w))
-    return sql, params, others is qwords
+    sql = f"{_term(cs_pk)} t WHERE 1 = 1" + "".join(f" AND {like}" for _ in qwords)
+    return sql, [pattern.format(w) for w in qwords], "t.id", True
+
+
+#: A prefix that begins at most this many indexed words is searched as those words: FTS5
+#: reads a longer prefix than its prefix indexes (1–3 letters) by merging every matching
+#: word's whole list first, where the words themselves are read lazily, in rowid order.
+PREFIX_WORDS = 16
+
+
+def _expanded(store: Store, cs_pk: int, prefixes: list[str]) -> list[str]:
+    """FTS5 query terms for words beginning with each prefix: `("w1" OR "w2")`, or `"p"*`
+    for a prefix of more than PREFIX_WORDS words (or one its prefix index holds)."""
+    long = [p for p in prefixes if len(p) > 3]
+    words: dict[str, list[str]] = {p: [] for p in long}
+    if long:
+        arms = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT ?, term FROM {_vocab(cs_pk)} WHERE term >= ? AND term < ? "
+            "ORDER BY term LIMIT ?)" for _ in long)
+        params = [x for p in long for x in (p, p, p + "\U0010ffff", PREFIX_WORDS + 1)]
+        for p, term in _query(store, arms, tuple(params)):
+            words[str(p)].append(str(term))
+    out = []
+    for p in prefixes:
+        found = words.get(p)
+        if found and len(found) <= PREFIX_WORDS:
+            out.append("(" + " OR ".join(f'"{w}"' for w in found) + ")")
+        else:
+            out.append(f'"{p}"*')
+    return out
 
 
 def _frequencies(store: Store, cs_pk: int, qwords: list[str], prefix: bool) -> dict[str, int]:
@@ -332,29 +389,30 @@ def _frequencies(store: Store, cs_pk: int, qwords: list[str], prefix: bool) -> d
         else:
             parts.append(f"SELECT ?, df FROM {_vocab(cs_pk)} WHERE term = ?")
             params += [w, w]
-    rows = store._hot_query(_m(sqlite, " UNION ALL ".join(parts)), tuple(params))
+    rows = _query(store, _m(sqlite, " UNION ALL ".join(parts)), tuple(params))
     return {str(w): int(n) for w, n in rows if n is not None}
 
 
-def _stream(store: Store, sql: str, params: list[Any], page: _Page, scan: int | None = None
-            ) -> Iterator[Any]:
+def _stream(store: Store, sql: str, params: list[Any], page: _Page, scan: int | None = None,
+            idcol: str = "t.id") -> Iterator[Any]:
     """Rows (id, code) of `sql` in id order, read in chunks while the page wants more. `scan`
     (the cs_pk): `sql` filters every text, so it reads windows of ids (an index range the
-    planner cannot mistake for a full scan)."""
+    planner cannot mistake for a full scan). `idcol`: the column the id range and order go
+    on (an FTS5 rowid: read in order, from where the last chunk ended)."""
     sqlite = store.dialect == "sqlite"
     last = 0
     if scan is not None:
-        top = int(store._hot_query(f"SELECT MAX(id) FROM {_term(scan)}", ())[0][0] or 0)
+        top = int(_query(store, f"SELECT MAX(id) FROM {_term(scan)}", ())[0][0] or 0)
         window = SCAN_WINDOW
         while not page.full and last < top:
-            yield from store._hot_query(_m(sqlite, f"{sql} AND t.id > ? AND t.id <= ? "
+            yield from _query(store, _m(sqlite, f"{sql} AND t.id > ? AND t.id <= ? "
                                                    "ORDER BY t.id"), (*params, last, last + window))
             last += window
             window *= 2
         return
     chunk = max(_CHUNK, 2 * page.need)
     while not page.full:
-        rows = store._hot_query(_m(sqlite, f"{sql} AND t.id > ? ORDER BY t.id LIMIT ?"),
+        rows = _query(store, _m(sqlite, f"{sql} AND {idcol} > ? ORDER BY {idcol} LIMIT ?"),
                                 (*params, last, chunk))
         yield from rows
         if len(rows) < chunk:
@@ -371,7 +429,7 @@ def _total(store: Store, sel: Selection, qwords: list[str], variants: list[str],
     arms: list[str] = []
     params: list[Any] = []
     if qwords:
-        source, sparams, _ = _source(store, sel.cs_pk, qwords, True)
+        source, sparams, _, _ = _source(store, sel.cs_pk, qwords, True)
         active, cond, cparams = text
         arms.append(f"SELECT t.code AS code FROM {source}{active}{cond}")
         params += [*sparams, *cparams]
@@ -385,7 +443,7 @@ def _total(store: Store, sel: Selection, qwords: list[str], variants: list[str],
         params += [sel.cs_pk, variant, variant + "\U0010ffff", *ccparams]
     if not arms:
         return 0
-    rows = store._hot_query(_m(sqlite, (
+    rows = _query(store, _m(sqlite, (
         f"SELECT COUNT(DISTINCT code), COUNT(*) FROM (SELECT code FROM "
         f"({' UNION ALL '.join(arms)}) u LIMIT ?) z")), (*params, cap + 1))
     distinct, found = int(rows[0][0] or 0), int(rows[0][1] or 0)
@@ -407,6 +465,11 @@ def build_missing(store: Store, progress: Callable[[str, int, int | None], None]
                 label = f"{url[0]}|{url[1] or ''}"
             build(conn, cs_pk, None if progress is None else _labelled(progress, label))
         built.append(cs_pk)
+    with store.engine.begin() as conn:  # indexes built before the code index was added
+        ensure_meta(conn)
+        for (pk,) in conn.exec_driver_sql(_m(conn, "SELECT cs_pk FROM search_meta WHERE "
+                                                   "format = ?"), (FORMAT,)).all():
+            subtree.ensure_code_index(conn, int(pk))
     return built
 
 

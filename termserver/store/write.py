@@ -213,6 +213,27 @@ class Writer:
                 total += len(batch)
         return total // 2
 
+    def content_profile(self, resource_pk: int) -> dict[str, int]:
+        """What the code system of `resource_pk` holds, for a load report: "concept",
+        "designation:{language}" per language ("" for none) and "property:{name}" per
+        property, with counts; {} when it holds no code system rows."""
+        cs_pk = self.conn.execute(select(code_system.c.pk).where(
+            code_system.c.resource_pk == resource_pk)).scalar()
+        if cs_pk is None:
+            return {}
+        out = {"concept": int(self.conn.execute(select(func.count()).select_from(concept)
+                                                .where(concept.c.cs_pk == cs_pk)).scalar_one())}
+        for language, n in self.conn.execute(
+                select(designation.c.language, func.count()).where(designation.c.cs_pk == cs_pk)
+                .group_by(designation.c.language)).all():
+            out[f"designation:{language or ''}"] = int(n)
+        for name, n in self.conn.execute(
+                select(concept_property.c.property, func.count())
+                .where(concept_property.c.cs_pk == cs_pk)
+                .group_by(concept_property.c.property)).all():
+            out[f"property:{name}"] = int(n)
+        return out
+
     def extend_code_system(self, resource_pk: int, records: Iterable[Record],
                            replace_languages: Iterable[str] = (),
                            replace_properties: Iterable[str] = ()) -> dict[str, int]:

@@ -103,7 +103,9 @@ def test_metadata_follows_the_requested_fhir_version(client: TestClient) -> None
     assert client.get("/fhir/metadata").json()["fhirVersion"] == "4.0.1"
     cap = client.get("/fhir/metadata", headers=R5).json()
     assert cap["fhirVersion"] == "5.0.0"
-    assert {o["name"] for o in cap["rest"][0]["operation"]} == {"versions", "closure"}
+    assert {o["name"] for o in cap["rest"][0]["operation"]} == {
+        "versions", "closure", "cache-control", "translate-bulk", "lookup-bulk",
+        "validate-code-bulk"}
     terms = client.get("/fhir/metadata", params={"mode": "terminology"}, headers=R5).json()
     gender = next(c for c in terms["codeSystem"] if c["uri"] == GENDER)
     assert gender["version"] == [{"code": "5.0.0", "isDefault": True}]

@@ -193,6 +193,28 @@ def test_code_detail_has_live_suggestions_with_why(lab: TestClient) -> None:
     assert "101421-6" in [f["code"] for f in found]
 
 
+def test_while_the_target_index_is_built_suggestions_answer_503(
+        lab: TestClient, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from termserver.store import search
+
+    # LOINC counts as big: its text index is missing, as after an upgrade or during reindex
+    monkeypatch.setattr(search, "SEARCH_MIN", 1)
+    r = lab.get(f"{API}/projects/lab/codes/K")
+    issue = _issue(r, 503)
+    assert issue["code"] == "transient" and "being built" in issue["text"]
+    assert r.headers["retry-after"] == "5"
+    assert f"{LOINC}|2.79" in issue["text"]
+    found = lab.get(f"{API}/projects/lab/search", params={"text": "kalium"})
+    assert _issue(found, 503)["code"] == "transient"
+    cs = store.resolve_code_system(LOINC)
+    assert cs is not None
+    with store.engine.begin() as conn:
+        search.build(conn, cs.pk)
+    r = lab.get(f"{API}/projects/lab/codes/K")
+    assert r.status_code == 200, r.text
+    assert r.json()["suggestions"][0]["code"] == "6298-4"
+
+
 def test_decide_progress_and_history(lab: TestClient) -> None:
     r = _decide(lab, "K", "accepted", "6298-4", comment="eindeutig")
     assert r.status_code == 200, r.text

@@ -79,6 +79,30 @@ def test_the_project_page_and_its_partials(lab: TestClient) -> None:
     assert 'data-testid="count-unmapped">3<' in progress.text
 
 
+def test_the_code_panel_says_when_the_target_index_is_being_built(
+        lab: TestClient, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from termserver.store import search
+
+    # LOINC counts as big: its text index is missing, as after an upgrade or during reindex
+    monkeypatch.setattr(search, "SEARCH_MIN", 1)
+    detail = lab.get("/workbench/projects/lab/code", params={"code": "K"}, headers=HX)
+    assert detail.status_code == 200
+    assert 'data-testid="index-building"' in detail.text and "being built" in detail.text
+    assert 'hx-trigger="load delay:5s"' in detail.text  # the panel asks again by itself
+    assert 'data-testid="suggestion-1"' not in detail.text
+    found = lab.get("/workbench/projects/lab/search", params={"code": "K", "text": "kalium"},
+                    headers=HX)
+    assert found.status_code == 200 and 'data-testid="search-index-building"' in found.text
+    cs = store.resolve_code_system(LOINC)
+    assert cs is not None
+    with store.engine.begin() as conn:
+        search.build(conn, cs.pk)
+    detail = lab.get("/workbench/projects/lab/code", params={"code": "K"}, headers=HX)
+    assert 'data-testid="index-building"' not in detail.text
+    first = detail.text[detail.text.index('data-testid="suggestion-1"'):]
+    assert "6298-4" in first[:first.index("</tr>")]
+
+
 def test_deciding_through_the_page_is_stored_and_audited(lab: TestClient) -> None:
     anonymous = lab.post("/workbench/projects/lab/decide", headers=HX,
                          data={"code": "K", "status": "rejected"})

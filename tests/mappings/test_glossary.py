@@ -1,24 +1,25 @@
 """The German glossary: folded single-token keys, and suggestions that reach English-only
-LOINC names through it (allergens, infectious agents, compounds of glossary words)."""
+LOINC names through it (agents, allergens, compounds of glossary words)."""
 
 from __future__ import annotations
 
 import pytest
 
-from mappings.glossary import GLOSSARY, glossary_words
+from mappings.glossary import ENTRIES, GLOSSARY, glossary_words
 from mappings.normalize import base_tokens, fold
 from mappings.suggest import TargetIndex, TargetTerm, suggest
 
 
 def test_keys_are_folded_single_tokens_and_values_lower_case_words() -> None:
+    assert GLOSSARY == {key: entry[0] for key, entry in ENTRIES.items()}
     for key, value in GLOSSARY.items():
         assert base_tokens(key) == [key] and fold(key) == key, key
         assert len(key) > 2 and value and value == value.lower() and key != value, key
 
 
 @pytest.mark.parametrize(("german", "english"), [
-    ("birke", ("birch",)), ("roeteln", ("rubella", "virus")), ("gesamt", ("total",)),
-    ("lieschgras", ("timothy",)), ("katzen", ("cat",)), ("erdnuesse", ()), ("nichts", ()),
+    ("gesamt", ("total",)), ("tollwut", ("rabies", "virus")), ("kristallen", ("crystals",)),
+    ("blutungszeiten", ("bleeding", "time")), ("birke", ()), ("nichts", ()),
 ])
 def test_glossary_words_with_and_without_an_ending(german: str,
                                                    english: tuple[str, ...]) -> None:
@@ -27,20 +28,19 @@ def test_glossary_words_with_and_without_an_ending(german: str,
 
 def _term(code: str, display: str) -> TargetTerm:
     return TargetTerm(code, display, ((display, "display"),),
-                      {"SYSTEM": "Ser", "PROPERTY": "ACnc", "CLASS": "ALLERGY"})
+                      {"SYSTEM": "Ser", "PROPERTY": "ACnc", "CLASS": "SERO"})
 
 
-def test_german_allergen_names_reach_english_terms() -> None:
+def test_german_names_reach_english_terms() -> None:
     index = TargetIndex([
-        _term("6206-7", "Peanut IgE Ab [Units/volume] in Serum"),
-        _term("6833-8", "Cat dander IgE Ab [Units/volume] in Serum"),
-        _term("6096-2", "European house dust mite IgE Ab [Units/volume] in Serum"),
-        _term("15283-5", "Silver Birch IgE Ab [Units/volume] in Serum"),
-        _term("19113-0", "IgE [Units/volume] in Serum or Plasma"),
+        _term("22618-3", "Yellow fever virus IgG Ab [Units/volume] in Serum"),
+        _term("30553-2", "Rabies virus IgG Ab [Units/volume] in Serum"),
+        _term("57935-9", "Chocolate IgG Ab [Units/volume] in Serum"),
+        _term("20483-4", "Mitochondria Ab [Units/volume] in Serum"),
     ])
-    for text, code in (("Erdnuss IgE", "6206-7"), ("Katzenepithelien IgE", "6833-8"),
-                       ("Hausstaubmilbe IgE", "6096-2"), ("Birke IgE", "15283-5")):
-        assert suggest(index, text, unit="kU/L")[0].code == code, text
-    # a glossary word is a known part of a compound: "Katzenserum" → katzen serum
-    assert index.split_compound("katzenserum") == ["katzen", "serum"]
-    assert index.split_compound("katzenepithelien") is None  # a glossary word stays whole
+    for text, code in (("Gelbfieber IgG", "22618-3"), ("Tollwut IgG", "30553-2"),
+                       ("Schokolade IgG", "57935-9")):
+        assert suggest(index, text, unit="U/mL")[0].code == code, text
+    # a glossary word is a known part of a compound: "Tollwutserum" → tollwut serum
+    assert index.split_compound("tollwutserum") == ["tollwut", "serum"]
+    assert index.split_compound("gerinnungsfaktor") is None  # a glossary word stays whole

@@ -1,15 +1,18 @@
-"""Suggestions through the database text index (mappings/textsearch.py), on both backends."""
+"""Suggestions through the store's text index of `$expand` (mappings/textsearch.py over
+termserver/store/search_candidates.py), on both backends; the missing-index state."""
 
 from __future__ import annotations
 
 import pytest
 
 from loaders.base import CodeSystemContent
-from mappings.textsearch import StoreTargetSearch, skeleton
+from mappings.glossary import GLOSSARY, glossary_words
+from mappings.normalize import index_word
+from mappings.textsearch import IndexNotReady, StoreTargetSearch, index_text, skeleton
 from termserver.errors import NotFound
 from termserver.ingest import save_code_system_content
 from termserver.model import CodeSystemInfo, Concept, ConceptProperty, Designation, Record
-from termserver.store import Store
+from termserver.store import Store, search
 
 LOINC = "http://loinc.org"
 SCT = "http://snomed.info/sct"
@@ -55,7 +58,8 @@ def load(store: Store, url: str, version: str, records: list[Record]) -> None:
 
 
 @pytest.fixture
-def loinc(store: Store) -> Store:
+def loinc(store: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
+    monkeypatch.setattr(search, "SEARCH_MIN", 1)  # index this tiny LOINC like a real one
     load(store, LOINC, "2.78", LOINC_RECORDS)
     return store
 
@@ -78,7 +82,7 @@ def test_skeleton_joins_german_and_english_spellings() -> None:
     ("Leukozyten", None, "Blut", "26464-8"),
     ("Mumpsvirus-AK IgG", None, None, "7966-5"),  # an unknown compound, split
     ("Neutroph. rel.", "%", None, "26511-6"),  # a word the abbreviation begins
-    ("Masern-AK IgG", "U/mL", None, "7962-4"),  # through the German glossary
+    ("Masern-AK IgG", "U/mL", None, "7962-4"),  # a German compound, split
 ])
 def test_suggestions_through_the_index(loinc: Store, text: str, unit: str | None,
                                        specimen: str | None, best: str) -> None:
@@ -90,18 +94,25 @@ def test_suggestions_through_the_index(loinc: Store, text: str, unit: str | None
 
 
 def test_query_words_and_their_spellings(loinc: Store) -> None:
-    search = StoreTargetSearch(loinc, [(LOINC, None)])
-    assert search.split("mumpsvirus") == ["mumps", "virus"]
-    assert search.split("mumps") == [] and search.split("xylophonquartett") == []
-    close = dict(search.close_tokens("glukose"))
-    assert close["glucose"] == 0.95  # same skeleton
-    assert dict(search.close_tokens("neutroph"))["neutrophils"] == 0.8  # begins it
-    kalzium = dict(search.close_tokens("kalzium"))
-    assert kalzium["calcium"] > kalzium.get("kalium", 0.0)  # one letter off weighs less
-    assert search.query("Glukose im Serum")[1] == ["serum"]  # "im" is a stop word
-    assert search.rerank_text("Glukose i.S.") == "glucose im serum"
-    assert search.rerank_text("Mumpsvirus") == "mumps virus"
-    assert {"measles", "virus"} <= set(search.query("Masern")[0])  # the German glossary
+    search_ = StoreTargetSearch(loinc, [(LOINC, None)])
+    assert search_.split("mumpsvirus") == ["mumps", "virus"]
+    assert search_.split("mumps") == [] and search_.split("xylophonquartett") == []
+    # the index's folding joins German and English spellings into one index word
+    assert index_word("Glukose") == index_word("glucose")
+    assert index_word("Kalzium") == index_word("calcium") != index_word("Kalium")
+    assert index_text("Hämoglobin") == index_text("Haemoglobin") == index_word("hamoglobin")
+    assert dict(search_.close_tokens("neutroph"))[index_word("neutrophils")] == 0.8
+    kalzium = search_.query("Kalzium")[0]
+    assert kalzium[index_word("calcium")] == 1.0
+    assert kalzium.get(index_word("kalium"), 0.0) < 1.0  # one letter off weighs less
+    groups = search_.query("Glukose im Serum")
+    assert len(groups) == 2 and groups[1]["serum"] == 1.0  # "im" is a stop word
+    terms = [t for _, t in search_.candidates("Glukose i.S.")]
+    assert search_.rerank_text("Glukose i.S.", terms) == "glucose i.s."
+    assert search_.rerank_text("Glucose /S", terms) == "Glucose /S"  # as it is: hints read it
+    assert search_.rerank_text("Mumpsvirus-AK") == "mumps virus-ak"
+    german = next(k for k in GLOSSARY if glossary_words(k))  # the German glossary
+    assert {index_word(w) for w in glossary_words(german)} <= set(search_.query(german)[0])
 
 
 def test_nothing_for_empty_or_unknown_text(loinc: Store) -> None:
@@ -124,13 +135,54 @@ def test_two_code_systems_and_unknown_ones(loinc: Store) -> None:
 
 
 def test_a_changed_code_system_is_reindexed(loinc: Store) -> None:
-    search = StoreTargetSearch(loinc, [(LOINC, None)])
-    assert search.current()
-    assert all(s.code != "1751-7" for s in search.suggest("Albumin"))
+    search_ = StoreTargetSearch(loinc, [(LOINC, None)])
+    assert search_.current()
+    assert all(s.code != "1751-7" for s in search_.suggest("Albumin"))
     load(loinc, LOINC, "2.78", [*LOINC_RECORDS, *_loinc(
         "1751-7", "Albumin [Mass/volume] in Serum or Plasma", None, "Albumin", "Ser/Plas",
         "MCnc")])
-    assert not search.current()
+    assert not search_.current()
     fresh = StoreTargetSearch(loinc, [(LOINC, None)])
     assert fresh.current()
     assert fresh.suggest("Albumin")[0].code == "1751-7"
+
+
+def test_a_missing_index_is_reported_not_built(loinc: Store) -> None:
+    cs = loinc.resolve_code_system(LOINC)
+    assert cs is not None
+    with loinc.engine.begin() as conn:  # as after an upgrade, or while `reindex` runs
+        search.drop(conn, cs.pk)
+    with pytest.raises(IndexNotReady) as caught:
+        StoreTargetSearch(loinc, [(LOINC, None)])
+    assert caught.value.http_status == 503 and "being built" in caught.value.message
+    assert f"{LOINC}|2.78" in caught.value.message
+    with loinc.engine.begin() as conn:
+        search.build(conn, cs.pk)
+    assert StoreTargetSearch(loinc, [(LOINC, None)]).suggest("Kalium")[0].code == "2823-3"
+
+
+def test_a_value_set_scope_keeps_only_its_codes(loinc: Store) -> None:
+    allowed = {"2828-2", "2339-0"}
+    search_ = StoreTargetSearch(loinc, [(LOINC, None)], allowed=allowed.__contains__)
+    assert [s.code for s in search_.suggest("Kalium")] == ["2828-2"]
+    assert {s.code for s in search_.suggest("Glucose", limit=10)} == {"2339-0"}
+
+
+def test_frequent_words_only_rank_the_rare_ones_hits(loinc: Store,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from termserver.store import search_candidates as sc
+
+    monkeypatch.setattr(sc, "FREQUENT_MIN", 2)  # "serum" (5 texts) is frequent here
+    monkeypatch.setattr(sc, "FREQUENT_SHARE", 0.0)
+    cs = loinc.resolve_code_system(LOINC)
+    assert cs is not None
+    state = sc.state(loinc, cs.pk)
+    assert state is not None and state.active == state.texts  # no inactive concept here
+    kalium_serum = [{"kalium": 1.0}, {"serum": 1.0}]
+    found = [code for code, _ in sc.candidates(loinc, state, kalium_serum, 10)]
+    assert found[0] == "2823-3" and "2828-2" in found  # urine: kalium only
+    assert "2000-8" not in found  # serum alone does not select a concept
+    only_frequent = [code for code, _ in sc.candidates(loinc, state, [{"serum": 1.0}], 3)]
+    assert len(only_frequent) == 3  # the best-ranked texts of the least frequent word
+    mumps = sc.candidates(loinc, state, [{"serum": 1.0}], 3, allowed={"7966-5"}.__contains__)
+    assert [code for code, _ in mumps] == ["7966-5"]

@@ -234,17 +234,30 @@ def test_an_older_database_upgrades_to_the_workbench_schema(db_url: str, version
         store.close()
 
 
-def test_big_scopes_use_the_database_text_search(wb: Workbench,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("mappings.textsearch")
-    from mappings import targets
+def test_indexed_scopes_use_the_database_text_search(wb: Workbench, store: Store,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from mappings.textsearch import IndexNotReady, StoreTargetSearch
+    from termserver.store import search
 
-    monkeypatch.setattr(targets, "DB_SEARCH_OVER", 0)
+    cs = store.resolve_code_system(LOINC)
+    assert cs is not None
+    monkeypatch.setattr(search, "SEARCH_MIN", 1)  # as big as a real LOINC: it gets an index
     wb.create_project(project(id="db"), "anna")
-    searcher = wb.scopes.searcher(wb.get_project("db"))
-    assert type(searcher).__name__ == "_DbSearcher"
+    with pytest.raises(IndexNotReady):  # not built yet: a clear state, no silent build
+        wb.suggest("db", "NA")
+    with store.engine.begin() as conn:
+        search.build(conn, cs.pk)
+    assert isinstance(wb.scopes.searcher(wb.get_project("db")), StoreTargetSearch)
     assert wb.suggest("db", "NA")[0].code == "2951-2"
     assert wb.search_targets("db", "creatinine")[0].code == "2160-0"
+    with store.engine.begin() as conn:  # `termserver reindex` drops and rebuilds it
+        search.drop(conn, cs.pk)
+    with pytest.raises(IndexNotReady):
+        wb.search_targets("db", "creatinine")
+    job = wb.start_suggest_job("db", author="anna")  # says why, instead of a stack trace
+    _wait(wb, job.id)
+    done = wb.job(job.id)
+    assert done.state == "failed" and done.error and "being built" in done.error
 
 
 def test_opening_the_worklist_builds_the_index_in_the_background(wb: Workbench) -> None:

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from termserver.api.body import json_body
 from termserver.api.deps import StoreDep, get_store
 from termserver.api.responses import FHIRJSONResponse
-from termserver.api.tx import context_from
+from termserver.api.tx import cache_id_of, cacheable, context_from
 from termserver.errors import InvalidRequest, NotFound, TerminologyError
 from termserver.fhir import params as p
 from termserver.fhir.outcome import operation_outcome
@@ -18,6 +18,7 @@ from termserver.fhir.validation import validation_to_parameters
 from termserver.fhir.valueset import value_set_definition
 from termserver.model import CodingInput, ValidateRequest, ValueSetDefinition
 from termserver.service.context import TxContext
+from termserver.service.txcache import CACHES
 from termserver.service.validate import validate_code
 from termserver.store import Store
 
@@ -54,7 +55,7 @@ async def vs_validate_post(request: Request) -> Any:
 @router.post("/ValueSet/$batch-validate-code", response_class=FHIRJSONResponse)
 async def batch_validate(request: Request, store: StoreDep) -> Any:
     """One $validate-code per `validation` parameter, sharing the top-level parameters."""
-    pairs = p.pairs_from_parameters(await json_body(request))
+    pairs = _with_header_cache_id(request, p.pairs_from_parameters(await json_body(request)))
     return await run_in_threadpool(_batch, store, pairs, request.headers.get("accept-language"))
 
 
@@ -82,8 +83,20 @@ def _names(parameters: Any) -> set[str]:
     return {str(x.get("name")) for x in parameters.get("parameter") or [] if isinstance(x, dict)}
 
 
+#: The header the reference server reads a cache id from (the `cache-id` parameter wins).
+CACHE_ID_HEADER = "x-cache-id"
+
+
+def _with_header_cache_id(request: Request, pairs: p.Pairs) -> p.Pairs:
+    header = request.headers.get(CACHE_ID_HEADER)
+    if header and p.first(pairs, "cache-id") is None:
+        return [*pairs, ("cache-id", header)]
+    return pairs
+
+
 async def _run(request: Request, pairs: p.Pairs, on_value_set: bool) -> FHIRJSONResponse:
     store = get_store(request)
+    pairs = _with_header_cache_id(request, pairs)
     accept_language = request.headers.get("accept-language")
     if store.inline_reads and not on_value_set:  # a value set may hold regex or ECL filters
         return answer(store, pairs, accept_language, on_value_set)
@@ -166,3 +179,58 @@ def _value_set(ctx: TxContext, pairs: p.Pairs) -> ValueSetDefinition:
         raise NotFound(f"A definition for the value Set '{shown}' could not be found",
                        message_id="Unable_to_resolve_value_Set_", tx_code="not-found")
     return found
+
+
+# -- $cache-control: validator caches (service/txcache.py) ----------------------------------------
+
+
+@router.get("/$cache-control", response_class=FHIRJSONResponse)
+async def cache_control_get(request: Request) -> Any:
+    """Start (`mode=start`), check (`mode=check`) or end (`mode=end`) a validator cache."""
+    return await _cache_control(request, [])
+
+
+@router.post("/$cache-control", response_class=FHIRJSONResponse)
+async def cache_control_post(request: Request) -> Any:
+    body = await request.body()
+    pairs = p.pairs_from_parameters(await json_body(request)) if body.strip() else []
+    return await _cache_control(request, pairs)
+
+
+async def _cache_control(request: Request, pairs: p.Pairs) -> FHIRJSONResponse:
+    mode = request.query_params.get("mode") or p.text(pairs, "mode")
+    if mode == "start":
+        resources = await run_in_threadpool(cacheable, pairs)
+        sealed = p.boolean(pairs, "sealed") or request.query_params.get("sealed") == "true"
+        issued = CACHES.start(resources, sealed)
+        return FHIRJSONResponse({"resourceType": "Parameters", "parameter": [
+            {"name": "cache-id", "valueId": issued},
+            {"name": "sealed", "valueBoolean": sealed}]})
+    if mode not in ("check", "end"):
+        raise InvalidRequest("$cache-control needs a 'mode' of 'start', 'end' or 'check'"
+                             + (f" (got '{mode}')" if mode else " (none supplied)"),
+                             expression=("mode",))
+    given = cache_id_of(request.headers.get(CACHE_ID_HEADER) or p.text(pairs, "cache-id")
+                        or request.query_params.get("cache-id"))
+    if given is None:
+        raise InvalidRequest(f"$cache-control mode={mode} needs the cache id in the "
+                             "'X-Cache-Id' header (or a 'cache-id' parameter)",
+                             expression=("cache-id",))
+    cache_id = given
+    if mode == "end":
+        CACHES.end(cache_id)
+        return FHIRJSONResponse({"resourceType": "Parameters", "parameter": []})
+    status = CACHES.status(cache_id)
+    if status is None:  # a probe: 200 with valid=false, the reason in `outcome`
+        return FHIRJSONResponse({"resourceType": "Parameters", "parameter": [
+            {"name": "cache-id", "valueId": cache_id},
+            {"name": "valid", "valueBoolean": False},
+            {"name": "outcome", "resource": operation_outcome(
+                CACHES.missing(cache_id).issues())}]})
+    return FHIRJSONResponse({"resourceType": "Parameters", "parameter": [
+        {"name": "cache-id", "valueId": cache_id},
+        {"name": "valid", "valueBoolean": True},
+        {"name": "sealed", "valueBoolean": status.sealed},
+        {"name": "resource-count", "valueUnsignedInt": status.resource_count},
+        {"name": "idle", "valueUnsignedInt": status.idle_seconds},
+        {"name": "timeout", "valueUnsignedInt": status.timeout_seconds}]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,8 @@ ECHOED = {"activeOnly": "Boolean", "excludeNested": "Boolean", "includeDesignati
 
 #: A request header that lowers the expansion size limit (tx-ecosystem IG tests).
 TOO_COSTLY_HEADER = "x-too-costly-threshold"
+#: The non-standard parameter that lowers it too (tx-ecosystem IG: too-costly over it).
+TOO_COSTLY_LIMIT_PARAMETER = "limit"
 
 
 @router.get("/$expand", response_class=FHIRJSONResponse)
@@ -40,17 +43,25 @@ def expand_get(request: Request, store: StoreDep, settings: SettingsDep,
                fhir_version: FhirVersionDep) -> Any:
     """ValueSet $expand (https://hl7.org/fhir/R5/valueset-operation-expand.html)."""
     return _expand(store, settings, p.pairs_from_query(request.query_params.multi_items()),
-                   request, fhir_version)
+                   request.headers, fhir_version)
 
 
 @router.post("/$expand", response_class=FHIRJSONResponse)
 async def expand_post(request: Request, store: StoreDep, settings: SettingsDep,
                       fhir_version: FhirVersionDep) -> Any:
     pairs = p.pairs_from_parameters(await json_body(request))  # expanding: in a worker thread
-    return await run_in_threadpool(_expand, store, settings, pairs, request, fhir_version)
+    return await run_in_threadpool(_expand, store, settings, pairs, request.headers,
+                                   fhir_version)
 
 
-def _expand(store: Store, settings: Settings, pairs: p.Pairs, http: Request,
+def answer_expand(store: Store, settings: Settings, pairs: p.Pairs,
+                  headers: Mapping[str, str], fhir_version: FhirVersion) -> FHIRJSONResponse:
+    """A GET $expand from parsed query parameters (the fast path's entry; the same answer as
+    the route's)."""
+    return _expand(store, settings, pairs, headers, fhir_version)
+
+
+def _expand(store: Store, settings: Settings, pairs: p.Pairs, headers: Mapping[str, str],
             fhir_version: FhirVersion) -> FHIRJSONResponse:
     ctx = context_from(store, pairs)
     definition = _definition(ctx, pairs)
@@ -71,10 +82,11 @@ def _expand(store: Store, settings: Settings, pairs: p.Pairs, http: Request,
         supplements=tuple(str(v) for v in p.all_of(pairs, "useSupplement")),
         default_value_set_versions=tuple(
             str(v) for v in p.all_of(pairs, "default-valueset-version")),
-        accept_language=http.headers.get("accept-language"),
+        accept_language=headers.get("accept-language"),
         paged=count is not None or offset is not None,
     )
-    result = expand(ctx, request, _limit(settings, http))
+    limit = _limit(settings, headers, _int(pairs, TOO_COSTLY_LIMIT_PARAMETER))
+    result = expand(ctx, request, limit)
     stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     return FHIRJSONResponse(expansion_to_valueset(result, f"urn:uuid:{uuid.uuid4()}", stamp,
                                                   fhir_version))
@@ -102,13 +114,17 @@ def _definition(ctx: TxContext, pairs: p.Pairs) -> ValueSetDefinition:
     raise InvalidRequest("$expand needs a 'url' or a 'valueSet' parameter", expression=("url",))
 
 
-def _limit(settings: Settings, http: Request) -> int:
-    """The configured expansion limit, lowered (never raised) by the threshold header."""
-    header = http.headers.get(TOO_COSTLY_HEADER)
+def _limit(settings: Settings, headers: Mapping[str, str], asked: int | None = None) -> int:
+    """The configured expansion limit, lowered (never raised) by the threshold header and by
+    the non-standard `limit` parameter (tx-ecosystem IG: too-costly over it)."""
+    limit = settings.max_expansion
+    header = headers.get(TOO_COSTLY_HEADER)
     if header and header.strip().isascii() and header.strip().isdigit() \
             and len(header.strip()) <= 10:
-        return min(settings.max_expansion, int(header.strip()))
-    return settings.max_expansion
+        limit = min(limit, int(header.strip()))
+    if asked is not None and asked > 0:
+        limit = min(limit, asked)
+    return limit
 
 
 def _typed(kind: str, value: Any) -> Any:

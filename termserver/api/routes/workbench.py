@@ -29,9 +29,17 @@ from mappings.mapimport import (
 )
 from mappings.model import MAIN, STATUSES, Project, Target
 from mappings.suggest import Suggestion
+from mappings.textsearch import IndexNotReady
 from mappings.workbench import Workbench
-from termserver.api.auth import ANONYMOUS, Forbidden, Identity, request_identity
+from termserver.api.auth import (
+    ANONYMOUS,
+    Forbidden,
+    Identity,
+    auth_configured,
+    request_identity,
+)
 from termserver.api.deps import get_store
+from termserver.api.errors import error_response
 from termserver.api.routes import workbench_models as m
 from termserver.errors import InvalidRequest
 
@@ -67,8 +75,7 @@ def identity(request: Request, given: str | None = None) -> Identity:
     name the client declares (`given`, a body field, else X-Curator, else the curator cookie;
     header and cookie may be percent-encoded UTF-8, as a header value must be Latin-1)."""
     found = request_identity(request)
-    settings = request.app.state.settings
-    if found.authenticated or settings.api_tokens or settings.read_tokens:
+    if found.authenticated or auth_configured(request):  # tokens or an OIDC issuer
         return found
     name = (given or unquote(request.headers.get("x-curator")
                              or request.cookies.get("curator") or "")).strip()
@@ -231,20 +238,45 @@ def progress(project_id: str, request: Request, wb: WorkbenchDep, reviewer: str 
     return m.ProgressOut(total=p.total, reviewed=p.reviewed, by_status=dict(p.by_status))
 
 
-@router.get("/projects/{project_id}/codes/{code:path}",
+_BUILDING: dict[int | str, dict[str, Any]] = {
+    503: {"description": "the target's text index is being built (Retry-After)"}}
+
+
+@router.get("/projects/{project_id}/codes/{code:path}", response_model=m.CodeDetail,
+            responses=_BUILDING,
             summary="One source code with its decision and live suggestions")
 def source_code(project_id: str, code: str, wb: WorkbenchDep,
-                limit: Annotated[int, Query(ge=1, le=50)] = 5) -> m.CodeDetail:
+                limit: Annotated[int, Query(ge=1, le=50)] = 5) -> m.CodeDetail | Response:
+    """503 (an OperationOutcome, issue `transient`, and Retry-After) while the target code
+    system's text index is being built."""
     item = wb.source_code(project_id, code)
-    return m.CodeDetail(item=_item(item),
-                        suggestions=_labelled(wb, project_id,
-                                              wb.suggest(project_id, code, limit=limit)))
+    try:
+        found = wb.suggest(project_id, code, limit=limit)
+    except IndexNotReady as exc:
+        return _not_ready(exc)
+    return m.CodeDetail(item=_item(item), suggestions=_labelled(wb, project_id, found))
 
 
-@router.get("/projects/{project_id}/search", summary="Search the project's target codes")
+@router.get("/projects/{project_id}/search", response_model=list[m.SuggestionOut],
+            responses=_BUILDING, summary="Search the project's target codes")
 def search(project_id: str, wb: WorkbenchDep, text: str,
-           limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[m.SuggestionOut]:
-    return _labelled(wb, project_id, wb.search_targets(project_id, text, limit=limit))
+           limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[m.SuggestionOut] | Response:
+    """503 (as for a code's suggestions) while the target's text index is being built."""
+    try:
+        found = wb.search_targets(project_id, text, limit=limit)
+    except IndexNotReady as exc:
+        return _not_ready(exc)
+    return _labelled(wb, project_id, found)
+
+
+#: Seconds a client is asked to wait before it asks again while an index is being built.
+RETRY_AFTER = 5
+
+
+def _not_ready(exc: IndexNotReady) -> Response:
+    response = error_response(exc)
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
 
 
 def _labelled(wb: Workbench, project_id: str, found: list[Suggestion]) -> list[m.SuggestionOut]:

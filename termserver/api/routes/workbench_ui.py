@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from mappings.model import MAIN, RELATIONSHIPS, STATUSES, Project, Target
+from mappings.textsearch import IndexNotReady
 from mappings.workbench import Workbench
 from termserver.api.routes.workbench import (
     EXPORT_FORMATS,
@@ -48,6 +49,8 @@ _API_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = _API_DIR / "static"
 templates = Jinja2Templates(directory=_API_DIR / "templates")
 PAGE_SIZE = 50
+#: While the target's text index is being built, the code's panel asks again this often.
+RECHECK_SECONDS = 5
 SHORTCUTS = (("j / k", "next / previous code"), ("1 … 5", "accept suggestion n"),
              ("r", "reject"), ("n", "needs review"), ("/", "search targets"))
 
@@ -184,12 +187,16 @@ def worklist(request: Request, project_id: str, wb: WorkbenchDep, status: str | 
 def _detail(request: Request, wb: Workbench, project: Project, code: str,
             headers: dict[str, str] | None = None) -> Response:
     item = wb.source_code(project.id, code, reviewer=_reviewer(project, request))
-    suggestions = wb.suggest(project.id, code, limit=5)
+    building = None
+    try:
+        suggestions = wb.suggest(project.id, code, limit=5)
+    except IndexNotReady as exc:  # the page says so and asks again (no silent wait)
+        suggestions, building = [], exc.message
     events = wb.history(project.id, code)[:5]
     labels = wb.target_labels(project.id, [s.code for s in suggestions])
     return _render(request, "_detail.html", headers=headers, project=project, item=item,
                    suggestions=suggestions, events=events, relationships=RELATIONSHIPS,
-                   labels=labels)
+                   labels=labels, building=building, recheck_seconds=RECHECK_SECONDS)
 
 
 @router.get("/projects/{project_id}/code", response_class=HTMLResponse)
@@ -203,10 +210,14 @@ def code_detail(request: Request, project_id: str, code: str, wb: WorkbenchDep) 
 def search(request: Request, project_id: str, code: str, wb: WorkbenchDep,
            text: str = "") -> Response:
     project = wb.get_project(project_id)
-    found = wb.search_targets(project_id, text, limit=10) if text.strip() else []
+    building = None
+    try:
+        found = wb.search_targets(project_id, text, limit=10) if text.strip() else []
+    except IndexNotReady as exc:
+        found, building = [], exc.message
     labels = wb.target_labels(project_id, [s.code for s in found])
     return _render(request, "_search.html", project=project, code=code, found=found,
-                   labels=labels)
+                   labels=labels, building=building)
 
 
 @router.post("/projects/{project_id}/decide", response_class=HTMLResponse)
