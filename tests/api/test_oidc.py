@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import threading
 import time
 from collections import Counter
@@ -42,7 +41,6 @@ from termserver.settings import Settings
 from termserver.store import Store
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "loinc"
-PORTS = range(18910, 18920)  # this test's port range
 AUDIENCE = "termserver"
 LAB = "http://hospital.example/CodeSystem/lab"
 API = "/workbench/api"
@@ -120,15 +118,10 @@ def _serve(idp: IdP) -> tuple[ThreadingHTTPServer, int]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    for port in PORTS:
-        try:
-            server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        except OSError:
-            continue
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return server, port
-    raise OSError(socket.errno.EADDRINUSE, "no free port in 18910-18919")  # type: ignore[attr-defined]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # a free port
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
 
 
 @pytest.fixture(scope="module")
