@@ -160,7 +160,7 @@ def _analyte_tokens(text: str) -> tuple[str, ...]:
                  if t not in SPECIMEN_WORDS and t not in _FILLERS)
 
 
-def _same_stem(a: str, b: str) -> bool:
+def same_stem(a: str, b: str) -> bool:
     """Long words that differ only in a short ending (-in/-ol, -e/-en, -um/-ium)."""
     if min(len(a), len(b)) < 8 or abs(len(a) - len(b)) > 2:
         return False
@@ -275,7 +275,7 @@ class TargetIndex:
                     found[cand] = r * 0.95
                 elif cand.startswith(tok) and len(tok) >= 5 and cand not in found:
                     found[cand] = 0.8
-                elif cand not in found and _same_stem(tok, cand):
+                elif cand not in found and same_stem(tok, cand):
                     found[cand] = 0.82  # German/English endings: cholesterin ~ cholesterol
         if len(tok) >= 5:
             for cand in self._skeletons.get(skeleton(tok), ()):

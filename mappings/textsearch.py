@@ -37,6 +37,7 @@ from mappings.suggest import (
     Suggestion,
     TargetTerm,
     rank_candidates,
+    same_stem,
 )
 from termserver.errors import NotFound
 from termserver.store import Store, search_candidates
@@ -113,18 +114,6 @@ class _Cache:
 
 
 _DF, _NEAR, _CLOSE, _TERMS = _Cache(), _Cache(), _Cache(), _Cache()
-
-
-def _same_stem(a: str, b: str) -> bool:
-    """Long words that differ only in a short ending (-in/-ol, -e/-en, -um/-ium)."""
-    if min(len(a), len(b)) < 8 or abs(len(a) - len(b)) > 2:
-        return False
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n >= max(len(a), len(b)) - 3
 
 
 class StoreTargetSearch:
@@ -216,7 +205,7 @@ class StoreTargetSearch:
                         continue
                     if len(key) >= 5 and w.startswith(key):
                         found[w] = 0.8
-                    elif _same_stem(key, w):
+                    elif same_stem(key, w):
                         found[w] = 0.82
             found.pop(key, None)
             out[key] = sorted(found.items(), key=lambda x: (-x[1], x[0]))[:8]

@@ -108,3 +108,21 @@ def serve_app(app: Any) -> Iterator[str]:
     finally:
         srv.should_exit = True
         thread.join(timeout=15)
+
+
+def parameters(*pairs: tuple[str, Any]) -> dict[str, Any]:
+    """A FHIR Parameters resource from (name, value) pairs: a resource, a CodeableConcept
+    (has `coding`), a Coding (other dict), a boolean or a string."""
+    out: list[dict[str, Any]] = []
+    for name, value in pairs:
+        if isinstance(value, dict) and "resourceType" in value:
+            out.append({"name": name, "resource": value})
+        elif isinstance(value, dict) and "coding" in value:
+            out.append({"name": name, "valueCodeableConcept": value})
+        elif isinstance(value, dict):
+            out.append({"name": name, "valueCoding": value})
+        elif isinstance(value, bool):
+            out.append({"name": name, "valueBoolean": value})
+        else:
+            out.append({"name": name, "valueString": value})
+    return {"resourceType": "Parameters", "parameter": out}

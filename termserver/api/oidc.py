@@ -58,27 +58,7 @@ MAX_NAME = 128  # characters of a user name taken from a token
 ACCEPTED_SECONDS = 60.0  # how long a verified token is remembered (never past its exp)
 MAX_ACCEPTED = 4096  # verified tokens remembered (least recently used forgotten first)
 
-#: (environment variable, default, help), in the style of termserver.settings.SETTINGS.
-OIDC_SETTINGS: tuple[tuple[str, str, str], ...] = (
-    ("TERMSERVER_OIDC_ISSUER", "",
-     "OIDC issuer URL (e.g. https://keycloak.example/realms/diz); when set, reads need a read "
-     "role and bearer tokens it signed are accepted next to the static tokens."),
-    ("TERMSERVER_OIDC_AUDIENCE", "",
-     "The `aud` a token must carry (required with TERMSERVER_OIDC_ISSUER; also the client of "
-     "Keycloak's resource_access roles)."),
-    ("TERMSERVER_OIDC_JWKS_URL", "(from the issuer's discovery document)",
-     "URL of the issuer's signing keys (JWKS)."),
-    ("TERMSERVER_OIDC_ROLES_CLAIM",
-     "realm_access.roles,resource_access.<audience>.roles,scope,scp",
-     "Comma-separated claims (dotted paths) holding roles or space-separated scopes."),
-    ("TERMSERVER_OIDC_ROLE_MAP", DEFAULT_ROLE_MAP,
-     "Which token roles or scopes give the server's roles read / write (resources, loads) / "
-     "curate (workbench) / admin (all); several per role as read=a|b."),
-    ("TERMSERVER_OIDC_USERNAME_CLAIM", "preferred_username",
-     "Claim naming the user (the curator in the workbench's audit trail; else `sub`)."),
-    ("TERMSERVER_OIDC_TIMEOUT", "5", "Seconds one fetch of the issuer's keys may take."),
-    ("TERMSERVER_OIDC_JWKS_TTL", "600", "Seconds the issuer's keys are cached."),
-)
+#: The settings are documented in termserver.settings.SETTINGS (TERMSERVER_OIDC_*).
 
 
 class InvalidToken(TerminologyError):

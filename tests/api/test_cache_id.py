@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from termserver.errors import NotFound, TooCostly
 from termserver.model import ValueSetDefinition
 from termserver.service.txcache import CachedResource, TxResourceCache
-from tests.helpers import code_system, parameters_by_name, value_set
+from tests.helpers import code_system, parameters, parameters_by_name, value_set
 
 CS = "http://example.org/cs/cached"
 VS = "http://example.org/vs/cached"
@@ -23,18 +23,7 @@ def _vs() -> dict[str, Any]:
     return value_set(VS, compose={"include": [{"system": CS}]})
 
 
-def _params(*pairs: tuple[str, Any]) -> dict[str, Any]:
-    out: list[dict[str, Any]] = []
-    for name, value in pairs:
-        if isinstance(value, dict) and "resourceType" in value:
-            out.append({"name": name, "resource": value})
-        elif isinstance(value, dict):
-            out.append({"name": name, "valueCoding": value})
-        elif isinstance(value, bool):
-            out.append({"name": name, "valueBoolean": value})
-        else:
-            out.append({"name": name, "valueString": value})
-    return {"resourceType": "Parameters", "parameter": out}
+_params = parameters
 
 
 def _start(client: TestClient, *resources: dict[str, Any], sealed: bool = False) -> str:

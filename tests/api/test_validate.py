@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.helpers import code_system, value_set
+from tests.helpers import code_system, parameters, value_set
 
 CS = "http://example.org/cs/v"
 
@@ -24,20 +24,7 @@ def _cs(version: str = "1.0") -> dict[str, Any]:
     return cs
 
 
-def _params(*pairs: tuple[str, Any]) -> dict[str, Any]:
-    out = []
-    for name, value in pairs:
-        if isinstance(value, dict) and "resourceType" in value:
-            out.append({"name": name, "resource": value})
-        elif isinstance(value, dict) and "coding" in value:
-            out.append({"name": name, "valueCodeableConcept": value})
-        elif isinstance(value, dict):
-            out.append({"name": name, "valueCoding": value})
-        elif isinstance(value, bool):
-            out.append({"name": name, "valueBoolean": value})
-        else:
-            out.append({"name": name, "valueString": value})
-    return {"resourceType": "Parameters", "parameter": out}
+_params = parameters
 
 
 def _get(body: dict[str, Any], name: str) -> Any:

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from tests.helpers import parameters
 from tests.validator.mii_examples import JSON, Coded, Packages
 
 FHIR_JSON = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
@@ -91,19 +92,7 @@ def _cc(value: JSON) -> JSON:
 
 
 def _params(*pairs: tuple[str, Any]) -> str:
-    out: list[dict[str, Any]] = []
-    for name, value in pairs:
-        if isinstance(value, dict) and "resourceType" in value:
-            out.append({"name": name, "resource": value})
-        elif isinstance(value, dict) and "coding" in value:
-            out.append({"name": name, "valueCodeableConcept": value})
-        elif isinstance(value, dict):
-            out.append({"name": name, "valueCoding": value})
-        elif isinstance(value, bool):
-            out.append({"name": name, "valueBoolean": value})
-        else:
-            out.append({"name": name, "valueString": value})
-    return json.dumps({"resourceType": "Parameters", "parameter": out}, sort_keys=True)
+    return json.dumps(parameters(*pairs), sort_keys=True)
 
 
 def imported_value_sets(vs: JSON, packages: list[Packages], depth: int = 0) -> list[JSON]:
