@@ -5,6 +5,11 @@ targetsystem, reverse, dependency{element, concept}) and the R5 names (sourceCod
 sourceCoding, sourceCodeableConcept, sourceScope, targetCode, targetCoding,
 targetCodeableConcept, targetScope, targetSystem, dependency{attribute, value[x]}). Output is R4
 (`equivalence`) or R5 (`relationship`) as the client asked.
+
+A lab unit comes as a `dependency` with attribute (R4 element) `unit` or
+`http://unitsofmeasure.org` and valueCoding {system: UCUM, code} or valueString (or, outside
+the spec, a text parameter `unit`); each match then carries `property` parts about it
+(`unit_properties`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from termserver.model import (
     TranslateResult,
 )
 
+UCUM = "http://unitsofmeasure.org"
 _FORWARD = ("sourceCode", "code", "sourceCoding", "coding", "sourceCodeableConcept",
             "codeableConcept")
 _REVERSE = ("targetCode", "targetCoding", "targetCodeableConcept")
@@ -131,7 +137,19 @@ def _match_parts(m: TranslateMatch, fhir_version: str) -> list[JSON]:
         parts.append({"name": "source", "valueCoding": coding_json(m.source)})
     if m.origin_map:
         parts.append({"name": "originMap", "valueCanonical": m.origin_map})
+    parts.extend(unit_properties(m))
     return parts
+
+
+def unit_properties(m: TranslateMatch) -> list[JSON]:
+    """What a unit given with the code says about a match (termserver.service.units), as R5
+    match `property` parts {uri, value[x]}: `unit-ucum` (the local unit's UCUM form),
+    `unit-target` (the target's unit, from the map's `product`), `unit-factor` (local →
+    target), `unit-warning` (the unit does not fit the target's LOINC PROPERTY, or is not
+    UCUM, or cannot be converted)."""
+    return [{"name": "property", "part": [{"name": "uri", "valueUri": name},
+                                          {"name": "value", key: value}]}
+            for name, key, value in getattr(m, "unit_parts", ())]
 
 
 def _attribute_parts(dep: Mapping[str, Any]) -> list[JSON]:
@@ -204,17 +222,26 @@ def _codings(pairs: p.Pairs, code_name: str, coding_name: str, cc_name: str,
 
 
 def _dependencies(pairs: p.Pairs) -> list[tuple[str, str]]:
+    """(attribute, value) of each `dependency`; a value that is a UCUM Coding names the
+    attribute `unit` when none is given; a text `unit` parameter (a bulk line's `unit`) is
+    the dependency (`unit`, its value)."""
     out = []
     for value in p.all_of(pairs, "dependency"):
         parts = value if isinstance(value, list) else []
         attribute = next((_part_value(x) for x in parts
-                          if x.get("name") in ("attribute", "element")), None)
+                          if x.get("name") in ("attribute", "element", "property")), None)
         for x in parts:
             if x.get("name") in ("value", "concept"):
                 found = _part_value(x)
-                if attribute and found:
-                    out.append((attribute, found))
+                if found and (attribute or _ucum_coding(x)):
+                    out.append((attribute or "unit", found))
+    out.extend(("unit", unit) for unit in p.all_of(pairs, "unit") if isinstance(unit, str))
     return out
+
+
+def _ucum_coding(part: JSON) -> bool:
+    coding = part.get("valueCoding") or part.get("valueQuantity")
+    return isinstance(coding, dict) and coding.get("system") == UCUM
 
 
 def _part_value(part: JSON) -> str | None:

@@ -25,7 +25,7 @@ from termserver.model import (
     TranslateRequest,
     TranslateResult,
 )
-from termserver.service import snomed
+from termserver.service import snomed, units
 from termserver.service.context import TxContext
 from termserver.store.bulk import MapRow, concept_maps_present, map_rows_many
 
@@ -60,7 +60,12 @@ def translate(ctx: TxContext, request: TranslateRequest,
     result = any(m.concept is not None and m.relationship != "not-related-to" for m in matches)
     if not result:
         notes.append(_no_match_message(request))
-    return TranslateResult(result, tuple(_unique(matches)), "; ".join(notes) or None)
+    found = _unique(matches)
+    unit = units.requested_unit(request.dependencies)
+    if unit is not None:  # a lab unit: checked against each target (service/units.py)
+        found, said = units.annotate(ctx, unit, found)
+        notes.extend(said)
+    return TranslateResult(result, tuple(found), "; ".join(notes) or None)
 
 
 def translate_one(ctx: TxContext, request: TranslateRequest) -> TranslateResult:
@@ -313,11 +318,15 @@ def _dependencies_hold(e: MapElement, given: tuple[tuple[str, str], ...]) -> boo
     if not given or not e.depends_on:
         return True
     values: dict[str, set[str]] = {}
-    for attribute, value in given:
+    for attribute, value in given:  # units compare in UCUM form (`mg/dl` is `mg/dL`)
+        attribute, value = units.dependency_key(attribute, value)
         values.setdefault(attribute, set()).add(value)
     for dep in e.depends_on:
         needed, wanted = _depends_on(dep)
-        if needed in values and wanted is not None and wanted not in values[needed]:
+        if needed is None or wanted is None:
+            continue
+        needed, wanted = units.dependency_key(needed, wanted)
+        if needed in values and wanted not in values[needed]:
             return False
     return True
 

@@ -10,9 +10,11 @@ input line, in order (blank lines are skipped): `line` (1-based) and the input's
 the result, or `error` {`code` (FHIR issue type), `message`} for a line that is not a JSON
 object, lacks a code, names an unknown system … — a bad line never ends the stream.
 
-Result lines: translate {`result`, `matches` [{`relationship`, `equivalence`, `system`,
-`version`, `code`, `display`, `conceptmap`, `source` (reverse), `dependsOn`, `product`}],
-`message`}; lookup {`name`, `version`, `display`, `definition`, `abstract`, `inactive`,
+A translate line may give its lab unit as `unit` (UCUM or a common spelling, see
+termserver.service.units). Result lines: translate {`result`, `matches` [{`relationship`,
+`equivalence`, `system`, `version`, `code`, `display`, `conceptmap`, `source` (reverse),
+`dependsOn`, `product`, `unit` {`ucum`, `target`, `factor`, `warnings` [..]}}], `message`};
+lookup {`name`, `version`, `display`, `definition`, `abstract`, `inactive`,
 `designations` [..], `properties` [..]} (the single $lookup's output parameters, flattened);
 validate {`result`, `code`, `system`, `version`, `display`, `message`, `inactive`, `status`,
 `issues` [{`severity`, `code`, `text`, `expression`}]}.
@@ -46,7 +48,7 @@ from termserver.api.routes.validate import _request as validate_request
 from termserver.api.tx import context_from
 from termserver.errors import InvalidRequest, NotSupported, TerminologyError, TooCostly
 from termserver.fhir import params as p
-from termserver.fhir.translation import coding_json, translate_request
+from termserver.fhir.translation import coding_json, translate_request, unit_properties
 from termserver.fhir.validation import validation_to_parameters
 from termserver.fhir.wire import lookup_to_parameters
 from termserver.model import JSON, CodingInput, TranslateResult
@@ -378,6 +380,15 @@ def translate_line(result: TranslateResult) -> JSON:
             match["dependsOn"] = list(m.depends_on)
         if m.product:
             match["product"] = list(m.product)
+        for prop in unit_properties(m):  # a line's `unit` (termserver.service.units)
+            name = prop["part"][0]["valueUri"].removeprefix("unit-")
+            value = next(v for k, v in prop["part"][1].items() if k.startswith("value"))
+            value = value["code"] if isinstance(value, dict) else value
+            unit = match.setdefault("unit", {})
+            if name == "warning":
+                unit.setdefault("warnings", []).append(value)
+            else:
+                unit[name] = value
         matches.append(match)
     out["matches"] = matches
     if result.message:
