@@ -63,6 +63,18 @@ def drives(store: Store, sel: Selection, words: list[str], prefix: bool, need: i
     return size * per_concept * SUBTREE_COST < index_rows
 
 
+def share(store: Store, sel: Selection) -> float:
+    """The fraction of the code system's concepts `sel`'s leading hierarchy condition keeps
+    (1.0 without one; a subtree larger than SUBTREE_MAX counts as SUBTREE_MAX + 1)."""
+    lead = sel.conds[0] if sel.conds else None
+    if lead is None or lead.kind not in ("below", "below-self"):
+        return 1.0
+    _, _, concepts = _meta(store, sel.cs_pk)
+    if not concepts:
+        return 1.0
+    return min(1.0, (_size(store, sel.cs_pk, lead.name) + 1) / concepts)
+
+
 def rows(store: Store, sel: Selection, words: list[str], prefix: bool, active: str
          ) -> list[Any]:
     """(id, code) of the subtree's texts holding every word, in id order."""

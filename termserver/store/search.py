@@ -277,7 +277,8 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
         if subtree.drives(store, sel, words, prefix, page.need):
             page.add(subtree.rows(store, sel, words, prefix, active))
             continue
-        source, sparams, idcol, scan = _source(store, sel.cs_pk, words, prefix)
+        source, sparams, idcol, scan = _source(store, sel.cs_pk, words, prefix,
+                                               page.need, subtree.share(store, sel))
         page.add(_stream(store, f"SELECT t.id, t.code FROM {source}{active}{cond}",
                          [*sparams, *cparams], page, sel.cs_pk if scan else None, idcol))
     codes = page.codes[offset:offset + limit]
@@ -325,13 +326,15 @@ DRIVE_MAX = 3_000
 SCAN_WINDOW = 2_000
 
 
-def _source(store: Store, cs_pk: int, qwords: list[str], prefix: bool
-            ) -> tuple[str, list[Any], str, bool]:
+def _source(store: Store, cs_pk: int, qwords: list[str], prefix: bool, need: int = 0,
+            share: float = 1.0) -> tuple[str, list[Any], str, bool]:
     """(FROM … WHERE …, params, id column, scan) of the texts holding every word (whole, or
     as a prefix). SQLite: every word in one FTS5 query, read in rowid (= rank) order, so a
     page costs the rows up to it whatever the words' frequencies. PostgreSQL: every word in
-    one tsquery (the GIN index intersects them) when one of them is rare enough, else (scan)
-    all by LIKE over the texts in id order (matches are dense then)."""
+    one tsquery (the GIN index intersects them) when one of them is rare enough, or when a
+    scan would read more texts than the words' intersection holds (`need` rows of which
+    only `share` pass a hierarchy condition); else (scan) all by LIKE over the texts in id
+    order (matches are dense then)."""
     sqlite = store.dialect == "sqlite"
     if sqlite:
         fts = _fts(cs_pk)
@@ -340,14 +343,33 @@ def _source(store: Store, cs_pk: int, qwords: list[str], prefix: bool
         return (f"{fts} f JOIN {_term(cs_pk)} t ON t.id = f.rowid WHERE {fts} MATCH ?",
                 [match], "f.rowid", False)
     freq = _frequencies(store, cs_pk, qwords, prefix)
-    if min(freq.get(w, 0) for w in qwords) <= DRIVE_MAX:
+    rare = min(freq.get(w, 0) for w in qwords) <= DRIVE_MAX
+    if rare or (need and _intersect(store, cs_pk, [freq.get(w, 0) for w in qwords], need,
+                                    share)):
         tsquery = " & ".join(w + (":*" if prefix else "") for w in qwords)
+        # `id + 0`: the planner must not walk the id index in order testing every text
+        # (with a hierarchy condition or a word it misjudges, it would); the GIN bitmap
+        # holds at most the words' intersection
         return (f"{_term(cs_pk)} t WHERE t.tsv @@ to_tsquery('simple', ?)", [tsquery],
-                "t.id", False)
+                "t.id + 0", False)
     like = "(' ' || t.norm || ' ') LIKE ?" if not prefix else "(' ' || t.norm) LIKE ?"
     pattern = "% {} %" if not prefix else "% {}%"
     sql = f"{_term(cs_pk)} t WHERE 1 = 1" + "".join(f" AND {like}" for _ in qwords)
     return sql, [pattern.format(w) for w in qwords], "t.id", True
+
+
+def _intersect(store: Store, cs_pk: int, freqs: list[int], need: int, share: float) -> bool:
+    """Whether the GIN intersection of frequent words reads fewer texts than a scan in id
+    order would to fill `need` rows, words taken as independent: the scan reads about
+    need / (share · density) texts, the intersection texts · density of them."""
+    texts = subtree._meta(store, cs_pk)[1]
+    if not texts:
+        return False
+    density = 1.0
+    for f in freqs:
+        density *= min(1.0, f / texts)
+    matches = texts * density
+    return matches * share < need or need / (share * density) > matches
 
 
 #: A prefix that begins at most this many indexed words is searched as those words: FTS5
