@@ -84,13 +84,14 @@ def parameters_by_name(body: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 
 @contextmanager
-def serve_app(app: Any) -> Iterator[str]:
-    """A real uvicorn server (in a thread) for `app` on a free loopback port; yields its base
-    URL http://127.0.0.1:PORT and stops it afterwards."""
+def serve_app(app: Any, port: int = 0) -> Iterator[str]:
+    """A real uvicorn server (in a thread) for `app` on `port` of loopback (0: a free one;
+    a taken port fails here, clearly); yields its base URL http://127.0.0.1:PORT and stops it
+    afterwards."""
     import uvicorn
 
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind(("127.0.0.1", port))
         port = s.getsockname()[1]
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                        log_level="critical"))

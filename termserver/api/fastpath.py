@@ -76,20 +76,14 @@ class FastPath:
                                 if k == b"accept-language"), None)
         cache_id = next((v.decode("latin-1") for k, v in scope["headers"]
                          if k == b"x-cache-id"), None)
-        try:
-            pairs = pairs_from_query(parse_qsl(scope["query_string"].decode("latin-1"),
-                                               keep_blank_values=True))
+        inline = store.inline_reads and scope["path"] in INLINE
+
+        def answer(pairs: Pairs) -> Response:
             if cache_id and not any(k == "cache-id" for k, _ in pairs):
                 pairs.append(("cache-id", cache_id))
-            if store.inline_reads and scope["path"] in INLINE:
-                response = handler(store, pairs, accept_language)
-            else:
-                response = await run_in_threadpool(handler, store, pairs, accept_language)
-        except TerminologyError as exc:
-            response = error_response(exc)
-        except Exception as exc:  # noqa: BLE001 - every failure leaves as an OperationOutcome
-            response = unexpected_error_response(exc)
-        await response(scope, receive, send)
+            return handler(store, pairs, accept_language)
+
+        await answer_query(scope, receive, send, answer, lambda _: inline)
 
     async def _expand(self, scope: Scope, receive: Receive, send: Send) -> None:
         """GET ValueSet/$expand, as the route answers it (same function, same errors)."""
@@ -108,3 +102,19 @@ class FastPath:
         except Exception as exc:  # noqa: BLE001 - every failure leaves as an OperationOutcome
             response = unexpected_error_response(exc)
         await response(scope, receive, send)
+
+
+async def answer_query(scope: Scope, receive: Receive, send: Send,
+                       answer: Callable[[Pairs], Response],
+                       inline: Callable[[Pairs], bool]) -> None:
+    """Parse the query string and answer it: on the event loop where `inline(pairs)` (a bounded
+    read), else in a worker thread; any failure leaves as an OperationOutcome."""
+    try:
+        pairs = pairs_from_query(parse_qsl(scope["query_string"].decode("latin-1"),
+                                           keep_blank_values=True))
+        response = answer(pairs) if inline(pairs) else await run_in_threadpool(answer, pairs)
+    except TerminologyError as exc:
+        response = error_response(exc)
+    except Exception as exc:  # noqa: BLE001 - every failure leaves as an OperationOutcome
+        response = unexpected_error_response(exc)
+    await response(scope, receive, send)

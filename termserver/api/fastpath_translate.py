@@ -13,17 +13,13 @@ maps and goes to a worker thread; on PostgreSQL every read goes to a worker thre
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
-
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from termserver.api.errors import error_response, unexpected_error_response
+from termserver.api.fastpath import answer_query
 from termserver.api.responses import FHIRJSONResponse
 from termserver.api.tx import context_from
-from termserver.errors import TerminologyError
-from termserver.fhir.params import Pairs, pairs_from_query
+from termserver.fhir.params import Pairs
 from termserver.fhir.translation import (
     request_concept_maps,
     simple_translate_request,
@@ -69,15 +65,6 @@ class TranslateFastPath:
             return
         store: Store = scope["app"].state.store
         fhir_version = FHIR_VERSION.get()
-        try:
-            pairs = pairs_from_query(parse_qsl(scope["query_string"].decode("latin-1"),
-                                               keep_blank_values=True))
-            if _inline(store, pairs):
-                response = answer_translate(store, pairs, fhir_version)
-            else:
-                response = await run_in_threadpool(answer_translate, store, pairs, fhir_version)
-        except TerminologyError as exc:
-            response = error_response(exc)
-        except Exception as exc:  # noqa: BLE001 - every failure leaves as an OperationOutcome
-            response = unexpected_error_response(exc)
-        await response(scope, receive, send)
+        await answer_query(scope, receive, send,
+                           lambda pairs: answer_translate(store, pairs, fhir_version),
+                           lambda pairs: _inline(store, pairs))

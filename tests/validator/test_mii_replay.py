@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,29 +102,10 @@ def _server(db: Path) -> Iterator[str]:
     app = create_app(Settings(db=url, base_url="http://127.0.0.1/fhir"), store)
     port = os.environ.get("TERMSERVER_REPLAY_PORT")  # a fixed port where ports are assigned
     try:
-        with (_on_port(app, int(port)) if port else serve_app(app)) as base:
+        with serve_app(app, int(port or 0)) as base:
             yield base
     finally:
         store.close()
-
-
-@contextmanager
-def _on_port(app: Any, port: int) -> Iterator[str]:
-    import uvicorn
-
-    with socket.socket() as s:  # fail early and clearly when the port is taken
-        s.bind(("127.0.0.1", port))
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=15)
 
 
 def test_the_validator_replay_finds_no_server_defect(replay_db: Path) -> None:
