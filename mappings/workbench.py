@@ -71,7 +71,7 @@ class Workbench:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.scopes = TargetScopes(store)
-        self.jobs = JobRunner(store, self.scopes)
+        self.jobs = JobRunner(store, self.scopes, sources=self._sources)
 
     # -- projects ------------------------------------------------------------------------------
 

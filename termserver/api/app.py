@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from mappings.workbench import Workbench
 from termserver import __version__, builtin, grammar
 from termserver.api import errors, ops
 from termserver.api.accesslog import AccessLog, configure_logging
@@ -48,9 +49,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         if own and settings.data_dir is not None:  # the default data folder may be created
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         app.state.store = store or Store(settings.db)
+        if getattr(app.state, "workbench", None) is None:
+            app.state.workbench = Workbench(app.state.store)
+        jobs = app.state.workbench.jobs
+        jobs.start_worker()  # claims workbench jobs queued by any replica (mappings.jobs)
         try:
             yield
         finally:
+            jobs.stop_worker()  # a running job goes back to the queue
             if own:
                 app.state.store.close()
             else:  # SQLite: a copied .db is a full backup after a clean stop

@@ -26,6 +26,7 @@ from termserver.errors import SchemaError
 from termserver.store.schema import (
     CLOSURE_TABLES,
     HIERARCHY_TABLES,
+    JOB_QUEUE_COLUMNS,
     SCHEMA_VERSION,
     SOURCE_SCOPE_TABLES,
     WORKBENCH_TABLES,
@@ -76,12 +77,23 @@ def _add_resource_owner(conn: Connection) -> None:
     conn.execute(update(resource).where(unset).values(owner="loader"))
 
 
+def _add_job_queue_columns(conn: Connection) -> None:
+    """6 → 7: `map_job.claimed_by` and `lease_until`, so any replica can claim a queued job
+    (mappings.jobs). Jobs left running by a version-6 process have no lease and are reported
+    failed after their heartbeat went stale, as before."""
+    have = {c["name"] for c in inspect(conn).get_columns("map_job")}
+    for name, sql_type in JOB_QUEUE_COLUMNS:
+        if name not in have:
+            conn.exec_driver_sql(f"ALTER TABLE map_job ADD COLUMN {name} {sql_type}")
+
+
 #: STEPS[n] upgrades a database from version n to n + 1. Append; never edit a released step.
 STEPS: dict[int, Callable[[Connection], None]] = {1: _add_closure_tables,
                                                   2: _add_hierarchy_tables,
                                                   3: _add_workbench_tables,
                                                   4: _add_source_scope_tables,
-                                                  5: _add_resource_owner}
+                                                  5: _add_resource_owner,
+                                                  6: _add_job_queue_columns}
 
 
 def current_version(conn: Connection) -> int | None:

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 
 #: Bump with every migration step added in migrations.py.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 #: Who wrote a stored resource (`resource.owner`): a release loader or package load (CLI,
 #: `$load`), the FHIR REST API, or the curation workbench (an imported code list, a published
@@ -370,7 +370,13 @@ map_job = Table(
     Column("finished", String(40)),
     Column("error", Text),
     Column("heartbeat", String(40)),  # the last progress write of the running job
+    # schema version 7: the job queue (mappings.jobs); the replica running a job holds a lease
+    Column("claimed_by", String(80)),  # worker id (host:pid:random) of the running replica
+    Column("lease_until", String(40)),  # ISO UTC; past it, another replica may reclaim the job
 )
+
+#: Columns added to map_job by schema version 7 (name, SQL type).
+JOB_QUEUE_COLUMNS = (("claimed_by", "VARCHAR(80)"), ("lease_until", "VARCHAR(40)"))
 
 #: Tables added by schema version 4.
 WORKBENCH_TABLES = (map_project, map_decision, map_decision_target, map_event, map_suggestion,

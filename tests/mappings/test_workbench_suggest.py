@@ -227,7 +227,7 @@ def test_an_older_database_upgrades_to_the_workbench_schema(db_url: str, version
         names = set(inspect(store.engine).get_table_names())
         assert {t.name for t in added} <= names
         with store.engine.connect() as conn:
-            assert migrations.current_version(conn) == SCHEMA_VERSION == 6
+            assert migrations.current_version(conn) == SCHEMA_VERSION == 7
         assert store.workbench.projects() == []
         assert store.workbench.source_stamp(1) is None
     finally:
