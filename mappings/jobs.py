@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 
 Sources = Callable[[Project], dict[str, SourceCode]]
 
+#: Poll jitter from a private generator: the global `random` state is left alone (property-based
+#: tests seed and watch it).
+_JITTER = random.Random()
+
 
 def _env_float(name: str, default: float, low: float, high: float) -> float:
     raw = os.environ.get(name, "").strip()
@@ -180,7 +184,7 @@ class JobRunner:
                     self._thread = None  # on demand: the queue is empty, end
                     return
                 self._wake.clear()
-            self._wake.wait(self.settings.poll * random.uniform(0.5, 1.5))
+            self._wake.wait(self.settings.poll * _JITTER.uniform(0.5, 1.5))
         with self._lock:
             if self._thread is threading.current_thread():
                 self._thread = None
