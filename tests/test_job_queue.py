@@ -216,7 +216,7 @@ def test_two_replicas_share_jobs_and_resources(tmp_path: Path) -> None:
         store.close()
     # one code per batch, a pause between batches: the job outlives the kill below; a short
     # lease so the survivor reclaims it quickly. TERMSERVER_TEST_PORT_BASE pins the ports.
-    env = {"TERMSERVER_JOB_BATCH": "1", "TERMSERVER_JOB_PAUSE": "1.0",
+    env = {"TERMSERVER_JOB_WORKER": "1", "TERMSERVER_JOB_BATCH": "1", "TERMSERVER_JOB_PAUSE": "1.0",
            "TERMSERVER_JOB_LEASE": "3", "TERMSERVER_JOB_POLL": "0.3"}
     base = int(os.environ.get("TERMSERVER_TEST_PORT_BASE", "0"))
     replicas = [Replica(PG_URL, base + i if base else 0, env) for i in range(2)]
