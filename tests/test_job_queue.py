@@ -7,15 +7,9 @@ the other; both are ready."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +25,7 @@ from termserver.store.schema import map_job
 from termserver.store.workbench import stamp
 from tests.conftest import PG_URL, _reset_postgres
 from tests.mappings.test_workbench import LOINC, ROWS, make_workbench
-from tests.test_startup import SERVING
+from tests.servers import Served
 
 DEADLINE = 180.0  # seconds for any one wait below (a busy 2-core machine)
 
@@ -138,62 +132,6 @@ def test_a_clean_stop_requeues_and_a_cancel_elsewhere_stops_the_runner(store: St
 
 # -- two server processes ----------------------------------------------------------------------
 
-class Replica:
-    """`termserver serve` as a subprocess on `port` (0: any free one)."""
-
-    def __init__(self, db: str, port: int, env: dict[str, str]) -> None:
-        full = {**os.environ, "TERMSERVER_API_TOKENS": "", "TERMSERVER_READ_TOKENS": "",
-                "TERMSERVER_DEMO": "0", **env}
-        full.pop("TERMSERVER_DB", None)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "termserver", "serve", "--port", str(port), "--db", db],
-            env=full, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-        self.port: int | None = None
-        self.lines: list[str] = []
-        self.announced = threading.Event()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
-            found = SERVING.search(line)
-            if found and self.port is None:
-                self.port = int(found.group(1))
-                self.announced.set()
-        self.announced.set()
-
-    def wait(self) -> int:
-        if not self.announced.wait(DEADLINE) or self.port is None:
-            raise AssertionError(f"no 'serving' line: {''.join(self.lines)[-3000:]}")
-        return self.port
-
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
-            headers={"Content-Type": "application/fhir+json" if path.startswith("/fhir")
-                     else "application/json", "X-Curator": "bot"})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                return r.status, json.loads(r.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"null")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.reader.join(10)
-        if self.proc.stderr is not None:
-            self.proc.stderr.close()
-
-
 def _until(what: str, check: Any) -> Any:
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
@@ -219,12 +157,13 @@ def test_two_replicas_share_jobs_and_resources(tmp_path: Path) -> None:
     env = {"TERMSERVER_JOB_WORKER": "1", "TERMSERVER_JOB_BATCH": "1", "TERMSERVER_JOB_PAUSE": "1.0",
            "TERMSERVER_JOB_LEASE": "3", "TERMSERVER_JOB_POLL": "0.3"}
     base = int(os.environ.get("TERMSERVER_TEST_PORT_BASE", "0"))
-    replicas = [Replica(PG_URL, base + i if base else 0, env) for i in range(2)]
+    replicas = [Served(PG_URL, port=base + i if base else 0, env=env, timeout=DEADLINE,
+                       headers={"X-Curator": "bot"}) for i in range(2)]
     try:
         for r in replicas:
             r.wait()
         for r in replicas:
-            assert r.call("GET", "/readyz") == (200, {"status": "ready"}), "".join(r.lines)
+            assert r.call("GET", "/readyz") == (200, {"status": "ready"}), r.output()
         a, b = replicas
 
         # a ConceptMap written through one is served by the other
@@ -270,7 +209,7 @@ def test_two_replicas_share_jobs_and_resources(tmp_path: Path) -> None:
 
         end = _until("the survivor finishing the job", finished)
         assert (end["state"], end["done"], end["total"], end["error"]) == \
-            ("done", len(ROWS), len(ROWS), None), "".join(survivor.lines)[-3000:]
+            ("done", len(ROWS), len(ROWS), None), survivor.output()
         assert progress == sorted(progress) and min(progress) >= at_kill  # resumed, not redone
         engine = create_engine(PG_URL)
         try:
