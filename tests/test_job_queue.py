@@ -2,16 +2,20 @@
 migration on both backends, claiming (one winner, a cancelled job is left alone, an expired
 lease is reclaimed and resumed), and two real server processes on one PostgreSQL database: a
 "suggest all" started through one shows its progress on the other and, after `kill -9` of the
-process running it, is finished by the other; a ConceptMap written through one is served by
-the other; both are ready."""
+process running it, is finished by the other; a ConceptMap written or published through one,
+and a code system loaded by `termserver load`, are served by both after the documented lag;
+both are ready."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import create_engine, inspect, update
@@ -21,10 +25,12 @@ from mappings.model import Job, JobState
 from mappings.workbench import Workbench
 from termserver.store import Store
 from termserver.store.jobqueue import JobQueue
+from termserver.store.read import RESOLVE_TTL
 from termserver.store.schema import map_job
 from termserver.store.workbench import stamp
 from tests.conftest import PG_URL, _reset_postgres
-from tests.mappings.test_workbench import LOINC, ROWS, make_workbench
+from tests.helpers import code_system, make_package
+from tests.mappings.test_workbench import LAB, LOINC, ROWS, make_workbench
 from tests.servers import Served
 
 DEADLINE = 180.0  # seconds for any one wait below (a busy 2-core machine)
@@ -178,6 +184,31 @@ def test_two_replicas_share_jobs_and_resources(tmp_path: Path) -> None:
                      lambda: (s := b.call("GET", "/fhir/ConceptMap/lab-h"))[0] == 200 and s[1])
         assert got["url"] == cm["url"]
 
+        # a publish through one and a load by a third process: after the documented lag (the
+        # resolution cache's RESOLVE_TTL), the first read on either replica sees both
+        status, body = a.call("PUT", "/workbench/api/projects/lab/codes/GLU/decision",
+                              {"status": "accepted", "targets": [{"code": "2345-7"}]})
+        assert status == 200, body
+        status, published = a.call("POST", "/workbench/api/projects/lab/publish",
+                                   {"version": "7", "status": "active"})
+        assert status == 200, published
+        later = "http://example.org/CodeSystem/later"
+        package = make_package(tmp_path / "later.tgz", [code_system(later, id="later")])
+        loaded = subprocess.run([sys.executable, "-m", "termserver", "load", str(package),
+                                 "--db", PG_URL], capture_output=True, text=True, timeout=300)
+        assert loaded.returncode == 0, loaded.stderr
+        time.sleep(RESOLVE_TTL)
+        for r in replicas:
+            status, found = r.call("GET", "/fhir/ConceptMap?" + urlencode(
+                {"url": published["url"], "version": "7"}))
+            assert (status, found["total"]) == (200, 1), found
+            status, answer = r.call("GET", "/fhir/ConceptMap/$translate?" + urlencode(
+                {"url": published["url"], "system": LAB, "code": "GLU"}))
+            assert status == 200 and answer["parameter"][0]["valueBoolean"] is True, answer
+            status, answer = r.call("GET", "/fhir/CodeSystem/$lookup?" + urlencode(
+                {"system": later, "code": "a"}))
+            assert status == 200, answer
+
         # a job started through one replica: progress visible through the other
         status, job = a.call("POST", "/workbench/api/projects/lab/jobs/suggest")
         assert status == 202 and job["state"] == "queued"
@@ -218,7 +249,8 @@ def test_two_replicas_share_jobs_and_resources(tmp_path: Path) -> None:
         finally:
             engine.dispose()
         status, counts = survivor.call("GET", "/workbench/api/projects/lab/progress")
-        assert (status, counts["by_status"].get("suggested")) == (200, len(ROWS)), counts
+        assert (status, counts["by_status"].get("suggested"),
+                counts["by_status"].get("accepted")) == (200, len(ROWS) - 1, 1), counts
         assert survivor.call("GET", "/readyz") == (200, {"status": "ready"})
     finally:
         for r in replicas:
