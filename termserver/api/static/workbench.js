@@ -110,8 +110,8 @@
     document.querySelectorAll("#worklist tr.row").forEach(function (row) {
       const on = row.dataset.code === selected;
       row.classList.toggle("selected", on);
-      if (on) row.setAttribute("aria-selected", "true");
-      else row.removeAttribute("aria-selected");
+      if (on) row.setAttribute("aria-current", "true");
+      else row.removeAttribute("aria-current");
     });
   }
 
