@@ -267,10 +267,12 @@ DE: dict[str, str] = {
     "no word of the local name is in the term": "kein Wort der lokalen Bezeichnung steht im Term",
     "{p} % of the local name's words are in the term":
         "{p} % der Wörter der lokalen Bezeichnung stehen im Term",
-    "the term's analyte is named in full": "der Analyt des Terms ist vollständig genannt",
-    "the term's analyte (COMPONENT) is not named in the local name":
-        "der Analyt des Terms (COMPONENT) kommt in der lokalen Bezeichnung nicht vor",
-    "{p} % of the term's analyte is named": "{p} % des Analyten des Terms sind genannt",
+    "the LOINC analyte name is in the local name in full":
+        "der LOINC-Analytname steht vollständig in der lokalen Bezeichnung",
+    "the LOINC analyte name (COMPONENT) does not occur in the local name":
+        "der LOINC-Analytname (COMPONENT) kommt in der lokalen Bezeichnung nicht vor",
+    "{p} % of the LOINC analyte name is in the local name":
+        "{p} % des LOINC-Analytnamens stehen in der lokalen Bezeichnung",
     "the name reads like {which} “{text}” ({p} %)":
         "die Bezeichnung gleicht {which} „{text}“ ({p} %)",
     "the display": "dem Anzeigenamen",

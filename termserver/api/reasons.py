@@ -85,9 +85,9 @@ RULES: tuple[Rule, ...] = (
         "no word of the local name is in the term",
         "{p} % of the local name's words are in the term")),
     (re.compile(r"^(\d+)% of the component found$"), lambda m, s, lang: _share(
-        m, lang, "the term's analyte is named in full",
-        "the term's analyte (COMPONENT) is not named in the local name",
-        "{p} % of the term's analyte is named")),
+        m, lang, "the LOINC analyte name is in the local name in full",
+        "the LOINC analyte name (COMPONENT) does not occur in the local name",
+        "{p} % of the LOINC analyte name is in the local name")),
     (re.compile(r"^text match (\d+)% with (.+?) '(.*)'$", re.S), lambda m, s, lang: _t(
         lang, "the name reads like {which} “{text}” ({p} %)", which=_label(lang, m.group(2)),
         text=m.group(3), p=int(m.group(1)))),

@@ -71,7 +71,7 @@ def test_reasons_read_as_sentences() -> None:
            "a reason nobody knows yet")
     english = reasons.plain(why, source, "en")
     assert english == [
-        "The term's analyte (COMPONENT) is not named in the local name",
+        "The LOINC analyte name (COMPONENT) does not occur in the local name",
         "Every word of the local name is in the term",
         "The name reads like the German name “Glukose [Masse/Vol.]” (87 %)",
         "Unit mg/dl fits mass concentration (MCnc)",
