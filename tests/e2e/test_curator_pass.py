@@ -88,6 +88,13 @@ def test_german_ui_and_bulk_accept_with_a_review_sample(page: Any, server: str) 
     detail = _testid(page, f"detail-{sampled}")
     expect(detail.get_by_test_id("detail-status")).to_have_text("zur Prüfung")
     expect(detail.get_by_test_id("history")).to_contain_text("Sammelübernahme")
+    # checking the sample: filter to needs-review, accept it with one key
+    _testid(page, "filter-status").select_option("needs-review")
+    expect(page.locator("#worklist tr.row")).to_have_count(1)
+    page.locator("#main").focus()
+    page.keyboard.press("a")
+    expect(_testid(page, "count-needs-review")).to_have_text("0")
+    expect(_testid(page, "count-accepted")).to_have_text(str(above))
     with httpx.Client(base_url=server, timeout=10) as http:
         events = http.get("/workbench/api/projects/lab/history").json()
     summary = next(e for e in events if e["action"] == "bulk-accept" and not e["source_code"])

@@ -38,7 +38,11 @@
     return !box || box.checked;
   }
 
+  // the statuses still to work on: those of the status filter when one is chosen (say,
+  // needs-review while checking a bulk accept's sample), else the open ones
   function openStatuses() {
+    const filter = document.getElementById("filter-status");
+    if (filter && filter.value) return [filter.value];
     const list = document.getElementById("worklist");
     return ((list && list.dataset.open) || "unmapped suggested").split(" ");
   }
