@@ -32,9 +32,10 @@ from termserver.api.routes.workbench import (
     store_code_list,
     upload_bytes,
 )
-from termserver.api.routes.workbench_render import STATIC_DIR, shows_errors, templates, text
+from termserver.api.routes.workbench_render import STATIC_DIR, shows_errors, templates
 from termserver.api.routes.workbench_render import error as _error
 from termserver.api.routes.workbench_render import render as _render
+from termserver.api.routes.workbench_render import text as say
 from termserver.errors import InvalidRequest, TerminologyError
 from termserver.model import StoredCodeSystem
 
@@ -253,10 +254,10 @@ def decide(request: Request, project_id: str, wb: WorkbenchDep,
     `next`: the code the panel shows afterwards (the page's auto-advance), else `code`."""
     project = wb.get_project(project_id)
     if not code:
-        raise InvalidRequest(text(request, "select a code in the worklist first"))
+        raise InvalidRequest(say(request, "select a code in the worklist first"))
     author = curator(request)
     if not author:
-        raise InvalidRequest(text(request, "enter your name in the Curator field first"))
+        raise InvalidRequest(say(request, "enter your name in the Curator field first"))
     reviewer = _reviewer(project, request)
     current = wb.source_code(project_id, code, reviewer=reviewer).decision
     if target_code:
@@ -270,7 +271,7 @@ def decide(request: Request, project_id: str, wb: WorkbenchDep,
     after = wb.decide(project_id, code, status=status, targets=targets,
                       comment=(comment or "").strip() or None, author=author,
                       reviewer=reviewer, if_updated=if_updated)
-    done = text(request, "{code}: {status}", code=code, status=text(request, after.status)) + \
+    done = say(request, "{code}: {status}", code=code, status=say(request, after.status)) + \
         (f" → {after.targets[0].code}" if after.targets else "")
     events = json.dumps({"decided": None, "done": {"code": code, "message": done}})
     show = code
@@ -312,7 +313,7 @@ def bulk_accept(request: Request, project_id: str, wb: WorkbenchDep,
     project = wb.get_project(project_id)
     author = curator(request)
     if not author:
-        raise InvalidRequest(text(request, "enter your name in the Curator field first"))
+        raise InvalidRequest(say(request, "enter your name in the Curator field first"))
     result = wb.bulk_accept(project_id, threshold=threshold, author=author,
                             review_share=review_percent / 100,
                             reviewer=_reviewer(project, request), dry_run=dry_run)
