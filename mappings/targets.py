@@ -195,6 +195,20 @@ class TargetScopes:
                 del self._searchers[next(iter(self._searchers))]
         return found
 
+    def preparing(self, project: Project) -> str | None:
+        """Without waiting: why suggestions are not ready yet (an index being built here, or
+        the store's text index missing or being rebuilt: IndexNotReady's message), or None."""
+        scope = self.scope(project)
+        if self._usable(scope) is not None:
+            return None
+        if self._build_lock(("index", *scope.stamp)).locked():
+            return f"the suggestion index of {scope.code_system.url} is being built"
+        try:
+            self.searcher(project)
+        except IndexNotReady as exc:
+            return exc.message
+        return None
+
     def _usable(self, scope: Scope) -> Searcher | None:
         """The kept searcher of `scope` unless the index it reads was rebuilt or dropped
         since (reindex, an added variant); a new one is cheap."""

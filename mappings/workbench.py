@@ -17,6 +17,7 @@ from dataclasses import asdict, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
+from mappings.bulkaccept import REVIEW_SHARE, BulkResult, bulk_accept
 from mappings.importer import ImportDiff, ImportResult, LocalCode, diff, to_code_system
 from mappings.jobs import JobRunner
 from mappings.model import (
@@ -311,6 +312,12 @@ class Workbench:
         will ask for suggestions calls this first)."""
         self.scopes.warm(self.get_project(project_id))
 
+    def preparing(self, project_id: str) -> tuple[str | None, list[Job]]:
+        """What is being prepared, without waiting: why suggestions are not ready (None when
+        they are) and the project's queued or running jobs."""
+        project = self.get_project(project_id)
+        return self.scopes.preparing(project), self.store.workbench.open_jobs(project.pk)
+
     def start_suggest_job(self, project_id: str, author: str | None = None) -> Job:
         """Suggest every source code in the background; poll `job(id)` for progress."""
         project = self.get_project(project_id)
@@ -340,6 +347,16 @@ class Workbench:
             self.store.workbench.update_job(job_id, state="cancelled")  # not ours: orphaned
             return self.job(job_id)
         return job
+
+    def bulk_accept(self, project_id: str, *, threshold: float, author: str | None,
+                    review_share: float = REVIEW_SHARE, reviewer: str = MAIN,
+                    dry_run: bool = False, seed: int | None = None) -> BulkResult:
+        """Accept every open code whose top kept suggestion scores ≥ threshold, a random
+        sample (review_share, at least one) to needs-review instead (mappings.bulkaccept)."""
+        project = self.get_project(project_id)
+        return bulk_accept(self.store, self.scopes, project, self._sources(project),
+                           threshold=threshold, author=author, review_share=review_share,
+                           reviewer=reviewer, dry_run=dry_run, seed=seed)
 
     # -- decisions -----------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from termserver.api.routes import (
     validate,
     valueset,
     workbench,
+    workbench_login,
     workbench_ui,
 )
 from termserver.api.routes import normalize as normalize_routes
@@ -97,4 +98,5 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(workbench.router)  # /workbench/api (JSON)
     app.mount("/workbench/static", StaticFiles(directory=STATIC_DIR), name="workbench-static")
     app.include_router(workbench_ui.router)  # /workbench (curator pages)
+    app.include_router(workbench_login.router)  # /workbench/login, /logout
     return app

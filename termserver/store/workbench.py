@@ -11,7 +11,7 @@ in SQL, so a worklist page never loads the whole list.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -260,17 +260,33 @@ class WorkbenchStore:
                        *, action: str) -> int:
         """Write many decisions (each with its source key) in one transaction, audited one
         event each; returns how many were written."""
-        n = 0
+        return len(self.save_unchanged(project_pk, decisions, action=action))
+
+    def save_unchanged(self, project_pk: int,
+                       decisions: Iterable[tuple[Decision, str | None]], *, action: str,
+                       seen: Mapping[str, str] | None = None,
+                       summary: Callable[[list[Decision]], dict[str, object]] | None = None,
+                       author: str | None = None) -> list[Decision]:
+        """`save_decisions`, skipping a decision whose stored `updated` is no longer the one
+        in `seen` (code → updated, "" for none: someone decided meanwhile); `summary` of the
+        written decisions becomes one project event (`action`, `author`) in the same
+        transaction. Returns the decisions written."""
+        written: list[Decision] = []
         with self.engine.begin() as conn:
             _serialize(conn, project_pk)
             for decision, key in decisions:
                 before = _one_decision(conn, project_pk, decision.source_code, decision.reviewer)
+                if seen is not None and (before.updated if before else "") != \
+                        seen.get(decision.source_code):
+                    continue
                 after = _write_decision(conn, project_pk, decision, key)
                 _event(conn, project_pk, decision.source_code, action, decision.author,
                        after.updated, decision_state(before), decision_state(after),
                        decision.reviewer)
-                n += 1
-        return n
+                written.append(after)
+            if summary is not None:
+                _event(conn, project_pk, None, action, author, stamp(), None, summary(written))
+        return written
 
     def accepted_by_key(self, target_system: str, keys: Sequence[str]
                         ) -> dict[str, list[tuple[str, Decision]]]:
@@ -380,14 +396,22 @@ class WorkbenchStore:
         return None if found is None else str(found.heartbeat or found.started)
 
     def job(self, id: str) -> Job | None:
+        found = self.jobs(map_job.c.id == id)
+        return found[0] if found else None
+
+    def open_jobs(self, project_pk: int) -> list[Job]:
+        """The project's queued or running jobs, oldest first."""
+        return self.jobs(map_job.c.project_pk == project_pk,
+                         map_job.c.state.in_(("queued", "running")))
+
+    def jobs(self, *where: Any) -> list[Job]:
         j, p = map_job, map_project
         with self.engine.connect() as conn:
-            r = conn.execute(select(j, p.c.id.label("project_id"))
-                             .join(p, p.c.pk == j.c.project_pk).where(j.c.id == id)).first()
-        if r is None:
-            return None
-        return Job(r.id, r.project_id, r.kind, r.state, int(r.done), int(r.total), r.started,
-                   r.finished, r.error)
+            rows = conn.execute(select(j, p.c.id.label("project_id"))
+                                .join(p, p.c.pk == j.c.project_pk).where(*where)
+                                .order_by(j.c.started)).all()
+        return [Job(r.id, r.project_id, r.kind, r.state, int(r.done), int(r.total), r.started,
+                    r.finished, r.error) for r in rows]
 
 
     # -- ownership of code systems ------------------------------------------------------------

@@ -112,7 +112,8 @@ def test_deciding_through_the_page_is_stored_and_audited(lab: TestClient) -> Non
         "code": "K", "status": "accepted", "target_code": "6298-4",
         "relationship": "source-is-narrower-than-target", "comment": "passt"})
     assert r.status_code == 200, r.text
-    assert r.headers["HX-Trigger"] == "decided"
+    events = json.loads(r.headers["HX-Trigger"])
+    assert "decided" in events and events["done"]["message"] == "K: accepted → 6298-4"
     assert 'data-testid="detail-status">accepted<' in r.text
     decision = lab.get(f"{API}/projects/lab/codes/K").json()["item"]["decision"]
     assert (decision["author"], decision["comment"]) == ("erika (unauthenticated)", "passt")

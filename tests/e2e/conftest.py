@@ -22,6 +22,7 @@ from tests.helpers import serve_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 LOINC_RELEASE = Path(__file__).resolve().parent.parent / "fixtures" / "loinc" / "release"
+DEMO = Path(__file__).resolve().parent.parent.parent / "demo"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
@@ -33,6 +34,47 @@ def server(tmp_path: Path) -> Iterator[str]:
     db = f"sqlite:///{tmp_path / 'e2e.db'}"
     store = Store(db)
     load_path(store, LoincLoader(), LOINC_RELEASE, LoadOptions(version="2.79"))
+    try:
+        with serve_app(create_app(Settings(db=db), store)) as url:
+            yield url
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def cold_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Store]]:
+    """A server (and its store) whose LOINC needs the store's text index, which is not built
+    yet: the state after an upgrade or during `termserver reindex`."""
+    from termserver.store import search
+
+    db = f"sqlite:///{tmp_path / 'cold.db'}"
+    store = Store(db)
+    load_path(store, LoincLoader(), LOINC_RELEASE, LoadOptions(version="2.79"))
+    monkeypatch.setattr(search, "SEARCH_MIN", 1)  # after the load, which would build it
+    try:
+        with serve_app(create_app(Settings(db=db), store)) as url:
+            yield url, store
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[str]:
+    """A server over `make run`'s demo LOINC subset (German names) and the demo project
+    demo-labor (40 local lab codes); the demo packages are left out (they only take time)."""
+    import contextlib
+    import io
+    import shutil
+
+    from termserver.cli import _load_demo
+
+    demo = tmp_path / "demo"
+    shutil.copytree(DEMO / "loinc", demo / "loinc")
+    shutil.copy(DEMO / "labor-demo.csv", demo / "labor-demo.csv")
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    store = Store(db)
+    with contextlib.redirect_stdout(io.StringIO()):
+        _load_demo(store, demo)
     try:
         with serve_app(create_app(Settings(db=db), store)) as url:
             yield url

@@ -1,7 +1,8 @@
 """A curator's session in headless Chromium against a live server: import a code list through
 the page (with a column mapping and a bad row), create a project, open a code, accept its first
-suggestion with the keyboard, reject another, accept a target found by search, publish — then
-$translate answers the mapping."""
+suggestion with the keyboard (the panel moves on to the next open code), accept a target found
+by search (the results stay in view), reject another, publish — then $translate answers the
+mapping."""
 
 from __future__ import annotations
 
@@ -58,39 +59,43 @@ def test_import_accept_publish_translate(page: Any, server: str, tmp_path: Path)
     expect(page.locator("[data-testid=worklist] tr.row")).to_have_count(3)
     assert "j / k" in _testid(page, "shortcuts").inner_text()
 
-    # j selects the first code; its suggestions show score and why; 1 accepts the best one
+    # j selects the first code; its suggestions show score and plain reasons; 1 accepts the
+    # best one and the panel moves on to the next open code by itself (auto-advance)
     page.keyboard.press("j")
-    detail = _testid(page, "detail-K")
+    _testid(page, "detail-K").wait_for()
     first = _testid(page, "suggestion-1")
     assert "6298-4" in first.inner_text()
-    assert detail.locator("td.why").first.inner_text().strip()
+    reasons = _testid(page, "why-1").inner_text()
+    assert reasons.strip() and "% of the component found" not in reasons
     page.keyboard.press("1")
-    status = detail.get_by_test_id("detail-status")
-    status.filter(has_text="accepted").wait_for()
-    assert "6298-4" in detail.get_by_test_id("detail-target").inner_text()
+    _testid(page, "detail-KS").wait_for()  # advanced
     _testid(page, "status-K").filter(has_text="accepted").wait_for()
+    expect(_testid(page, "flash")).to_contain_text("K: accepted → 6298-4")
+    expect(page.locator("#worklist tr.selected")).to_have_attribute("data-code", "KS")
 
-    # k/j move on; r rejects the coronavirus code
-    page.keyboard.press("j")
-    _testid(page, "detail-KS").wait_for()
-    page.keyboard.press("j")
+    # / focuses the target search; a search hit is accepted by click for the panel's code,
+    # the panel advances and the search results stay in view
+    page.keyboard.press("/")
+    expect(_testid(page, "target-search")).to_be_focused()
+    page.keyboard.type("Kalium Serum")
+    hit = _testid(page, "search-accept-22760-3")
+    hit.click()
     _testid(page, "detail-NL63").wait_for()
+    _testid(page, "status-KS").filter(has_text="accepted").wait_for()
+    expect(hit).to_be_visible()  # the results survived the panel's swap
+    assert _testid(page, "target-search").input_value() == "Kalium Serum"
+
+    # r rejects the coronavirus code (the last open one: the panel stays)
     page.keyboard.press("r")
     _testid(page, "detail-NL63").get_by_test_id("detail-status").filter(
         has_text="rejected").wait_for()
-    _testid(page, "count-reviewed").filter(has_text="2").wait_for()
-    assert _testid(page, "count-accepted").inner_text() == "1"
-
-    # k goes back; / focuses the target search; a search hit is accepted by click
-    page.keyboard.press("k")
-    _testid(page, "detail-KS").wait_for()
-    page.keyboard.press("/")
-    page.keyboard.type("Kalium Serum")
-    _testid(page, "search-accept-22760-3").click()
-    _testid(page, "detail-KS").get_by_test_id("detail-status").filter(
-        has_text="accepted").wait_for()
     _testid(page, "count-reviewed").filter(has_text="3").wait_for()
     assert _testid(page, "count-accepted").inner_text() == "2"
+
+    # k goes back to the code accepted through the search
+    page.keyboard.press("k")
+    _testid(page, "detail-KS").wait_for()
+    assert "22760-3" in _testid(page, "detail-target").inner_text()
 
     # publish as active; the result links the ConceptMap and a $translate example
     _testid(page, "publish-version").fill("1.0")

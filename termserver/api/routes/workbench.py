@@ -328,6 +328,20 @@ def cancel_job(job_id: str, wb: WorkbenchDep) -> m.JobOut:
     return m.JobOut.model_validate(wb.cancel_job(job_id))
 
 
+@router.post("/projects/{project_id}/bulk-accept",
+             summary="Accept open codes whose top suggestion scores above a threshold")
+def bulk_accept(project_id: str, body: m.BulkAcceptIn, request: Request, wb: WorkbenchDep,
+                x_curator: CuratorHeader = None) -> m.BulkAcceptOut:
+    """Uses the suggestions "Suggest all" kept; a random sample (`review_share`, at least one
+    code) goes to needs-review instead, all audited under the curator's name ("bulk-accept",
+    with the threshold)."""
+    result = wb.bulk_accept(project_id, threshold=body.threshold,
+                            author=curator(request, body.author),
+                            review_share=body.review_share,
+                            reviewer=own_reviewer(request, body.reviewer), dry_run=body.dry_run)
+    return m.BulkAcceptOut.model_validate(result)
+
+
 # -- dual mapping -------------------------------------------------------------------------
 
 

@@ -248,3 +248,25 @@ class FlagOut(_Out):
 class MapImportReport(BaseModel):
     imported: int = Field(description="decisions written")
     bad_rows: list[BadRowOut] = Field(default_factory=list)
+
+
+class BulkAcceptIn(BaseModel):
+    """Accept every open code whose top kept suggestion scores at least `threshold`."""
+
+    threshold: float = Field(gt=0, le=1, examples=[0.9])
+    review_share: float = Field(0.1, gt=0, le=1, description="share of those codes sent to "
+                                "needs-review instead (a random sample, at least one)")
+    dry_run: bool = Field(False, description="only count: write nothing")
+    reviewer: str = MAIN
+    author: str | None = None
+
+
+class BulkAcceptOut(_Out):
+    threshold: float
+    review_share: float
+    accepted: list[str]
+    review: list[str] = Field(description="the random sample sent to needs-review")
+    below: int = Field(description="open codes whose top suggestion scores under the threshold")
+    unsuggested: int = Field(description="open codes without kept suggestions")
+    skipped: list[str] = Field(description="target out of scope, or decided meanwhile")
+    dry_run: bool

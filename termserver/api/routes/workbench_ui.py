@@ -9,18 +9,16 @@ page's htmx config swaps error responses in too).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
 from dataclasses import replace
-from functools import wraps
-from pathlib import Path
-from typing import Annotated, Any, ParamSpec
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from mappings.bulkaccept import OPEN
 from mappings.model import MAIN, RELATIONSHIPS, STATUSES, Project, Target
 from mappings.textsearch import IndexNotReady
 from mappings.workbench import Workbench
@@ -34,53 +32,25 @@ from termserver.api.routes.workbench import (
     store_code_list,
     upload_bytes,
 )
-from termserver.api.sessions import (
-    CSRF_COOKIE,
-    FORM_SECONDS,
-    SESSION_COOKIE,
-    SESSION_SECONDS,
-    Keys,
-    LoginThrottle,
-)
+from termserver.api.routes.workbench_render import STATIC_DIR, shows_errors, templates
+from termserver.api.routes.workbench_render import error as _error
+from termserver.api.routes.workbench_render import render as _render
+from termserver.api.routes.workbench_render import text as say
 from termserver.errors import InvalidRequest, TerminologyError
+from termserver.model import StoredCodeSystem
 
 router = APIRouter(prefix="/workbench", include_in_schema=False)
-_API_DIR = Path(__file__).resolve().parent.parent
-STATIC_DIR = _API_DIR / "static"
-templates = Jinja2Templates(directory=_API_DIR / "templates")
 PAGE_SIZE = 50
-#: While the target's text index is being built, the code's panel asks again this often.
+#: While something is being prepared (an index, a job), the page asks again this often.
 RECHECK_SECONDS = 5
-SHORTCUTS = (("j / k", "next / previous code"), ("1 … 5", "accept suggestion n"),
-             ("r", "reject"), ("n", "needs review"), ("/", "search targets"))
-
-P = ParamSpec("P")
-
-
-def _render(request: Request, name: str, status_code: int = 200,
-            headers: dict[str, str] | None = None, **context: Any) -> Response:
-    return templates.TemplateResponse(request, f"workbench/{name}", context,
-                                      status_code=status_code, headers=headers)
-
-
-def _error(request: Request, exc: TerminologyError) -> Response:
-    """The error as a partial for htmx requests, else as a whole page."""
-    name = "_error.html" if request.headers.get("hx-request") else "error.html"
-    return _render(request, name, exc.http_status, message=exc.message,
-                   http_status=exc.http_status)
-
-
-def shows_errors(route: Callable[P, Response]) -> Callable[P, Response]:
-    """Render a TerminologyError as the error partial (status kept) instead of JSON."""
-    @wraps(route)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
-        try:
-            return route(*args, **kwargs)
-        except TerminologyError as exc:
-            request = kwargs["request"]
-            assert isinstance(request, Request)
-            return _error(request, exc)
-    return wrapper
+#: The page's keys (workbench.js), documented on the project page.
+SHORTCUTS = (("j / k", "next / previous code"), ("a / Enter", "accept the top suggestion"),
+             ("1 … 5", "accept suggestion n"), ("s", "skip to the next open code"),
+             ("r", "reject"), ("n", "needs review"), ("/", "focus the target search"),
+             ("Esc", "leave a field"))
+#: Code systems with at least this many concepts are listed first in the target picker.
+LARGE = 1000
+__all__ = ["STATIC_DIR", "router", "templates"]
 
 
 def _reviewer(project: Project, request: Request) -> str:
@@ -94,7 +64,42 @@ def _reviewer(project: Project, request: Request) -> str:
 @router.get("", response_class=HTMLResponse)
 @shows_errors
 def projects_page(request: Request, wb: WorkbenchDep) -> Response:
-    return _render(request, "projects.html", projects=wb.list_projects())
+    stored = wb.store.code_systems()
+    groups, default = target_choices(stored)
+    local = [cs for cs in stored if cs.content == "complete" and cs.concept_count < LARGE]
+    return _render(request, "projects.html", projects=wb.list_projects(),
+                   target_groups=groups, default_target=default,
+                   has_targets=any(entries for _, entries in groups), local_systems=local)
+
+
+def target_choices(stored: list[StoredCodeSystem]
+                   ) -> tuple[list[tuple[str, list[dict[str, Any]]]], str]:
+    """The target picker: (group title, entries) with large code systems first, and the
+    default choice (LOINC's newest when loaded). Each url offers its newest version ("url")
+    and, when several are stored, each version ("url|version"); supplements and stubs
+    without content are left out."""
+    by_url: dict[str, list[StoredCodeSystem]] = {}
+    for cs in stored:
+        if cs.supplements or cs.content in ("not-present", "supplement"):
+            continue
+        by_url.setdefault(cs.url, []).append(cs)  # by version, oldest first
+    large: list[dict[str, Any]] = []
+    other: list[dict[str, Any]] = []
+    for url, versions in sorted(by_url.items()):
+        newest = versions[-1]
+        label = f"{newest.title or newest.name or url} — {url}" \
+            if (newest.title or newest.name) else url
+        entries = [{"value": url, "label": label, "version": newest.version, "pinned": False,
+                    "concepts": newest.concept_count}]
+        if len(versions) > 1:
+            entries += [{"value": f"{url}|{cs.version}", "label": label, "version": cs.version,
+                         "pinned": True, "concepts": cs.concept_count}
+                        for cs in reversed(versions) if cs.version]
+        (large if newest.concept_count >= LARGE else other).extend(entries)
+    default = "http://loinc.org" if "http://loinc.org" in by_url else \
+        (large or other or [{"value": ""}])[0]["value"]
+    return [("Terminologies (1,000 concepts or more)", large), ("Other code systems", other)], \
+        default
 
 
 @router.post("/import", response_class=HTMLResponse)
@@ -125,17 +130,24 @@ async def import_codes(
 @shows_errors
 def create_project(request: Request, wb: WorkbenchDep, id: Annotated[str, Form()],
                    title: Annotated[str, Form()], source_system: Annotated[str, Form()],
-                   target_system: Annotated[str, Form()],
+                   target: Annotated[str | None, Form()] = None,
+                   target_system: Annotated[str | None, Form()] = None,
                    source_version: Annotated[str | None, Form()] = None,
                    target_version: Annotated[str | None, Form()] = None,
                    source_valueset: Annotated[str | None, Form()] = None,
                    target_valueset: Annotated[str | None, Form()] = None,
                    map_url: Annotated[str | None, Form()] = None,
                    dual: Annotated[bool, Form()] = False) -> Response:
+    """`target` is the picker's choice ("url" for its newest version, or "url|version");
+    `target_system` and `target_version` (the JSON API's fields) are taken when it is not
+    sent."""
+    if target and target.strip():
+        target_system, _, picked = target.strip().partition("|")
+        target_version = picked or None
     project = wb.create_project(Project(
         id=id.strip(), title=title.strip(), source_system=source_system.strip(),
         source_version=(source_version or "").strip() or None,
-        target_system=target_system.strip(),
+        target_system=(target_system or "").strip(),
         target_version=(target_version or "").strip() or None,
         source_valueset=(source_valueset or "").strip() or None,
         target_valueset=(target_valueset or "").strip() or None,
@@ -152,7 +164,7 @@ def create_project(request: Request, wb: WorkbenchDep, id: Annotated[str, Form()
 def project_page(request: Request, project_id: str, wb: WorkbenchDep) -> Response:
     project = wb.get_project(project_id)
     return _render(request, "project.html", project=project, statuses=STATUSES,
-                   shortcuts=SHORTCUTS, formats=tuple(EXPORT_FORMATS),
+                   shortcuts=SHORTCUTS, formats=tuple(EXPORT_FORMATS), open_statuses=OPEN,
                    relationships=RELATIONSHIPS)
 
 
@@ -180,8 +192,11 @@ def worklist(request: Request, project_id: str, wb: WorkbenchDep, status: str | 
     prev_q = urlencode({**query, "offset": max(offset - PAGE_SIZE, 0)}) if offset else None
     next_q = (urlencode({**query, "offset": offset + PAGE_SIZE})
               if offset + PAGE_SIZE < total else None)
+    tops = [min(it.suggestions, key=lambda x: x.rank).code for it in items
+            if it.suggestions and not it.decision.targets]
     return _render(request, "_worklist.html", project=project, items=items, total=total,
-                   offset=offset, prev_q=prev_q, next_q=next_q)
+                   offset=offset, prev_q=prev_q, next_q=next_q,
+                   labels=wb.target_labels(project_id, tops) if tops else {})
 
 
 def _detail(request: Request, wb: Workbench, project: Project, code: str,
@@ -207,8 +222,10 @@ def code_detail(request: Request, project_id: str, code: str, wb: WorkbenchDep) 
 
 @router.get("/projects/{project_id}/search", response_class=HTMLResponse)
 @shows_errors
-def search(request: Request, project_id: str, code: str, wb: WorkbenchDep,
+def search(request: Request, project_id: str, wb: WorkbenchDep, code: str | None = None,
            text: str = "") -> Response:
+    """Target search results; their accept buttons decide on `code`, else on the code the
+    detail panel shows (the page keeps the results while the panel changes)."""
     project = wb.get_project(project_id)
     building = None
     try:
@@ -217,25 +234,30 @@ def search(request: Request, project_id: str, code: str, wb: WorkbenchDep,
         found, building = [], exc.message
     labels = wb.target_labels(project_id, [s.code for s in found])
     return _render(request, "_search.html", project=project, code=code, found=found,
-                   labels=labels, building=building)
+                   labels=labels, building=building, text=text)
 
 
 @router.post("/projects/{project_id}/decide", response_class=HTMLResponse)
 @shows_errors
-def decide(request: Request, project_id: str, wb: WorkbenchDep, code: Annotated[str, Form()],
-           status: Annotated[str, Form()], target_code: Annotated[str | None, Form()] = None,
+def decide(request: Request, project_id: str, wb: WorkbenchDep,
+           status: Annotated[str, Form()], code: Annotated[str | None, Form()] = None,
+           target_code: Annotated[str | None, Form()] = None,
            target_display: Annotated[str | None, Form()] = None,
            relationship: Annotated[str, Form()] = "equivalent",
            comment: Annotated[str | None, Form()] = None,
-           if_updated: Annotated[str | None, Form()] = None) -> Response:
+           if_updated: Annotated[str | None, Form()] = None,
+           next: Annotated[str | None, Form()] = None) -> Response:
     """Accept a target (replacing the decision's targets), reject, or mark for review (the
     targets stay, the first with the chosen relationship); without a target, `accepted`
     keeps the current targets. `if_updated` is
-    the decision the curator saw: someone else's change since is a conflict, not lost."""
+    the decision the curator saw: someone else's change since is a conflict, not lost.
+    `next`: the code the panel shows afterwards (the page's auto-advance), else `code`."""
     project = wb.get_project(project_id)
+    if not code:
+        raise InvalidRequest(say(request, "select a code in the worklist first"))
     author = curator(request)
     if not author:
-        raise InvalidRequest("enter your name in the Curator field first")
+        raise InvalidRequest(say(request, "enter your name in the Curator field first"))
     reviewer = _reviewer(project, request)
     current = wb.source_code(project_id, code, reviewer=reviewer).decision
     if target_code:
@@ -246,17 +268,57 @@ def decide(request: Request, project_id: str, wb: WorkbenchDep, code: Annotated[
     else:  # the select shows the first target's relationship
         targets = (replace(current.targets[0], relationship=relationship),
                    *current.targets[1:])
-    wb.decide(project_id, code, status=status, targets=targets,
-              comment=(comment or "").strip() or None, author=author, reviewer=reviewer,
-              if_updated=if_updated)
-    return _detail(request, wb, project, code, headers={"HX-Trigger": "decided"})
+    after = wb.decide(project_id, code, status=status, targets=targets,
+                      comment=(comment or "").strip() or None, author=author,
+                      reviewer=reviewer, if_updated=if_updated)
+    done = say(request, "{code}: {status}", code=code, status=say(request, after.status)) + \
+        (f" → {after.targets[0].code}" if after.targets else "")
+    events = json.dumps({"decided": None, "done": {"code": code, "message": done}})
+    show = code
+    if next and next != code:  # auto-advance: the page sends the next open code
+        try:
+            wb.source_code(project_id, next, reviewer=reviewer)
+            show = next
+        except TerminologyError:
+            pass  # gone meanwhile: show the decided code
+    return _detail(request, wb, project, show, headers={"HX-Trigger": events})
 
 
 @router.post("/projects/{project_id}/suggest", response_class=HTMLResponse)
 @shows_errors
 def suggest_all(request: Request, project_id: str, wb: WorkbenchDep) -> Response:
     job = wb.start_suggest_job(project_id, author=curator(request))
-    return _render(request, "_job.html", job=job)
+    return _render(request, "_job.html", job=job, headers={"HX-Trigger": "job-started"})
+
+
+@router.get("/projects/{project_id}/preparing", response_class=HTMLResponse)
+@shows_errors
+def preparing(request: Request, project_id: str, wb: WorkbenchDep) -> Response:
+    """What is being prepared (the target index, Suggest all runs); asks again while any."""
+    project = wb.get_project(project_id)
+    index, jobs = wb.preparing(project_id)
+    jobs = [found for found in (wb.job(j.id) for j in jobs)
+            if found.state in ("queued", "running")]
+    return _render(request, "_preparing.html", project=project, index=index, jobs=jobs,
+                   recheck_seconds=RECHECK_SECONDS)
+
+
+@router.post("/projects/{project_id}/bulk-accept", response_class=HTMLResponse)
+@shows_errors
+def bulk_accept(request: Request, project_id: str, wb: WorkbenchDep,
+                threshold: Annotated[float, Form()],
+                review_percent: Annotated[float, Form()] = 10.0,
+                dry_run: Annotated[bool, Form()] = True) -> Response:
+    """Preview (dry_run) or do a bulk accept above the threshold (mappings.bulkaccept)."""
+    project = wb.get_project(project_id)
+    author = curator(request)
+    if not author:
+        raise InvalidRequest(say(request, "enter your name in the Curator field first"))
+    result = wb.bulk_accept(project_id, threshold=threshold, author=author,
+                            review_share=review_percent / 100,
+                            reviewer=_reviewer(project, request), dry_run=dry_run)
+    return _render(request, "_bulk.html", project=project, result=result,
+                   headers=None if dry_run else {"HX-Trigger": "decided"})
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
@@ -322,85 +384,3 @@ def agreement(request: Request, project_id: str, wb: WorkbenchDep, a: str, b: st
     """Cohen's kappa of two curators' blind decisions, and the codes to reconcile."""
     found = wb.agreement(project_id, a.strip(), b.strip())
     return _render(request, "_agreement.html", agreement=found, project_id=project_id)
-
-
-# -- sign-in (only needed when the server has tokens) ---------------------------------------
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a workbench path: never an open redirect."""
-    if target and target.startswith("/workbench") and "//" not in target:
-        return target
-    return "/workbench"
-
-
-def _keys(request: Request) -> Keys:
-    """The server's tokens and signing key (one per app)."""
-    state = request.app.state
-    keys: Keys | None = getattr(state, "session_keys", None)
-    if keys is None:
-        keys = state.session_keys = Keys(state.settings)
-    return keys
-
-
-def _throttle(request: Request) -> LoginThrottle:
-    state = request.app.state
-    found: LoginThrottle | None = getattr(state, "login_throttle", None)
-    if found is None:
-        found = state.login_throttle = LoginThrottle()
-    return found
-
-
-def _login_form(request: Request, next: str | None, status_code: int = 200,
-                message: str | None = None, headers: dict[str, str] | None = None) -> Response:
-    """The sign-in page with a fresh form token, also set as a cookie (double submit)."""
-    token = _keys(request).form_token()
-    response = _render(request, "login.html", status_code, headers=headers,
-                       next=_safe_next(next), message=message, csrf=token)
-    response.set_cookie(CSRF_COOKIE, token, max_age=FORM_SECONDS, httponly=True,
-                        samesite="strict", path="/workbench/login",
-                        secure=request.url.scheme == "https")
-    return response
-
-
-@router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str | None = None) -> Response:
-    return _login_form(request, next)
-
-
-@router.post("/login", response_class=HTMLResponse)
-def login(request: Request, token: Annotated[str, Form()],
-          csrf: Annotated[str | None, Form()] = None,
-          next: Annotated[str | None, Form()] = None) -> Response:
-    """Check the form token and the bearer token; keep a signed session (the token's name and
-    an expiry, never the token) in an HttpOnly cookie. Failed attempts are throttled per
-    client address (termserver.api.sessions)."""
-    keys, throttle = _keys(request), _throttle(request)
-    client = request.client.host if request.client else "unknown"
-    wait = throttle.retry_after(client)
-    if wait:
-        return _login_form(request, next, 429, headers={"Retry-After": str(wait)},
-                           message=f"Too many failed sign-ins; try again in {wait} s.")
-    if not keys.check_form_token(csrf, request.cookies.get(CSRF_COOKIE)):
-        return _login_form(request, next, 403,
-                           message="The sign-in form expired or did not come from this "
-                                   "server; please try again.")
-    info = keys.token(token.strip())
-    if info is None:
-        throttle.failed(client)
-        return _login_form(request, next, 401,
-                           message="This token is not valid on this server.")
-    throttle.succeeded(client)
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, keys.session(info), max_age=SESSION_SECONDS,
-                        httponly=True, samesite="strict", path="/workbench",
-                        secure=request.url.scheme == "https")
-    response.delete_cookie(CSRF_COOKIE, path="/workbench/login")
-    return response
-
-
-@router.get("/logout")
-def logout() -> Response:
-    response = RedirectResponse("/workbench/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/workbench")
-    return response
