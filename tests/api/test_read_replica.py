@@ -2,11 +2,15 @@
 
 The two databases hold different content under the same canonical URLs (displays "R …" in the
 replica, "P …" in the primary, and only the replica has the hierarchy and the map target `x`),
-so every answer shows which database it came from. The replica is a separate SQLite file (no
-replication here: a write never reaches it, as during replication lag)."""
+so every answer shows which database it came from. The replica is a separate database (no
+replication here: a write never reaches it, as during replication lag), opened read-only by the
+server, so a read path that writes fails: a SQLite file (`mode=ro`), or a PostgreSQL database
+(TERMSERVER_TEST_PG_READ_URL, another than TERMSERVER_TEST_PG_URL; sessions with
+`default_transaction_read_only`, as on a hot standby)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +23,10 @@ from termserver.api.app import create_app
 from termserver.model import SearchQuery
 from termserver.settings import Settings
 from termserver.store import Store
+from tests.conftest import _reset_postgres
 from tests.helpers import code_system, parameters_by_name, value_set
+
+PG_READ_URL = os.environ.get("TERMSERVER_TEST_PG_READ_URL")
 
 CS = "http://example.org/cs"
 VS = "http://example.org/vs"
@@ -50,12 +57,22 @@ def _fill(url: str, tag: str) -> None:
     store.close()
 
 
-@pytest.fixture
-def replica(db_url: str, tmp_path: Path) -> str:
-    read_url = f"sqlite:///{tmp_path / 'replica.db'}"
-    _fill(read_url, "R")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def replica(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> tuple[str, str]:
+    """(the replica's URL to fill it, the read-only URL the server reads it with)."""
+    if request.param == "sqlite":
+        path = tmp_path / "replica.db"
+        urls = (f"sqlite:///{path}", f"sqlite:///file:{path}?mode=ro&uri=true")
+    else:
+        if not PG_READ_URL:
+            pytest.skip("no PostgreSQL replica database: set TERMSERVER_TEST_PG_READ_URL")
+        _reset_postgres(PG_READ_URL)
+        sep = "&" if "?" in PG_READ_URL else "?"
+        urls = (PG_READ_URL,
+                f"{PG_READ_URL}{sep}options=-c%20default_transaction_read_only%3Don")
+    _fill(urls[0], "R")
     _fill(db_url, "P")
-    return read_url
+    return urls
 
 
 def _client(db_url: str, read_url: str | None) -> Iterator[TestClient]:
@@ -108,8 +125,9 @@ PRIMARY = {"lookup": "P a", "lookup POST": "P a", "expand": ["P a", "P b"],
            "subsumes": "not-subsumed", "search": "P a", "read": "P a"}
 
 
-def test_reads_use_the_replica_and_writes_the_primary(db_url: str, replica: str) -> None:
-    for client in _client(db_url, replica):
+def test_reads_use_the_replica_and_writes_the_primary(db_url: str,
+                                                      replica: tuple[str, str]) -> None:
+    for client in _client(db_url, replica[1]):
         assert _reads(client) == REPLICA
         assert client.get("/readyz").json() == {"status": "ready"}
         written = client.post("/fhir/CodeSystem", json=code_system(
@@ -120,7 +138,7 @@ def test_reads_use_the_replica_and_writes_the_primary(db_url: str, replica: str)
         assert client.get(f"/fhir/CodeSystem/{new_id}").status_code == 404
         assert client.get("/fhir/CodeSystem", params={
             "url": "http://example.org/new"}).json()["total"] == 0
-    for url, holds in ((db_url, 1), (replica, 0)):
+    for url, holds in ((db_url, 1), (replica[0], 0)):
         store = Store(url)
         try:
             found, _ = store.search(SearchQuery("CodeSystem", url="http://example.org/new"),
@@ -130,18 +148,19 @@ def test_reads_use_the_replica_and_writes_the_primary(db_url: str, replica: str)
         assert found == holds, url
 
 
-def test_without_a_replica_the_reads_use_the_primary(db_url: str, replica: str) -> None:
+def test_without_a_replica_the_reads_use_the_primary(db_url: str,
+                                                     replica: tuple[str, str]) -> None:
     for client in _client(db_url, None):
         assert _reads(client) == PRIMARY
 
 
-def test_readyz_reports_a_replica_whose_schema_is_not_current(db_url: str,
-                                                              replica: str) -> None:
-    store = Store(replica)
+def test_readyz_reports_a_replica_whose_schema_is_not_current(
+        db_url: str, replica: tuple[str, str]) -> None:
+    store = Store(replica[0])
     with store.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0006'")
     store.close()
-    for client in _client(db_url, replica):
+    for client in _client(db_url, replica[1]):
         got = client.get("/readyz")
         assert got.status_code == 503
         assert got.json()["reason"].startswith("read replica: database at revision 0006")
