@@ -79,3 +79,22 @@ def test_a_newer_database_is_reported_and_refused(capsys: pytest.CaptureFixture[
                                     "termserver"]
     code, _, err = run(capsys, db_url, "db", "upgrade")
     assert code == 1 and "revision ffff is newer than this termserver supports" in err
+
+
+def test_a_server_with_the_automatic_upgrade_off_refuses_an_old_schema(db_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from termserver.api.app import create_app
+    from termserver.errors import SchemaError
+    from termserver.settings import Settings
+
+    build_legacy(db_url, 5)
+    with pytest.raises(SchemaError, match=r"run `termserver db upgrade`"):
+        with TestClient(create_app(Settings(db=db_url, db_upgrade=False))):
+            pass
+    engine = create_engine(db_url)
+    assert migrations.revision_of(engine) == migrations.Revision(None, 5)  # left alone
+    with TestClient(create_app(Settings(db=db_url))) as client:  # the default: upgraded
+        assert client.get("/readyz").json() == {"status": "ready"}
+    assert migrations.revision_of(engine) == migrations.Revision(HEAD, None)
+    engine.dispose()

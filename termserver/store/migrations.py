@@ -22,10 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Column,
     Connection,
@@ -44,6 +42,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from termserver.errors import SchemaError
 from termserver.store.schema import map_job, metadata
+
+if TYPE_CHECKING:  # Alembic itself is imported when first needed (not by every command)
+    from alembic.script import ScriptDirectory
 
 #: The Alembic scripts (env.py, versions/), shipped inside the package.
 SCRIPTS = Path(__file__).with_name("alembic")
@@ -64,6 +65,8 @@ LEGACY_REVISIONS = {n: f"{n:04d}" for n in range(1, 8)}
 
 @cache
 def scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory(str(SCRIPTS))
 
 
@@ -203,6 +206,9 @@ def _migrate(engine: Engine) -> Revision:
                 return found
         elif found.revision == head():
             return found
+    from alembic import command
+    from alembic.config import Config
+
     with engine.connect() as conn:
         config = Config()
         config.set_main_option("script_location", str(SCRIPTS))
