@@ -45,6 +45,9 @@ from urllib.parse import urlencode
 
 from loadtime import reset_database  # bench/ is on sys.path when run as a script
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.servers import Served  # noqa: E402  (one subprocess server helper for tests and bench)
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = HERE / "data"
@@ -109,51 +112,19 @@ def cli(db: str, *args: str, timeout: float = 1800) -> float:
     return time.monotonic() - t0
 
 
-class Server:
-    def __init__(self, db: str, port: int) -> None:
-        self.port = port
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "termserver", "serve", "--db", db, "--port", str(port)],
-            env=env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"server on port {port} exited early")
-            try:
-                if self.call("GET", "/fhir/metadata")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise SystemExit(f"server on port {port} did not start")
+def server(db: str, port: int) -> Served:
+    """`termserver serve` on `port`, once it listens (warnings only on its stderr)."""
+    served = Served(db, port=port, env={"TERMSERVER_LOG_LEVEL": "WARNING"}, timeout=60)
+    served.wait()
+    return served
 
-    def call(self, method: str, path: str, body: Any = None,
-             conn: http.client.HTTPConnection | None = None) -> tuple[int, Any]:
-        c = conn or http.client.HTTPConnection(HOST, self.port, timeout=120)
-        try:
-            c.request(method, path, body=None if body is None else json.dumps(body),
-                      headers={"Content-Type": "application/fhir+json"})
-            r = c.getresponse()
-            raw = r.read()
-            return r.status, json.loads(raw) if raw else None
-        finally:
-            if conn is None:
-                c.close()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
 
 
 class Readers:
     """`threads` threads asking `server` for $lookup / $validate-code of `codes`, back to back,
     until `stop()` (at most `limit` seconds)."""
 
-    def __init__(self, server: Server, url: str, codes: list[str], threads: int = 2,
+    def __init__(self, server: Served, url: str, codes: list[str], threads: int = 2,
                  limit: float = 900) -> None:
         self.server, self.url, self.codes, self.limit = server, url, codes, limit
         self.done = 0
@@ -229,7 +200,7 @@ def _message(body: Any) -> str:
 # -- phases -------------------------------------------------------------------------------------
 
 
-def replace_phase(db: str, a: Server, b: Server, args: argparse.Namespace
+def replace_phase(db: str, a: Served, b: Served, args: argparse.Namespace
                   ) -> tuple[list[str], int]:
     """(report lines, false answers)."""
     keep = [f"K{i:06d}" for i in range(1, args.codes, 7)]
@@ -270,7 +241,7 @@ def replace_phase(db: str, a: Server, b: Server, args: argparse.Namespace
     return out, false + len(readers.false)
 
 
-def kill_phase(db: str, a: Server, b: Server, args: argparse.Namespace
+def kill_phase(db: str, a: Served, b: Served, args: argparse.Namespace
                ) -> tuple[list[str], int]:
     """(report lines, problems: false answers, changed counts, lost codes, failed checks)."""
     from termserver.store import Store
@@ -369,8 +340,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"## {db.split('@')[-1]}", flush=True)
         servers = []
         try:
-            servers.append(Server(db, args.port))
-            servers.append(Server(db, args.port + 1))
+            servers.append(server(db, args.port))
+            servers.append(server(db, args.port + 1))
             a, b = servers
             lines, bad = replace_phase(db, a, b, args)
             for line in lines:

@@ -16,6 +16,9 @@ from termserver.settings import Settings
 from termserver.store import Store
 
 PG_URL = os.environ.get("TERMSERVER_TEST_PG_URL")
+# In-process apps run workbench jobs with an on-demand worker (mappings.jobs): no resident
+# thread polls a database that a test is about to drop. Tests of the resident worker set 1.
+os.environ.setdefault("TERMSERVER_JOB_WORKER", "0")
 
 
 def pytest_report_header(config: pytest.Config) -> str:

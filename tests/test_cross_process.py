@@ -9,10 +9,7 @@ CLI load. Every test runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import http.client
-import json
-import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,10 +26,10 @@ from termserver import ingest
 from termserver.api.tx import stored_value_set
 from termserver.store import Store
 from tests.helpers import code_system, make_package, value_set
+from tests.servers import Served
 
 URL = "http://example.org/CodeSystem/replaced"
 KEEP = tuple(f"keep-{i}" for i in range(20))  # in every version
-PORTS = range(18400, 18500)  # this suite's port range (HELPER-RULES: 18400-18499)
 
 
 def version_of(n: int, *, version: str = "1", id: str = "rep") -> dict[str, Any]:
@@ -156,74 +153,17 @@ def test_an_unknown_value_set_is_never_cached(two: tuple[Store, Store]) -> None:
 # -- real processes ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.skip("no free port in 18400-18499")
-
-
-class Server:
-    """`termserver serve` on `db` as a subprocess (stopped by `stop`)."""
-
-    def __init__(self, db: str, log: Path) -> None:
-        self.port, self.log = free_port(), log
-        env = {**os.environ, "TERMSERVER_DB": db, "TERMSERVER_API_TOKENS": "",
-               "TERMSERVER_READ_TOKENS": ""}
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "termserver", "serve", "--port", str(self.port),
-                 "--db", db], env=env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {log.read_text()}")
-            try:
-                if self.request("GET", "/fhir/metadata")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("server did not start within 60 s")
-
-    def request(self, method: str, path: str, body: Any = None,
-                conn: http.client.HTTPConnection | None = None) -> tuple[int, Any]:
-        own = conn is None
-        c = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            c.request(method, path, body=None if body is None else json.dumps(body),
-                      headers={"Content-Type": "application/fhir+json"})
-            r = c.getresponse()
-            data = r.read()
-            return r.status, json.loads(data) if data else None
-        finally:
-            if own:
-                c.close()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-
-
 class Reader(threading.Thread):
     """$lookup of the KEEP codes on `server`, back to back, until stopped (at most 120 s)."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Served) -> None:
         super().__init__(daemon=True)
         self.server, self.done = server, 0
         self.false: list[Any] = []
         self.halt = threading.Event()
 
     def run(self) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)
+        conn = self.server.connect()
         deadline = time.monotonic() + 120
         i = 0
         while not self.halt.is_set() and time.monotonic() < deadline:
@@ -231,11 +171,11 @@ class Reader(threading.Thread):
             i += 1
             path = "/fhir/CodeSystem/$lookup?" + urlencode({"system": URL, "code": code})
             try:
-                status, body = self.server.request("GET", path, conn=conn)
+                status, body = self.server.call("GET", path, conn=conn)
             except (OSError, http.client.HTTPException) as exc:
                 self.false.append(repr(exc))
                 conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)
+                conn = self.server.connect()
                 continue
             self.done += 1
             if status != 200:
@@ -248,15 +188,17 @@ class Reader(threading.Thread):
 
 
 @pytest.fixture
-def reader_and_writer(db_url: str, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+def reader_and_writer(db_url: str, tmp_path: Path) -> Iterator[tuple[Served, Served]]:
     seed = Store(db_url)
     put(seed, version_of(0))
     put(seed, code_system("http://example.org/CodeSystem/other", id="other"))  # SQLite reuses
     seed.close()  # the highest rowid: here every replace gets a new pk, as on PostgreSQL
-    servers: list[Server] = []
+    servers: list[Served] = []
     try:
-        servers.append(Server(db_url, tmp_path / "b.log"))
-        servers.append(Server(db_url, tmp_path / "a.log"))
+        servers.append(Served(db_url))
+        servers.append(Served(db_url))
+        for s in servers:
+            s.wait()
         yield servers[0], servers[1]
     finally:
         for s in servers:
@@ -264,7 +206,7 @@ def reader_and_writer(db_url: str, tmp_path: Path) -> Iterator[tuple[Server, Ser
 
 
 def test_replacing_through_one_server_never_hides_a_code_from_another(
-        reader_and_writer: tuple[Server, Server]) -> None:
+        reader_and_writer: tuple[Served, Served]) -> None:
     """The acceptance case: 10 replaces through A (PUT of new content, of a new version, and
     delete + create under a new id), $lookup on B back to back: no false answer."""
     b, a = reader_and_writer
@@ -274,10 +216,10 @@ def test_replacing_through_one_server_never_hides_a_code_from_another(
         time.sleep(0.5)  # B has resolved (and cached) the code system
         for n in range(1, 11):
             if n % 3 == 0:  # a new version under the same id
-                status, body = a.request("PUT", "/fhir/CodeSystem/rep",
+                status, body = a.call("PUT", "/fhir/CodeSystem/rep",
                                          version_of(n, version=str(n)))
             else:
-                status, body = a.request("PUT", "/fhir/CodeSystem/rep", version_of(n))
+                status, body = a.call("PUT", "/fhir/CodeSystem/rep", version_of(n))
             assert status in (200, 201), body
             time.sleep(0.3)
     finally:
@@ -287,7 +229,7 @@ def test_replacing_through_one_server_never_hides_a_code_from_another(
 
 
 def test_a_cli_load_never_hides_a_code_from_a_running_server(
-        reader_and_writer: tuple[Server, Server], db_url: str, tmp_path: Path) -> None:
+        reader_and_writer: tuple[Served, Served], db_url: str, tmp_path: Path) -> None:
     b, _ = reader_and_writer
     packages = [make_package(tmp_path / f"p{n}.tgz", [version_of(n)]) for n in (1, 2)]
     reader = Reader(b)
@@ -314,9 +256,10 @@ def test_a_stopped_sqlite_server_leaves_a_full_db_file(tmp_path: Path) -> None:
     db = tmp_path / "t.db"
     seed = Store(f"sqlite:///{db}")  # the server does not create the schema concurrently
     seed.close()
-    server = Server(f"sqlite:///{db}", tmp_path / "s.log")
+    server = Served(f"sqlite:///{db}")
     try:
-        status, body = server.request("PUT", "/fhir/CodeSystem/rep", version_of(0))
+        server.wait()
+        status, body = server.call("PUT", "/fhir/CodeSystem/rep", version_of(0))
         assert status == 201, body
         wal = Path(f"{db}-wal")
         assert wal.exists() and wal.stat().st_size > 0

@@ -2,22 +2,20 @@
 migration on both backends, claiming (one winner, a cancelled job is left alone, an expired
 lease is reclaimed and resumed), and two real server processes on one PostgreSQL database: a
 "suggest all" started through one shows its progress on the other and, after `kill -9` of the
-process running it, is finished by the other; a ConceptMap written through one is served by
-the other; both are ready."""
+process running it, is finished by the other; a ConceptMap written or published through one,
+and a code system loaded by `termserver load`, are served by both after the documented lag;
+both are ready."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import create_engine, inspect, update
@@ -27,11 +25,13 @@ from mappings.model import Job, JobState
 from mappings.workbench import Workbench
 from termserver.store import Store
 from termserver.store.jobqueue import JobQueue
+from termserver.store.read import RESOLVE_TTL
 from termserver.store.schema import map_job
 from termserver.store.workbench import stamp
 from tests.conftest import PG_URL, _reset_postgres
-from tests.mappings.test_workbench import LOINC, ROWS, make_workbench
-from tests.test_startup import SERVING
+from tests.helpers import code_system, make_package
+from tests.mappings.test_workbench import LAB, LOINC, ROWS, make_workbench
+from tests.servers import Served
 
 DEADLINE = 180.0  # seconds for any one wait below (a busy 2-core machine)
 
@@ -137,62 +137,6 @@ def test_a_clean_stop_requeues_and_a_cancel_elsewhere_stops_the_runner(store: St
 
 # -- two server processes ----------------------------------------------------------------------
 
-class Replica:
-    """`termserver serve` as a subprocess on `port` (0: any free one)."""
-
-    def __init__(self, db: str, port: int, env: dict[str, str]) -> None:
-        full = {**os.environ, "TERMSERVER_API_TOKENS": "", "TERMSERVER_READ_TOKENS": "",
-                "TERMSERVER_DEMO": "0", **env}
-        full.pop("TERMSERVER_DB", None)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "termserver", "serve", "--port", str(port), "--db", db],
-            env=full, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-        self.port: int | None = None
-        self.lines: list[str] = []
-        self.announced = threading.Event()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
-            found = SERVING.search(line)
-            if found and self.port is None:
-                self.port = int(found.group(1))
-                self.announced.set()
-        self.announced.set()
-
-    def wait(self) -> int:
-        if not self.announced.wait(DEADLINE) or self.port is None:
-            raise AssertionError(f"no 'serving' line: {''.join(self.lines)[-3000:]}")
-        return self.port
-
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
-            headers={"Content-Type": "application/fhir+json" if path.startswith("/fhir")
-                     else "application/json", "X-Curator": "bot"})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                return r.status, json.loads(r.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"null")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.reader.join(10)
-        if self.proc.stderr is not None:
-            self.proc.stderr.close()
-
-
 def _until(what: str, check: Any) -> Any:
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
@@ -215,15 +159,16 @@ def test_two_replicas_share_jobs_and_resources(tmp_path: Path) -> None:
         store.close()
     # one code per batch, a pause between batches: the job outlives the kill below; a short
     # lease so the survivor reclaims it quickly. TERMSERVER_TEST_PORT_BASE pins the ports.
-    env = {"TERMSERVER_JOB_BATCH": "1", "TERMSERVER_JOB_PAUSE": "1.0",
+    env = {"TERMSERVER_JOB_WORKER": "1", "TERMSERVER_JOB_BATCH": "1", "TERMSERVER_JOB_PAUSE": "1.0",
            "TERMSERVER_JOB_LEASE": "3", "TERMSERVER_JOB_POLL": "0.3"}
     base = int(os.environ.get("TERMSERVER_TEST_PORT_BASE", "0"))
-    replicas = [Replica(PG_URL, base + i if base else 0, env) for i in range(2)]
+    replicas = [Served(PG_URL, port=base + i if base else 0, env=env, timeout=DEADLINE,
+                       headers={"X-Curator": "bot"}) for i in range(2)]
     try:
         for r in replicas:
             r.wait()
         for r in replicas:
-            assert r.call("GET", "/readyz") == (200, {"status": "ready"}), "".join(r.lines)
+            assert r.call("GET", "/readyz") == (200, {"status": "ready"}), r.output()
         a, b = replicas
 
         # a ConceptMap written through one is served by the other
@@ -237,6 +182,31 @@ def test_two_replicas_share_jobs_and_resources(tmp_path: Path) -> None:
         got = _until("the ConceptMap on the other replica",
                      lambda: (s := b.call("GET", "/fhir/ConceptMap/lab-h"))[0] == 200 and s[1])
         assert got["url"] == cm["url"]
+
+        # a publish through one and a load by a third process: after the documented lag (the
+        # resolution cache's RESOLVE_TTL), the first read on either replica sees both
+        status, body = a.call("PUT", "/workbench/api/projects/lab/codes/GLU/decision",
+                              {"status": "accepted", "targets": [{"code": "2345-7"}]})
+        assert status == 200, body
+        status, published = a.call("POST", "/workbench/api/projects/lab/publish",
+                                   {"version": "7", "status": "active"})
+        assert status == 200, published
+        later = "http://example.org/CodeSystem/later"
+        package = make_package(tmp_path / "later.tgz", [code_system(later, id="later")])
+        loaded = subprocess.run([sys.executable, "-m", "termserver", "load", str(package),
+                                 "--db", PG_URL], capture_output=True, text=True, timeout=300)
+        assert loaded.returncode == 0, loaded.stderr
+        time.sleep(RESOLVE_TTL)
+        for r in replicas:
+            status, found = r.call("GET", "/fhir/ConceptMap?" + urlencode(
+                {"url": published["url"], "version": "7"}))
+            assert (status, found["total"]) == (200, 1), found
+            status, answer = r.call("GET", "/fhir/ConceptMap/$translate?" + urlencode(
+                {"url": published["url"], "system": LAB, "code": "GLU"}))
+            assert status == 200 and answer["parameter"][0]["valueBoolean"] is True, answer
+            status, answer = r.call("GET", "/fhir/CodeSystem/$lookup?" + urlencode(
+                {"system": later, "code": "a"}))
+            assert status == 200, answer
 
         # a job started through one replica: progress visible through the other
         status, job = a.call("POST", "/workbench/api/projects/lab/jobs/suggest")
@@ -269,7 +239,7 @@ def test_two_replicas_share_jobs_and_resources(tmp_path: Path) -> None:
 
         end = _until("the survivor finishing the job", finished)
         assert (end["state"], end["done"], end["total"], end["error"]) == \
-            ("done", len(ROWS), len(ROWS), None), "".join(survivor.lines)[-3000:]
+            ("done", len(ROWS), len(ROWS), None), survivor.output()
         assert progress == sorted(progress) and min(progress) >= at_kill  # resumed, not redone
         engine = create_engine(PG_URL)
         try:
@@ -278,7 +248,8 @@ def test_two_replicas_share_jobs_and_resources(tmp_path: Path) -> None:
         finally:
             engine.dispose()
         status, counts = survivor.call("GET", "/workbench/api/projects/lab/progress")
-        assert (status, counts["by_status"].get("suggested")) == (200, len(ROWS)), counts
+        assert (status, counts["by_status"].get("suggested"),
+                counts["by_status"].get("accepted")) == (200, len(ROWS) - 1, 1), counts
         assert survivor.call("GET", "/readyz") == (200, {"status": "ready"})
     finally:
         for r in replicas:

@@ -6,16 +6,11 @@ empty PostgreSQL database all coming up."""
 from __future__ import annotations
 
 import json
-import os
-import re
 import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,66 +20,12 @@ import pytest
 from termserver.cli import main
 from termserver.settings import Settings
 from tests.conftest import PG_URL, _reset_postgres
-
-ROOT = Path(__file__).resolve().parent.parent
-SERVING = re.compile(r"termserver: serving \S+ at http://127\.0\.0\.1:(\d+)/fhir")
-START_TIMEOUT = 240  # seconds; four processes importing at once on a busy machine are slow
-
-
-class Served:
-    """`termserver serve --port 0` as a subprocess; `port` once its "serving" line came."""
-
-    def __init__(self, db: str, tmp: Path, name: str) -> None:
-        env = {**os.environ, "TERMSERVER_API_TOKENS": "", "TERMSERVER_READ_TOKENS": "",
-               "TERMSERVER_DEMO": "0"}
-        env.pop("TERMSERVER_DB", None)
-        self.log = tmp / f"{name}.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "termserver", "serve", "--port", "0", "--db", db],
-            env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-        self.port: int | None = None
-        self.lines: list[str] = []
-        self.announced = threading.Event()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
-            found = SERVING.search(line)
-            if found and self.port is None:
-                self.port = int(found.group(1))
-                self.announced.set()
-        self.announced.set()  # the process ended
-
-    def wait(self) -> int:
-        if not self.announced.wait(START_TIMEOUT) or self.port is None:
-            raise AssertionError(f"no 'serving' line: {''.join(self.lines)[-3000:]}")
-        return self.port
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=30) as r:
-                return r.status, r.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-        self.reader.join(10)
-        if self.proc.stderr is not None:
-            self.proc.stderr.close()
+from tests.servers import ROOT, Served
 
 
 @contextmanager
-def served(db: str, tmp: Path, n: int = 1) -> Iterator[list[Served]]:
-    servers = [Served(db, tmp, f"server-{i}") for i in range(n)]
+def served(db: str, n: int = 1) -> Iterator[list[Served]]:
+    servers = [Served(db) for _ in range(n)]
     try:
         yield servers
     finally:
@@ -93,11 +34,11 @@ def served(db: str, tmp: Path, n: int = 1) -> Iterator[list[Served]]:
 
 
 def test_the_serving_line_comes_once_the_port_answers(tmp_path: Path) -> None:
-    with served(f"sqlite:///{tmp_path / 'x.db'}", tmp_path) as (server,):
+    with served(f"sqlite:///{tmp_path / 'x.db'}") as (server,):
         server.wait()
         # no retry: the line is printed only after uvicorn listens
-        assert server.get("/livez") == (200, b'{"status":"ok"}')
-        status, body = server.get("/readyz")
+        assert server.send("GET", "/livez") == (200, b'{"status":"ok"}')
+        status, body = server.send("GET", "/readyz")
         assert (status, json.loads(body)) == (200, {"status": "ready"})
 
 
@@ -193,10 +134,10 @@ def test_four_processes_start_at_once_on_an_empty_postgresql_database(tmp_path: 
     """The schema is created once, under an advisory lock; every process comes up ready."""
     assert PG_URL is not None
     _reset_postgres(PG_URL)
-    with served(PG_URL, tmp_path, n=4) as servers:
+    with served(PG_URL, n=4) as servers:
         ports = [s.wait() for s in servers]
         assert len(set(ports)) == 4
         for s in servers:
-            status, body = s.get("/readyz")
+            status, body = s.send("GET", "/readyz")
             assert (status, json.loads(body)) == (200, {"status": "ready"}), "".join(s.lines)
             assert not any("Traceback" in line for line in s.lines), "".join(s.lines)
