@@ -176,6 +176,17 @@ def test_a_newer_legacy_version_is_refused(db_url: str) -> None:
         Store(db_url)
 
 
+def test_an_empty_legacy_version_table_is_refused(db_url: str) -> None:
+    Store(db_url).close()
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        set_legacy_version(conn, 1)
+        conn.execute(text("DELETE FROM schema_version"))
+    engine.dispose()
+    with pytest.raises(SchemaError, match="schema_version table without a version"):
+        Store(db_url)
+
+
 def test_an_older_revision_runs_the_missing_revisions(db_url: str) -> None:
     """A database stamped 0006 (the columns of 0007 absent) gets them from 0007."""
     Store(db_url).close()

@@ -193,6 +193,9 @@ def migrate(engine: Engine) -> Revision:
 def _migrate(engine: Engine) -> Revision:
     with engine.connect() as conn:
         found = current(conn)
+        if found.legacy is not None and found.legacy < min(LEGACY_REVISIONS):
+            raise SchemaError("database has a schema_version table without a version: not "
+                              "one termserver can upgrade; use another database")
         if not found.known:
             raise SchemaError(
                 f"database {found.describe()} is newer than this termserver supports (head "
