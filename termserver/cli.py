@@ -126,6 +126,9 @@ def _parser() -> argparse.ArgumentParser:
     from termserver import cli_bulk
 
     cli_bulk.add_commands(add)  # translate, validate, lookup: table in, table out
+    from termserver import cli_db
+
+    cli_db.add_commands(sub)  # db upgrade, db current
     return parser
 
 
@@ -139,9 +142,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _store(args: argparse.Namespace) -> Store:
-    from termserver.store import Store
+    from termserver.store import open_store
 
-    return Store(_settings(args).db)
+    settings = _settings(args)
+    return open_store(settings.db, upgrade=settings.db_upgrade)
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -185,9 +189,9 @@ def _bind(host: str, port: int) -> socket.socket:
 def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) -> int:
     import uvicorn
 
-    from termserver.store import Store, search
+    from termserver.store import open_store, search
 
-    store = Store(settings.db)
+    store = open_store(settings.db, upgrade=settings.db_upgrade)
     demo_dir = args.demo_dir or settings.demo_dir
     if demo_dir is not None:
         _load_demo(store, demo_dir)

@@ -15,6 +15,15 @@ from termserver.errors import InvalidRequest
 SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("TERMSERVER_DB", "sqlite:///<data dir>/termserver.db",
      "Database URL: sqlite:///PATH (embedded default) or postgresql+psycopg://USER@HOST/DB."),
+    ("TERMSERVER_DB_READ", "",
+     "URL of a read replica of TERMSERVER_DB; when set, the terminology reads ($lookup, "
+     "$validate-code, $expand, $translate, $subsumes, resource search and read) use it, and "
+     "writes, loads, the workbench and its job queue the primary. Reads see a write once the "
+     "replica has replayed it (its replication lag)."),
+    ("TERMSERVER_DB_UPGRADE", "auto",
+     "`auto`: opening the database (serve, load, …) upgrades its schema to the newest "
+     "revision; `off`: only `termserver db upgrade` does, and the others refuse a database "
+     "whose schema is not current."),
     ("TERMSERVER_DATA_DIR", "./data", "Folder for the default SQLite database."),
     ("TERMSERVER_BASE_URL", "(from the request)",
      "Public base URL (behind a proxy), used in Bundle links and the CapabilityStatement."),
@@ -79,6 +88,8 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
 @dataclass(frozen=True, slots=True)
 class Settings:
     db: str
+    db_read: str | None = None  # a read replica's URL: terminology reads go there
+    db_upgrade: bool = True  # opening the database upgrades its schema (else: refuse if old)
     base_url: str | None = None  # None: taken from each request
     api_tokens: frozenset[str] = frozenset()
     read_tokens: frozenset[str] = frozenset()
@@ -103,6 +114,8 @@ class Settings:
         return cls(
             db=explicit_db or f"sqlite:///{data_dir / 'termserver.db'}",
             data_dir=None if explicit_db else data_dir,
+            db_read=env.get("TERMSERVER_DB_READ") or None,
+            db_upgrade=_choice(env, "TERMSERVER_DB_UPGRADE", ("auto", "off")) == "auto",
             base_url=(env.get("TERMSERVER_BASE_URL") or "").rstrip("/") or None,
             api_tokens=_tokens(env.get("TERMSERVER_API_TOKENS", "")),
             read_tokens=_tokens(env.get("TERMSERVER_READ_TOKENS", "")),

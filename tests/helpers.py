@@ -127,3 +127,16 @@ def parameters(*pairs: tuple[str, Any]) -> dict[str, Any]:
         else:
             out.append({"name": name, "valueString": value})
     return {"resourceType": "Parameters", "parameter": out}
+
+
+def set_legacy_version(conn: Any, version: int) -> None:
+    """Make a database look as the hand-rolled migrations (before Alembic) left it at schema
+    `version`: no alembic_version, a schema_version table holding `version`."""
+    from sqlalchemy import text
+
+    from termserver.store.migrations import legacy_version
+
+    conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    legacy_version.create(conn, checkfirst=True)
+    conn.execute(legacy_version.delete())
+    conn.execute(legacy_version.insert().values(version=version, applied_at="2026-01-01"))

@@ -63,7 +63,7 @@ def test_only_the_store_imports_sqlalchemy() -> None:
     for f in sorted((ROOT / "termserver").rglob("*.py")) + _files("loaders") + _files("mappings"):
         if "termserver/store" in f.as_posix():
             continue
-        if any(_banned(m, ("sqlalchemy",)) for m in imported_modules(f)):
+        if any(_banned(m, ("sqlalchemy", "alembic")) for m in imported_modules(f)):
             offenders.append(str(f.relative_to(ROOT)))
     assert offenders == []
 

@@ -6,51 +6,22 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from termserver import ingest
-from termserver.errors import BusinessRule, SchemaError
-from termserver.store import Store, version_key
-from termserver.store.schema import SCHEMA_VERSION
-from tests.helpers import code_system
+from termserver.errors import BusinessRule
+from termserver.store import Store, migrations, version_key
+from tests.helpers import code_system, set_legacy_version
 
 
 def test_fresh_database_is_stamped_and_reopening_is_idempotent(db_url: str) -> None:
+    """(Upgrades from each older schema: tests/test_migrations.py.)"""
     s = Store(db_url)
     s.close()
     again = Store(db_url)
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        versions = conn.execute(text("SELECT version FROM schema_version")).scalars().all()
+        versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     engine.dispose()
     again.close()
-    assert versions == [SCHEMA_VERSION]
-
-
-def test_a_newer_schema_is_refused(db_url: str) -> None:
-    Store(db_url).close()
-    engine = create_engine(db_url)
-    with engine.begin() as conn:
-        conn.execute(text("INSERT INTO schema_version (version, applied_at) "
-                          "VALUES (999, '2030-01-01')"))
-    engine.dispose()
-    with pytest.raises(SchemaError, match="newer than this termserver supports"):
-        Store(db_url)
-
-
-def test_older_schema_runs_each_missing_step(db_url: str, monkeypatch: pytest.MonkeyPatch
-                                            ) -> None:
-    from termserver.store import migrations
-
-    Store(db_url).close()
-    ran: list[int] = []
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", SCHEMA_VERSION + 2)
-    monkeypatch.setattr(migrations, "STEPS", {SCHEMA_VERSION: lambda c: ran.append(1),
-                                              SCHEMA_VERSION + 1: lambda c: ran.append(2)})
-    Store(db_url).close()
-    assert ran == [1, 2]
-    engine = create_engine(db_url)
-    with engine.connect() as conn:
-        top = conn.execute(text("SELECT max(version) FROM schema_version")).scalar()
-    engine.dispose()
-    assert top == SCHEMA_VERSION + 2
+    assert versions == [migrations.head()]
 
 
 def test_version_key_orders_numerically() -> None:
@@ -160,9 +131,7 @@ def test_a_version_5_database_gets_owners_inferred_from_the_origin(db_url: str) 
     engine = create_engine(db_url)
     with engine.begin() as conn:  # back to schema 5: no owner column
         conn.execute(text("ALTER TABLE resource DROP COLUMN owner"))
-        conn.execute(text("DELETE FROM schema_version"))
-        conn.execute(text("INSERT INTO schema_version (version, applied_at) "
-                          "VALUES (5, '2026-01-01')"))
+        set_legacy_version(conn, 5)
     engine.dispose()
     Store(db_url).close()
     assert _owners(db_url) == {"http://example.org/api": "api",

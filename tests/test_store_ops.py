@@ -5,9 +5,8 @@ from __future__ import annotations
 from sqlalchemy import create_engine, inspect, text
 
 from termserver import ingest
-from termserver.store import Store
-from termserver.store.schema import SCHEMA_VERSION
-from tests.helpers import code_system
+from termserver.store import Store, migrations
+from tests.helpers import code_system, set_legacy_version
 
 
 def test_version_1_database_gains_the_closure_tables(db_url: str) -> None:
@@ -18,15 +17,13 @@ def test_version_1_database_gains_the_closure_tables(db_url: str) -> None:
                       "concept_closure", "concept_ancestor", "concept_relationship",
                       "refset_member"):
             conn.execute(text(f"DROP TABLE {table}"))
-        conn.execute(text("DELETE FROM schema_version"))
-        conn.execute(text("INSERT INTO schema_version (version, applied_at) "
-                          "VALUES (1, '2026-01-01')"))
+        set_legacy_version(conn, 1)
     store = Store(db_url)
     with engine.connect() as conn:
         assert inspect(conn).has_table("closure_relation")
-        top = conn.execute(text("SELECT max(version) FROM schema_version")).scalar()
+        top = migrations.current(conn).revision
     engine.dispose()
-    assert top == SCHEMA_VERSION
+    assert top == migrations.head()
     with store.writer() as w:
         pk = w.create_closure_table("t")
         w.add_closure_version(pk, 1, [("s", "a"), ("s", "b")], [("s", "b", "a")])

@@ -35,12 +35,13 @@ from termserver.api.security import SecurityHeaders
 from termserver.model import RESOURCE_TYPES
 from termserver.service import loinc_vs, snomed
 from termserver.settings import Settings
-from termserver.store import Store
+from termserver.store import Store, open_store
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     """The app serving FHIR at /fhir. Pass `store` to share one (tests); otherwise the
-    lifespan opens `settings.db` and closes it on shutdown."""
+    lifespan opens `settings.db` and closes it on shutdown. With `settings.db_read` the
+    lifespan also opens the read replica the terminology reads use (api.deps)."""
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)
 
@@ -49,7 +50,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         own = store is None
         if own and settings.data_dir is not None:  # the default data folder may be created
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        app.state.store = store or Store(settings.db)
+        app.state.store = store or open_store(settings.db, upgrade=settings.db_upgrade)
+        if settings.db_read is not None:  # a replica: its schema comes from the primary
+            app.state.read_store = Store(settings.db_read, migrate=False)
         if getattr(app.state, "workbench", None) is None:
             app.state.workbench = Workbench(app.state.store)
         jobs = app.state.workbench.jobs
@@ -58,6 +61,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             yield
         finally:
             jobs.stop_worker()  # a running job goes back to the queue
+            if settings.db_read is not None:
+                app.state.read_store.close()
+                app.state.read_store = None
             if own:
                 app.state.store.close()
             else:  # SQLite: a copied .db is a full backup after a clean stop

@@ -23,6 +23,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from termserver.api.deps import read_store_of
 from termserver.api.errors import error_response, unexpected_error_response
 from termserver.api.routes import codesystem, validate, valueset
 from termserver.errors import TerminologyError
@@ -71,7 +72,7 @@ class FastPath:
                 return
             await self.app(scope, receive, send)
             return
-        store: Store = scope["app"].state.store
+        store = read_store_of(scope["app"].state)
         accept_language = next((v.decode("latin-1") for k, v in scope["headers"]
                                 if k == b"accept-language"), None)
         cache_id = next((v.decode("latin-1") for k, v in scope["headers"]
@@ -87,7 +88,7 @@ class FastPath:
 
     async def _expand(self, scope: Scope, receive: Receive, send: Send) -> None:
         """GET ValueSet/$expand, as the route answers it (same function, same errors)."""
-        store: Store = scope["app"].state.store
+        store = read_store_of(scope["app"].state)
         settings = scope["app"].state.settings
         headers = Headers(scope=scope)
         version = requested_version(headers.get("accept"), headers.get("content-type"))

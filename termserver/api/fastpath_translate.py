@@ -16,6 +16,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from termserver.api.deps import read_store_of
 from termserver.api.fastpath import answer_query
 from termserver.api.responses import FHIRJSONResponse
 from termserver.api.tx import context_from
@@ -63,7 +64,7 @@ class TranslateFastPath:
         if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != PATH:
             await self.app(scope, receive, send)
             return
-        store: Store = scope["app"].state.store
+        store = read_store_of(scope["app"].state)
         fhir_version = FHIR_VERSION.get()
         await answer_query(scope, receive, send,
                            lambda pairs: answer_translate(store, pairs, fhir_version),

@@ -1,8 +1,9 @@
 """The operations surface: /livez, /readyz, /metrics and the offline /docs.
 
 * `/livez`: 200 while the process answers HTTP (no database access). No token needed.
-* `/readyz`: 200 when the database answers and its schema is the one this program needs, else
-  503 with the reason; bounded by READY_TIMEOUT. No token needed (auth.OPEN_PATHS).
+* `/readyz`: 200 when the database answers and its schema is at the head revision this program
+  needs (and so does the read replica, when TERMSERVER_DB_READ is set), else 503 with the
+  reason; bounded by READY_TIMEOUT. No token needed (auth.OPEN_PATHS).
 * `/metrics`: Prometheus text format (termserver.metrics) plus gauges read at scrape time:
   the database connection pool, readiness, the workbench jobs in the database by kind and
   state, and what is loaded (code system versions by content, concepts). Like every read it
@@ -28,6 +29,7 @@ from prometheus_client.metrics_core import Metric
 from starlette.concurrency import run_in_threadpool
 
 from termserver import metrics
+from termserver.api.deps import read_store_of
 from termserver.store import Store
 from termserver.store.engine import pool_status
 from termserver.store.migrations import job_states, schema_state
@@ -47,6 +49,10 @@ async def livez() -> JSONResponse:
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
     reason = await ready_reason(request.app.state.store)
+    reader = read_store_of(request.app.state)
+    if reason is None and reader is not request.app.state.store:
+        found = await ready_reason(reader)
+        reason = None if found is None else f"read replica: {found}"
     headers = {"Cache-Control": "no-store"}
     if reason is None:
         return JSONResponse({"status": "ready"}, headers=headers)

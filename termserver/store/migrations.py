@@ -1,12 +1,15 @@
-"""Versioned schema migrations, so an existing database upgrades in place.
+"""Schema migrations with Alembic (scripts in store/alembic/), so a database upgrades in place.
 
-A fresh database gets the current schema and is stamped with SCHEMA_VERSION. An older one runs
-each step after its recorded version, in order, in one transaction per step. A database newer
-than this program is refused with a clear message rather than being touched.
+An empty database gets the current schema (schema.py) and is stamped with the head revision.
+Any other runs the revisions after its own, one transaction each. A database the hand-rolled
+migrations made (a `schema_version` table, versions 1..7, no `alembic_version`) is first
+stamped with the revision of its version (LEGACY_REVISIONS), then upgraded; its
+`schema_version` table is kept as history and no longer read. A database at a revision this
+program does not know (a newer termserver wrote it) is refused rather than touched.
 
-The whole check-and-migrate runs under a lock (PostgreSQL: a session advisory lock; SQLite:
+The whole check-and-upgrade runs under a lock (PostgreSQL: a session advisory lock; SQLite:
 a flock on the database's folder), so server processes starting at the same moment on one
-database migrate one after the other (the later ones find the schema current). Also here:
+database upgrade one after the other (the later ones find the schema current). Also here:
 the probes /readyz and /metrics read (`schema_state`, `job_states`).
 """
 
@@ -14,94 +17,124 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, func, inspect, or_, select, text, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    func,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from termserver.errors import SchemaError
-from termserver.store.schema import (
-    CLOSURE_TABLES,
-    HIERARCHY_TABLES,
-    JOB_QUEUE_COLUMNS,
-    SCHEMA_VERSION,
-    SOURCE_SCOPE_TABLES,
-    WORKBENCH_TABLES,
-    code_system,
-    map_job,
-    metadata,
-    resource,
-    schema_version,
-)
+from termserver.store.schema import map_job, metadata
+
+if TYPE_CHECKING:  # Alembic itself is imported when first needed (not by every command)
+    from alembic.script import ScriptDirectory
+
+#: The Alembic scripts (env.py, versions/), shipped inside the package.
+SCRIPTS = Path(__file__).with_name("alembic")
+
+#: The version table of the hand-rolled migrations (schema versions 1..7), read once.
+legacy_version = Table("schema_version", MetaData(),
+                       Column("version", Integer, primary_key=True),
+                       Column("applied_at", String(40), nullable=False))
+
+#: Alembic's version table, as Alembic makes it (read by `current`, written by `_stamp`).
+alembic_version = Table("alembic_version", MetaData(),
+                        Column("version_num", String(32), nullable=False),
+                        PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
+
+#: Hand-rolled schema version → the revision with the same schema.
+LEGACY_REVISIONS = {n: f"{n:04d}" for n in range(1, 8)}
 
 
-def _add_closure_tables(conn: Connection) -> None:
-    """1 → 2: the $closure tables."""
-    metadata.create_all(conn, tables=list(CLOSURE_TABLES))
+@cache
+def scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(SCRIPTS))
 
 
-def _add_hierarchy_tables(conn: Connection) -> None:
-    """2 → 3: hierarchy closure, attribute relationships and refset members; the closure of
-    every stored code system is built at once."""
-    from termserver.store.write import Writer
-
-    metadata.create_all(conn, tables=list(HIERARCHY_TABLES))
-    writer = Writer(conn)
-    for cs_pk in conn.execute(select(code_system.c.pk)).scalars().all():
-        writer.build_closure(int(cs_pk))
+def head() -> str:
+    found = scripts().get_current_head()
+    assert found is not None, "no Alembic revisions"
+    return found
 
 
-def _add_workbench_tables(conn: Connection) -> None:
-    """3 → 4: the curation workbench (map projects, decisions, audit trail, jobs)."""
-    metadata.create_all(conn, tables=list(WORKBENCH_TABLES))
+@dataclass(frozen=True)
+class Revision:
+    """Where a database stands: its Alembic revision, or else its hand-rolled version."""
+
+    revision: str | None  # None: no alembic_version (empty, or made before Alembic)
+    legacy: int | None  # the hand-rolled schema version, when there is no revision
+
+    @property
+    def empty(self) -> bool:
+        return self.revision is None and self.legacy is None
+
+    @property
+    def known(self) -> bool:
+        """Whether this program can upgrade it (or it is current)."""
+        if self.revision is not None:
+            return self.revision in _revisions()
+        return self.legacy is None or self.legacy in LEGACY_REVISIONS
+
+    @property
+    def effective(self) -> str | None:
+        """The revision its schema is at (a legacy version mapped), None when empty."""
+        if self.revision is not None or self.legacy is None:
+            return self.revision
+        return LEGACY_REVISIONS.get(self.legacy)
+
+    def describe(self) -> str:
+        if self.revision is not None:
+            return f"revision {self.revision}"
+        if self.legacy is not None:
+            return f"schema version {self.legacy} (before Alembic)"
+        return "no termserver schema"
 
 
-def _add_source_scope_tables(conn: Connection) -> None:
-    """4 → 5: map projects whose source codes a ValueSet restricts."""
-    metadata.create_all(conn, tables=list(SOURCE_SCOPE_TABLES))
+@cache
+def _revisions() -> frozenset[str]:
+    return frozenset(s.revision for s in scripts().walk_revisions())
 
 
-def _add_resource_owner(conn: Connection) -> None:
-    """5 → 6: `resource.owner` (who wrote it), inferred from `origin` for existing rows: the
-    workbench's own origins, none (the REST API), else a loader. Rows that have one keep it."""
-    if "owner" not in {c["name"] for c in inspect(conn).get_columns("resource")}:
-        conn.exec_driver_sql("ALTER TABLE resource ADD COLUMN owner VARCHAR(16)")
-    origin = resource.c.origin
-    workbench = or_(origin == "workbench", origin.like("workbench:%"))
-    unset = resource.c.owner.is_(None)
-    conn.execute(update(resource).where(unset, workbench).values(owner="workbench"))
-    conn.execute(update(resource).where(unset, origin.is_(None)).values(owner="api"))
-    conn.execute(update(resource).where(unset).values(owner="loader"))
+def current(conn: Connection) -> Revision:
+    """The revision (or hand-rolled version) the database is at (read directly, not through
+    MigrationContext, which logs two lines per call: /readyz calls this)."""
+    tables = inspect(conn)
+    if tables.has_table("alembic_version"):
+        revs = conn.execute(select(alembic_version.c.version_num)).scalars().all()
+        if revs:  # several (branches) never match a known revision: refused
+            return Revision(",".join(sorted(revs)), None)
+    if not tables.has_table("schema_version"):
+        return Revision(None, None)
+    found = conn.execute(select(func.max(legacy_version.c.version))).scalar()
+    return Revision(None, int(found) if found is not None else 0)
 
 
-def _add_job_queue_columns(conn: Connection) -> None:
-    """6 → 7: `map_job.claimed_by` and `lease_until`, so any replica can claim a queued job
-    (mappings.jobs). Jobs left running by a version-6 process have no lease and are reported
-    failed after their heartbeat went stale, as before."""
-    have = {c["name"] for c in inspect(conn).get_columns("map_job")}
-    for name, sql_type in JOB_QUEUE_COLUMNS:
-        if name not in have:
-            conn.exec_driver_sql(f"ALTER TABLE map_job ADD COLUMN {name} {sql_type}")
+def revision_of(engine: Engine) -> Revision:
+    with engine.connect() as conn:
+        return current(conn)
 
 
-#: STEPS[n] upgrades a database from version n to n + 1. Append; never edit a released step.
-STEPS: dict[int, Callable[[Connection], None]] = {1: _add_closure_tables,
-                                                  2: _add_hierarchy_tables,
-                                                  3: _add_workbench_tables,
-                                                  4: _add_source_scope_tables,
-                                                  5: _add_resource_owner,
-                                                  6: _add_job_queue_columns}
-
-
-def current_version(conn: Connection) -> int | None:
-    if not inspect(conn).has_table("schema_version"):
-        return None
-    found = conn.execute(select(schema_version.c.version).order_by(
-        schema_version.c.version.desc()).limit(1)).scalar()
-    return int(found) if found is not None else 0
+def needs_upgrade(found: Revision) -> bool:
+    return found.effective != head()
 
 
 #: pg_advisory_lock key of schema migrations (any constant 64-bit number unique to us).
@@ -147,8 +180,8 @@ def _folder_lock(database: str | None) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def migrate(engine: Engine) -> int:
-    """Bring the schema to SCHEMA_VERSION; return the version found before (0 when fresh)."""
+def migrate(engine: Engine) -> Revision:
+    """Bring the schema to the head revision; return where it was before."""
     from termserver.store import pages
 
     with _migration_lock(engine):
@@ -157,46 +190,59 @@ def migrate(engine: Engine) -> int:
         return found
 
 
-def _migrate(engine: Engine) -> int:
-    with engine.begin() as conn:
-        found = current_version(conn)
-        if found is None:
-            metadata.create_all(conn)
-            _stamp(conn, SCHEMA_VERSION)
-            return 0
-    if found > SCHEMA_VERSION:
-        raise SchemaError(
-            f"database schema version {found} is newer than this termserver supports "
-            f"({SCHEMA_VERSION}); upgrade termserver or use another database"
-        )
-    for version in range(found, SCHEMA_VERSION):
-        with engine.begin() as conn:
-            STEPS[version](conn)
-            _stamp(conn, version + 1)
+def _migrate(engine: Engine) -> Revision:
+    with engine.connect() as conn:
+        found = current(conn)
+        if found.legacy is not None and found.legacy < min(LEGACY_REVISIONS):
+            raise SchemaError("database has a schema_version table without a version: not "
+                              "one termserver can upgrade; use another database")
+        if not found.known:
+            raise SchemaError(
+                f"database {found.describe()} is newer than this termserver supports (head "
+                f"revision {head()}); upgrade termserver or use another database")
+        if found.revision is None:
+            if found.empty:  # (tables made by hand without a version are kept: checkfirst)
+                metadata.create_all(conn)
+            _stamp(conn, found.effective or head())
+            conn.commit()
+            if found.empty:
+                return found
+        elif found.revision == head():
+            return found
+    from alembic import command
+    from alembic.config import Config
+
+    with engine.connect() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(SCRIPTS))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
     return found
 
 
-def _stamp(conn: Connection, version: int) -> None:
-    conn.execute(schema_version.insert().values(
-        version=version, applied_at=datetime.now(UTC).isoformat(timespec="seconds")))
+def _stamp(conn: Connection, revision: str) -> None:
+    """Record `revision` as Alembic's `stamp` does (without its log lines on every start)."""
+    alembic_version.create(conn, checkfirst=True)
+    conn.execute(alembic_version.delete())
+    conn.execute(alembic_version.insert().values(version_num=revision))
 
 
 # -- probes ------------------------------------------------------------------------------------
 
 
 def schema_state(engine: Engine) -> str | None:
-    """None when the database answers and its schema is SCHEMA_VERSION; else why not, in one
-    line (unreachable, not created, older or newer)."""
+    """None when the database answers and its schema is at the head revision; else why not, in
+    one line (unreachable, not created, older or newer)."""
     try:
         with engine.connect() as conn:
-            found = current_version(conn)
+            found = current(conn)
     except SQLAlchemyError as exc:
         first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
         return f"database unreachable: {type(exc).__name__}: {first[:200]}"
-    if found is None:
+    if found.empty:
         return "database has no termserver schema"
-    if found != SCHEMA_VERSION:
-        return f"database schema version {found}, this termserver needs {SCHEMA_VERSION}"
+    if needs_upgrade(found):
+        return f"database at {found.describe()}, this termserver needs revision {head()}"
     return None
 
 

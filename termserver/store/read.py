@@ -397,7 +397,7 @@ class Store(GraphReads):
 
         with self.engine.connect() as conn:
             return {name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
-                    for name, t in metadata.tables.items() if name != "schema_version"}
+                    for name, t in metadata.tables.items()}
 
     # -- $translate, $subsumes, $closure (named queries) ---------------------------------------
 

@@ -1,5 +1,8 @@
 """The database schema (SQLAlchemy Core), identical on SQLite and PostgreSQL.
 
+A change here needs an Alembic revision in store/alembic/versions/ (a new database is created
+from these tables and stamped with the newest revision; older ones run the revisions).
+
 Concept-level tables are keyed by (code_system, code) rather than a concept id, so streaming
 loaders can write designations, properties and parent links before or after their concept
 without an id map in memory.
@@ -24,9 +27,6 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-#: Bump with every migration step added in migrations.py.
-SCHEMA_VERSION = 7
-
 #: Who wrote a stored resource (`resource.owner`): a release loader or package load (CLI,
 #: `$load`), the FHIR REST API, or the curation workbench (an imported code list, a published
 #: map). The workbench never replaces or shadows a url it did not write (mappings.workbench).
@@ -50,13 +50,6 @@ def _owner_default(context: Any) -> str:
 metadata = MetaData()
 
 PK = BigInteger().with_variant(Integer(), "sqlite")  # SQLite rowid alias needs INTEGER
-
-schema_version = Table(
-    "schema_version",
-    metadata,
-    Column("version", Integer, primary_key=True),
-    Column("applied_at", String(40), nullable=False),
-)
 
 resource = Table(
     "resource",
@@ -171,6 +164,10 @@ Index("ix_cme_source", concept_map_element.c.source_code, concept_map_element.c.
 Index("ix_cme_target", concept_map_element.c.target_code, concept_map_element.c.target_system)
 Index("ix_cme_resource", concept_map_element.c.resource_pk)
 
+#: The tables of schema version 1 (revision 0001).
+BASE_TABLES = (resource, code_system, concept, designation, concept_property, concept_parent,
+               concept_map_element)
+
 # -- $closure tables (schema version 2) ------------------------------------------------------
 
 closure_table = Table(
@@ -204,7 +201,7 @@ closure_relation = Table(
 )
 Index("ix_closure_relation_version", closure_relation.c.closure_pk, closure_relation.c.version)
 
-#: Tables added by each schema version after 1 (for migrations.STEPS).
+#: Tables added by schema version 2 (revision 0002).
 CLOSURE_TABLES = (closure_table, closure_concept, closure_relation)
 
 # -- hierarchy closure, attribute relationships, reference sets (schema version 3) -------------
@@ -262,7 +259,7 @@ Index("ix_refset_member_refset", refset_member.c.cs_pk, refset_member.c.refset_i
 Index("ix_refset_member_component", refset_member.c.cs_pk,
       refset_member.c.referenced_component_id)
 
-#: Tables added by schema version 3.
+#: Tables added by schema version 3 (revision 0003).
 HIERARCHY_TABLES = (concept_closure, concept_ancestor, concept_relationship, refset_member)
 
 # -- curation workbench (schema version 4): map projects, decisions, audit, jobs --------------
@@ -375,10 +372,7 @@ map_job = Table(
     Column("lease_until", String(40)),  # ISO UTC; past it, another replica may reclaim the job
 )
 
-#: Columns added to map_job by schema version 7 (name, SQL type).
-JOB_QUEUE_COLUMNS = (("claimed_by", "VARCHAR(80)"), ("lease_until", "VARCHAR(40)"))
-
-#: Tables added by schema version 4.
+#: Tables added by schema version 4 (revision 0004).
 WORKBENCH_TABLES = (map_project, map_decision, map_decision_target, map_event, map_suggestion,
                     map_job)
 
@@ -405,5 +399,5 @@ map_source_scope = Table(
     Column("members", Integer, nullable=False),
 )
 
-#: Tables added by schema version 5.
+#: Tables added by schema version 5 (revision 0005).
 SOURCE_SCOPE_TABLES = (map_source_member, map_source_scope)

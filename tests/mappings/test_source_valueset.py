@@ -8,7 +8,6 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import delete, insert
 
 from loaders.base import CodeSystemContent
 from mappings.importer import ImportResult, LocalCode
@@ -18,7 +17,8 @@ from termserver.errors import InvalidRequest, NotFound
 from termserver.ingest import save_code_system_content, save_resource
 from termserver.model import CodeSystemInfo, Concept
 from termserver.store import Store
-from termserver.store.schema import SOURCE_SCOPE_TABLES, metadata, schema_version
+from termserver.store.schema import SOURCE_SCOPE_TABLES, metadata
+from tests.helpers import set_legacy_version
 from tests.mappings.test_workbench import LOINC, TERMS, make_workbench, project
 
 LIST = "http://hospital.example/fhir/CodeSystem/full-list"
@@ -188,8 +188,7 @@ def test_a_version_4_database_upgrades_and_takes_a_source_valueset(db_url: str) 
     bench.decide("chem", "C02", status="accepted", targets=[Target("2823-3")], author="anna")
     with store.engine.begin() as conn:  # back to schema version 4, data kept
         metadata.drop_all(conn, tables=list(SOURCE_SCOPE_TABLES))
-        conn.execute(delete(schema_version))
-        conn.execute(insert(schema_version).values(version=4, applied_at="2026-01-01"))
+        set_legacy_version(conn, 4)
     store.close()
     store = Store(db_url)
     try:

@@ -204,30 +204,23 @@ def test_publish_and_export_go_through_the_facade(wb: Workbench, store: Store) -
 
 @pytest.mark.parametrize("version", [3, 4])
 def test_an_older_database_upgrades_to_the_workbench_schema(db_url: str, version: int) -> None:
-    from sqlalchemy import insert
-
     from termserver.store import migrations
-    from termserver.store.schema import (
-        SCHEMA_VERSION,
-        SOURCE_SCOPE_TABLES,
-        WORKBENCH_TABLES,
-        metadata,
-        schema_version,
-    )
+    from termserver.store.schema import SOURCE_SCOPE_TABLES, WORKBENCH_TABLES, metadata
+    from tests.helpers import set_legacy_version
 
     engine = create_engine(db_url)
     added = (*(WORKBENCH_TABLES if version < 4 else ()), *SOURCE_SCOPE_TABLES)
     old = [t for t in metadata.sorted_tables if t not in added]
     with engine.begin() as conn:
         metadata.create_all(conn, tables=old)
-        conn.execute(insert(schema_version).values(version=version, applied_at="2026-01-01"))
+        set_legacy_version(conn, version)
     engine.dispose()
     store = Store(db_url)
     try:
         names = set(inspect(store.engine).get_table_names())
         assert {t.name for t in added} <= names
         with store.engine.connect() as conn:
-            assert migrations.current_version(conn) == SCHEMA_VERSION == 7
+            assert migrations.current(conn).revision == migrations.head()
         assert store.workbench.projects() == []
         assert store.workbench.source_stamp(1) is None
     finally:

@@ -42,6 +42,7 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
+from termserver.api.deps import read_store_of
 from termserver.api.errors import error_response
 from termserver.api.routes.codesystem import _lookup_request
 from termserver.api.routes.validate import _request as validate_request
@@ -88,7 +89,7 @@ class _Bulk:
         self.kind = kind
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        store: Store = scope["app"].state.store
+        store = read_store_of(scope["app"].state)
         settings = scope["app"].state.settings
         timeout = getattr(settings, "request_timeout", None)
         fhir_version = FHIR_VERSION.get()

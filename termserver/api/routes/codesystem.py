@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from termserver.api.body import json_body
-from termserver.api.deps import StoreDep, get_store
+from termserver.api.deps import ReadStoreDep, get_read_store
 from termserver.api.responses import FHIRJSONResponse
 from termserver.api.tx import context_from
 from termserver.errors import InvalidRequest
@@ -39,7 +39,7 @@ _LOOKUP_INPUTS = frozenset({"code", "system", "version", "coding", "date", "disp
 @router.get("/$lookup", response_class=FHIRJSONResponse)
 async def lookup_get(request: Request) -> Any:
     """CodeSystem $lookup (https://hl7.org/fhir/R5/codesystem-operation-lookup.html)."""
-    store = get_store(request)
+    store = get_read_store(request)
     pairs = p.pairs_from_query(request.query_params.multi_items())
     wanted = _lookup_request(pairs, request.headers.get("accept-language"))
     return await _lookup(store, TxContext(store), wanted)
@@ -47,7 +47,7 @@ async def lookup_get(request: Request) -> Any:
 
 @router.post("/$lookup", response_class=FHIRJSONResponse)
 async def lookup_post(request: Request) -> Any:
-    store = get_store(request)
+    store = get_read_store(request)
     pairs = p.pairs_from_parameters(await json_body(request))
     wanted = _lookup_request(pairs, request.headers.get("accept-language"))
     return await _lookup(store, context_from(store, pairs), wanted)
@@ -102,13 +102,13 @@ def _lookup_request(pairs: p.Pairs, accept_language: str | None) -> LookupReques
 
 
 @router.get("/$subsumes", response_class=FHIRJSONResponse)
-def subsumes_get(request: Request, store: StoreDep) -> Any:
+def subsumes_get(request: Request, store: ReadStoreDep) -> Any:
     """CodeSystem $subsumes (https://hl7.org/fhir/R4/codesystem-operation-subsumes.html)."""
     return _subsumes(store, p.pairs_from_query(request.query_params.multi_items()))
 
 
 @router.post("/$subsumes", response_class=FHIRJSONResponse)
-async def subsumes_post(request: Request, store: StoreDep) -> Any:
+async def subsumes_post(request: Request, store: ReadStoreDep) -> Any:
     pairs = p.pairs_from_parameters(await json_body(request))
     return await run_in_threadpool(_subsumes, store, pairs)
 

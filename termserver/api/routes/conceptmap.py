@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from termserver.api.body import json_body
-from termserver.api.deps import FhirVersionDep, StoreDep
+from termserver.api.deps import FhirVersionDep, ReadStoreDep
 from termserver.api.responses import FHIRJSONResponse
 from termserver.api.tx import context_from
 from termserver.errors import NotFound
@@ -26,20 +26,21 @@ router = APIRouter(prefix="/ConceptMap", tags=["ConceptMap"])
 
 
 @router.get("/$translate", response_class=FHIRJSONResponse)
-def translate_get(request: Request, store: StoreDep, fhir_version: FhirVersionDep) -> Any:
+def translate_get(request: Request, store: ReadStoreDep, fhir_version: FhirVersionDep) -> Any:
     """ConceptMap $translate (https://hl7.org/fhir/R5/conceptmap-operation-translate.html)."""
     return _translate(store, p.pairs_from_query(request.query_params.multi_items()),
                       fhir_version)
 
 
 @router.post("/$translate", response_class=FHIRJSONResponse)
-async def translate_post(request: Request, store: StoreDep, fhir_version: FhirVersionDep) -> Any:
+async def translate_post(request: Request, store: ReadStoreDep,
+                         fhir_version: FhirVersionDep) -> Any:
     pairs = p.pairs_from_parameters(await json_body(request))
     return await run_in_threadpool(_translate, store, pairs, fhir_version)
 
 
 @router.get("/{id}/$translate", response_class=FHIRJSONResponse)
-def translate_instance_get(id: str, request: Request, store: StoreDep,
+def translate_instance_get(id: str, request: Request, store: ReadStoreDep,
                            fhir_version: FhirVersionDep) -> Any:
     """$translate with the stored map ConceptMap/{id}."""
     pairs = p.pairs_from_query(request.query_params.multi_items())
@@ -47,7 +48,7 @@ def translate_instance_get(id: str, request: Request, store: StoreDep,
 
 
 @router.post("/{id}/$translate", response_class=FHIRJSONResponse)
-async def translate_instance_post(id: str, request: Request, store: StoreDep,
+async def translate_instance_post(id: str, request: Request, store: ReadStoreDep,
                                   fhir_version: FhirVersionDep) -> Any:
     pairs = p.pairs_from_parameters(await json_body(request))
     return await run_in_threadpool(

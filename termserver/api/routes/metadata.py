@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from termserver.api.deps import BaseUrlDep, FhirVersionDep, StoreDep
+from termserver.api.deps import BaseUrlDep, FhirVersionDep, ReadStoreDep
 from termserver.api.responses import FHIRJSONResponse
 from termserver.builtin import resources_at
 from termserver.errors import InvalidRequest
@@ -18,7 +18,7 @@ router = APIRouter(tags=["metadata"])
 
 
 @router.get("/metadata", response_class=FHIRJSONResponse)
-def metadata(store: StoreDep, base_url: BaseUrlDep, fhir_version: FhirVersionDep,
+def metadata(store: ReadStoreDep, base_url: BaseUrlDep, fhir_version: FhirVersionDep,
              mode: str = "full") -> Any:
     """CapabilityStatement (https://hl7.org/fhir/R4/http.html#capabilities)."""
     if mode in ("full", "normative"):

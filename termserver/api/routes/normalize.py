@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from termserver.api.body import json_body
-from termserver.api.deps import StoreDep
+from termserver.api.deps import ReadStoreDep
 from termserver.api.responses import FHIRJSONResponse
 from termserver.fhir import params as p
 from termserver.fhir.notation import normalize_to_parameters
@@ -22,12 +22,12 @@ router = APIRouter(prefix="/CodeSystem", tags=["CodeSystem"])
 
 
 @router.get("/$normalize", response_class=FHIRJSONResponse)
-def normalize_get(request: Request, store: StoreDep) -> Any:
+def normalize_get(request: Request, store: ReadStoreDep) -> Any:
     return _normalize(store, p.pairs_from_query(request.query_params.multi_items()))
 
 
 @router.post("/$normalize", response_class=FHIRJSONResponse)
-async def normalize_post(request: Request, store: StoreDep) -> Any:
+async def normalize_post(request: Request, store: ReadStoreDep) -> Any:
     pairs = p.pairs_from_parameters(await json_body(request))
     return await run_in_threadpool(_normalize, store, pairs)
 

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from termserver import ingest
 from termserver.api.body import json_body
-from termserver.api.deps import BaseUrlDep, StoreDep
+from termserver.api.deps import BaseUrlDep, ReadStoreDep, StoreDep
 from termserver.api.responses import FHIRJSONResponse
 from termserver.errors import InvalidRequest, NotFound
 from termserver.fhir.outcome import operation_outcome
@@ -28,7 +28,7 @@ def router_for(rtype: str) -> APIRouter:
     router = APIRouter(prefix=f"/{rtype}", tags=[rtype])
 
     @router.get("", response_class=FHIRJSONResponse)
-    def search(request: Request, store: StoreDep, base_url: BaseUrlDep) -> Any:
+    def search(request: Request, store: ReadStoreDep, base_url: BaseUrlDep) -> Any:
         params = list(request.query_params.multi_items())
         query, summary = _search_query(rtype, pairs_from_query(params))
         total, found = store.search(query, with_json=summary != "count")
@@ -44,7 +44,7 @@ def router_for(rtype: str) -> APIRouter:
         return _written(store, base_url, rtype, result, 201)
 
     @router.get("/{id}", response_class=FHIRJSONResponse)
-    def read(id: str, request: Request, store: StoreDep) -> Any:
+    def read(id: str, request: Request, store: ReadStoreDep) -> Any:
         summary = _summary(pairs_from_query(request.query_params.multi_items())) or "false"
         stored = store.read_resource(rtype, _known_id(rtype, id))
         return FHIRJSONResponse(summarize(resource_view(stored), summary),

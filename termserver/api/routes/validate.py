@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from termserver.api.body import json_body
-from termserver.api.deps import StoreDep, get_store
+from termserver.api.deps import ReadStoreDep, get_read_store
 from termserver.api.responses import FHIRJSONResponse
 from termserver.api.tx import cache_id_of, cacheable, context_from
 from termserver.errors import InvalidRequest, NotFound, TerminologyError
@@ -53,7 +53,7 @@ async def vs_validate_post(request: Request) -> Any:
 
 
 @router.post("/ValueSet/$batch-validate-code", response_class=FHIRJSONResponse)
-async def batch_validate(request: Request, store: StoreDep) -> Any:
+async def batch_validate(request: Request, store: ReadStoreDep) -> Any:
     """One $validate-code per `validation` parameter, sharing the top-level parameters."""
     pairs = _with_header_cache_id(request, p.pairs_from_parameters(await json_body(request)))
     return await run_in_threadpool(_batch, store, pairs, request.headers.get("accept-language"))
@@ -95,7 +95,7 @@ def _with_header_cache_id(request: Request, pairs: p.Pairs) -> p.Pairs:
 
 
 async def _run(request: Request, pairs: p.Pairs, on_value_set: bool) -> FHIRJSONResponse:
-    store = get_store(request)
+    store = get_read_store(request)
     pairs = _with_header_cache_id(request, pairs)
     accept_language = request.headers.get("accept-language")
     if store.inline_reads and not on_value_set:  # a value set may hold regex or ECL filters

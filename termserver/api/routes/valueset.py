@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from termserver.api.body import json_body
-from termserver.api.deps import FhirVersionDep, SettingsDep, StoreDep
+from termserver.api.deps import FhirVersionDep, ReadStoreDep, SettingsDep
 from termserver.api.responses import FHIRJSONResponse
 from termserver.api.tx import context_from
 from termserver.errors import InvalidRequest, NotFound
@@ -39,7 +39,7 @@ TOO_COSTLY_LIMIT_PARAMETER = "limit"
 
 
 @router.get("/$expand", response_class=FHIRJSONResponse)
-def expand_get(request: Request, store: StoreDep, settings: SettingsDep,
+def expand_get(request: Request, store: ReadStoreDep, settings: SettingsDep,
                fhir_version: FhirVersionDep) -> Any:
     """ValueSet $expand (https://hl7.org/fhir/R5/valueset-operation-expand.html)."""
     return _expand(store, settings, p.pairs_from_query(request.query_params.multi_items()),
@@ -47,7 +47,7 @@ def expand_get(request: Request, store: StoreDep, settings: SettingsDep,
 
 
 @router.post("/$expand", response_class=FHIRJSONResponse)
-async def expand_post(request: Request, store: StoreDep, settings: SettingsDep,
+async def expand_post(request: Request, store: ReadStoreDep, settings: SettingsDep,
                       fhir_version: FhirVersionDep) -> Any:
     pairs = p.pairs_from_parameters(await json_body(request))  # expanding: in a worker thread
     return await run_in_threadpool(_expand, store, settings, pairs, request.headers,

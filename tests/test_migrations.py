@@ -1,0 +1,226 @@
+"""Alembic migrations: a database the hand-rolled migrations left at any schema version 1..7
+(built from that version's frozen DDL, tests/fixtures/legacy_schema) is upgraded to the head
+revision with its data intact and a schema equal to a fresh one's; on both backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, text
+
+from termserver.errors import SchemaError
+from termserver.store import Store, migrations
+from termserver.store.schema import metadata
+from tests.helpers import set_legacy_version
+
+LEGACY = Path(__file__).parent / "fixtures" / "legacy_schema"
+CS_URL = "http://example.org/cs"
+
+
+def build_legacy(url: str, version: int) -> None:
+    """The schema of hand-rolled version `version` with some content written at it."""
+    engine = create_engine(url)
+    dialect = engine.dialect.name
+    ddl = (LEGACY / f"v{version}.{dialect}.sql").read_text()
+    with engine.begin() as conn:
+        for statement in ddl.split(";\n\n"):
+            body = "\n".join(line for line in statement.splitlines()
+                             if not line.startswith("--")).strip().rstrip(";")
+            if body:
+                conn.exec_driver_sql(body)
+        conn.execute(text("INSERT INTO schema_version (version, applied_at) "
+                          "VALUES (:v, '2026-01-01')"), {"v": version})
+        _content(conn, version)
+    engine.dispose()
+
+
+def _content(conn: Any, version: int) -> None:
+    row = ("INSERT INTO resource (pk, resource_type, id, url, version, name, status, "
+           "version_id, last_updated, origin, json) VALUES (:pk, :type, :id, :url, '1', 'N', "
+           "'active', 1, '2026-01-01', :origin, '{}')")
+    conn.execute(text(row), {"pk": 1, "type": "CodeSystem", "id": "cs", "url": CS_URL,
+                             "origin": "/data/release.zip"})
+    conn.execute(text(row), {"pk": 2, "type": "ValueSet", "id": "vs",
+                             "url": "http://example.org/vs", "origin": None})
+    conn.execute(text(row), {"pk": 3, "type": "ConceptMap", "id": "cm",
+                             "url": "http://example.org/cm", "origin": "workbench:lab"})
+    conn.execute(text("INSERT INTO code_system (pk, resource_pk, url, version, content, "
+                      "concept_count) VALUES (1, 1, :url, '1', 'complete', 3)"), {"url": CS_URL})
+    for seq, code in enumerate(("A", "B", "C")):
+        conn.execute(text("INSERT INTO concept (cs_pk, code, display, inactive, abstract, seq) "
+                          "VALUES (1, :code, :display, :f, :f, :seq)"),
+                     {"code": code, "display": f"concept {code}", "f": False, "seq": seq})
+    conn.execute(text("INSERT INTO concept_parent (cs_pk, child, parent) VALUES "
+                      "(1, 'B', 'A'), (1, 'C', 'B')"))
+    if version >= 2:
+        conn.execute(text("INSERT INTO closure_table (name, version) VALUES ('t', 3)"))
+    if version >= 3:  # a closure made at version 3 (here deliberately partial) is kept
+        conn.execute(text("INSERT INTO concept_closure (cs_pk, ancestor, descendant) "
+                          "VALUES (1, 'A', 'B')"))
+    if version >= 4:
+        conn.execute(text(
+            "INSERT INTO map_project (pk, id, title, source_system, target_system, language, "
+            "dual, created) VALUES (1, 'p', 'Project', :url, 'http://loinc.org', 'de', :f, "
+            "'2026-01-01')"), {"url": CS_URL, "f": False})
+        conn.execute(text(
+            "INSERT INTO map_job (id, project_pk, kind, state, done, total, started) "
+            "VALUES ('job-1', 1, 'suggest', 'running', 5, 10, '2026-01-01')"))
+    if version >= 5:
+        conn.execute(text("INSERT INTO map_source_scope (project_pk, stamp, members) "
+                          "VALUES (1, 's', 2)"))
+    if version >= 6:  # owners recorded at version 6 are kept (the first is no inference)
+        conn.execute(text("UPDATE resource SET owner = CASE pk WHEN 3 THEN 'workbench' "
+                          "ELSE 'api' END"))
+
+
+def schema_differences(url: str) -> list[Any]:
+    """What differs between the database's schema and schema.py (objects only the database
+    has, such as text indexes and the legacy version table, are left out)."""
+    def ours(obj: Any, name: str | None, kind: str, reflected: bool, other: Any) -> bool:
+        return not (reflected and other is None)
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"include_object": ours})
+        found = compare_metadata(context, metadata)
+    engine.dispose()
+    return list(found)
+
+
+@pytest.mark.parametrize("version", sorted(migrations.LEGACY_REVISIONS))
+def test_every_legacy_version_upgrades_with_its_data(db_url: str, version: int) -> None:
+    build_legacy(db_url, version)
+    store = Store(db_url)
+    try:
+        with store.engine.connect() as conn:
+            found = migrations.current(conn)
+            owners = dict(conn.execute(text("SELECT id, owner FROM resource")).all())
+            closure = set(conn.execute(text(
+                "SELECT ancestor, descendant FROM concept_closure WHERE cs_pk = 1")).all())
+            jobs = conn.execute(text(
+                "SELECT id, state, done, claimed_by, lease_until FROM map_job")).all()
+            legacy = conn.execute(text("SELECT max(version) FROM schema_version")).scalar()
+        assert found == migrations.Revision(migrations.head(), None)
+        assert migrations.schema_state(store.engine) is None
+        assert legacy == version  # kept as history
+        cs = store.code_systems()
+        assert [(c.url, c.version, c.concept_count) for c in cs] == [(CS_URL, "1", 3)]
+        assert store.descendants(cs[0].pk, "A") == ({"B", "C"} if version < 3 else {"B"})
+        assert owners == ({"cs": "api", "vs": "api", "cm": "workbench"} if version >= 6 else
+                          {"cs": "loader", "vs": "api", "cm": "workbench"})
+        assert closure == ({("A", "B"), ("A", "C"), ("B", "C")} if version < 3 else
+                           {("A", "B")})
+        assert jobs == ([("job-1", "running", 5, None, None)] if version >= 4 else [])
+    finally:
+        store.close()
+    assert schema_differences(db_url) == []
+
+
+def test_a_fresh_database_equals_the_schema_and_is_at_head(db_url: str) -> None:
+    Store(db_url).close()
+    Store(db_url).close()  # reopening changes nothing
+    assert schema_differences(db_url) == []
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        assert migrations.current(conn) == migrations.Revision(migrations.head(), None)
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    engine.dispose()
+
+
+def test_the_revision_chain_from_nothing_equals_a_fresh_database(db_url: str) -> None:
+    """`alembic upgrade head` on an empty database (0001 onwards) makes the same schema."""
+    from alembic import command
+    from alembic.config import Config
+
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(migrations.SCRIPTS))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+    engine.dispose()
+    assert schema_differences(db_url) == []
+
+
+def test_the_legacy_versions_map_onto_the_revision_chain() -> None:
+    chain = [s.revision for s in reversed(list(migrations.scripts().walk_revisions()))]
+    assert chain[:7] == [migrations.LEGACY_REVISIONS[n] for n in range(1, 8)]
+    assert migrations.head() == chain[-1]
+
+
+def test_a_newer_revision_is_refused(db_url: str) -> None:
+    Store(db_url).close()
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'ffff'"))
+    engine.dispose()
+    with pytest.raises(SchemaError, match="revision ffff is newer than this termserver"):
+        Store(db_url)
+    engine = create_engine(db_url)
+    assert migrations.schema_state(engine) == (
+        f"database at revision ffff, this termserver needs revision {migrations.head()}")
+    engine.dispose()
+
+
+def test_a_newer_legacy_version_is_refused(db_url: str) -> None:
+    Store(db_url).close()
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        set_legacy_version(conn, 99)
+    engine.dispose()
+    with pytest.raises(SchemaError, match="schema version 99 .* is newer than this"):
+        Store(db_url)
+
+
+def test_an_empty_legacy_version_table_is_refused(db_url: str) -> None:
+    Store(db_url).close()
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        set_legacy_version(conn, 1)
+        conn.execute(text("DELETE FROM schema_version"))
+    engine.dispose()
+    with pytest.raises(SchemaError, match="schema_version table without a version"):
+        Store(db_url)
+
+
+def test_an_older_revision_runs_the_missing_revisions(db_url: str) -> None:
+    """A database stamped 0006 (the columns of 0007 absent) gets them from 0007."""
+    Store(db_url).close()
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE map_job DROP COLUMN lease_until"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0006'"))
+    assert migrations.schema_state(engine) == (
+        f"database at revision 0006, this termserver needs revision {migrations.head()}")
+    Store(db_url).close()
+    assert migrations.schema_state(engine) is None
+    engine.dispose()
+    assert schema_differences(db_url) == []
+
+
+def test_four_processes_upgrade_a_legacy_database_at_the_same_moment(db_url: str) -> None:
+    """The stamp and the revisions run once, under the migration lock: every process comes up,
+    and the closure the 0003 revision builds is there once."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.test_startup import OPEN_AT
+
+    build_legacy(db_url, 2)
+    start = f"{time.time() + 8:.3f}"  # after every interpreter has imported the store
+    procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT, db_url, start],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+             for _ in range(4)]
+    outputs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert outputs == ["ok"] * 4
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        assert migrations.current(conn) == migrations.Revision(migrations.head(), None)
+        pairs = conn.execute(text("SELECT ancestor, descendant FROM concept_closure")).all()
+    engine.dispose()
+    assert sorted(pairs) == [("A", "B"), ("A", "C"), ("B", "C")]
