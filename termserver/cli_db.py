@@ -35,8 +35,15 @@ def _open(args: argparse.Namespace) -> Any:
 
 
 def cmd_current(args: argparse.Namespace) -> int:
+    from termserver.cli import _settings
     from termserver.store import migrations
+    from termserver.store.engine import sqlite_file
 
+    path = sqlite_file(_settings(args).db)
+    if path is not None and not path.exists():  # only reads: never creates a database
+        print(f"database: {path}: no such file (nothing to report; `termserver db upgrade` "
+              "creates it)")
+        return 1
     store = _open(args)
     try:
         found = migrations.revision_of(store.engine)

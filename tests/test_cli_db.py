@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import create_engine, text
 
 from termserver.cli import main
 from termserver.store import migrations
+from termserver.store.engine import sqlite_file
 from tests.test_migrations import CS_URL, build_legacy
 
 HEAD = migrations.head()
@@ -19,8 +22,17 @@ def run(capsys: pytest.CaptureFixture[str], db: str, *args: str) -> tuple[int, s
     return code, out, err
 
 
+def test_current_of_a_missing_sqlite_file_creates_nothing(capsys: pytest.CaptureFixture[str],
+                                                          tmp_path: Path) -> None:
+    missing = tmp_path / "none.db"
+    code, out, _ = run(capsys, str(missing), "db", "current")
+    assert (code, "no such file" in out, missing.exists()) == (1, True, False)
+
+
 def test_current_and_upgrade_of_an_empty_database(capsys: pytest.CaptureFixture[str],
                                                   db_url: str) -> None:
+    if (path := sqlite_file(db_url)) is not None:
+        path.touch()  # an empty file is an empty SQLite database
     code, out, _ = run(capsys, db_url, "db", "current")
     assert code == 0
     assert out.splitlines()[1:] == ["current: no termserver schema", f"head: {HEAD}",

@@ -17,6 +17,21 @@ from termserver.errors import InvalidRequest
 CONNECT_TIMEOUT = 10
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL or bare path (None for other databases and in-memory ones)."""
+    if "://" not in url:
+        return Path(url).expanduser()
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" \
+            or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
 def open_engine(url: str) -> Engine:
     """An Engine for a `sqlite:///path` or `postgresql+psycopg://…` URL (a bare path is SQLite)."""
     if "://" not in url:
