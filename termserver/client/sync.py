@@ -14,6 +14,7 @@ from termserver.client._base import (
     DEFAULT_BATCH,
     NDJSON,
     RETRY_ERRORS,
+    Answer,
     Batch,
     Item,
     Kind,
@@ -22,7 +23,6 @@ from termserver.client._base import (
     TermserverError,
     batches,
     headers,
-    parse_answer,
     retryable,
 )
 from termserver.client.results import (
@@ -148,6 +148,8 @@ class Client:
 
     def _iter(self, kind: Kind, items: Iterable[Item], system: str | None,
               params: dict[str, str]) -> Iterator[Any]:
+        if system is not None:  # once in the query, not on every line
+            params = {**params, "system": system}
         for chunk in batches(items, self.batch_size):
             batch = Batch(kind, chunk, system, params, self.cache)
             answers = self._bulk(kind, batch, params) if batch.lines else []
@@ -163,7 +165,10 @@ class Client:
                 if response.status_code != 200:
                     response.read()
                     return [response]
-                return parse_answer(kind, response.iter_lines(), len(batch.lines))
+                answer = Answer(kind, len(batch.lines))
+                for data in response.iter_bytes():
+                    answer.feed(data)
+                return answer.results()
 
         return self._with_retries(send)
 

@@ -36,7 +36,7 @@ from termserver.service.provider import CodeSystemProvider, StoredCodeSystemProv
 from termserver.service.validate import validate_code
 from termserver.store import Store
 from termserver.store.bulk import concept_maps_present, map_rows_many, rows_by_code
-from termserver.store.bulk import concept_maps_stamp as maps_stamp
+from termserver.store.bulk import terminology_stamp as terminology_stamp_of
 from termserver.store.pages import details
 
 log = logging.getLogger(__name__)
@@ -87,9 +87,10 @@ def translate_chunk(ctx: TxContext, requests: Sequence[TranslateRequest | Termin
         tr.PREFETCH.reset(token)
 
 
-def concept_maps_stamp(ctx: TxContext) -> object:
-    """A value that changes whenever a stored ConceptMap is written (store.bulk)."""
-    return maps_stamp(ctx.store)
+def terminology_stamp(ctx: TxContext) -> object:
+    """A value that changes whenever a stored CodeSystem, ValueSet or ConceptMap is written
+    (store.bulk)."""
+    return terminology_stamp_of(ctx.store)
 
 
 def lookup_chunk(ctx: TxContext, requests: Sequence[LookupRequest | TerminologyError]

@@ -89,11 +89,12 @@ def concept_maps_present(store: Store, url: str) -> set[str | None]:
     return {r[0] for r in store._hot_query(sql, (url,))}
 
 
-def concept_maps_stamp(store: Store) -> tuple[tuple[Any, ...], ...]:
-    """(pk, versionId, lastUpdated) of every stored ConceptMap: changes with any write of a
-    map (create, update, delete, replace by a load), in any process."""
-    sql = ("SELECT pk, version_id, last_updated FROM resource "
-           "WHERE resource_type = 'ConceptMap' ORDER BY pk")
+def terminology_stamp(store: Store) -> tuple[tuple[Any, ...], ...]:
+    """(pk, versionId, lastUpdated) of every stored CodeSystem, ValueSet and ConceptMap:
+    changes with any write of one of them (create, update, delete, replace by a load), in
+    any process. What a bulk answer reads is in these resources or derived from them."""
+    sql = ("SELECT pk, version_id, last_updated FROM resource WHERE resource_type IN "
+           "('CodeSystem', 'ValueSet', 'ConceptMap') ORDER BY pk")
     return tuple(tuple(r) for r in store._hot_query(sql, ()))
 
 

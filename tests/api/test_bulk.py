@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from termserver.api.app import create_app
+from termserver.api.bulk_memo import memo_for
 from termserver.api.routes import bulk as rb
 from termserver.api.tx import context_from
 from termserver.errors import TerminologyError
@@ -204,8 +205,9 @@ def test_query_parameters_apply_to_every_line_unless_a_line_says_otherwise(
 def test_a_stream_never_answers_from_before_a_map_changed(client: TestClient,
                                                          store: Store) -> None:
     """Repeated lines reuse their first answer only while the stored maps are unchanged."""
-    memo = rb.Memo()
     defaults = p.pairs_from_query([("system", SRC), ("url", A), ("conceptMapVersion", "1.0")])
+    memo = memo_for(store, "translate", defaults, "4.0")
+    assert memo is not None
     lines = [(1, b'{"code":"a"}'), (2, b'{"code":"a","display":"x"}')]
 
     def answer() -> list[dict[str, Any]]:
