@@ -13,7 +13,8 @@ compares their stamp (one query; any write of one, by any process, changes it) a
 afresh when it changed, so a memo never answers differently from a fresh read at that
 chunk. Lines whose parameters are not all strings, or that name a `cache-id` (server-side
 request resources) or an implicit SNOMED CT map, are never memoised; nor are error answers
-(they may be transient). At most MEMO_LINES fragments a memo.
+(they may be transient). At most MEMO_LINES fragments and about MEMO_BYTES a memo:
+when full, the older half goes.
 """
 
 from __future__ import annotations
@@ -30,8 +31,12 @@ import orjson
 from termserver.fhir import params as p
 from termserver.store import Store
 
-#: Fragments one memo keeps (then it starts afresh).
+#: Fragments one memo keeps (then the older half goes).
 MEMO_LINES = 100_000
+#: Bytes of fragments one memo keeps (then the older half goes).
+MEMO_BYTES = 32 * 1024 * 1024
+#: Bytes counted per fragment besides its own (key, dict slot, object headers).
+_OVERHEAD = 200
 #: Memos kept per store (least recently used dropped).
 MEMOS = 8
 
@@ -50,32 +55,53 @@ class Memo:
     lines: dict[LineKey, bytes] = field(default_factory=dict)
     #: Line keys left out of the key (answers do not depend on them).
     ignored: frozenset[str] = frozenset()
+    #: About the bytes `lines` holds.
+    size: int = 0
 
     def fresh(self, stamp: Callable[[], Any]) -> dict[LineKey, bytes]:
-        """The fragments valid now (emptied when the stamp changed or the memo is full).
-        Callers write to the dict returned, so an answer read before a change never lands
-        in the memo of after it."""
+        """The fragments valid now (emptied when the stamp changed). Callers write to the
+        dict returned (`keep`), so an answer read before a change never lands in the memo of
+        after it."""
         now = stamp()
         with _LOCK:
-            if now != self.stamp or len(self.lines) >= MEMO_LINES:
-                self.stamp, self.lines = now, {}
+            if now != self.stamp:
+                self.stamp, self.lines, self.size = now, {}, 0
             return self.lines
+
+    def keep(self, lines: dict[LineKey, bytes], key: LineKey, fragment: bytes) -> None:
+        """Add a fragment to `lines` (from `fresh`). Past MEMO_LINES or MEMO_BYTES, the
+        older half of the memo goes (a new dict; writers of the old one stop being counted
+        and move to the new one at their next chunk)."""
+        lines[key] = fragment
+        if lines is not self.lines:
+            return
+        self.size += len(fragment) + _OVERHEAD
+        if self.size > MEMO_BYTES or len(lines) > MEMO_LINES:
+            with _LOCK:
+                if lines is self.lines:
+                    kept = list(lines.items())
+                    kept = kept[len(kept) // 2:]
+                    self.lines = dict(kept)
+                    self.size = sum(len(v) + _OVERHEAD for _, v in kept)
 
     def key(self, data: dict[str, Any]) -> LineKey | None:
         """The memo key of a line's own parameters, or None when it may not be memoised."""
-        out = []
-        for k, v in data.items():
-            if type(v) is not str or not _fits(k, v):
+        items = tuple(data.items())
+        for k, v in items:
+            if type(v) is not str or k in _NEVER or "?fhir_cm=" in v:
                 return None
-            if k not in self.ignored:
-                out.append((k, v))
-        return tuple(out)
+        if self.ignored and not self.ignored.isdisjoint(data):
+            return tuple(kv for kv in items if kv[0] not in self.ignored)
+        return items
+
+
+#: Parameters whose answers depend on more than the stored resources.
+_NEVER = frozenset({"cache-id", "tx-resource"})
 
 
 def _fits(name: str, value: Any) -> bool:
     """Whether an answer with this parameter depends on stored resources only."""
-    return name not in ("cache-id", "tx-resource") and not (
-        isinstance(value, str) and "?fhir_cm=" in value)
+    return name not in _NEVER and not (isinstance(value, str) and "?fhir_cm=" in value)
 
 
 def memo_for(store: Store, kind: str, defaults: p.Pairs, fhir_version: str) -> Memo | None:

@@ -12,6 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Generic, Literal, TypeVar
 
 import httpx
@@ -220,14 +221,17 @@ def body_of(lines: Iterable[tuple[int, str | dict[str, Any]]]) -> bytes:
 
 
 #: Parsed result lines by their bytes after the id (answers repeat: the same code, the same
-#: result); bounded, emptied when full.
+#: result); at most PARSED_MAX of them and PARSED_BYTES of keys, emptied when full.
 _PARSED: dict[tuple[Kind, bytes], Any] = {}
-PARSED_MAX = 100_000
+PARSED_MAX = 20_000
+PARSED_BYTES = 16 * 1024 * 1024
+_parsed_bytes = 0
 
 
 def parse_line(kind: Kind, raw: bytes) -> tuple[Any, Any]:
     """(id, result) of one result line. The server writes `{"line":N,"id":I,…`: the rest
     after the id is parsed once and reused for every line that repeats it."""
+    global _parsed_bytes
     if raw.startswith(b'{"line":'):
         at = raw.find(b',"id":', 8)
         end = raw.find(b",", at + 6) if at > 0 else -1
@@ -237,9 +241,11 @@ def parse_line(kind: Kind, raw: bytes) -> tuple[Any, Any]:
             found = _PARSED.get(key)
             if found is None:
                 found = PARSE[kind](loads(b"{" + key[1]))
-                if len(_PARSED) >= PARSED_MAX:
+                if len(_PARSED) >= PARSED_MAX or _parsed_bytes >= PARSED_BYTES:
                     _PARSED.clear()
+                    _parsed_bytes = 0
                 _PARSED[key] = found
+                _parsed_bytes += len(key[1])
             return int(digits), found
     data = loads(raw)
     ident = data.get("id") if isinstance(data, dict) else None
@@ -301,11 +307,13 @@ class Batch:
                  params: Mapping[str, str], cache: LRUCache[Any]) -> None:
         self.kind = kind
         self.slots: list[Any] = []  # per item: a result, or an int (unique line), or None
-        self.keys: list[Any] = []
         #: per unique line: a bare code (its system is the query's) or the line's object
         self.lines: list[str | dict[str, Any]] = []
+        #: per unique line: the code (a bare code) or `cache_key` (see `cache_key_of`)
+        self.keys: list[Any] = []
+        self.system = system
+        self.scope = (kind, *sorted(params.items()))  # the cache is shared by all calls
         pending: dict[Any, int] = {}
-        scope = (kind, *sorted(params.items()))  # the cache is shared by all calls
         caching = cache.maxsize > 0
         slots, lines, keys = self.slots, self.lines, self.keys
         for item in items:
@@ -314,15 +322,15 @@ class Batch:
                 if not item:
                     slots.append(None)
                     continue
-                line, key = item, (scope, (system, item))
+                line = key = item
             else:
                 line = line_of(item, None)  # no system: the query's (`params`)
                 if line is None:
                     slots.append(None)
                     continue
-                key = (scope, cache_key(item, system, line))
+                key = cache_key(item, system, line)
             if caching:
-                hit = cache.get(key)
+                hit = cache.get(self.cache_key_of(key))
                 if hit is not None:
                     slots.append(hit)
                     continue
@@ -333,6 +341,10 @@ class Batch:
                 keys.append(key)
             slots.append(index)
 
+    def cache_key_of(self, key: Any) -> Any:
+        """The client cache's key of a line key (a bare code: with the call's system)."""
+        return (self.scope, (self.system, key) if type(key) is str else key)
+
     def body(self) -> bytes:
         return body_of(enumerate(self.lines))
 
@@ -340,19 +352,12 @@ class Batch:
         if cache.maxsize > 0:
             for key, answer in zip(self.keys, answers, strict=True):
                 if getattr(answer, "error", None) is None:  # errors may be transient
-                    cache.put(key, answer)
+                    cache.put(self.cache_key_of(key), answer)
         return [answers[s] if type(s) is int else s for s in self.slots]
 
 
 def batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
     """The items in lists of at most `size` (a pandas Series: its values)."""
     iterator = iter(items)
-    while True:
-        chunk = []
-        for item in iterator:
-            chunk.append(item)
-            if len(chunk) >= size:
-                break
-        if not chunk:
-            return
+    while chunk := list(islice(iterator, size)):
         yield chunk

@@ -89,6 +89,23 @@ def concept_maps_present(store: Store, url: str) -> set[str | None]:
     return {r[0] for r in store._hot_query(sql, (url,))}
 
 
+def codes_folded(store: Store, cs_pk: int, codes: Sequence[str]) -> dict[str, str]:
+    """For each of `codes`, compared case-insensitively (SQL lower() = the code lowered, as
+    Store.code_folded): lowered code → the stored spelling first in load order. One query
+    for all of them (a scan of the code system's codes, as each single one is)."""
+    wanted = sorted({c.lower() for c in codes})
+    if not wanted:
+        return {}
+    sql = (f"SELECT lower(code), code FROM concept WHERE cs_pk = ? AND lower(code) IN "
+           f"({', '.join('?' * len(wanted))}) ORDER BY seq")
+    if store.dialect != "sqlite":
+        sql = sql.replace("?", "%s")
+    out: dict[str, str] = {}
+    for folded, code in store._hot_query(sql, (cs_pk, *wanted)):
+        out.setdefault(str(folded), str(code))
+    return out
+
+
 def terminology_stamp(store: Store) -> tuple[tuple[Any, ...], ...]:
     """(pk, versionId, lastUpdated) of every stored CodeSystem, ValueSet and ConceptMap:
     changes with any write of one of them (create, update, delete, replace by a load), in

@@ -172,6 +172,32 @@ def test_lookup_bulk_equals_the_single_lookup(client: TestClient) -> None:
     assert {"code": "unit", "value": "mmol/L"} in got[0]["properties"]
 
 
+def test_case_insensitive_codes_read_ahead_equal_the_single_operations(
+        client: TestClient) -> None:
+    """A code not stored as given is matched case-insensitively once per chunk for all such
+    lines (one scan), with the single operations' answers."""
+    ci = "http://example.org/cs/ci"
+    assert client.put("/fhir/CodeSystem/ci", json={
+        "resourceType": "CodeSystem", "id": "ci", "url": ci, "status": "active",
+        "content": "complete", "caseSensitive": False, "concept": [
+            {"code": "Abc", "display": "First"}, {"code": "xY", "display": "Second"},
+            {"code": "1-2", "display": "Third"}]}
+    ).status_code == 201
+    codes = ["abc", "ABC", "Abc", "xy", "nope", "XY", "1-2", "9-9"]
+    for op, path in (("lookup-bulk", "CodeSystem/$lookup"),
+                     ("validate-code-bulk", "CodeSystem/$validate-code")):
+        got = _post(client, op, [{"code": c} for c in codes], system=ci)
+        for n, (code, answer) in enumerate(zip(codes, got, strict=True), 1):
+            single = client.get(f"/fhir/{path}", params={"system": ci, "code": code})
+            if single.status_code == 200:
+                assert answer == {"line": n, **rb._flat(single.json())}, code
+            else:
+                assert answer["error"]["message"] == \
+                    single.json()["issue"][0]["details"]["text"], code
+        assert [a.get("display") for a in got] == [
+            "First", "First", "First", "Second", None, "Second", "Third", None]
+
+
 def test_validate_bulk_equals_the_single_validate(client: TestClient) -> None:
     vs = "http://example.org/vs/bulk"
     lines = [{"id": 1, "code": "k1", "display": "Potassium"},
@@ -236,7 +262,7 @@ def _fake_receive(pieces: list[bytes]) -> Any:
 
 def _read_lines(pieces: list[bytes], limit: int = 100) -> list[tuple[int, Any]]:
     async def run() -> list[tuple[int, Any]]:
-        return [x async for x in rb._lines(_fake_receive(pieces), limit)]
+        return [x async for b in rb._blocks(_fake_receive(pieces), limit) for x in b]
 
     return asyncio.run(run())
 

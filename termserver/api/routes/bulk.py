@@ -60,7 +60,7 @@ from termserver.store import Store
 Kind = Literal["translate", "lookup", "validate"]
 
 #: Lines answered together (one read per code system or map for all of them).
-CHUNK_LINES = 1000
+CHUNK_LINES = 4000
 #: The longest line accepted (longer: an error line, the rest of it skipped).
 MAX_LINE_BYTES = 64 * 1024
 #: Lines one stream may hold, unless TERMSERVER_MAX_BULK_LINES says otherwise.
@@ -112,12 +112,12 @@ class _Bulk:
 
         chunk: list[tuple[int, bytes | TerminologyError]] = []
         memo = memo_for(store, self.kind, defaults, fhir_version)
-        async for item in _lines(receive, max_lines()):
-            chunk.append(item)
-            if len(chunk) >= CHUNK_LINES:
-                await emit(await self._answer(store, chunk, defaults, fhir_version, timeout,
-                                              memo))
-                chunk = []
+        async for block in _blocks(receive, max_lines()):
+            chunk += block
+            while len(chunk) >= CHUNK_LINES:
+                await emit(await self._answer(store, chunk[:CHUNK_LINES], defaults,
+                                              fhir_version, timeout, memo))
+                del chunk[:CHUNK_LINES]
         if chunk:
             await emit(await self._answer(store, chunk, defaults, fhir_version, timeout, memo))
         await emit(b"", more=False)
@@ -130,10 +130,10 @@ class _Bulk:
                                        defaults, fhir_version, timeout, memo)
 
 
-async def _lines(receive: Receive, limit: int
-                 ) -> AsyncIterator[tuple[int, bytes | TerminologyError]]:
-    """(line number, line) of the body as it arrives; a line too long, or past `limit`, comes
-    as an error (the latter ends the stream)."""
+async def _blocks(receive: Receive, limit: int
+                  ) -> AsyncIterator[list[tuple[int, bytes | TerminologyError]]]:
+    """(line number, line) of the body as it arrives, a list per piece received; a line too
+    long, or past `limit`, comes as an error (the latter ends the stream)."""
     rest = b""
     number = 0
     skipping = False
@@ -151,21 +151,27 @@ async def _lines(receive: Receive, limit: int
             if lines or not skipping:  # a new line: reported once, its rest skipped
                 lines.append(rest)
             rest = b""
+        block: list[tuple[int, bytes | TerminologyError]] = []
         for line in lines:
             if skipping:  # the end of a line already reported as too long
                 skipping = False
                 continue
-            if not line.strip():
+            if not line or line.isspace():
                 continue
             number += 1
             if number > limit:
-                yield number, TooCostly(f"the stream holds more than {limit:,} lines "
-                                        "(TERMSERVER_MAX_BULK_LINES); the rest is not read")
+                block.append((number, TooCostly(
+                    f"the stream holds more than {limit:,} lines (TERMSERVER_MAX_BULK_LINES); "
+                    "the rest is not read")))
+                yield block
                 return
             if len(line) > MAX_LINE_BYTES:
-                yield number, InvalidRequest(f"the line is longer than {MAX_LINE_BYTES:,} bytes")
+                block.append((number, InvalidRequest(
+                    f"the line is longer than {MAX_LINE_BYTES:,} bytes")))
                 continue
-            yield number, line
+            block.append((number, line))
+        if block:
+            yield block
         skipping = skipping or too_long
 
 
@@ -185,13 +191,13 @@ def answer_chunk(kind: Kind, store: Store, chunk: Sequence[tuple[int, bytes | Te
     parsed: list[p.Pairs | TerminologyError] = []
     keys: list[LineKey | None] = []
     aliases = _ALIASES[kind]
+    key_of = memo.key if memo is not None and known is not None else None
     for i, (number, line) in enumerate(chunk):
         ident, data = _load(line)
         first = head(number, ident)
-        key = None
-        if memo is not None and known is not None and isinstance(data, dict):
-            key = memo.key(data)
-            hit = known.get(key) if key is not None else None
+        key = key_of(data) if key_of is not None and type(data) is dict else None
+        if key is not None:
+            hit = known.get(key)  # type: ignore[union-attr]  # key_of implies known
             if hit is not None:
                 out[i] = first + hit
                 continue
@@ -209,8 +215,8 @@ def answer_chunk(kind: Kind, store: Store, chunk: Sequence[tuple[int, bytes | Te
         rest = shaped.get(id(result))
         if rest is None:
             rest = shaped[id(result)] = tail(orjson.dumps(shape(result)))
-        if key is not None and known is not None:
-            known[key] = rest
+        if key is not None and known is not None and memo is not None:
+            memo.keep(known, key, rest)
         out[i] = first + rest
     out.append(b"")
     return b"\n".join(out)
