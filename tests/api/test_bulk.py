@@ -250,6 +250,38 @@ def test_a_stream_never_answers_from_before_a_map_changed(client: TestClient,
     assert [m["code"] for m in answer()[0]["matches"]] == ["A-new"]
 
 
+def test_repeated_lines_across_requests_follow_every_terminology_write(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later request reuses the answers of an earlier one (no read) until a CodeSystem or
+    ValueSet is written; then every line is read afresh."""
+    from termserver.service import bulk as service_bulk
+
+    calls: list[int] = []
+    real = service_bulk.lookup_chunk
+
+    def counting(ctx: Any, requests: Any) -> Any:
+        calls.append(len(requests))
+        return real(ctx, requests)
+
+    monkeypatch.setattr(service_bulk, "lookup_chunk", counting)
+    lines = [{"id": 1, "code": "k2"}, {"code": "k2"}, {"code": "nope"}]
+    first = _post(client, "lookup-bulk", lines, system=CS)
+    assert first[0]["display"] == first[1]["display"] == "Sodium" and calls == [3]
+    again = _post(client, "lookup-bulk", lines, system=CS)
+    assert again == first and calls == [3, 1]  # only the error line is read again
+    changed = _code_system()
+    changed["concept"][1]["display"] = "Natrium"
+    assert client.put("/fhir/CodeSystem/bulk", json=changed).status_code == 200
+    after = _post(client, "lookup-bulk", lines, system=CS)
+    assert after[0]["display"] == after[1]["display"] == "Natrium" and calls[-1] == 3
+    vs_lines = [{"code": "k3", "valueSet": "http://example.org/vs/bulk"}]
+    assert _post(client, "validate-code-bulk", vs_lines, system=CS)[0]["result"] is False
+    wider = _value_set()
+    wider["compose"]["include"][0]["concept"].append({"code": "k3"})
+    assert client.put("/fhir/ValueSet/bulk-vs", json=wider).status_code == 200
+    assert _post(client, "validate-code-bulk", vs_lines, system=CS)[0]["result"] is True
+
+
 def _fake_receive(pieces: list[bytes]) -> Any:
     messages = [{"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1}
                 for i, piece in enumerate(pieces)]
