@@ -171,12 +171,20 @@ class Ahead:
 
 
 class _ReadAhead(TxContext):
-    """A TxContext whose stored code systems answer read-ahead codes without a query."""
+    """A TxContext whose stored code systems answer read-ahead codes without a query, and
+    that reads the versions of a code system once for the chunk."""
 
     def __init__(self, ctx: TxContext, found: dict[int, Ahead]) -> None:
         super().__init__(ctx.store, ctx.memory_code_systems, ctx.memory_value_sets,
                          ctx.stored_value_set, ctx.rules)
         self._found = found
+        self._versions: dict[str, list[str | None]] = {}
+
+    def code_system_versions(self, url: str) -> list[str | None]:
+        found = self._versions.get(url)
+        if found is None:
+            found = self._versions[url] = super().code_system_versions(url)
+        return list(found)
 
     def code_system(self, url: str, version: str | None = None) -> CodeSystemProvider | None:
         provider = super().code_system(url, version)
