@@ -38,7 +38,7 @@ MEMO_BYTES = 32 * 1024 * 1024
 #: Bytes counted per fragment besides its own (key, dict slot, object headers).
 _OVERHEAD = 200
 #: Memos kept per store (least recently used dropped).
-MEMOS = 8
+MEMOS = 4
 
 #: A line's own parameters, as given (str values only), in the line's order.
 LineKey = tuple[tuple[str, str], ...]

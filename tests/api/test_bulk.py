@@ -344,3 +344,19 @@ def test_a_real_server_streams_a_chunked_body(settings: Settings, store: Store) 
     assert [a["id"] for a in got] == list(range(5000))
     assert [a["result"] for a in got[:4]] == [True, True, True, True]  # c, z: unmapped rule
     assert got[3]["matches"][0]["code"] == "UNK"
+
+
+def test_a_full_memo_drops_its_older_half(monkeypatch: pytest.MonkeyPatch) -> None:
+    from termserver.api import bulk_memo
+
+    monkeypatch.setattr(bulk_memo, "MEMO_LINES", 4)
+    memo = bulk_memo.Memo(ignored=frozenset({"display"}))
+    lines = memo.fresh(lambda: 1)
+    assert memo.key({"code": "a", "display": "x"}) == (("code", "a"),)
+    assert memo.key({"code": "a", "reverse": True}) is None  # not all text: never memoised
+    assert memo.key({"code": "a", "cache-id": "c"}) is None
+    for i in range(5):
+        memo.keep(lines, (("code", str(i)),), b"}")
+        lines = memo.fresh(lambda: 1)
+    assert sorted(k[0][1] for k in memo.lines) == ["2", "3", "4"]  # past 4: the newer half
+    assert memo.fresh(lambda: 2) == {}  # a write: everything goes
