@@ -111,11 +111,34 @@ async def answer_query(scope: Scope, receive: Receive, send: Send,
     """Parse the query string and answer it: on the event loop where `inline(pairs)` (a bounded
     read), else in a worker thread; any failure leaves as an OperationOutcome."""
     try:
-        pairs = pairs_from_query(parse_qsl(scope["query_string"].decode("latin-1"),
-                                           keep_blank_values=True))
+        pairs = pairs_from_query(query_pairs(scope["query_string"]))
         response = answer(pairs) if inline(pairs) else await run_in_threadpool(answer, pairs)
     except TerminologyError as exc:
         response = error_response(exc)
     except Exception as exc:  # noqa: BLE001 - every failure leaves as an OperationOutcome
         response = unexpected_error_response(exc)
     await response(scope, receive, send)
+
+
+#: Decoded `name=value` pieces of query strings that hold escapes (`%`, `+`): the same
+#: system and map URLs come with every request, so each is decoded once. Bounded.
+_PIECES: dict[str, tuple[str, str]] = {}
+PIECES_MAX = 4096
+
+
+def query_pairs(query_string: bytes) -> list[tuple[str, str]]:
+    """`parse_qsl(query, keep_blank_values=True)` of a raw query string (latin-1, as
+    Starlette reads it), decoding each escaped piece once."""
+    out: list[tuple[str, str]] = []
+    for piece in query_string.decode("latin-1").split("&"):
+        if not piece:
+            continue
+        found = _PIECES.get(piece)
+        if found is None:
+            found = parse_qsl(piece, keep_blank_values=True)[0]
+            if "%" in piece or "+" in piece:
+                if len(_PIECES) >= PIECES_MAX:
+                    _PIECES.clear()
+                _PIECES[piece] = found
+        out.append(found)
+    return out

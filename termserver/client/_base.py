@@ -1,5 +1,6 @@
 """What the sync and the async client share: settings, retry policy, the LRU cache, the
-NDJSON lines of a bulk request and the parsing of their answers. httpx and stdlib only."""
+NDJSON lines of a bulk request and the parsing of their answers. httpx and the standard
+library (orjson, when installed, for speed)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,29 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 
 from termserver.client.results import LookupResult, TranslateResult, ValidateResult
+
+try:
+    import orjson
+
+    loads: Callable[[bytes], Any] = orjson.loads
+    _orjson_dumps: Callable[[Any], bytes] | None = orjson.dumps
+except ImportError:  # pragma: no cover - the client needs httpx only
+    loads = json.loads
+    _orjson_dumps = None
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON as UTF-8 (orjson when installed)."""
+    if _orjson_dumps is not None:
+        return _orjson_dumps(value)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
 
 Kind = Literal["translate", "validate", "lookup"]
 R = TypeVar("R")
@@ -188,31 +207,96 @@ def query(params: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def body_of(lines: Iterable[tuple[int, dict[str, Any]]]) -> bytes:
-    """The NDJSON body: each line with its `id` (index in the batch's unique lines)."""
-    return b"".join(json.dumps({**line, "id": i}, separators=(",", ":")).encode() + b"\n"
-                    for i, line in lines)
+def body_of(lines: Iterable[tuple[int, str | dict[str, Any]]]) -> bytes:
+    """The NDJSON body: each line with its `id` (index in the batch's unique lines); a line
+    that is a str is a bare code (its system from the query)."""
+    out = []
+    for i, line in lines:
+        if type(line) is str:
+            out.append(b'{"id":%d,"code":%b}' % (i, dumps(line)))
+        else:
+            out.append(b'{"id":%d,%b' % (i, dumps(line)[1:]))
+    out.append(b"")
+    return b"\n".join(out)
 
 
-def parse_answer(kind: Kind, text_lines: Iterable[str], expected: int) -> list[Any]:
+#: Parsed result lines by their bytes after the id (answers repeat: the same code, the same
+#: result); at most PARSED_MAX of them and PARSED_BYTES of keys, emptied when full.
+_PARSED: dict[tuple[Kind, bytes], Any] = {}
+PARSED_MAX = 20_000
+PARSED_BYTES = 16 * 1024 * 1024
+_parsed_bytes = 0
+
+
+def parse_line(kind: Kind, raw: bytes) -> tuple[Any, Any]:
+    """(id, result) of one result line. The server writes `{"line":N,"id":I,…`: the rest
+    after the id is parsed once and reused for every line that repeats it."""
+    global _parsed_bytes
+    if raw.startswith(b'{"line":'):
+        at = raw.find(b',"id":', 8)
+        end = raw.find(b",", at + 6) if at > 0 else -1
+        digits = raw[at + 6:end]
+        if end > 0 and digits.isdigit():
+            key = (kind, raw[end + 1:])
+            found = _PARSED.get(key)
+            if found is None:
+                found = PARSE[kind](loads(b"{" + key[1]))
+                if len(_PARSED) >= PARSED_MAX or _parsed_bytes >= PARSED_BYTES:
+                    _PARSED.clear()
+                    _parsed_bytes = 0
+                _PARSED[key] = found
+                _parsed_bytes += len(key[1])
+            return int(digits), found
+    data = loads(raw)
+    ident = data.get("id") if isinstance(data, dict) else None
+    if not isinstance(ident, int):
+        # a line the server could not tie to an input (e.g. the stream cap)
+        error = data.get("error") if isinstance(data, dict) else None
+        raise TermserverError(200, (error or {}).get("message")
+                              or f"unexpected result line {raw[:200]!r}")
+    return ident, PARSE[kind](data)
+
+
+class Answer:
+    """Results of a bulk answer by line id 0..expected-1, fed with the body's bytes as they
+    arrive (`feed`), checked complete by `results`."""
+
+    def __init__(self, kind: Kind, expected: int) -> None:
+        self.kind = kind
+        self.out: list[Any] = [None] * expected
+        self.got = 0
+        self._rest = b""
+
+    def feed(self, data: bytes) -> None:
+        lines = (self._rest + data).split(b"\n")
+        self._rest = lines.pop()
+        self._take(lines)
+
+    def _take(self, lines: Iterable[bytes]) -> None:
+        out, kind, expected = self.out, self.kind, len(self.out)
+        for raw in lines:
+            if not raw or raw.isspace():
+                continue
+            ident, result = parse_line(kind, raw)
+            if not 0 <= ident < expected:
+                raise TermserverError(200, f"unexpected result line {raw[:200]!r}")
+            out[ident] = result
+            self.got += 1
+
+    def results(self) -> list[Any]:
+        self._take([self._rest])
+        self._rest = b""
+        if self.got != len(self.out):
+            raise httpx.RemoteProtocolError(
+                f"the bulk answer ended after {self.got} of {len(self.out)} lines")
+        return self.out
+
+
+def parse_answer(kind: Kind, text_lines: Iterable[str | bytes], expected: int) -> list[Any]:
     """Results of a bulk answer by line id 0..expected-1 (raises when lines are missing)."""
-    parse = PARSE[kind]
-    out: list[Any] = [None] * expected
-    got = 0
-    for raw in text_lines:
-        if not raw.strip():
-            continue
-        data = json.loads(raw)
-        ident = data.get("id")
-        if not isinstance(ident, int) or not 0 <= ident < expected:
-            # a line the server could not tie to an input (e.g. the stream cap)
-            raise TermserverError(200, (data.get("error") or {}).get("message")
-                                  or f"unexpected result line {raw[:200]}")
-        out[ident] = parse(data)
-        got += 1
-    if got != expected:
-        raise httpx.RemoteProtocolError(f"the bulk answer ended after {got} of {expected} lines")
-    return out
+    answer = Answer(kind, expected)
+    answer._take(x.encode() if isinstance(x, str) else x for x in text_lines)
+    return answer.results()
 
 
 class Batch:
@@ -223,53 +307,57 @@ class Batch:
                  params: Mapping[str, str], cache: LRUCache[Any]) -> None:
         self.kind = kind
         self.slots: list[Any] = []  # per item: a result, or an int (unique line), or None
+        #: per unique line: a bare code (its system is the query's) or the line's object
+        self.lines: list[str | dict[str, Any]] = []
+        #: per unique line: the code (a bare code) or `cache_key` (see `cache_key_of`)
         self.keys: list[Any] = []
-        self.lines: list[dict[str, Any]] = []
+        self.system = system
+        self.scope = (kind, *sorted(params.items()))  # the cache is shared by all calls
         pending: dict[Any, int] = {}
-        scope = (kind, *sorted(params.items()))  # the cache is shared by all calls
+        caching = cache.maxsize > 0
+        slots, lines, keys = self.slots, self.lines, self.keys
         for item in items:
-            line: dict[str, Any] | None
+            line: str | dict[str, Any] | None
             if type(item) is str:  # the common case, without building a line first
                 if not item:
-                    self.slots.append(None)
+                    slots.append(None)
                     continue
-                line, key = None, (scope, (system, item))
+                line = key = item
             else:
-                line = line_of(item, system)
+                line = line_of(item, None)  # no system: the query's (`params`)
                 if line is None:
-                    self.slots.append(None)
+                    slots.append(None)
                     continue
-                key = (scope, cache_key(item, system, line))
-            hit = cache.get(key)
-            if hit is not None:
-                self.slots.append(hit)
-                continue
+                key = cache_key(item, system, line)
+            if caching:
+                hit = cache.get(self.cache_key_of(key))
+                if hit is not None:
+                    slots.append(hit)
+                    continue
             index = pending.get(key)
             if index is None:
-                index = pending[key] = len(self.lines)
-                self.lines.append(line if line is not None else line_of(item, system) or {})
-                self.keys.append(key)
-            self.slots.append(index)
+                index = pending[key] = len(lines)
+                lines.append(line)
+                keys.append(key)
+            slots.append(index)
+
+    def cache_key_of(self, key: Any) -> Any:
+        """The client cache's key of a line key (a bare code: with the call's system)."""
+        return (self.scope, (self.system, key) if type(key) is str else key)
 
     def body(self) -> bytes:
         return body_of(enumerate(self.lines))
 
     def results(self, answers: list[Any], cache: LRUCache[Any]) -> list[Any]:
-        for key, answer in zip(self.keys, answers, strict=True):
-            if getattr(answer, "error", None) is None:  # errors may be transient: not kept
-                cache.put(key, answer)
-        return [answers[s] if isinstance(s, int) else s for s in self.slots]
+        if cache.maxsize > 0:
+            for key, answer in zip(self.keys, answers, strict=True):
+                if getattr(answer, "error", None) is None:  # errors may be transient
+                    cache.put(self.cache_key_of(key), answer)
+        return [answers[s] if type(s) is int else s for s in self.slots]
 
 
 def batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
     """The items in lists of at most `size` (a pandas Series: its values)."""
     iterator = iter(items)
-    while True:
-        chunk = []
-        for item in iterator:
-            chunk.append(item)
-            if len(chunk) >= size:
-                break
-        if not chunk:
-            return
+    while chunk := list(islice(iterator, size)):
         yield chunk

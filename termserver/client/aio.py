@@ -16,6 +16,7 @@ from termserver.client._base import (
     DEFAULT_BATCH,
     NDJSON,
     RETRY_ERRORS,
+    Answer,
     Batch,
     Item,
     Kind,
@@ -24,7 +25,6 @@ from termserver.client._base import (
     TermserverError,
     batches,
     headers,
-    parse_answer,
     retryable,
 )
 from termserver.client.results import (
@@ -144,6 +144,8 @@ class AsyncClient:
 
     async def _iter(self, kind: Kind, items: Iterable[Item], system: str | None,
                     params: dict[str, str]) -> AsyncIterator[Any]:
+        if system is not None:  # once in the query, not on every line
+            params = {**params, "system": system}
         pending: deque[tuple[Batch, asyncio.Task[list[Any]]]] = deque()
         try:
             for chunk in batches(items, self.batch_size):
@@ -173,8 +175,10 @@ class AsyncClient:
                 if response.status_code != 200:
                     await response.aread()
                     return [response]
-                return parse_answer(kind, [x async for x in response.aiter_lines()],
-                                    len(batch.lines))
+                answer = Answer(kind, len(batch.lines))
+                async for data in response.aiter_bytes():
+                    answer.feed(data)
+                return answer.results()
 
         return await self._with_retries(send)
 

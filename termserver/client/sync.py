@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import httpx
@@ -14,6 +16,7 @@ from termserver.client._base import (
     DEFAULT_BATCH,
     NDJSON,
     RETRY_ERRORS,
+    Answer,
     Batch,
     Item,
     Kind,
@@ -22,7 +25,6 @@ from termserver.client._base import (
     TermserverError,
     batches,
     headers,
-    parse_answer,
     retryable,
 )
 from termserver.client.results import (
@@ -44,18 +46,21 @@ class Client:
     `*_many` / `iter_*` methods stream any iterable through the bulk endpoints in batches of
     `batch_size` lines (each unique uncached coding sent once) and return results aligned
     with the input (None for an item without a code; a line the server refused has `.error`).
+    Up to `concurrency` batches are in flight at once (sent from worker threads, so the
+    next batch is on the wire while this one's results are handed out).
     """
 
     def __init__(self, base_url: str, *, token: str | None = None,
                  timeout: float | httpx.Timeout | None = 60.0, retry: RetryPolicy | None = None,
                  cache_size: int = 100_000, batch_size: int = DEFAULT_BATCH,
-                 headers_: Mapping[str, str] | None = None,
+                 concurrency: int = 2, headers_: Mapping[str, str] | None = None,
                  transport: httpx.BaseTransport | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.retry = retry or RetryPolicy()
         self.cache: LRUCache[Any] = LRUCache(cache_size)
         self.batch_size = batch_size
+        self.concurrency = max(1, concurrency)
         self._sleep = sleep
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout,
                                   headers=headers(token, headers_), transport=transport)
@@ -148,12 +153,33 @@ class Client:
 
     def _iter(self, kind: Kind, items: Iterable[Item], system: str | None,
               params: dict[str, str]) -> Iterator[Any]:
-        for chunk in batches(items, self.batch_size):
-            batch = Batch(kind, chunk, system, params, self.cache)
-            answers = self._bulk(kind, batch, params) if batch.lines else []
-            yield from batch.results(answers, self.cache)
+        if system is not None:  # once in the query, not on every line
+            params = {**params, "system": system}
+        if self.concurrency == 1:
+            for chunk in batches(items, self.batch_size):
+                batch = Batch(kind, chunk, system, params, self.cache)
+                answers = self._bulk(kind, batch, params) if batch.lines else []
+                yield from batch.results(answers, self.cache)
+            return
+        pending: deque[tuple[Batch, Future[list[Any]]]] = deque()
+        with ThreadPoolExecutor(self.concurrency, "termserver-client") as pool:
+            try:
+                for chunk in batches(items, self.batch_size):
+                    batch = Batch(kind, chunk, system, params, self.cache)
+                    pending.append((batch, pool.submit(self._bulk, kind, batch, params)))
+                    while len(pending) >= self.concurrency:
+                        done, future = pending.popleft()
+                        yield from done.results(future.result(), self.cache)
+                while pending:
+                    done, future = pending.popleft()
+                    yield from done.results(future.result(), self.cache)
+            finally:
+                for _, future in pending:
+                    future.cancel()
 
     def _bulk(self, kind: Kind, batch: Batch, params: dict[str, str]) -> list[Any]:
+        if not batch.lines:
+            return []
         body = batch.body()
 
         def send() -> list[Any]:
@@ -163,7 +189,10 @@ class Client:
                 if response.status_code != 200:
                     response.read()
                     return [response]
-                return parse_answer(kind, response.iter_lines(), len(batch.lines))
+                answer = Answer(kind, len(batch.lines))
+                for data in response.iter_bytes():
+                    answer.feed(data)
+                return answer.results()
 
         return self._with_retries(send)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from termserver.errors import TerminologyError
@@ -32,11 +33,15 @@ from termserver.model import (
 from termserver.service import translate as tr
 from termserver.service.context import TxContext
 from termserver.service.lookup import lookup
-from termserver.service.provider import CodeSystemProvider, StoredCodeSystemProvider
+from termserver.service.provider import (
+    CodeSystemProvider,
+    StoredCodeSystemProvider,
+    has_case,
+)
 from termserver.service.validate import validate_code
 from termserver.store import Store
-from termserver.store.bulk import concept_maps_present, map_rows_many, rows_by_code
-from termserver.store.bulk import concept_maps_stamp as maps_stamp
+from termserver.store.bulk import codes_folded, concept_maps_present, map_rows_many, rows_by_code
+from termserver.store.bulk import terminology_stamp as terminology_stamp_of
 from termserver.store.pages import details
 
 log = logging.getLogger(__name__)
@@ -87,9 +92,10 @@ def translate_chunk(ctx: TxContext, requests: Sequence[TranslateRequest | Termin
         tr.PREFETCH.reset(token)
 
 
-def concept_maps_stamp(ctx: TxContext) -> object:
-    """A value that changes whenever a stored ConceptMap is written (store.bulk)."""
-    return maps_stamp(ctx.store)
+def terminology_stamp(ctx: TxContext) -> object:
+    """A value that changes whenever a stored CodeSystem, ValueSet or ConceptMap is written
+    (store.bulk)."""
+    return terminology_stamp_of(ctx.store)
 
 
 def lookup_chunk(ctx: TxContext, requests: Sequence[LookupRequest | TerminologyError]
@@ -135,41 +141,75 @@ def _prefetched(ctx: TxContext, wanted: Sequence[tuple[str, str | None, str]]) -
     codes: dict[tuple[str, str | None], list[str]] = {}
     for system, version, code in wanted:
         codes.setdefault((system, version), []).append(code)
-    found: dict[int, dict[str, ConceptDetail]] = {}
+    found: dict[int, Ahead] = {}
     for (system, version), some in codes.items():
         try:
             provider = ctx.code_system(system, version)
         except TerminologyError:
             continue  # the single operation reports it, line by line
         if type(provider) is StoredCodeSystemProvider:
-            got = found.setdefault(provider.stored.pk, {})
-            got.update(details(ctx.store, provider.stored.pk, some))
+            pk = provider.stored.pk
+            ahead = found.setdefault(pk, Ahead())
+            ahead.details.update(details(ctx.store, pk, some))
+            missing = [c for c in some if c not in ahead.details]
+            ahead.asked.update(missing)
+            cased = [c for c in missing if has_case(c)]
+            if cased and provider.case_sensitive is False:  # one scan for all of them
+                ahead.folded.update(codes_folded(ctx.store, pk, cased))
     return _ReadAhead(ctx, found)
 
 
-class _ReadAhead(TxContext):
-    """A TxContext whose stored code systems answer read-ahead codes without a query."""
+@dataclass
+class Ahead:
+    """What was read ahead of one stored code system: the details of the codes found, the
+    codes not found (`asked`) and, for a case-insensitive system, their stored spelling by
+    lowered code (`folded`; absent: no such code in any case)."""
 
-    def __init__(self, ctx: TxContext, found: dict[int, dict[str, ConceptDetail]]) -> None:
+    details: dict[str, ConceptDetail] = field(default_factory=dict)
+    folded: dict[str, str] = field(default_factory=dict)
+    asked: set[str] = field(default_factory=set)
+
+
+class _ReadAhead(TxContext):
+    """A TxContext whose stored code systems answer read-ahead codes without a query, and
+    that reads the versions of a code system once for the chunk."""
+
+    def __init__(self, ctx: TxContext, found: dict[int, Ahead]) -> None:
         super().__init__(ctx.store, ctx.memory_code_systems, ctx.memory_value_sets,
                          ctx.stored_value_set, ctx.rules)
         self._found = found
+        self._versions: dict[str, list[str | None]] = {}
+
+    def code_system_versions(self, url: str) -> list[str | None]:
+        found = self._versions.get(url)
+        if found is None:
+            found = self._versions[url] = super().code_system_versions(url)
+        return list(found)
 
     def code_system(self, url: str, version: str | None = None) -> CodeSystemProvider | None:
         provider = super().code_system(url, version)
         if type(provider) is StoredCodeSystemProvider:
             ahead = self._found.get(provider.stored.pk)
-            if ahead:
+            if ahead is not None:
                 return _AheadProvider(provider.store, provider.stored, ahead)
         return provider
 
 
 class _AheadProvider(StoredCodeSystemProvider):
-    def __init__(self, store: Store, stored: StoredCodeSystem,
-                 ahead: dict[str, ConceptDetail]) -> None:
+    def __init__(self, store: Store, stored: StoredCodeSystem, ahead: Ahead) -> None:
         super().__init__(store, stored)
         self._ahead = ahead
 
     def lookup(self, code: str) -> ConceptDetail | None:
-        found = self._ahead.get(code)
-        return found if found is not None else super().lookup(code)
+        ahead = self._ahead
+        found = ahead.details.get(code)
+        if found is not None:
+            return found
+        if code in ahead.asked:  # not stored as given: the read-ahead case-insensitive match
+            real = ahead.folded.get(code.lower())
+            if real is None:
+                return None
+            found = ahead.details.get(real)
+            return found if found is not None else self.store.concept_detail(self.stored.pk,
+                                                                             real)
+        return super().lookup(code)

@@ -113,6 +113,12 @@ class MemoryCodeSystem:
         return self.info.status
 
 
+def has_case(code: str) -> bool:
+    """Whether `code` holds a character that has case (else a case-insensitive match is
+    the exact one: no scan for it)."""
+    return code.lower() != code.upper()
+
+
 class StoredCodeSystemProvider:
     def __init__(self, store: Store, cs: StoredCodeSystem) -> None:
         self.store, self.stored = store, cs
@@ -122,7 +128,7 @@ class StoredCodeSystemProvider:
 
     def lookup(self, code: str) -> ConceptDetail | None:
         found = self.store.concept_detail(self.stored.pk, code)
-        if found is None and self.case_sensitive is False:
+        if found is None and self.case_sensitive is False and has_case(code):
             real = self.store.code_folded(self.stored.pk, code)
             found = self.store.concept_detail(self.stored.pk, real) if real else None
         return found

@@ -89,11 +89,29 @@ def concept_maps_present(store: Store, url: str) -> set[str | None]:
     return {r[0] for r in store._hot_query(sql, (url,))}
 
 
-def concept_maps_stamp(store: Store) -> tuple[tuple[Any, ...], ...]:
-    """(pk, versionId, lastUpdated) of every stored ConceptMap: changes with any write of a
-    map (create, update, delete, replace by a load), in any process."""
-    sql = ("SELECT pk, version_id, last_updated FROM resource "
-           "WHERE resource_type = 'ConceptMap' ORDER BY pk")
+def codes_folded(store: Store, cs_pk: int, codes: Sequence[str]) -> dict[str, str]:
+    """For each of `codes`, compared case-insensitively (SQL lower() = the code lowered, as
+    Store.code_folded): lowered code → the stored spelling first in load order. One query
+    for all of them (a scan of the code system's codes, as each single one is)."""
+    wanted = sorted({c.lower() for c in codes})
+    if not wanted:
+        return {}
+    sql = (f"SELECT lower(code), code FROM concept WHERE cs_pk = ? AND lower(code) IN "
+           f"({', '.join('?' * len(wanted))}) ORDER BY seq")
+    if store.dialect != "sqlite":
+        sql = sql.replace("?", "%s")
+    out: dict[str, str] = {}
+    for folded, code in store._hot_query(sql, (cs_pk, *wanted)):
+        out.setdefault(str(folded), str(code))
+    return out
+
+
+def terminology_stamp(store: Store) -> tuple[tuple[Any, ...], ...]:
+    """(pk, versionId, lastUpdated) of every stored CodeSystem, ValueSet and ConceptMap:
+    changes with any write of one of them (create, update, delete, replace by a load), in
+    any process. What a bulk answer reads is in these resources or derived from them."""
+    sql = ("SELECT pk, version_id, last_updated FROM resource WHERE resource_type IN "
+           "('CodeSystem', 'ValueSet', 'ConceptMap') ORDER BY pk")
     return tuple(tuple(r) for r in store._hot_query(sql, ()))
 
 

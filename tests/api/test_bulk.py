@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from termserver.api.app import create_app
+from termserver.api.bulk_memo import memo_for
 from termserver.api.routes import bulk as rb
 from termserver.api.tx import context_from
 from termserver.errors import TerminologyError
@@ -171,6 +172,32 @@ def test_lookup_bulk_equals_the_single_lookup(client: TestClient) -> None:
     assert {"code": "unit", "value": "mmol/L"} in got[0]["properties"]
 
 
+def test_case_insensitive_codes_read_ahead_equal_the_single_operations(
+        client: TestClient) -> None:
+    """A code not stored as given is matched case-insensitively once per chunk for all such
+    lines (one scan), with the single operations' answers."""
+    ci = "http://example.org/cs/ci"
+    assert client.put("/fhir/CodeSystem/ci", json={
+        "resourceType": "CodeSystem", "id": "ci", "url": ci, "status": "active",
+        "content": "complete", "caseSensitive": False, "concept": [
+            {"code": "Abc", "display": "First"}, {"code": "xY", "display": "Second"},
+            {"code": "1-2", "display": "Third"}]}
+    ).status_code == 201
+    codes = ["abc", "ABC", "Abc", "xy", "nope", "XY", "1-2", "9-9"]
+    for op, path in (("lookup-bulk", "CodeSystem/$lookup"),
+                     ("validate-code-bulk", "CodeSystem/$validate-code")):
+        got = _post(client, op, [{"code": c} for c in codes], system=ci)
+        for n, (code, answer) in enumerate(zip(codes, got, strict=True), 1):
+            single = client.get(f"/fhir/{path}", params={"system": ci, "code": code})
+            if single.status_code == 200:
+                assert answer == {"line": n, **rb._flat(single.json())}, code
+            else:
+                assert answer["error"]["message"] == \
+                    single.json()["issue"][0]["details"]["text"], code
+        assert [a.get("display") for a in got] == [
+            "First", "First", "First", "Second", None, "Second", "Third", None]
+
+
 def test_validate_bulk_equals_the_single_validate(client: TestClient) -> None:
     vs = "http://example.org/vs/bulk"
     lines = [{"id": 1, "code": "k1", "display": "Potassium"},
@@ -204,8 +231,9 @@ def test_query_parameters_apply_to_every_line_unless_a_line_says_otherwise(
 def test_a_stream_never_answers_from_before_a_map_changed(client: TestClient,
                                                          store: Store) -> None:
     """Repeated lines reuse their first answer only while the stored maps are unchanged."""
-    memo = rb.Memo()
     defaults = p.pairs_from_query([("system", SRC), ("url", A), ("conceptMapVersion", "1.0")])
+    memo = memo_for(store, "translate", defaults, "4.0")
+    assert memo is not None
     lines = [(1, b'{"code":"a"}'), (2, b'{"code":"a","display":"x"}')]
 
     def answer() -> list[dict[str, Any]]:
@@ -222,6 +250,38 @@ def test_a_stream_never_answers_from_before_a_map_changed(client: TestClient,
     assert [m["code"] for m in answer()[0]["matches"]] == ["A-new"]
 
 
+def test_repeated_lines_across_requests_follow_every_terminology_write(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later request reuses the answers of an earlier one (no read) until a CodeSystem or
+    ValueSet is written; then every line is read afresh."""
+    from termserver.service import bulk as service_bulk
+
+    calls: list[int] = []
+    real = service_bulk.lookup_chunk
+
+    def counting(ctx: Any, requests: Any) -> Any:
+        calls.append(len(requests))
+        return real(ctx, requests)
+
+    monkeypatch.setattr(service_bulk, "lookup_chunk", counting)
+    lines = [{"id": 1, "code": "k2"}, {"code": "k2"}, {"code": "nope"}]
+    first = _post(client, "lookup-bulk", lines, system=CS)
+    assert first[0]["display"] == first[1]["display"] == "Sodium" and calls == [3]
+    again = _post(client, "lookup-bulk", lines, system=CS)
+    assert again == first and calls == [3, 1]  # only the error line is read again
+    changed = _code_system()
+    changed["concept"][1]["display"] = "Natrium"
+    assert client.put("/fhir/CodeSystem/bulk", json=changed).status_code == 200
+    after = _post(client, "lookup-bulk", lines, system=CS)
+    assert after[0]["display"] == after[1]["display"] == "Natrium" and calls[-1] == 3
+    vs_lines = [{"code": "k3", "valueSet": "http://example.org/vs/bulk"}]
+    assert _post(client, "validate-code-bulk", vs_lines, system=CS)[0]["result"] is False
+    wider = _value_set()
+    wider["compose"]["include"][0]["concept"].append({"code": "k3"})
+    assert client.put("/fhir/ValueSet/bulk-vs", json=wider).status_code == 200
+    assert _post(client, "validate-code-bulk", vs_lines, system=CS)[0]["result"] is True
+
+
 def _fake_receive(pieces: list[bytes]) -> Any:
     messages = [{"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1}
                 for i, piece in enumerate(pieces)]
@@ -234,7 +294,7 @@ def _fake_receive(pieces: list[bytes]) -> Any:
 
 def _read_lines(pieces: list[bytes], limit: int = 100) -> list[tuple[int, Any]]:
     async def run() -> list[tuple[int, Any]]:
-        return [x async for x in rb._lines(_fake_receive(pieces), limit)]
+        return [x async for b in rb._blocks(_fake_receive(pieces), limit) for x in b]
 
     return asyncio.run(run())
 
@@ -284,3 +344,19 @@ def test_a_real_server_streams_a_chunked_body(settings: Settings, store: Store) 
     assert [a["id"] for a in got] == list(range(5000))
     assert [a["result"] for a in got[:4]] == [True, True, True, True]  # c, z: unmapped rule
     assert got[3]["matches"][0]["code"] == "UNK"
+
+
+def test_a_full_memo_drops_its_older_half(monkeypatch: pytest.MonkeyPatch) -> None:
+    from termserver.api import bulk_memo
+
+    monkeypatch.setattr(bulk_memo, "MEMO_LINES", 4)
+    memo = bulk_memo.Memo(ignored=frozenset({"display"}))
+    lines = memo.fresh(lambda: 1)
+    assert memo.key({"code": "a", "display": "x"}) == (("code", "a"),)
+    assert memo.key({"code": "a", "reverse": True}) is None  # not all text: never memoised
+    assert memo.key({"code": "a", "cache-id": "c"}) is None
+    for i in range(5):
+        memo.keep(lines, (("code", str(i)),), b"}")
+        lines = memo.fresh(lambda: 1)
+    assert sorted(k[0][1] for k in memo.lines) == ["2", "3", "4"]  # past 4: the newer half
+    assert memo.fresh(lambda: 2) == {}  # a write: everything goes

@@ -169,3 +169,17 @@ def test_the_one_pass_reader_reads_as_the_general_one(query: list[tuple[str, str
 ])
 def test_anything_else_is_left_to_the_general_reader(query: list[tuple[str, str]]) -> None:
     assert simple_translate_request(pairs_from_query(query)) is None
+
+
+def test_query_pieces_decode_as_parse_qsl() -> None:
+    """The fast paths' query reader (escaped pieces decoded once, then reused) reads every
+    query string as parse_qsl(keep_blank_values=True) does, the second time too."""
+    from urllib.parse import parse_qsl
+
+    from termserver.api.fastpath import query_pairs
+
+    for raw in (b"a=1&b=%2F&&c&d=&e=x+y&e=x+y&%C3%A9=%ZZ&f=a=b&=v", b"", b"&", b"code=\xe4",
+                b"url=http%3A%2F%2Fx%7C1&code=%E4&system=http%3A%2F%2Fx"):
+        for _ in range(2):
+            assert query_pairs(raw) == parse_qsl(raw.decode("latin-1"),
+                                                 keep_blank_values=True), raw

@@ -284,10 +284,41 @@ def test_retry_after_as_an_http_date() -> None:
 
 
 def test_the_client_imports_nothing_of_the_server() -> None:
+    # orjson is optional (used when installed, see termserver.client._base)
     code = ("import sys, termserver.client; bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('fastapi', 'starlette', 'sqlalchemy', 'pandas', 'orjson', 'uvicorn') or "
+            "('fastapi', 'starlette', 'sqlalchemy', 'pandas', 'uvicorn') or "
             "m.startswith(('termserver.api', 'termserver.store', 'termserver.service', "
             "'termserver.fhir'))]; print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_result_lines_parse_alike_with_and_without_orjson(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """The fast parse of `{"line":N,"id":I,…` lines (reused for repeated answers) equals a
+    full parse, and the body is the same with the standard library's json."""
+    from termserver.client import _base
+
+    ok = b'{"line":1,"id":0,"result":true,"matches":[{"relationship":"equivalent",' \
+         b'"system":"http://loinc.org","code":"2951-2","display":"Na \\u00e9"}]}'
+    error = b'{"line":2,"id":1,"error":{"code":"not-found","message":"no map"}}'
+    other_order = b'{"id":2,"line":3,"result":false}'
+    answer = _base.Answer("translate", 4)
+    answer.feed(ok + b"\n" + error[:20])
+    answer.feed(error[20:] + b"\n" + other_order + b"\n" + ok.replace(b'"id":0', b'"id":3'))
+    got = answer.results()
+    assert got[0] == got[3] == TranslateResult.from_json(json.loads(ok))
+    assert got[0].best is not None and got[0].best.display == "Na \u00e9"
+    assert got[1].error is not None and got[1].error.code == "not-found"
+    assert got[2] == TranslateResult(False)
+    with pytest.raises(httpx.RemoteProtocolError):
+        _base.Answer("translate", 5).results()
+    with pytest.raises(TermserverError, match="more than"):
+        _base.parse_answer("translate", [b'{"line":9,"error":{"message":"more than 8"}}'], 9)
+    lines = [(0, "a\u00e9"), (1, {"code": "b", "system": "s"})]
+    fast = _base.body_of(lines)
+    monkeypatch.setattr(_base, "_orjson_dumps", None)
+    assert _base.body_of(lines) == fast
+    assert [json.loads(x) for x in fast.splitlines()] == [
+        {"id": 0, "code": "a\u00e9"}, {"id": 1, "code": "b", "system": "s"}]

@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextvars
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
@@ -42,6 +42,7 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
+from termserver.api.bulk_memo import LineKey, Memo, head, memo_for, tail
 from termserver.api.deps import read_store_of
 from termserver.api.errors import error_response
 from termserver.api.routes.codesystem import _lookup_request
@@ -54,13 +55,13 @@ from termserver.fhir.validation import validation_to_parameters
 from termserver.fhir.wire import lookup_to_parameters
 from termserver.model import JSON, CodingInput, TranslateResult
 from termserver.service import bulk, deadline
-from termserver.service.context import FHIR_VERSION
+from termserver.service.context import FHIR_VERSION, TxContext
 from termserver.store import Store
 
 Kind = Literal["translate", "lookup", "validate"]
 
 #: Lines answered together (one read per code system or map for all of them).
-CHUNK_LINES = 1000
+CHUNK_LINES = 4000
 #: The longest line accepted (longer: an error line, the rest of it skipped).
 MAX_LINE_BYTES = 64 * 1024
 #: Lines one stream may hold, unless TERMSERVER_MAX_BULK_LINES says otherwise.
@@ -111,29 +112,29 @@ class _Bulk:
             await send({"type": "http.response.body", "body": data, "more_body": more})
 
         chunk: list[tuple[int, bytes | TerminologyError]] = []
-        memo = Memo()
-        async for item in _lines(receive, max_lines()):
-            chunk.append(item)
-            if len(chunk) >= CHUNK_LINES:
-                await emit(await self._answer(store, chunk, defaults, fhir_version, timeout,
-                                              memo))
-                chunk = []
+        memo = memo_for(store, self.kind, defaults, fhir_version)
+        async for block in _blocks(receive, max_lines()):
+            chunk += block
+            while len(chunk) >= CHUNK_LINES:
+                await emit(await self._answer(store, chunk[:CHUNK_LINES], defaults,
+                                              fhir_version, timeout, memo))
+                del chunk[:CHUNK_LINES]
         if chunk:
             await emit(await self._answer(store, chunk, defaults, fhir_version, timeout, memo))
         await emit(b"", more=False)
 
     async def _answer(self, store: Store, chunk: list[tuple[int, bytes | TerminologyError]],
                       defaults: p.Pairs, fhir_version: str, timeout: float | None,
-                      memo: Memo) -> bytes:
+                      memo: Memo | None) -> bytes:
         fresh = contextvars.Context()  # its own deadline, not the stream's
         return await run_in_threadpool(fresh.run, answer_chunk, self.kind, store, chunk,
                                        defaults, fhir_version, timeout, memo)
 
 
-async def _lines(receive: Receive, limit: int
-                 ) -> AsyncIterator[tuple[int, bytes | TerminologyError]]:
-    """(line number, line) of the body as it arrives; a line too long, or past `limit`, comes
-    as an error (the latter ends the stream)."""
+async def _blocks(receive: Receive, limit: int
+                  ) -> AsyncIterator[list[tuple[int, bytes | TerminologyError]]]:
+    """(line number, line) of the body as it arrives, a list per piece received; a line too
+    long, or past `limit`, comes as an error (the latter ends the stream)."""
     rest = b""
     number = 0
     skipping = False
@@ -151,104 +152,90 @@ async def _lines(receive: Receive, limit: int
             if lines or not skipping:  # a new line: reported once, its rest skipped
                 lines.append(rest)
             rest = b""
+        block: list[tuple[int, bytes | TerminologyError]] = []
         for line in lines:
             if skipping:  # the end of a line already reported as too long
                 skipping = False
                 continue
-            if not line.strip():
+            if not line or line.isspace():
                 continue
             number += 1
             if number > limit:
-                yield number, TooCostly(f"the stream holds more than {limit:,} lines "
-                                        "(TERMSERVER_MAX_BULK_LINES); the rest is not read")
+                block.append((number, TooCostly(
+                    f"the stream holds more than {limit:,} lines (TERMSERVER_MAX_BULK_LINES); "
+                    "the rest is not read")))
+                yield block
                 return
             if len(line) > MAX_LINE_BYTES:
-                yield number, InvalidRequest(f"the line is longer than {MAX_LINE_BYTES:,} bytes")
+                block.append((number, InvalidRequest(
+                    f"the line is longer than {MAX_LINE_BYTES:,} bytes")))
                 continue
-            yield number, line
+            block.append((number, line))
+        if block:
+            yield block
         skipping = skipping or too_long
-
-
-@dataclass(slots=True)
-class Memo:
-    """Result lines a $translate-bulk stream has written, by the line's own parameters (code
-    included, display and id not), reused for lines that repeat them. Valid while the
-    stored ConceptMaps are unchanged: every chunk compares their stamp (one query; any
-    write of a map, by any process, changes it) and starts afresh when it changed, so a
-    memo never answers differently from a fresh read at that chunk. At most MEMO_LINES."""
-
-    stamp: Any = None
-    lines: dict[tuple[tuple[str, Any], ...], bytes] = field(default_factory=dict)
-
-
-#: Result lines one stream keeps in its Memo.
-MEMO_LINES = 100_000
 
 
 def answer_chunk(kind: Kind, store: Store, chunk: Sequence[tuple[int, bytes | TerminologyError]],
                  defaults: p.Pairs, fhir_version: str, timeout: float | None,
                  memo: Memo | None = None) -> bytes:
-    """The result lines of one chunk (run in a fresh context: FHIR version and deadline)."""
+    """The result lines of one chunk (run in a fresh context: FHIR version and deadline).
+    Lines found in `memo` (termserver.api.bulk_memo) are answered from it; the others are
+    answered set-based and their fragments added to it."""
     FHIR_VERSION.set(fhir_version)
     deadline.start(timeout)
-    ids: list[Any] = []
-    parsed: list[p.Pairs | TerminologyError] = []
-    for _, line in chunk:
-        ident, pairs = _parse(line, _ALIASES[kind])
-        ids.append(ident)
-        parsed.append(pairs)
     ctx = context_from(store, defaults)
-    keys: list[tuple[tuple[str, Any], ...] | None] = [None] * len(parsed)
-    known: list[bytes | None] = [None] * len(parsed)
-    if memo is not None and kind == "translate" and _memo_fits(defaults):
-        stamp = bulk.concept_maps_stamp(ctx)
-        if stamp != memo.stamp or len(memo.lines) >= MEMO_LINES:
-            memo.stamp, memo.lines = stamp, {}
-        for i, own in enumerate(parsed):
-            if not isinstance(own, TerminologyError) and _memo_fits(own):
-                key = tuple(kv for kv in own if kv[0] != "display")
-                keys[i], known[i] = key, memo.lines.get(key)
-    todo = [own for own, line in zip(parsed, known, strict=True) if line is None]
-    results: Sequence[Any]
-    if kind == "translate":
-        results = bulk.translate_chunk(ctx, _each(todo, _templated(
-            translate_request, defaults, _with_code)))
-    elif kind == "lookup":
-        results = bulk.lookup_chunk(ctx, _each(todo, _templated(
-            lambda q: _lookup_request(q, None), defaults,
-            lambda t, code, _: replace(t, code=code))))
-    else:
-        results = bulk.validate_chunk(ctx, _each(todo, _templated(
-            lambda q: validate_request(ctx, q, None, any(k == "url" for k, _ in q)),
-            defaults, _with_code_display)))
+    known = memo.fresh(lambda: bulk.terminology_stamp(ctx)) if memo is not None else None
+    out: list[bytes] = [b""] * len(chunk)
+    heads: list[bytes] = []
+    todo: list[int] = []
+    parsed: list[p.Pairs | TerminologyError] = []
+    keys: list[LineKey | None] = []
+    aliases = _ALIASES[kind]
+    key_of = memo.key if memo is not None and known is not None else None
+    for i, (number, line) in enumerate(chunk):
+        ident, data = _load(line)
+        first = head(number, ident)
+        key = key_of(data) if key_of is not None and type(data) is dict else None
+        if key is not None:
+            hit = known.get(key)  # type: ignore[union-attr]  # key_of implies known
+            if hit is not None:
+                out[i] = first + hit
+                continue
+        heads.append(first)
+        todo.append(i)
+        keys.append(key)
+        parsed.append(_pairs(data, aliases) if isinstance(data, dict) else data)
+    results: Sequence[Any] = _results(kind, ctx, defaults, parsed) if todo else ()
     shape = _SHAPES[kind]
     shaped: dict[int, bytes] = {}  # a result shared by several lines is written once
-    answers = iter(results)
-    out = []
-    for (number, _), ident, memo_key, body in zip(chunk, ids, keys, known, strict=True):
-        head: JSON = {"line": number}
-        if ident is not None:
-            head["id"] = ident
-        if body is None:
-            result = next(answers)
-            if isinstance(result, TerminologyError):
-                head["error"] = error_json(result)
-                out.append(orjson.dumps(head))
-                continue
-            body = shaped.get(id(result))
-            if body is None:
-                body = shaped[id(result)] = orjson.dumps(shape(result))
-            if memo_key is not None and memo is not None:
-                memo.lines[memo_key] = body
-        out.append(orjson.dumps(head)[:-1] + b"," + body[1:])
+    for i, first, key, result in zip(todo, heads, keys, results, strict=True):
+        if isinstance(result, TerminologyError):
+            out[i] = first + b',"error":' + orjson.dumps(error_json(result)) + b"}"
+            continue
+        rest = shaped.get(id(result))
+        if rest is None:
+            rest = shaped[id(result)] = tail(orjson.dumps(shape(result)))
+        if key is not None and known is not None and memo is not None:
+            memo.keep(known, key, rest)
+        out[i] = first + rest
     out.append(b"")
     return b"\n".join(out)
 
 
-def _memo_fits(pairs: p.Pairs) -> bool:
-    """Whether answers for these parameters depend on stored ConceptMaps only (not on an
-    implicit SNOMED CT map, whose rows are the code system's)."""
-    return not any(isinstance(v, str) and "?fhir_cm=" in v for _, v in pairs)
+def _results(kind: Kind, ctx: TxContext, defaults: p.Pairs,
+             parsed: Sequence[p.Pairs | TerminologyError]) -> Sequence[Any]:
+    """The answers (or errors) of the parsed lines, set-based (termserver.service.bulk)."""
+    if kind == "translate":
+        return bulk.translate_chunk(ctx, _each(parsed, _templated(
+            translate_request, defaults, _with_code)))
+    if kind == "lookup":
+        return bulk.lookup_chunk(ctx, _each(parsed, _templated(
+            lambda q: _lookup_request(q, None), defaults,
+            lambda t, code, _: replace(t, code=code))))
+    return bulk.validate_chunk(ctx, _each(parsed, _templated(
+        lambda q: validate_request(ctx, q, None, any(k == "url" for k, _ in q)),
+        defaults, _with_code_display)))
 
 
 #: The code a template is parsed with (any code: only the coding's code depends on it).
@@ -318,9 +305,8 @@ def _each(parsed: Sequence[p.Pairs | TerminologyError],
     return out
 
 
-def _parse(line: bytes | TerminologyError, aliases: dict[str, str]
-           ) -> tuple[Any, p.Pairs | TerminologyError]:
-    """(id, the line's own parameters) of one input line."""
+def _load(line: bytes | TerminologyError) -> tuple[Any, JSON | TerminologyError]:
+    """(id, the line's JSON object without it) of one input line."""
     if isinstance(line, TerminologyError):
         return None, line
     try:
@@ -332,6 +318,11 @@ def _parse(line: bytes | TerminologyError, aliases: dict[str, str]
     ident = data.pop("id", None)
     if ident is not None and not isinstance(ident, str | int | float):
         return None, InvalidRequest("'id' must be a string or a number")
+    return ident, data
+
+
+def _pairs(data: JSON, aliases: dict[str, str]) -> p.Pairs | TerminologyError:
+    """The line's own parameters."""
     own: p.Pairs = []
     try:
         for key, value in data.items():
@@ -340,10 +331,9 @@ def _parse(line: bytes | TerminologyError, aliases: dict[str, str]
                 own.append((name, _text(name, v)))
         if not any(k == "code" for k, _ in own):
             raise InvalidRequest("the line has no code", expression=("code",))
-        own = p.checked(own)  # the query's own parameters were checked once, up front
+        return p.checked(own)  # the query's own parameters were checked once, up front
     except TerminologyError as exc:
-        return ident, exc
-    return ident, own
+        return exc
 
 
 def _text(name: str, value: Any) -> str:
