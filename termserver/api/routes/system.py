@@ -1,13 +1,16 @@
 """System-level interactions at the FHIR base: `batch` Bundles, `$versions` and `$closure`.
 
-A batch is executed in-process: each entry is dispatched through this same ASGI application
-(routing, authorisation, error handling), with no HTTP round-trip, so every route works in a
-batch, and entries run concurrently (bounded) while answers keep the entry order.
+A batch is executed in-process: the terminology reads among its entries ($translate, $lookup,
+$validate-code) are answered together, set-based (termserver.api.batch_sets); every other
+entry is dispatched through this same ASGI application (routing, authorisation, error
+handling), with no HTTP round-trip, so every route works in a batch, and entries run
+concurrently (bounded) while answers keep the entry order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -19,8 +22,9 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from termserver.api import batch_sets
 from termserver.api.body import json_body
-from termserver.api.deps import FhirVersionDep, StoreDep, get_base_url
+from termserver.api.deps import FhirVersionDep, StoreDep, get_base_url, get_read_store
 from termserver.api.responses import FHIRJSONResponse
 from termserver.api.tx import context_from
 from termserver.errors import InvalidRequest, NotSupported
@@ -33,6 +37,7 @@ from termserver.service.closure import closure
 from termserver.service.context import FHIR_VERSION
 
 router = APIRouter(tags=["system"])
+log = logging.getLogger(__name__)
 
 #: FHIR versions this server speaks ($versions), major.minor as the operation defines them.
 VERSIONS = ("4.0", "5.0")
@@ -113,13 +118,25 @@ async def batch(request: Request) -> Any:
     if not isinstance(entries, list):
         raise InvalidRequest("Bundle.entry must be a list", expression=("Bundle.entry",))
     dispatcher = _Dispatcher(request)
+    answers: list[JSON | None] = [None] * len(entries)
+    for kind, members in dispatcher.sets(entries).items():  # batch_sets: answered together
+        try:
+            found = await run_in_threadpool(
+                batch_sets.answer, get_read_store(request), kind, members,
+                request.headers.get("accept-language"), FHIR_VERSION.get(),
+                getattr(request.app.state.settings, "request_timeout", None))
+        except Exception:  # noqa: BLE001 - dispatched one by one below, as without sets
+            log.exception("batch: the %s set failed; dispatching its entries one by one", kind)
+            continue
+        for m, (status, resource) in zip(members, found, strict=True):
+            answers[m.index] = _answer(status, resource)
     limit = asyncio.Semaphore(BATCH_CONCURRENCY)
 
-    async def run(i: int, entry: Any) -> JSON:
+    async def run(i: int, entry: Any) -> None:
         async with limit:
-            return await dispatcher.entry(i, entry)
+            answers[i] = await dispatcher.entry(i, entry)
 
-    answers = await asyncio.gather(*(run(i, e) for i, e in enumerate(entries)))
+    await asyncio.gather(*(run(i, e) for i, e in enumerate(entries) if answers[i] is None))
     out: JSON = {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "batch-response"}
     if answers:
         out["entry"] = answers
@@ -138,6 +155,23 @@ class _Dispatcher:
                         if k in _INHERITED or k.startswith(b"x-")]
         ctype = dict(request.scope["headers"]).get(b"content-type", b"application/fhir+json")
         self.content_type = ctype
+
+    def sets(self, entries: list[Any]) -> dict[batch_sets.Kind, list[batch_sets.Member]]:
+        """The entries answered set-based (termserver.api.batch_sets), by operation; none
+        when the batch names a cache id in its X-Cache-Id header (each entry inherits it)."""
+        out: dict[batch_sets.Kind, list[batch_sets.Member]] = {}
+        if any(k == b"x-cache-id" for k, _ in self.headers):
+            return out
+        for i, entry in enumerate(entries):
+            try:
+                method, path, query, _ = self._request(i, entry)
+            except InvalidRequest:
+                continue
+            found = batch_sets.member(i, method, path[len(self.mount):], query.decode(),
+                                      entry.get("resource"))
+            if found is not None:
+                out.setdefault(found.kind, []).append(found)
+        return out
 
     async def entry(self, i: int, entry: Any) -> JSON:
         try:
