@@ -363,7 +363,8 @@ def _source(store: Store, cs_pk: int, qwords: list[str], prefix: bool, need: int
         share = 1.0
     lexeme = [f"'{token}'"] if token else []  # a token is hex or digits: safe to quote
     if min(freqs) <= DRIVE_MAX or (need and _intersect(store, cs_pk, freqs, need, share)):
-        tsquery = " & ".join(w + (":*" if prefix else "") for w in qwords)
+        tsquery = " & ".join(_expanded(store, cs_pk, qwords, False) if prefix and token else
+                             [w + (":*" if prefix else "") for w in qwords])
         # `id + 0`: the planner must not walk the id index in order testing every text
         # (with a hierarchy condition or a word it misjudges, it would); the GIN bitmap
         # holds at most the words' intersection
@@ -405,25 +406,29 @@ def _intersect(store: Store, cs_pk: int, freqs: list[int], need: int, share: flo
 PREFIX_WORDS = 16
 
 
-def _expanded(store: Store, cs_pk: int, prefixes: list[str]) -> list[str]:
-    """FTS5 query terms for words beginning with each prefix: `("w1" OR "w2")`, or `"p"*`
-    for a prefix of more than PREFIX_WORDS words (or one its prefix index holds)."""
-    long = [p for p in prefixes if len(p) > 3]
+def _expanded(store: Store, cs_pk: int, prefixes: list[str], sqlite: bool = True) -> list[str]:
+    """Full-text query terms for words beginning with each prefix. SQLite: `("w1" OR "w2")`,
+    or `"p"*` for a prefix of more than PREFIX_WORDS words (or one its prefix index holds).
+    PostgreSQL (`sqlite` False, used with an ancestor token: GIN cannot intersect a prefix
+    match exactly, so every text of the prefix's words is read and rechecked): `(w1 | w2)`,
+    or `p:*` for more than PREFIX_WORDS words."""
+    long = [p for p in prefixes if len(p) > 3 or not sqlite]
     words: dict[str, list[str]] = {p: [] for p in long}
     if long:
         arms = " UNION ALL ".join(
             f"SELECT * FROM (SELECT ?, term FROM {_vocab(cs_pk)} WHERE term >= ? AND term < ? "
-            "ORDER BY term LIMIT ?)" for _ in long)
+            f"ORDER BY term LIMIT ?) x{i}" for i, _ in enumerate(long))
         params = [x for p in long for x in (p, p, p + "\U0010ffff", PREFIX_WORDS + 1)]
-        for p, term in _query(store, arms, tuple(params)):
+        for p, term in _query(store, _m(sqlite, arms), tuple(params)):
             words[str(p)].append(str(term))
     out = []
     for p in prefixes:
         found = words.get(p)
         if found and len(found) <= PREFIX_WORDS:
-            out.append("(" + " OR ".join(f'"{w}"' for w in found) + ")")
+            out.append("(" + " OR ".join(f'"{w}"' for w in found) + ")" if sqlite else
+                       "(" + " | ".join(found) + ")")
         else:
-            out.append(f'"{p}"*')
+            out.append(f'"{p}"*' if sqlite else f"{p}:*")
     return out
 
 
