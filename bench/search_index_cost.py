@@ -48,6 +48,9 @@ def measure(store: Store, cs_pk: int, tokens: bool) -> dict[str, Any]:
     try:
         with store.engine.connect() as conn:
             trans = conn.begin()
+            search.ensure_meta(conn)
+            if conn.dialect.name == "sqlite":  # pysqlite autocommits DDL until a DML statement
+                conn.exec_driver_sql("DELETE FROM search_meta WHERE 1 = 0")  # opens the transaction
             search.drop(conn, cs_pk)
             before = _used(conn, cs_pk) if conn.dialect.name == "sqlite" else 0
             started = time.monotonic()
