@@ -50,7 +50,7 @@ from loadtime import reset_database  # noqa: E402
 if TYPE_CHECKING:
     from tests.test_search_quality import Judged
 
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = Path(os.environ.get("TERMSERVER_SHARED", ROOT.parent / "shared")) / "data"
 LOINC_CORE = SHARED / "loinc" / "LoincTableCore_2.78.csv.gz"
 LOINC_DE = (SHARED / "loinc" / "loinc-2.74-accessory" / "LinguisticVariants"
             / "deDE15LinguisticVariant.csv.gz")

@@ -10,8 +10,9 @@ Tables (outside the versioned schema, created idempotently):
   in any language (kind 1). Ids follow the ranking's tie-breaks: active first, then common
   concepts (COMMON), fewer words, the display before designations, shorter text, code.
 - ``search_vocab_<cs_pk>`` (term, df): texts per folded word, to pick how a query is read.
-- SQLite: ``search_fts_<cs_pk>``, FTS5 over `norm` (external content, prefix indexes);
-  PostgreSQL: a stored ``tsv`` column (`to_tsvector('simple', norm)`) with a GIN index.
+- SQLite: ``search_fts_<cs_pk>``, FTS5 over `norm` (contentless, rowid = id, prefix
+  indexes); PostgreSQL: a ``tsv`` column (`to_tsvector('simple', norm)`) with a GIN index.
+  Both also hold the ancestor tokens of termserver.store.search_ancestors (hierarchies).
 
 `search_page` answers one page: every query word must begin a word of one text of the
 concept; concepts come tier by tier (the code itself, an exact text, codes the query begins,
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from termserver.store import expand_subtree as subtree
+from termserver.store import search_ancestors as ancestors
 from termserver.store.page_reads import query as _query
 from termserver.store.pages import Selection, where_sql
 from termserver.textfold import code_query, fold, parse
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
     from termserver.store.read import Store
 
 #: Bump when what is indexed or its layout changes: older indexes are then not used.
-FORMAT = 6
+FORMAT = 7  # 7: ancestor tokens (store/search_ancestors.py), SQLite FTS5 contentless
 #: Properties (with the value, or None for any) that mark commonly used concepts, most common
 #: first: they rank before others of their tier. LOINC: the Universal Lab Orders value set
 #: (loaded as ORDER_OBS), then quantitative terms.
@@ -117,15 +119,17 @@ def build(conn: Connection, cs_pk: int, progress: Progress | None = None) -> int
     if batch:
         conn.exec_driver_sql(insert, batch)
         done += len(batch)
-    tsv = "" if sqlite else \
-        ", tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', norm)) STORED"
+    anc = ancestors.stage(conn, cs_pk)
+    join, document = ancestors.document_sql(anc, sqlite)
+    tsv, tcol = ("", "") if sqlite else (", tsv tsvector NOT NULL", ", tsv")
     conn.exec_driver_sql(f"CREATE TABLE {term} (id INTEGER PRIMARY KEY, code TEXT NOT NULL, "
                          "kind INTEGER NOT NULL, inactive INTEGER NOT NULL, nwords INTEGER "
                          f"NOT NULL, norm TEXT NOT NULL{tsv})")
     conn.exec_driver_sql(
-        f"INSERT INTO {term} (id, code, kind, inactive, nwords, norm) SELECT ROW_NUMBER() "
-        "OVER (ORDER BY inactive, rare, nwords, kind, LENGTH(norm), code, norm), code, kind, "
-        f"inactive, nwords, norm FROM {stage}")
+        f"INSERT INTO {term} (id, code, kind, inactive, nwords, norm{tcol}) SELECT "
+        "ROW_NUMBER() OVER (ORDER BY s.inactive, s.rare, s.nwords, s.kind, LENGTH(s.norm), "
+        "s.code, s.norm), s.code, s.kind, s.inactive, s.nwords, s.norm"
+        f"{'' if sqlite else ', ' + document} FROM {stage} s{'' if sqlite else join}")
     conn.exec_driver_sql(f"DROP TABLE {stage}")
     conn.exec_driver_sql(f"CREATE INDEX {term}_norm ON {term} (norm)")
     subtree.ensure_code_index(conn, cs_pk)
@@ -138,14 +142,17 @@ def build(conn: Connection, cs_pk: int, progress: Progress | None = None) -> int
                              rows[start:start + _BATCH])
     if sqlite:
         fts = _fts(cs_pk)
-        conn.exec_driver_sql(
-            f"CREATE VIRTUAL TABLE {fts} USING fts5(norm, content='{term}', "
-            "content_rowid='id', tokenize='unicode61 remove_diacritics 0', "
-            "prefix='1 2 3', detail='none')")
-        conn.exec_driver_sql(f"INSERT INTO {fts} ({fts}) VALUES ('rebuild')")
+        conn.exec_driver_sql(  # contentless: the tokens are in no table's column
+            f"CREATE VIRTUAL TABLE {fts} USING fts5(norm, content='', tokenize="
+            "\"unicode61 remove_diacritics 0 tokenchars '_'\", prefix='1 2 3', detail='none')")
+        conn.exec_driver_sql(f"INSERT INTO {fts} (rowid, norm) SELECT s.id, {document} FROM "
+                             f"{term} s{join} ORDER BY s.id")
+        conn.exec_driver_sql(f"INSERT INTO {fts} ({fts}) VALUES ('optimize')")
     else:
         conn.exec_driver_sql(f"CREATE INDEX {term}_tsv ON {term} USING gin (tsv)")
         conn.exec_driver_sql(f"ANALYZE {term}")
+    if anc is not None:
+        conn.exec_driver_sql(f"DROP TABLE {anc}")
     conn.exec_driver_sql(_m(conn, "INSERT INTO search_meta (cs_pk, format, terms, built_at) "
                                   "VALUES (?, ?, ?, ?)"),
                          (cs_pk, FORMAT, done, datetime.now(UTC).isoformat(timespec="seconds")))
@@ -261,6 +268,12 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
     if qwords:
         page.add(_stream(store, (f"SELECT t.id, t.code FROM {term} t WHERE t.norm = ?"
                                  f"{active}{cond}"), [parsed.text, *cparams], page))
+    plan = ancestors.plan(store, sel)
+    token = plan.token if plan else None
+    if plan:  # the hierarchy condition is a token of the full-text query
+        cond, cparams = where_sql(sel, "t.code", sqlite, plan.rest)
+        if plan.exclude is not None:
+            cond, cparams = cond + " AND t.code <> ?", [*cparams, plan.exclude]
     if variants and not page.full:  # codes the query begins
         for variant in variants:
             page.add(_query(store, _m(sqlite, (
@@ -270,15 +283,15 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
     for words, prefix in ((qwords, False), (prefixes, True)):
         if page.full or not qwords:
             break
-        if not words:  # every word is a bare "c" or "p": any text
+        if not words and not token:  # every word is a bare "c" or "p": any text
             page.add(_stream(store, f"SELECT t.id, t.code FROM {term} t WHERE 1 = 1"
                                     f"{active}{cond}", list(cparams), page, sel.cs_pk))
             continue
-        if subtree.drives(store, sel, words, prefix, page.need):
+        if not token and subtree.drives(store, sel, words, prefix, page.need):
             page.add(subtree.rows(store, sel, words, prefix, active))
             continue
-        source, sparams, idcol, scan = _source(store, sel.cs_pk, words, prefix,
-                                               page.need, subtree.share(store, sel))
+        source, sparams, idcol, scan = _source(store, sel.cs_pk, words, prefix, page.need,
+                                               subtree.share(store, sel), token)
         page.add(_stream(store, f"SELECT t.id, t.code FROM {source}{active}{cond}",
                          [*sparams, *cparams], page, sel.cs_pk if scan else None, idcol))
     codes = page.codes[offset:offset + limit]
@@ -286,7 +299,7 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
         return codes, len(page.codes)
     return codes, _total(store, sel, prefixes, variants, (active, cond, cparams),
                          (cactive, ccond, ccparams),
-                         total_cap or max(TOTAL_ROWS, TOTAL_FACTOR * (offset + limit)))
+                         total_cap or max(TOTAL_ROWS, TOTAL_FACTOR * (offset + limit)), token)
 
 
 #: Texts counted at most for `total` (or TOTAL_FACTOR times the rows the page needs, if
@@ -327,35 +340,50 @@ SCAN_WINDOW = 2_000
 
 
 def _source(store: Store, cs_pk: int, qwords: list[str], prefix: bool, need: int = 0,
-            share: float = 1.0) -> tuple[str, list[Any], str, bool]:
+            share: float = 1.0, token: str | None = None) -> tuple[str, list[Any], str, bool]:
     """(FROM … WHERE …, params, id column, scan) of the texts holding every word (whole, or
-    as a prefix). SQLite: every word in one FTS5 query, read in rowid (= rank) order, so a
-    page costs the rows up to it whatever the words' frequencies. PostgreSQL: every word in
-    one tsquery (the GIN index intersects them) when one of them is rare enough, or when a
-    scan would read more texts than the words' intersection holds (`need` rows of which
-    only `share` pass a hierarchy condition); else (scan) all by LIKE over the texts in id
-    order (matches are dense then)."""
+    as a prefix) and `token` (an ancestor token, search_ancestors), if any. SQLite: all in
+    one FTS5 query, read in rowid (= rank) order, so a page costs the rows up to it whatever
+    the words' frequencies. PostgreSQL: all in one tsquery (the GIN index intersects them)
+    when one of them is rare enough, or when a scan would read more texts than their
+    intersection holds (`need` rows of which only `share` pass a hierarchy condition); else
+    (scan) all by LIKE (and the token on `tsv`) over the texts in id order (matches are
+    dense then)."""
     sqlite = store.dialect == "sqlite"
     if sqlite:
         fts = _fts(cs_pk)
-        match = " AND ".join(_expanded(store, cs_pk, qwords) if prefix else
-                         [f'"{w}"' for w in qwords])
+        terms = _expanded(store, cs_pk, qwords) if prefix else [f'"{w}"' for w in qwords]
+        match = " AND ".join([*terms, *([f'"{token}"'] if token else [])])
         return (f"{fts} f JOIN {_term(cs_pk)} t ON t.id = f.rowid WHERE {fts} MATCH ?",
                 [match], "f.rowid", False)
-    freq = _frequencies(store, cs_pk, qwords, prefix)
-    rare = min(freq.get(w, 0) for w in qwords) <= DRIVE_MAX
-    if rare or (need and _intersect(store, cs_pk, [freq.get(w, 0) for w in qwords], need,
-                                    share)):
-        tsquery = " & ".join(w + (":*" if prefix else "") for w in qwords)
+    freq = _frequencies(store, cs_pk, qwords, prefix) if qwords else {}
+    freqs = [freq.get(w, 0) for w in qwords]
+    if token:  # the subtree's texts, estimated; the share is in the token then
+        freqs.append(_subtree_texts(store, cs_pk, share))
+        share = 1.0
+    lexeme = [f"'{token}'"] if token else []  # a token is hex or digits: safe to quote
+    if min(freqs) <= DRIVE_MAX or (need and _intersect(store, cs_pk, freqs, need, share)):
+        tsquery = " & ".join(_expanded(store, cs_pk, qwords, False) if prefix and token else
+                             [w + (":*" if prefix else "") for w in qwords])
         # `id + 0`: the planner must not walk the id index in order testing every text
         # (with a hierarchy condition or a word it misjudges, it would); the GIN bitmap
         # holds at most the words' intersection
-        return (f"{_term(cs_pk)} t WHERE t.tsv @@ to_tsquery('simple', ?)", [tsquery],
+        test = "t.tsv @@ (to_tsquery('simple', ?) && CAST(? AS tsquery))" if token and \
+            qwords else "t.tsv @@ CAST(? AS tsquery)" if token else \
+            "t.tsv @@ to_tsquery('simple', ?)"
+        return (f"{_term(cs_pk)} t WHERE {test}", ([tsquery] if qwords else []) + lexeme,
                 "t.id + 0", False)
     like = "(' ' || t.norm || ' ') LIKE ?" if not prefix else "(' ' || t.norm) LIKE ?"
     pattern = "% {} %" if not prefix else "% {}%"
     sql = f"{_term(cs_pk)} t WHERE 1 = 1" + "".join(f" AND {like}" for _ in qwords)
-    return sql, [pattern.format(w) for w in qwords], "t.id", True
+    if token:
+        sql += " AND t.tsv @@ CAST(? AS tsquery)"
+    return sql, [pattern.format(w) for w in qwords] + lexeme, "t.id", True
+
+
+def _subtree_texts(store: Store, cs_pk: int, share: float) -> int:
+    """About how many texts a hierarchy condition keeping `share` of the concepts holds."""
+    return int(share * subtree._meta(store, cs_pk)[1]) + 1
 
 
 def _intersect(store: Store, cs_pk: int, freqs: list[int], need: int, share: float) -> bool:
@@ -378,25 +406,29 @@ def _intersect(store: Store, cs_pk: int, freqs: list[int], need: int, share: flo
 PREFIX_WORDS = 16
 
 
-def _expanded(store: Store, cs_pk: int, prefixes: list[str]) -> list[str]:
-    """FTS5 query terms for words beginning with each prefix: `("w1" OR "w2")`, or `"p"*`
-    for a prefix of more than PREFIX_WORDS words (or one its prefix index holds)."""
-    long = [p for p in prefixes if len(p) > 3]
+def _expanded(store: Store, cs_pk: int, prefixes: list[str], sqlite: bool = True) -> list[str]:
+    """Full-text query terms for words beginning with each prefix. SQLite: `("w1" OR "w2")`,
+    or `"p"*` for a prefix of more than PREFIX_WORDS words (or one its prefix index holds).
+    PostgreSQL (`sqlite` False, used with an ancestor token: GIN cannot intersect a prefix
+    match exactly, so every text of the prefix's words is read and rechecked): `(w1 | w2)`,
+    or `p:*` for more than PREFIX_WORDS words."""
+    long = [p for p in prefixes if len(p) > 3 or not sqlite]
     words: dict[str, list[str]] = {p: [] for p in long}
     if long:
         arms = " UNION ALL ".join(
             f"SELECT * FROM (SELECT ?, term FROM {_vocab(cs_pk)} WHERE term >= ? AND term < ? "
-            "ORDER BY term LIMIT ?)" for _ in long)
+            f"ORDER BY term LIMIT ?) x{i}" for i, _ in enumerate(long))
         params = [x for p in long for x in (p, p, p + "\U0010ffff", PREFIX_WORDS + 1)]
-        for p, term in _query(store, arms, tuple(params)):
+        for p, term in _query(store, _m(sqlite, arms), tuple(params)):
             words[str(p)].append(str(term))
     out = []
     for p in prefixes:
         found = words.get(p)
         if found and len(found) <= PREFIX_WORDS:
-            out.append("(" + " OR ".join(f'"{w}"' for w in found) + ")")
+            out.append("(" + " OR ".join(f'"{w}"' for w in found) + ")" if sqlite else
+                       "(" + " | ".join(found) + ")")
         else:
-            out.append(f'"{p}"*')
+            out.append(f'"{p}"*' if sqlite else f"{p}:*")
     return out
 
 
@@ -444,14 +476,16 @@ def _stream(store: Store, sql: str, params: list[Any], page: _Page, scan: int | 
 
 
 def _total(store: Store, sel: Selection, qwords: list[str], variants: list[str],
-           text: tuple[str, str, list[Any]], codes: tuple[str, str, list[Any]], cap: int
-           ) -> int | None:
-    """How many concepts match (None: more than `cap` texts and codes do)."""
+           text: tuple[str, str, list[Any]], codes: tuple[str, str, list[Any]], cap: int,
+           token: str | None = None) -> int | None:
+    """How many concepts match (None: more than `cap` texts and codes do); `token`: the
+    ancestor token standing for the hierarchy condition `text` leaves out."""
     sqlite = store.dialect == "sqlite"
     arms: list[str] = []
     params: list[Any] = []
     if qwords:
-        source, sparams, _, _ = _source(store, sel.cs_pk, qwords, True)
+        source, sparams, _, _ = _source(store, sel.cs_pk, qwords, True,
+                                        share=subtree.share(store, sel), token=token)
         active, cond, cparams = text
         arms.append(f"SELECT t.code AS code FROM {source}{active}{cond}")
         params += [*sparams, *cparams]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from termserver.store import expand_subtree, search
+from termserver.store import expand_subtree, search, search_ancestors
 from tests.service.test_expand_paged import CS, _both, _vs, api  # noqa: F401 - the fixture
 
 CASES: list[tuple[str, str, dict[str, Any]]] = [
@@ -33,6 +33,7 @@ def test_subtree_or_index_driven_alike(api: TestClient,  # noqa: F811 - the fixt
         calls.append(args)
         return real(*args)
 
+    monkeypatch.setattr(search_ancestors, "ENABLED", False)
     monkeypatch.setattr(expand_subtree, "SUBTREE_COST", cost)
     monkeypatch.setattr(expand_subtree, "rows", spy)
     include = {"system": CS, "filter": [{"property": "concept", "op": op, "value": value}]}
@@ -60,6 +61,7 @@ def test_frequent_words_intersected_or_scanned_alike(
         calls.append(share)
         return intersect
 
+    monkeypatch.setattr(search_ancestors, "ENABLED", False)
     monkeypatch.setattr(search, "DRIVE_MAX", -1)
     monkeypatch.setattr(search, "_intersect", choose)
     monkeypatch.setattr(expand_subtree, "SUBTREE_COST", 1e9)
