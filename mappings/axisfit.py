@@ -2,9 +2,9 @@
 as a score change and one plain-language reason per axis ("unit mg/dl fits Mass concentration
 (MCnc)", "specimen Serum fits Ser/Plas").
 
-The unit decides the PROPERTY class: a term whose PROPERTY the unit rules out (a mass
-concentration unit and a substance concentration or ratio term) loses EXCLUDED, so it ranks
-only where nothing else fits.
+The unit decides the PROPERTY class: a term whose PROPERTY a mass or substance unit rules out
+(mg/dl and a substance concentration or ratio term) loses EXCLUDED, so it ranks only where
+nothing else fits; other units (U/l, %, counts) only nudge (DECISIVE).
 """
 
 from __future__ import annotations
@@ -12,10 +12,13 @@ from __future__ import annotations
 from mappings.hints import Axes
 from mappings.normalize import fold
 
-__all__ = ["EXCLUDED", "PROPERTY_NAMES", "axes_fit"]
+__all__ = ["DECISIVE", "EXCLUDED", "PROPERTY_NAMES", "axes_fit"]
 
 #: Score lost by a term whose PROPERTY the local unit rules out.
 EXCLUDED = 0.2
+#: Unit classes that decide the PROPERTY (mass or substance per volume, per mass or per time);
+#: others (U/l: catalytic or arbitrary, %, counts) only nudge: their LOINC property varies.
+DECISIVE = frozenset({"MCnc", "SCnc", "MCnt", "SCnt", "MRat", "SRat"})
 #: Weights of the axis fit (tuned on the tuned halves of bench/mapping_eval.py).
 W = {"method": 0.01, "defsys": 0.06, "othersys": 0.0, "class": 0.04, "classmiss": 0.02,
      "catsys": 0.06}
@@ -49,7 +52,7 @@ def axes_fit(p: dict[str, str], hint: Axes, q_full: str) -> tuple[float, list[st
         if prop in hint.properties:
             score += 0.07
             why.append(f"{source} fits {_name(prop)}")
-        elif hint.unit:
+        elif hint.unit and hint.properties <= DECISIVE:
             score -= EXCLUDED
             why.append(f"{source} rules out {_name(prop)}")
         else:

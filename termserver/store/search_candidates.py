@@ -315,8 +315,8 @@ def variant_names(store: Store, cs_pk: int
     rows = store._hot_query(_m(store, (
         "SELECT c.code, c.display, d.value, d.language, d.use_code FROM designation d "
         "JOIN concept c ON c.cs_pk = d.cs_pk AND c.code = d.code "
-        f"WHERE d.cs_pk = ? AND d.language LIKE 'de%' AND d.use_code IN ({uses})")),
-        (cs_pk, *VARIANT_USES))
+        f"WHERE d.cs_pk = ? AND d.language LIKE ? AND d.use_code IN ({uses})")),
+        (cs_pk, "de%", *VARIANT_USES))
     names: dict[str, tuple[str, list[tuple[str, str]], dict[str, str]]] = {}
     for code, display, value, language, use in rows:
         entry = names.setdefault(code, (display or code, [], {}))
@@ -325,8 +325,8 @@ def variant_names(store: Store, cs_pk: int
     for code, prop, value in store._hot_query(_m(store, (
             "SELECT code, property, value FROM concept_property "
             f"WHERE cs_pk = ? AND property IN ({axes}) AND code IN (SELECT code FROM designation "
-            f"WHERE cs_pk = ? AND language LIKE 'de%' AND use_code IN ({uses}))")),
-            (cs_pk, *AXIS_PROPERTIES, cs_pk, *VARIANT_USES)):
+            f"WHERE cs_pk = ? AND language LIKE ? AND use_code IN ({uses}))")),
+            (cs_pk, *AXIS_PROPERTIES, cs_pk, "de%", *VARIANT_USES)):
         if code in names and value is not None:
             names[code][2].setdefault(prop, str(value))
     return list(names.values())

@@ -53,3 +53,10 @@ def test_a_mass_concentration_unit_excludes_ratio_terms_unless_nothing_else_fits
     only_ratio = TargetIndex([RATIO])
     assert [s.code for s in suggest(only_ratio, "Cholesterin total HDL", unit="mg/dl")] == [
         "9830-1"]
+
+
+def test_units_of_varying_property_only_nudge() -> None:
+    hint = axes("Lipase", unit="U/l")  # catalytic, but LOINC has U/l terms as ACnc too
+    miss, why = axes_fit({"PROPERTY": "ACnc"}, hint, "")
+    assert -EXCLUDED < miss < 0
+    assert "unit U/l suggests another property than Arbitrary concentration (ACnc)" in why
