@@ -16,6 +16,15 @@ table. Gold sets: (a) MIMIC-III demo lab items with a LOINC code (LABEL, FLUID a
 for the baseline that reproduces Usagi's method: character n-gram (2-3) TF-IDF cosine over
 every name of a term, best name wins. Prints a table and writes bench/mapping_results.md.
 `--sets mimic` (or `elga`), `--limit N` and `--no-baseline` bound a run.
+
+The German → English lexicon (mappings.lexicon) is learnt from the German designations in
+--db (LOINC's linguistic variants as loaded: deDE15, and deAT24 if loaded). `--no-glossary`
+leaves the hand glossary out: then no word list written while looking at gold rows is used,
+only what LOINC's variants give (the hand rules of mappings.hints / mappings.normalize stay:
+general lab knowledge, refined on the tuned halves). `--no-lexicon` is the ablation.
+`--calibrate` fits an isotonic calibration of the first suggestion's score on the tuned
+halves and judges it on the held-out halves (bench/calibration_report.py: precision at
+confidence >= 0.9, ECE, bench/reliability.png, bench/calibration.json).
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import argparse
 import csv
 import gzip
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -35,7 +45,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
 
+from mappings.glossary import GLOSSARY  # noqa: E402
+from mappings.lexicon import Lexicon  # noqa: E402
 from mappings.normalize import fold  # noqa: E402
 from mappings.suggest import (  # noqa: E402
     TargetIndex,
@@ -46,8 +59,9 @@ from mappings.suggest import (  # noqa: E402
     with_lab_orders,
 )
 
-LOCAL = ROOT.parent / "shared" / "data" / "local-codes"
-LAB_ORDERS = (ROOT.parent / "shared" / "data" / "loinc" / "loinc-2.74-accessory" / "Other"
+SHARED = Path(os.environ.get("TERMSERVER_SHARED", ROOT.parent / "shared")) / "data"
+LOCAL = SHARED / "local-codes"
+LAB_ORDERS = (SHARED / "loinc" / "loinc-2.74-accessory" / "Other"
               / "LoincUniversalLabOrdersValueSet.csv")
 MIMIC = LOCAL / "mimic-iii-demo-d_labitems" / "D_LABITEMS.csv"
 ELGA = LOCAL / "elga-laborparameter-at" / "ValueSet-elga-laborparameter.1.propcsv.csv.gz"
@@ -191,6 +205,14 @@ def ranks(cases: list[Case], ranker: Callable[[Case], list[str]]) -> tuple[list[
     return out, (time.perf_counter() - start) * 1000 / max(len(cases), 1)
 
 
+def _ours(index: TargetIndex, c: Case, top: list[float]) -> list[str]:
+    """`mappings.suggest` codes for a case; the first one's score appended to `top`."""
+    found = suggest(index, c.text, unit=c.unit, specimen=c.specimen, category=c.category,
+                    limit=5)
+    top.append(found[0].score if found else 0.0)
+    return [s.code for s in found]
+
+
 def summary(found: list[int]) -> tuple[float, float, float]:
     """top-1, top-5 and MRR (over the first 5) from per-case ranks."""
     n = max(len(found), 1)
@@ -225,6 +247,14 @@ def main() -> int:
     parser.add_argument("--no-baseline", action="store_true",
                         help="leave the Usagi-style baseline out (its index takes minutes)")
     parser.add_argument("--sets", default="mimic,elga", help="gold sets to run: mimic, elga")
+    parser.add_argument("--no-glossary", action="store_true",
+                        help="leave mappings.glossary out (the lexicon learnt from LOINC's "
+                             "variants only)")
+    parser.add_argument("--no-lexicon", action="store_true",
+                        help="leave the learnt lexicon out (ablation)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="fit a calibration on the tuned halves, judge it on the held-out "
+                             "halves, write bench/calibration.json and bench/reliability.png")
     parser.add_argument("--variant", default="deDE15",
                         help="label of the German variant loaded into --db (for the report)")
     args = parser.parse_args()
@@ -232,7 +262,8 @@ def main() -> int:
     terms = load_terms(args.db)
     if args.lab_orders and Path(args.lab_orders).exists():
         terms = with_lab_orders(terms, read_lab_orders(args.lab_orders))
-    index = TargetIndex(terms)
+    index = TargetIndex(terms, lexicon=Lexicon() if args.no_lexicon else None,
+                        glossary=not args.no_glossary)
     t1 = time.perf_counter()
     # the baseline gets every name the store holds for a term (display, SHORTNAME, German
     # long name, COMPONENT); adding our borrowed German components only lowered its scores
@@ -241,7 +272,13 @@ def main() -> int:
     t2 = time.perf_counter()
     in_scope = {t.code for t in terms}
     print(f"{len(terms):,} ACTIVE CLASSTYPE 1 LOINC terms; index {t1 - t0:.1f} s "
-          f"(incl. reading), baseline {t2 - t1:.1f} s")
+          f"(incl. reading and learning the lexicon: {len(index.lexicon):,} German words), "
+          f"baseline {t2 - t1:.1f} s")
+    config = (f"Lexicon learnt from the German designations in the db: "
+              f"{len(index.lexicon):,} German words"
+              + (" (switched off: --no-lexicon)" if args.no_lexicon else "")
+              + "; glossary " + ("off (--no-glossary)" if args.no_glossary
+                                 else f"on ({len(GLOSSARY)} entries)") + ".")
     lines = ["# Mapping suggestion accuracy", "",
              f"Target scope: {len(terms):,} ACTIVE LOINC terms with CLASSTYPE 1 "
              f"(LOINC 2.78 + German variant {args.variant}), db `{args.db}`. MRR over the first "
@@ -251,7 +288,8 @@ def main() -> int:
              "section in the list (parent groups) as category. The method reads no gold table; "
              "its hand rules were written from the tuned halves. Commonness prior: "
              + (f"Universal Lab Orders value set `{Path(args.lab_orders).name}` loaded"
-                if args.lab_orders else "without the Universal Lab Orders value set") + ".", "",
+                if args.lab_orders else "without the Universal Lab Orders value set") + ". "
+             + config, "",
              "| Gold set | part | cases (gold in scope) | method | top-1 | top-5 | MRR "
              "| ms/query |",
              "|---|---|---|---|---|---|---|---|"]
@@ -262,6 +300,7 @@ def main() -> int:
         return [targets[i].code for i in baseline.rank(case.text)]
 
     measured: dict[tuple[str, str], tuple[float, float, float]] = {}
+    tops: dict[str, list[tuple[float, bool]]] = {"tuned": [], "held-out": []}
     for key, name, read in (("mimic", "MIMIC-III demo", mimic_cases),
                             ("elga", "ELGA Laborparameter", elga_cases)):
         if key not in sets:
@@ -270,8 +309,10 @@ def main() -> int:
         if args.limit:
             cases = cases[:args.limit]
         half = len(cases) // 2
-        methods = [("mappings.suggest", *ranks(cases, lambda c: [s.code for s in suggest(
-            index, c.text, unit=c.unit, specimen=c.specimen, category=c.category, limit=5)]))]
+        top: list[float] = []
+        methods = [("mappings.suggest", *ranks(cases, lambda c, top=top: _ours(index, c, top)))]
+        for i, score in enumerate(top):
+            tops["tuned" if i < half else "held-out"].append((score, methods[0][1][i] == 1))
         if baseline is not None:
             methods.append(("Usagi-style TF-IDF", *ranks(cases, base_codes)))
         for part, lo, hi in (("held-out (2nd half)", half, len(cases)),
@@ -287,6 +328,13 @@ def main() -> int:
                 lines.append(row)
     lines += ["", "Goals of issue 17 (`mappings.suggest`):", ""] + goal_lines(measured)
     print("\n".join(lines[-len(GOALS) - 1:]))
+    if args.calibrate and tops["tuned"] and tops["held-out"]:
+        from calibration_report import report
+
+        cal_lines = report(tops["tuned"], tops["held-out"], HERE / "reliability.png",
+                           HERE / "calibration.json")
+        print("\n".join(cal_lines))
+        lines += ["", *cal_lines]
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
     return 0

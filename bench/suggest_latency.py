@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import os
 import random
 import shutil
 import statistics
@@ -48,7 +49,7 @@ sys.path.insert(0, str(HERE))
 from loadtime import timed_load  # noqa: E402
 
 LOINC_URL, SCT_URL = "http://loinc.org", "http://snomed.info/sct"
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = Path(os.environ.get("TERMSERVER_SHARED", ROOT.parent / "shared")) / "data"
 LOCAL = SHARED / "local-codes"
 MIMIC = LOCAL / "mimic-iii-demo-d_labitems" / "D_LABITEMS.csv"
 ELGA = LOCAL / "elga-laborparameter-at" / "ValueSet-elga-laborparameter.1.propcsv.csv.gz"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from mappings.lexicon import Lexicon
 from mappings.normalize import SPECIMEN_ABBREVIATIONS, base_tokens, fold
 
 _MOLAR = re.compile(r"^(p|n|u|m|k)?(mol|eq)/")
@@ -307,6 +308,8 @@ class Axes:
     methods: tuple[str, ...] = ()
     timed: bool = False
     classes: dict[str, float] = field(default_factory=dict)
+    unit: str = ""  # the local unit, when it decided the PROPERTY class
+    specimen: str = ""  # the local specimen, when it decided the SYSTEM
 
 
 # German/English words → LOINC METHOD_TYP fragments (folded)
@@ -342,11 +345,14 @@ _PROPERTY_WORDS: tuple[tuple[frozenset[str], set[str], str | None], ...] = (
 
 
 def axes(text: str, unit: str | None = None, specimen: str | None = None,
-         category: str | None = None) -> Axes:
+         category: str | None = None, lexicon: Lexicon | None = None) -> Axes:
     """Everything the name, unit, specimen and category say about SYSTEM, PROPERTY, SCALE,
-    METHOD and TIME (24-hour urine)."""
+    METHOD and TIME (24-hour urine). A specimen the word lists do not know is looked up in the
+    SYSTEM values of `lexicon` (learnt from LOINC's German variants)."""
     from_text = specimen_hint(text)
     given = specimen_hint(specimen)
+    if not given and specimen and lexicon is not None:
+        given = lexicon.value("SYSTEM", specimen)
     systems = from_text or category_hint(category, given)
     from_category = bool(systems) and not from_text and not given
     toks = set(base_tokens(text))
@@ -365,5 +371,8 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
         if words & toks:
             methods += names
     timed = bool(toks & {"24h", "sammelurin", "24", "24std", "tagesmenge", "su"})
+    unit_props, _ = unit_hint(unit)
     return Axes(systems, bool(from_text), from_category, props, scale, methods, timed,
-                section_classes(category))
+                section_classes(category),
+                unit=(unit or "").strip() if unit_props and props <= unit_props else "",
+                specimen=(specimen or "").strip() if given and not from_text else "")

@@ -25,9 +25,11 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz
 
+from mappings.axisfit import axes_fit
 from mappings.glossary import GLOSSARY, glossary_words
 from mappings.hints import SPECIMEN_WORDS, Axes, axes, specimen_hint, unit_hint
-from mappings.normalize import ABBREVIATIONS, base_tokens, fold, query_tokens, skeleton
+from mappings.lexicon import Lexicon, derive, pairs_from_texts
+from mappings.normalize import ABBREVIATIONS, base_tokens, query_tokens, skeleton
 from termserver.model import ConceptDetail
 
 HINT_PROPERTIES = ("SYSTEM", "PROPERTY", "SCALE_TYP", "METHOD_TYP", "TIME_ASPCT",
@@ -39,11 +41,7 @@ __all__ = ["HINT_PROPERTIES", "RERANKED", "Suggestion", "TargetIndex", "TargetTe
 RERANKED = 300
 _CANDIDATES = RERANKED
 # score weights: text (coverage, fuzzy text match, component coverage), prior, method penalty
-W = {"cov": 0.6, "lex": 0.3, "comp": 0.1, "text": 0.7, "prior": 0.04, "method": 0.01,
-     "defsys": 0.06, "lexclean": 1,
-     "othersys": 0.0, "class": 0.04, "classmiss": 0.02,
-     "catsys": 0.06}
-_USUAL_SYSTEMS = {"Ser/Plas": 1.0, "Ser": 0.8, "Bld": 0.6, "Plas": 0.6, "Ser/Plas/Bld": 0.5}
+W = {"cov": 0.6, "lex": 0.3, "comp": 0.1, "text": 0.7, "prior": 0.04, "lexclean": 1}
 _BRACKETS = re.compile(r"\[[^\]]*\]")
 _FILLERS = frozenset("in im of or oder and und by mit from von plasma serpl serplbld bld ur "
                      "mcnc scnc ccnc acnc ncnc prthr".split())
@@ -123,6 +121,16 @@ def with_translated_components(terms: list[TargetTerm]) -> list[TargetTerm]:
     return out
 
 
+def terms_lexicon(terms: Iterable[TargetTerm]) -> Lexicon:
+    """The German → English lexicon learnt from the German designations of `terms`
+    (mappings.lexicon: LOINC's linguistic variants as loaded)."""
+    def pairs(t: TargetTerm) -> Iterable[tuple[str, str, str, str]]:
+        component = next((x for x, label in t.texts if label == "COMPONENT"), "")
+        return pairs_from_texts(t.display, t.texts, {**t.properties, "COMPONENT": component})
+
+    return derive(pair for t in terms for pair in pairs(t))
+
+
 def with_lab_orders(terms: Iterable[TargetTerm], orders: Mapping[str, str]
                     ) -> list[TargetTerm]:
     """Terms with ORDER_OBS set from the LOINC Universal Lab Orders value set
@@ -176,9 +184,14 @@ class TargetIndex:
     """Token + character-trigram index over target terms, all in memory."""
 
     def __init__(self, terms: Iterable[TargetTerm],
-                 idf: Callable[[str], float] | None = None) -> None:
+                 idf: Callable[[str], float] | None = None, lexicon: Lexicon | None = None,
+                 glossary: bool = True) -> None:
+        """`lexicon`: German → English words (mappings.lexicon); None: learnt from the
+        terms' own German designations. `glossary`: also use mappings.glossary."""
         self.terms: list[TargetTerm] = with_translated_components(list(terms))
         self._idf_fn = idf
+        self.lexicon = lexicon if lexicon is not None else terms_lexicon(self.terms)
+        self.glossary = glossary
         self._norm: list[tuple[str, ...]] = []
         self._component: list[frozenset[str]] = []
         postings: dict[str, set[int]] = {}
@@ -297,15 +310,18 @@ class TargetIndex:
                 expansion = ABBREVIATIONS.get(tok)
                 if expansion:
                     alts.extend(t for t in expansion.split() if t != tok)
-                alts.extend(t for t in glossary_words(tok) if t not in alts)
+                if self.glossary:
+                    alts.extend(t for t in glossary_words(tok) if t not in alts)
+                alts.extend(t for t in self.lexicon.english(tok) if t not in alts)
                 if parts and word in self._post:  # German names still match the whole word
                     alts.append(word)
                 groups.append(alts)
         return groups
 
     def _known(self, word: str) -> bool:
-        """A word of the targets' texts or of the German glossary."""
-        return word in self._post or word in GLOSSARY
+        """A word of the targets' texts, the learnt lexicon or the German glossary."""
+        return word in self._post or self.lexicon.known(word) or (
+            self.glossary and word in GLOSSARY)
 
     def split_compound(self, tok: str, depth: int = 2) -> list[str] | None:
         """A German compound split into words the targets or the glossary hold
@@ -313,7 +329,7 @@ class TargetIndex:
         ("plasminogenaktivatorinhibitor" → plasminogen aktivator inhibitor); the most even
         split wins. A word the targets hold splits only into parts of 5+ letters, a glossary
         word never; None if no split."""
-        if len(tok) < 9 or not tok.isalpha() or tok in GLOSSARY:
+        if len(tok) < 9 or not tok.isalpha() or tok in GLOSSARY or self.lexicon.known(tok):
             return None
         best: list[str] | None = None
         known = self._known
@@ -367,8 +383,9 @@ def _coverage(index: TargetIndex, groups: list[list[str]]
 
 def rank_candidates(terms: Sequence[TargetTerm], text: str, *, unit: str | None = None,
                     specimen: str | None = None, category: str | None = None,
-                    limit: int = 5,
-                    idf: Callable[[str], float] | None = None) -> list[Suggestion]:
+                    limit: int = 5, idf: Callable[[str], float] | None = None,
+                    lexicon: Lexicon | None = None, glossary: bool = True
+                    ) -> list[Suggestion]:
     """Score an explicit candidate list (e.g. from a database text index) like `suggest`.
 
     Coverage is computed over the candidates' own tokens; `idf(token)` comes from the caller
@@ -376,8 +393,8 @@ def rank_candidates(terms: Sequence[TargetTerm], text: str, *, unit: str | None 
     """
     if not terms:
         return []
-    return suggest(TargetIndex(terms, idf=idf), text, unit=unit, specimen=specimen,
-                   category=category, limit=limit)
+    index = TargetIndex(terms, idf=idf, lexicon=lexicon or Lexicon(), glossary=glossary)
+    return suggest(index, text, unit=unit, specimen=specimen, category=category, limit=limit)
 
 
 def suggest(index: TargetIndex, text: str, unit: str | None = None,
@@ -389,7 +406,7 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
         return []
     coverage, matched = _coverage(index, groups)
     found = {tok for _, hits in matched for tok, _ in hits}
-    hint = axes(text, unit=unit, specimen=specimen, category=category)
+    hint = axes(text, unit=unit, specimen=specimen, category=category, lexicon=index.lexicon)
     k = min(_CANDIDATES, len(index.terms))
     pre = coverage + index.hint_vector(hint) + 0.02 * index._prior + 0.01 * index._brevity
     cand = np.argpartition(-pre, k - 1)[:k] if k < len(pre) else np.arange(k)
@@ -413,11 +430,13 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
         else:
             comp_cov = lex
         score = W["text"] * (W["cov"] * cov + W["lex"] * lex + W["comp"] * comp_cov)
-        reasons = [f"{cov:.0%} of the query tokens found",
-                   f"{comp_cov:.0%} of the component found",
-                   f"text match {lex:.0%} with {term.texts[best_j][1]} "
+        component = next((t for t, label in term.texts if label == "COMPONENT"), "")
+        reasons = [f"{cov:.0%} of the name's words found",
+                   (f"component {component} " if component else "component ")
+                   + ("named in full" if comp_cov >= 0.99 else f"{comp_cov:.0%} named"),
+                   f"closest name ({lex:.0%}): {term.texts[best_j][1]} "
                    f"'{term.texts[best_j][0]}'"]
-        bonus, why = _axes_fit(term.properties, hint, q_full)
+        bonus, why = axes_fit(term.properties, hint, q_full)
         prior = float(index._prior[i])
         score += bonus + W["prior"] * prior
         reasons.extend(why)
@@ -426,54 +445,3 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
     return [Suggestion(index.terms[i].code, index.terms[i].display,
                        round(min(max(s, 0.0), 1.0), 4), why)
             for s, i, why in scored[:limit]]
-
-
-def _axes_fit(p: dict[str, str], hint: Axes, q_full: str) -> tuple[float, list[str]]:
-    """Score change (about -0.15..+0.26) for how a term's LOINC axes fit the query hints."""
-    score, why = 0.0, []
-    prop = p.get("PROPERTY")
-    if hint.properties and prop:
-        if prop in hint.properties:
-            score += 0.07
-            why.append(f"PROPERTY {prop} fits")
-        else:
-            score -= 0.04
-    scale = p.get("SCALE_TYP")
-    if hint.scale and scale:
-        if scale == hint.scale:
-            score += 0.03
-        else:
-            score -= 0.02
-    system = p.get("SYSTEM")
-    if hint.systems and system:
-        w = hint.systems.get(system, 0.0)
-        strength = 0.12 if hint.system_from_text else \
-            W["catsys"] if hint.system_from_category else 0.09
-        if w:
-            score += strength * w
-            why.append(f"specimen fits SYSTEM {system}")
-        else:
-            score -= strength * 0.6
-    elif system:  # nothing said about the specimen: serum/plasma or blood is the usual one
-        score += W["defsys"] * _USUAL_SYSTEMS.get(system, W["othersys"])
-    method = fold(p.get("METHOD_TYP") or "")
-    if method:
-        if any(m == method or m in method for m in hint.methods):
-            score += 0.05
-            why.append(f"method {p['METHOD_TYP']} fits")
-        elif method not in q_full:
-            score -= W["method"]  # a method the local name does not mention: a narrower term
-    cls = p.get("CLASS")
-    if hint.classes and cls:
-        w = max(hint.classes.get(c, 0.0) for c in (cls, *cls.split(".")))
-        if w:
-            score += W["class"] * w
-            why.append(f"section fits CLASS {cls}")
-        else:
-            score -= W["classmiss"]
-    timing = p.get("TIME_ASPCT", "Pt")
-    if hint.timed:
-        score += 0.04 if timing == "24H" else -0.02
-    elif timing != "Pt":
-        score -= 0.03
-    return score, why

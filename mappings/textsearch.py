@@ -30,6 +30,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from mappings.glossary import glossary_words
+from mappings.lexicon import Lexicon, derive, pairs_from_texts
 from mappings.normalize import ABBREVIATIONS, base_tokens, fold, index_word, query_tokens
 from mappings.suggest import (
     HINT_PROPERTIES,
@@ -114,6 +115,26 @@ class _Cache:
 
 
 _DF, _NEAR, _CLOSE, _TERMS = _Cache(), _Cache(), _Cache(), _Cache()
+_LEXICONS: dict[Any, Lexicon] = {}  # per index stamp: one per loaded LOINC version
+_LEXICON_LOCK = threading.Lock()
+
+
+def stored_lexicon(store: Store, state: IndexState) -> Lexicon:
+    """The German → English lexicon (mappings.lexicon) learnt from the German designations
+    of LOINC's linguistic variants stored for `state`'s code system, with its axis
+    properties; learnt once per process and index stamp (a few seconds for LOINC)."""
+    found = _LEXICONS.get(state.stamp)
+    if found is None:
+        with _LEXICON_LOCK:
+            found = _LEXICONS.get(state.stamp)
+            if found is None:
+                found = derive(pair for display, texts, props
+                               in search_candidates.variant_names(store, state.cs_pk)
+                               for pair in pairs_from_texts(display, texts, props))
+                if len(_LEXICONS) >= 8:
+                    _LEXICONS.clear()
+                _LEXICONS[state.stamp] = found
+    return found
 
 
 class StoreTargetSearch:
@@ -138,6 +159,16 @@ class StoreTargetSearch:
                 raise IndexNotReady(f"{cs.url}|{cs.version or ''}")
             self.systems.append((found, cs.url, cs.version))
         self._texts = sum(s.texts for s, _, _ in self.systems)
+        self._lexicon: Lexicon | None = None
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The lexicon learnt from the scope's LOINC German variants (the first code system
+        that has one; empty when none has)."""
+        if self._lexicon is None:
+            self._lexicon = next((lex for s, _, _ in self.systems
+                                  if len(lex := stored_lexicon(self.store, s))), Lexicon())
+        return self._lexicon
 
     def current(self) -> bool:
         """False once the index of a code system of the scope was rebuilt or dropped."""
@@ -249,8 +280,9 @@ class StoreTargetSearch:
     def query(self, text: str) -> list[dict[str, float]]:
         """The query words of `text` as index words: for each token (mappings.normalize
         query_tokens: lab phrases as LOINC words) that is no stop word (an unknown compound:
-        each part), the word with its abbreviation expansion, its
-        glossary words and close spellings of either (weighted 0..1), as alternatives."""
+        each part), the word with its abbreviation expansion, its glossary words, its English
+        words from the learnt lexicon and close spellings of any (weighted 0..1), as
+        alternatives."""
         toks = query_tokens(text)
         words = [t for t in toks if t not in STOP_WORDS] or toks
         df = self._df([index_word(w) for w in words])
@@ -258,7 +290,8 @@ class StoreTargetSearch:
         for word in words:
             for tok in ([word] if df.get(index_word(word)) else self.split(word) or [word]):
                 parts.append(list(dict.fromkeys(
-                    [tok, *ABBREVIATIONS.get(tok, "").split(), *glossary_words(tok)])))
+                    [tok, *ABBREVIATIONS.get(tok, "").split(), *glossary_words(tok),
+                     *self.lexicon.english(tok)])))
         close = self._close_many([a for alts in parts for a in alts])
         groups: list[dict[str, float]] = []
         for alts in parts:
@@ -355,7 +388,7 @@ class StoreTargetSearch:
         system_of = {term.code: system for system, term in found}
         ranked = rank_candidates(terms, self.rerank_text(text, terms), unit=unit,
                                  specimen=specimen, category=category, limit=limit,
-                                 idf=self.idf)
+                                 idf=self.idf, lexicon=self.lexicon)
         return [(system_of[s.code], s) for s in ranked]
 
     def suggest(self, text: str, unit: str | None = None, specimen: str | None = None,

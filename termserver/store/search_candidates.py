@@ -298,3 +298,35 @@ def term_texts(store: Store, cs_pk: int, codes: Sequence[str],
             props.setdefault(code, {}).setdefault(a, "" if b is None else str(b))
     return {code: (display, [(display, "display"), *texts.get(code, [])], props.get(code, {}))
             for code in codes if (display := displays.get(code)) is not None}
+
+
+#: Designation uses of LOINC's linguistic variants that name a term as a whole.
+VARIANT_USES = ("LONG_COMMON_NAME", "LinguisticVariantDisplayName")
+#: The LOINC axes (properties) read with them.
+AXIS_PROPERTIES = ("COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP")
+
+
+def variant_names(store: Store, cs_pk: int
+                  ) -> list[tuple[str, list[tuple[str, str]], dict[str, str]]]:
+    """(display, [(German name, "<language> <use code>")], {axis: value}) of every concept of
+    `cs_pk` with a German designation of a LOINC linguistic variant (VARIANT_USES), in two
+    queries: what mappings.lexicon learns its German → English words from."""
+    uses = ", ".join("?" * len(VARIANT_USES))
+    rows = store._hot_query(_m(store, (
+        "SELECT c.code, c.display, d.value, d.language, d.use_code FROM designation d "
+        "JOIN concept c ON c.cs_pk = d.cs_pk AND c.code = d.code "
+        f"WHERE d.cs_pk = ? AND d.language LIKE ? AND d.use_code IN ({uses})")),
+        (cs_pk, "de%", *VARIANT_USES))
+    names: dict[str, tuple[str, list[tuple[str, str]], dict[str, str]]] = {}
+    for code, display, value, language, use in rows:
+        entry = names.setdefault(code, (display or code, [], {}))
+        entry[1].append((value, f"{language} {use}"))
+    axes = ", ".join("?" * len(AXIS_PROPERTIES))
+    for code, prop, value in store._hot_query(_m(store, (
+            "SELECT code, property, value FROM concept_property "
+            f"WHERE cs_pk = ? AND property IN ({axes}) AND code IN (SELECT code FROM designation "
+            f"WHERE cs_pk = ? AND language LIKE ? AND use_code IN ({uses}))")),
+            (cs_pk, *AXIS_PROPERTIES, cs_pk, "de%", *VARIANT_USES)):
+        if code in names and value is not None:
+            names[code][2].setdefault(prop, str(value))
+    return list(names.values())

@@ -20,8 +20,9 @@ import pytest
 
 from mappings.glossary import ENTRIES, GLOSSARY
 from mappings.normalize import fold
+from tests.helpers import SHARED
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = SHARED / "data"
 MIMIC = DATA / "local-codes" / "mimic-iii-demo-d_labitems" / "D_LABITEMS.csv"
 ELGA = (DATA / "local-codes" / "elga-laborparameter-at"
         / "ValueSet-elga-laborparameter.1.propcsv.csv.gz")

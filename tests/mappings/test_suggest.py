@@ -104,8 +104,9 @@ def test_specimen_hint_picks_the_system(index: TargetIndex) -> None:
 def test_why_explains_the_evidence(index: TargetIndex) -> None:
     best = suggest(index, "Haemoglobin im Blut", unit="g/dl", specimen="Blut")[0]
     assert best.code == "718-7"
-    assert "query tokens found" in best.why
-    assert "PROPERTY MCnc" in best.why and "SYSTEM Bld" in best.why
+    assert "of the name's words found" in best.why
+    assert "unit g/dl fits Mass concentration (MCnc)" in best.why
+    assert "fits Bld" in best.why
     assert "de-DE" in best.why or "display" in best.why or "COMPONENT" in best.why
 
 

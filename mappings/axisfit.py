@@ -1,0 +1,102 @@
+"""How a target term's LOINC axes fit what a local name, unit, specimen and section say,
+as a score change and one plain-language reason per axis ("unit mg/dl fits Mass concentration
+(MCnc)", "specimen Serum fits Ser/Plas").
+
+The unit decides the PROPERTY class: a term whose PROPERTY a mass or substance unit rules out
+(mg/dl and a substance concentration or ratio term) loses EXCLUDED, so it ranks only where
+nothing else fits; other units (U/l, %, counts) only nudge (DECISIVE).
+"""
+
+from __future__ import annotations
+
+from mappings.hints import Axes
+from mappings.normalize import fold
+
+__all__ = ["DECISIVE", "EXCLUDED", "PROPERTY_NAMES", "axes_fit"]
+
+#: Score lost by a term whose PROPERTY the local unit rules out.
+EXCLUDED = 0.2
+#: Unit classes that decide the PROPERTY (mass or substance per volume, per mass or per time);
+#: others (U/l: catalytic or arbitrary, %, counts) only nudge: their LOINC property varies.
+DECISIVE = frozenset({"MCnc", "SCnc", "MCnt", "SCnt", "MRat", "SRat"})
+#: Weights of the axis fit (tuned on the tuned halves of bench/mapping_eval.py).
+W = {"method": 0.01, "defsys": 0.06, "othersys": 0.0, "class": 0.04, "classmiss": 0.02,
+     "catsys": 0.06}
+_USUAL_SYSTEMS = {"Ser/Plas": 1.0, "Ser": 0.8, "Bld": 0.6, "Plas": 0.6, "Ser/Plas/Bld": 0.5}
+#: LOINC PROPERTY codes in words (LOINC Users' Guide, the property axis).
+PROPERTY_NAMES = {
+    "MCnc": "Mass concentration", "SCnc": "Substance concentration",
+    "CCnc": "Catalytic concentration", "ACnc": "Arbitrary concentration",
+    "NCnc": "Number concentration", "MFr": "Mass fraction", "NFr": "Number fraction",
+    "VFr": "Volume fraction", "SFr": "Substance fraction", "MRto": "Mass ratio",
+    "SRto": "Substance ratio", "Ratio": "Ratio", "MCnt": "Mass content",
+    "SCnt": "Substance content", "PrThr": "Presence or threshold", "Titr": "Titer",
+    "Type": "Type", "Prid": "Presence or identity", "Imp": "Impression", "Time": "Time",
+    "EntVol": "Entitic volume", "EntMass": "Entitic mass", "PPres": "Partial pressure",
+    "LsCnc": "Log substance concentration", "MRat": "Mass rate", "SRat": "Substance rate",
+    "CRat": "Catalytic rate", "VRat": "Volume rate", "Vol": "Volume", "Mass": "Mass",
+    "Score": "Score", "RelTime": "Relative time", "Naric": "Number aric"}
+
+
+def _name(prop: str) -> str:
+    return f"{PROPERTY_NAMES[prop]} ({prop})" if prop in PROPERTY_NAMES else prop
+
+
+def axes_fit(p: dict[str, str], hint: Axes, q_full: str) -> tuple[float, list[str]]:
+    """Score change (about -0.35..+0.26) for how a term's LOINC axes fit the query's hints,
+    and the reasons, one per axis that counts."""
+    score, why = 0.0, []
+    prop = p.get("PROPERTY")
+    if hint.properties and prop:
+        source = f"unit {hint.unit}" if hint.unit else "the name"
+        if prop in hint.properties:
+            score += 0.07
+            why.append(f"{source} fits {_name(prop)}")
+        elif hint.unit and hint.properties <= DECISIVE:
+            score -= EXCLUDED
+            why.append(f"{source} rules out {_name(prop)}")
+        else:
+            score -= 0.04
+            why.append(f"{source} suggests another property than {_name(prop)}")
+    scale = p.get("SCALE_TYP")
+    if hint.scale and scale:
+        score += 0.03 if scale == hint.scale else -0.02
+    system = p.get("SYSTEM")
+    if hint.systems and system:
+        w = hint.systems.get(system, 0.0)
+        strength = 0.12 if hint.system_from_text else \
+            W["catsys"] if hint.system_from_category else 0.09
+        said = f"specimen {hint.specimen}" if hint.specimen else \
+            "the name" if hint.system_from_text else "the section"
+        if w:
+            score += strength * w
+            why.append(f"{said} fits {system}")
+        else:
+            score -= strength * 0.6
+            why.append(f"{said} does not fit {system}")
+    elif system:  # nothing said about the specimen: serum/plasma or blood is the usual one
+        score += W["defsys"] * _USUAL_SYSTEMS.get(system, W["othersys"])
+    method = fold(p.get("METHOD_TYP") or "")
+    if method:
+        if any(m == method or m in method for m in hint.methods):
+            score += 0.05
+            why.append(f"method {p['METHOD_TYP']} named")
+        elif method not in q_full:
+            score -= W["method"]  # a method the local name does not mention: a narrower term
+            why.append(f"method {p['METHOD_TYP']} not named")
+    cls = p.get("CLASS")
+    if hint.classes and cls:
+        w = max(hint.classes.get(c, 0.0) for c in (cls, *cls.split(".")))
+        if w:
+            score += W["class"] * w
+            why.append(f"section fits class {cls}")
+        else:
+            score -= W["classmiss"]
+    timing = p.get("TIME_ASPCT", "Pt")
+    if hint.timed:
+        score += 0.04 if timing == "24H" else -0.02
+        why.append(f"timing {timing} {'fits' if timing == '24H' else 'misses'} a 24 h collection")
+    elif timing != "Pt":
+        score -= 0.03
+        why.append(f"timing {timing} not named")
+    return score, why

@@ -1,0 +1,256 @@
+"""A German → English lexicon per LOINC axis, learnt from LOINC's own German variants.
+
+LOINC's linguistic variants name the same codes in German (deDE15: the six axes and a long
+name per code; deAT24: a display name per code and, for some, the axes). Aligning German and
+English axis values of the same code gives two tables, both with counts and a confidence:
+
+- words: a German word → English words. Per axis the German and English values are split into
+  words (mappings.normalize.base_tokens); words both sides spell alike (the same fold or
+  spelling skeleton, or close by rapidfuzz ratio) are cognates and leave; the remaining German
+  words are paired with the remaining English words by how often they occur together
+  (Dice coefficient over all codes), and a German word left alone with an English phrase is
+  paired with that phrase ("Harnstoff" → urea, "Gesamt" → total, "Blutgruppe" → "blood group").
+- values: a German axis value → LOINC axis codes ("Serum" → SYSTEM Ser, "Massenkonzentration"
+  → PROPERTY MCnc, "24 Stunden" → TIME_ASPCT 24H, "Pleuraflüssigkeit" → SYSTEM Plr fld).
+
+No hand list and no gold row: `derive` is a pure function over aligned pairs; `pairs_from_names`
+makes them from a German long name and the English long name and axis properties of the same
+code (what the store holds once a variant is loaded as designations), `pairs_from_variant` from
+a variant row and the LOINC table row (the axis columns, when the variant has them). German
+compounds are split into learnt words at query time (mappings.suggest.split_compound).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from mappings.normalize import base_tokens, fold, skeleton
+
+__all__ = ["AXES", "Lexicon", "Pair", "derive", "name_segments", "pairs_from_names",
+           "pairs_from_variant"]
+
+#: LOINC axes (columns of the LOINC table and of the variants), in their order.
+AXES = ("COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP")
+#: (axis, German text, English text, kind): kind "words" aligns words, "value" maps the whole
+#: German text to an axis code.
+Pair = tuple[str, str, str, str]
+#: Least Dice association and co-occurrences for a learnt word pair.
+MIN_DICE = 0.3
+MIN_COUNT = 2
+_FUNCTION = frozenset("in im mit durch von der die das des dem den und oder fuer pro als zu "
+                      "auf bei nach an am of by with and or for the to at on from per".split())
+# long names: COMPONENT [PROPERTY] in SYSTEM by METHOD (German: "in" / "im", "mit")
+_EN_NAME = re.compile(r"^(?P<COMPONENT>.+?)(?: \[(?P<PROPERTY>[^\]]+)\])?"
+                      r"(?: in (?P<SYSTEM>.+?))?(?: by (?P<METHOD_TYP>.+))?$")
+_DE_NAME = re.compile(r"^(?P<COMPONENT>.+?)(?: \[(?P<PROPERTY>[^\]]+)\])?"
+                      r"(?: i[nm] (?P<SYSTEM>.+?))?(?: mit (?P<METHOD_TYP>.+))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """English words for a German word, learnt on `axis`: seen `count` times together,
+    `confidence` the share of the German word's occurrences."""
+
+    english: tuple[str, ...]
+    axis: str
+    count: int
+    confidence: float
+
+
+@dataclass(slots=True)
+class Lexicon:
+    """German word → English words (`words`), German axis value → LOINC codes (`values`)."""
+
+    words: dict[str, tuple[Entry, ...]] = field(default_factory=dict)
+    values: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    value_words: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    pairs: int = 0
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def entries(self, token: str) -> tuple[Entry, ...]:
+        """Entries of a folded German token, also tried without a plural or case ending."""
+        found = self.words.get(token)
+        if found is None and len(token) > 4:
+            for ending in ("en", "er", "n", "e", "s"):
+                if token.endswith(ending) and token[:-len(ending)] in self.words:
+                    return self.words[token[:-len(ending)]]
+        return found or ()
+
+    def english(self, token: str, min_confidence: float = 0.25) -> tuple[str, ...]:
+        """English words for a folded German token (the best entries), () if none."""
+        out: list[str] = []
+        for e in self.entries(token):
+            if e.confidence >= min_confidence:
+                out.extend(w for w in e.english if w not in out)
+        return tuple(out)
+
+    def known(self, token: str) -> bool:
+        return token in self.words
+
+    def value(self, axis: str, text: str) -> dict[str, float]:
+        """LOINC `axis` codes for a German text (the whole folded text, else the values holding
+        its words), weight = share of the best code's count."""
+        key = " ".join(base_tokens(text))
+        counts = self.values.get(axis, {}).get(key)
+        if counts is None:
+            words = self.value_words.get(axis, {})
+            merged: Counter[str] = Counter()
+            for tok in key.split():
+                if tok in _FUNCTION:
+                    continue
+                # a compound the values do not hold: its longest known tail, the German head
+                # word ("Vollblut" → Blut, "Sammelurin" → Urin)
+                tail = next((tok[i:] for i in range(len(tok) - 3) if tok[i:] in words), "")
+                merged.update(words.get(tail, {}))
+            counts = dict(merged)
+        if not counts:
+            return {}
+        top = max(counts.values())
+        return {code: n / top for code, n in counts.items() if n / top >= 0.2}
+
+
+@lru_cache(maxsize=200_000)
+def _cognate(g: str, e: str) -> bool:
+    if g == e:
+        return True
+    if len(g) >= 4 and len(e) >= 4 and (skeleton(g) == skeleton(e)
+                                        or fuzz.ratio(g, e) >= 80):
+        return True
+    return False
+
+
+def _words(text: str) -> list[str]:
+    return [t for t in base_tokens(text) if t not in _FUNCTION and not t.isdigit()]
+
+
+def derive(pairs: Iterable[Pair]) -> Lexicon:
+    """The lexicon of aligned (axis, German, English, kind) pairs; see the module docstring."""
+    together: dict[str, Counter[tuple[str, str]]] = {}
+    german_n: Counter[tuple[str, str]] = Counter()
+    english_n: Counter[tuple[str, str]] = Counter()
+    phrases: dict[str, Counter[tuple[str, str]]] = {}
+    values: dict[str, dict[str, Counter[str]]] = {}
+    # the same German/English pair from many codes counts as often as it occurs: a value
+    # shared by many codes is well attested
+    repeated = Counter(p for p in pairs if p[1] and p[2])
+    for (axis, german, english, kind), k in repeated.items():
+        if kind == "value":
+            key = " ".join(base_tokens(german))
+            if key:
+                values.setdefault(axis, {}).setdefault(key, Counter())[english] += k
+            continue
+        g_toks, e_toks = _words(german), _words(english)
+        rest_g = [g for g in dict.fromkeys(g_toks) if not any(_cognate(g, e) for e in e_toks)]
+        rest_e = [e for e in dict.fromkeys(e_toks) if not any(_cognate(g, e) for g in g_toks)]
+        for g in rest_g:
+            german_n[(axis, g)] += k
+        for e in rest_e:
+            english_n[(axis, e)] += k
+        if rest_g and rest_e and len(rest_g) * len(rest_e) <= 16:
+            counter = together.setdefault(axis, Counter())
+            for g in rest_g:
+                for e in rest_e:
+                    counter[(g, e)] += k
+            if len(rest_g) == 1 and 1 < len(rest_e) <= 3:
+                phrases.setdefault(axis, Counter())[(rest_g[0], " ".join(rest_e))] += k
+    lexicon = Lexicon(pairs=sum(repeated.values()))
+    found: dict[str, list[Entry]] = {}
+    for axis, counter in together.items():
+        best: dict[str, list[tuple[float, str, int]]] = {}
+        for (g, e), c in counter.items():
+            dice = 2 * c / (german_n[(axis, g)] + english_n[(axis, e)])
+            if c >= MIN_COUNT and dice >= MIN_DICE:
+                best.setdefault(g, []).append((dice, e, c))
+        for (g, phrase), c in phrases.get(axis, Counter()).items():
+            share = c / german_n[(axis, g)]
+            if c >= MIN_COUNT and share >= 0.5:
+                best.setdefault(g, []).append((share, phrase, c))
+        for g, options in best.items():
+            options.sort(key=lambda o: (-o[0], -o[2], o[1]))
+            top = options[0][0]
+            for score, words, c in options[:3]:
+                if score >= 0.6 * top:
+                    found.setdefault(g, []).append(
+                        Entry(tuple(words.split()), axis, c, round(c / german_n[(axis, g)], 3)))
+    for g, entries in found.items():
+        entries.sort(key=lambda e: (-e.confidence, -e.count))
+        lexicon.words[g] = tuple(entries)
+    lexicon.values = {axis: {k: dict(v) for k, v in table.items()}
+                      for axis, table in values.items()}
+    for axis, table in values.items():
+        by_word = lexicon.value_words.setdefault(axis, {})
+        for key, counts in table.items():
+            for tok in set(key.split()):
+                merged = by_word.setdefault(tok, {})
+                for code, c in counts.items():
+                    merged[code] = merged.get(code, 0) + c
+    return lexicon
+
+
+def name_segments(name: str, german: bool) -> dict[str, str]:
+    """A LOINC long name cut into its axis parts: COMPONENT [PROPERTY] in SYSTEM by METHOD."""
+    m = (_DE_NAME if german else _EN_NAME).match(name.strip())
+    return {k: v for k, v in m.groupdict().items() if v} if m else {}
+
+
+def pairs_from_names(german: str, english: str, properties: Mapping[str, str]
+                     ) -> Iterator[Pair]:
+    """Aligned pairs from a German long name and the English long name and axis properties
+    (COMPONENT, PROPERTY, SYSTEM, METHOD_TYP, TIME_ASPCT) of the same code. Names whose parts
+    do not correspond give one pair of the whole names."""
+    de, en = name_segments(german, True), name_segments(english, False)
+    if set(de) != set(en):
+        yield ("NAME", german, english, "words")
+        return
+    for axis, text in de.items():
+        yield (axis, text, en[axis], "words")
+        code = properties.get(axis)
+        if code and axis != "COMPONENT":
+            yield (axis, text, code, "value")
+    timing = properties.get("TIME_ASPCT")
+    if timing and timing != "Pt" and "SYSTEM" in de:
+        yield ("TIME_ASPCT", de["SYSTEM"], timing, "value")
+
+
+def pairs_from_variant(row: Mapping[str, str], english: Mapping[str, str]) -> Iterator[Pair]:
+    """Aligned pairs from a variant row and the LOINC table row of the same code: each axis
+    column German → English code (and COMPONENT and METHOD_TYP words), the long names, and a
+    display name without long name against the English long name."""
+    for axis in AXES:
+        g, e = row.get(axis) or "", english.get(axis) or ""
+        if g and e:
+            yield (axis, g, e, "value")
+            if axis in ("COMPONENT", "METHOD_TYP"):
+                yield (axis, g.replace(".", " "), e.replace(".", " "), "words")
+    long_en = english.get("LONG_COMMON_NAME") or ""
+    if row.get("LONG_COMMON_NAME") and long_en:
+        yield from pairs_from_names(row["LONG_COMMON_NAME"], long_en, english)
+    elif row.get("LinguisticVariantDisplayName") and long_en:
+        yield ("NAME", row["LinguisticVariantDisplayName"], long_en, "words")
+
+
+def is_german(language: str | None) -> bool:
+    return bool(language) and fold(language or "").startswith("de")
+
+
+def pairs_from_texts(display: str, texts: Iterable[tuple[str, str]],
+                     properties: Mapping[str, str]) -> Iterator[Pair]:
+    """Aligned pairs from a stored LOINC term: its English long name (`display`), its German
+    designations labelled "<language> <use code>" (a German LONG_COMMON_NAME is aligned part
+    by part, a German display name as a whole) and its axis `properties`."""
+    for text, label in texts:
+        language, _, use = label.partition(" ")
+        if not is_german(language) or not text:
+            continue
+        if use == "LONG_COMMON_NAME":
+            yield from pairs_from_names(text, display, properties)
+        elif use == "LinguisticVariantDisplayName":
+            yield ("NAME", text, display, "words")

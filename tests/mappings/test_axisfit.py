@@ -1,0 +1,62 @@
+"""Axis-aware scoring (mappings.axisfit): the unit decides the PROPERTY class, and every axis
+that counts says why in plain language."""
+
+from __future__ import annotations
+
+from mappings.axisfit import EXCLUDED, axes_fit
+from mappings.hints import axes
+from mappings.suggest import TargetIndex, TargetTerm, suggest
+
+
+def test_unit_fits_or_rules_out_the_property() -> None:
+    hint = axes("Cholesterin gesamt", unit="mg/dl")
+    fit, why = axes_fit({"PROPERTY": "MCnc"}, hint, "")
+    assert fit > 0 and "unit mg/dl fits Mass concentration (MCnc)" in why
+    for prop, name in (("SCnc", "Substance concentration"), ("MRto", "Mass ratio")):
+        miss, why = axes_fit({"PROPERTY": prop}, hint, "")
+        assert miss <= -EXCLUDED and f"unit mg/dl rules out {name} ({prop})" in why
+
+
+def test_a_property_word_without_a_unit_only_nudges() -> None:
+    hint = axes("Leukozyten absolut")
+    miss, why = axes_fit({"PROPERTY": "NFr"}, hint, "")
+    assert -EXCLUDED < miss < 0
+    assert "the name suggests another property than Number fraction (NFr)" in why
+
+
+def test_specimen_method_and_timing_are_explained() -> None:
+    hint = axes("Glukose", unit="mg/dl", specimen="Serum")
+    fit, why = axes_fit({"SYSTEM": "Ser/Plas", "METHOD_TYP": "Test strip",
+                         "TIME_ASPCT": "24H"}, hint, "glukose")
+    assert "specimen Serum fits Ser/Plas" in why
+    assert "method Test strip not named" in why and "timing 24H not named" in why
+    worse, why = axes_fit({"SYSTEM": "Urine"}, hint, "glukose")
+    assert worse < fit and "specimen Serum does not fit Urine" in why
+
+
+CHOL = TargetTerm("2093-3", "Cholesterol [Mass/volume] in Serum or Plasma",
+                  (("Cholesterol [Mass/volume] in Serum or Plasma", "display"),
+                   ("Cholesterol", "COMPONENT")),
+                  {"PROPERTY": "MCnc", "SYSTEM": "Ser/Plas", "SCALE_TYP": "Qn"})
+RATIO = TargetTerm("9830-1", "Cholesterol.total/Cholesterol in HDL [Mass Ratio] in Serum or "
+                   "Plasma", (("Cholesterol.total/Cholesterol in HDL [Mass Ratio] in Serum or "
+                               "Plasma", "display"),
+                              ("Cholesterol.total/Cholesterol.in HDL", "COMPONENT")),
+                   {"PROPERTY": "MRto", "SYSTEM": "Ser/Plas", "SCALE_TYP": "Qn"})
+
+
+def test_a_mass_concentration_unit_excludes_ratio_terms_unless_nothing_else_fits() -> None:
+    both = TargetIndex([RATIO, CHOL])
+    found = suggest(both, "Cholesterin total HDL", unit="mg/dl")
+    assert found[0].code == "2093-3"
+    assert "unit mg/dl rules out Mass ratio (MRto)" in found[1].why
+    only_ratio = TargetIndex([RATIO])
+    assert [s.code for s in suggest(only_ratio, "Cholesterin total HDL", unit="mg/dl")] == [
+        "9830-1"]
+
+
+def test_units_of_varying_property_only_nudge() -> None:
+    hint = axes("Lipase", unit="U/l")  # catalytic, but LOINC has U/l terms as ACnc too
+    miss, why = axes_fit({"PROPERTY": "ACnc"}, hint, "")
+    assert -EXCLUDED < miss < 0
+    assert "unit U/l suggests another property than Arbitrary concentration (ACnc)" in why

@@ -1,0 +1,143 @@
+"""The German → English lexicon learnt from LOINC's linguistic variants (mappings.lexicon): on
+aligned pairs, on the real variant files (skipped when ../shared/data is absent), and in both
+search paths (the in-memory index and the store's text index)."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+
+import pytest
+
+from mappings.lexicon import (
+    Lexicon,
+    derive,
+    name_segments,
+    pairs_from_names,
+    pairs_from_texts,
+    pairs_from_variant,
+)
+from mappings.suggest import TargetIndex, TargetTerm, suggest
+from mappings.textsearch import StoreTargetSearch
+from termserver.model import Concept, ConceptProperty, Designation, Record
+from termserver.store import Store, search
+from tests.helpers import shared
+from tests.mappings.test_textsearch import LOINC, load
+
+UREA = [("Harnstoff [Masse/Volumen] in Serum oder Plasma", "Urea [Mass/volume] in Serum or Plasma",
+         {"COMPONENT": "Urea", "PROPERTY": "MCnc", "SYSTEM": "Ser/Plas"}),
+        ("Harnstoff [Mol/Volumen] in Urin", "Urea [Moles/volume] in Urine",
+         {"COMPONENT": "Urea", "PROPERTY": "SCnc", "SYSTEM": "Urine"}),
+        ("Eisen [Masse/Volumen] in Serum oder Plasma", "Iron [Mass/volume] in Serum or Plasma",
+         {"COMPONENT": "Iron", "PROPERTY": "MCnc", "SYSTEM": "Ser/Plas"}),
+        ("Eisen [Mol/Volumen] in Urin", "Iron [Moles/volume] in Urine",
+         {"COMPONENT": "Iron", "PROPERTY": "SCnc", "SYSTEM": "Urine"})]
+
+
+def _lexicon() -> Lexicon:
+    return derive(p for de, en, props in UREA for p in pairs_from_names(de, en, props))
+
+
+def test_long_names_are_cut_into_their_axes() -> None:
+    assert name_segments("Kalium [Mol/Volumen] in Serum oder Plasma mit Teststreifen",
+                         german=True) == {"COMPONENT": "Kalium", "PROPERTY": "Mol/Volumen",
+                                          "SYSTEM": "Serum oder Plasma",
+                                          "METHOD_TYP": "Teststreifen"}
+    assert name_segments("Potassium [Moles/volume] in Urine by Test strip", german=False) == {
+        "COMPONENT": "Potassium", "PROPERTY": "Moles/volume", "SYSTEM": "Urine",
+        "METHOD_TYP": "Test strip"}
+
+
+def test_words_come_from_aligned_pairs_and_cognates_are_left_to_spelling() -> None:
+    lexicon = _lexicon()
+    assert lexicon.english("harnstoff") == ("urea",)
+    assert lexicon.english("eisen") == ("iron",)
+    entry = lexicon.entries("harnstoff")[0]
+    assert (entry.axis, entry.count, entry.confidence) == ("COMPONENT", 2, 1.0)
+    assert lexicon.english("eisens") == ("iron",)  # a case ending
+    assert not lexicon.known("serum")  # spelled alike: the spelling skeleton's job
+    assert lexicon.value("PROPERTY", "Masse/Volumen") == {"MCnc": 1.0}
+    assert lexicon.value("SYSTEM", "Urin") == {"Urine": 1.0}
+    assert lexicon.english("stickstoff") == ()
+
+
+def test_one_pair_is_no_evidence() -> None:
+    lexicon = derive(pairs_from_names(*UREA[0]))
+    assert lexicon.english("harnstoff") == ()  # seen once: below MIN_COUNT
+
+
+def test_stored_texts_give_the_same_pairs() -> None:
+    de, en, props = UREA[0]
+    assert list(pairs_from_texts(en, [(en, "display"), (de, "de-DE LONG_COMMON_NAME")],
+                                 props)) == list(pairs_from_names(de, en, props))
+    assert list(pairs_from_texts(en, [("Harnstoff /S", "de-AT LinguisticVariantDisplayName")],
+                                 props)) == [("NAME", "Harnstoff /S", en, "words")]
+
+
+def test_in_memory_index_translates_german_words() -> None:
+    terms = [TargetTerm(f"u{i}", en, ((en, "display"), (de, "de-DE LONG_COMMON_NAME"),
+                                      (props["COMPONENT"], "COMPONENT")),
+                        {k: v for k, v in props.items() if k != "COMPONENT"})
+             for i, (de, en, props) in enumerate(UREA)]
+    # no COMPONENT: no German name borrowed from terms with the same component
+    terms.append(TargetTerm("u9", "Urea [Mass/volume] in Cerebral spinal fluid",
+                            (("Urea [Mass/volume] in Cerebral spinal fluid", "display"),),
+                            {"PROPERTY": "MCnc", "SYSTEM": "CSF"}))
+    index = TargetIndex(terms, glossary=False)  # the glossary knows Harnstoff too
+    assert index.lexicon.english("harnstoff") == ("urea",)
+    assert "u9" in [s.code for s in suggest(index, "Harnstoff im Liquor", unit="mg/dl")]
+    without = TargetIndex(terms, lexicon=Lexicon(), glossary=False)
+    assert all(s.code != "u9" for s in suggest(without, "Harnstoff im Liquor", unit="mg/dl"))
+
+
+STORED: list[Record] = []
+for _i, (_de, _en, _props) in enumerate(UREA):
+    STORED += [Concept(f"9{_i}-0", _en), Designation(f"9{_i}-0", _de, "de-AT", LOINC,
+                                                     "LONG_COMMON_NAME")]
+    STORED += [ConceptProperty(f"9{_i}-0", k, v, "string") for k, v in _props.items()]
+STORED += [Concept("3094-0", "Urea nitrogen [Mass/volume] in Cerebral spinal fluid"),
+           ConceptProperty("3094-0", "COMPONENT", "Urea nitrogen", "string"),
+           ConceptProperty("3094-0", "PROPERTY", "MCnc", "string"),
+           ConceptProperty("3094-0", "SYSTEM", "CSF", "string")]
+
+
+def test_store_search_learns_the_lexicon_from_stored_designations(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "SEARCH_MIN", 1)
+    load(store, LOINC, "9.99", STORED)
+    finder = StoreTargetSearch(store, [(LOINC, "9.99")])
+    assert finder.lexicon.english("harnstoff") == ("urea",)
+    assert "urea" in finder.query("Harnstoff")[0]
+    best = finder.suggest("Harnstoff-N im Liquor", unit="mg/dl")
+    assert best and best[0].code == "3094-0"
+    assert "unit mg/dl fits Mass concentration (MCnc)" in best[0].why
+
+
+def _variant_lexicon() -> Lexicon:
+    core_path = shared("loinc/LoincTableCore_2.78.csv.gz")
+    variants = [shared(f"loinc/loinc-2.74-accessory/LinguisticVariants/{v}"
+                       "LinguisticVariant.csv.gz") for v in ("deDE15", "deAT24")]
+    with gzip.open(core_path, "rt", encoding="utf-8", newline="") as f:
+        core = {r["LOINC_NUM"]: r for r in csv.DictReader(f)}
+    pairs = []
+    for path in variants:
+        with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                if row["LOINC_NUM"] in core:
+                    pairs.extend(pairs_from_variant(row, core[row["LOINC_NUM"]]))
+    return derive(pairs)
+
+
+@pytest.mark.shared_data
+def test_lexicon_learnt_from_the_real_variants() -> None:
+    lexicon = _variant_lexicon()
+    assert len(lexicon) > 1000
+    for german, english in (("harnstoff", "urea"), ("gesamt", "total"), ("kalium", "potassium"),
+                            ("natrium", "sodium"), ("eisen", "iron"), ("blei", "lead"),
+                            ("frei", "free"), ("tollwut", "rabies"),
+                            ("berechnet", "calculated"), ("harnsaeure", "urate")):
+        assert english in lexicon.english(german), german
+    assert lexicon.value("SYSTEM", "Serum") == {"Ser": 1.0}
+    assert lexicon.value("PROPERTY", "Massenkonzentration") == {"MCnc": 1.0}
+    assert "24H" in lexicon.value("TIME_ASPCT", "24 Stunden")
+    assert "Test strip" in lexicon.value("METHOD_TYP", "Teststreifen")
