@@ -228,7 +228,8 @@ class TargetScopes:
 
     def warm(self, project: Project) -> threading.Thread:
         """Prepare the project's searcher in a daemon thread (the in-memory index of a small
-        code system; for an indexed one only the scope, e.g. a target ValueSet's codes)."""
+        code system; for an indexed one the scope, e.g. a target ValueSet's codes, and the
+        German lexicon learnt from its variants)."""
         thread = threading.Thread(target=self._warm, args=(project,), daemon=True,
                                   name=f"index-{project.id}")
         thread.start()
@@ -236,7 +237,9 @@ class TargetScopes:
 
     def _warm(self, project: Project) -> None:
         try:
-            self.searcher(project)
+            found = self.searcher(project)
+            if isinstance(found, StoreTargetSearch):
+                found.lexicon  # noqa: B018 - learnt once per index stamp (seconds for LOINC)
         except IndexNotReady:  # the page says so when it asks for suggestions
             pass
         except Exception:  # the next real request reports it

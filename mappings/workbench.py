@@ -10,7 +10,9 @@ system `project.source_system|source_version` (mappings.importer writes it).
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, fields, replace
@@ -64,6 +66,8 @@ MEANINGFUL = ("display", "unit", "specimen", "category")
 #: Seconds without progress after which another process's unfinished job counts as failed.
 STALE_JOB = 900
 _UPDATABLE = {f.name for f in fields(Project)} - {"id", "pk", "created"}
+
+log = logging.getLogger(__name__)
 
 
 class Workbench:
@@ -306,6 +310,22 @@ class Workbench:
     def target_labels(self, project_id: str, codes: Sequence[str]) -> dict[str, str]:
         """Target names in the project's language (code → name), where the target has one."""
         return target_labels(self.store, self.get_project(project_id), codes)
+
+    def warm_all(self) -> threading.Thread:
+        """Prepare every project's suggestions in one daemon thread, one after the other (a
+        server's start: the first suggestion after a restart then waits for nothing)."""
+        def run() -> None:
+            try:
+                projects = self.list_projects()
+            except Exception:  # the database is away: the pages will say so
+                log.warning("warming the workbench projects failed", exc_info=True)
+                return
+            for project in projects:
+                self.scopes.warm(project).join()
+
+        thread = threading.Thread(target=run, daemon=True, name="workbench-warm")
+        thread.start()
+        return thread
 
     def warm(self, project_id: str) -> None:
         """Start building the project's suggestion index in the background (a page that

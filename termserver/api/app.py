@@ -57,6 +57,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             app.state.workbench = Workbench(app.state.store)
         jobs = app.state.workbench.jobs
         jobs.start_worker()  # claims workbench jobs queued by any replica (mappings.jobs)
+        if jobs.settings.resident:  # a serving process: prepare the projects' suggestions
+            app.state.workbench.warm_all()
         try:
             yield
         finally:

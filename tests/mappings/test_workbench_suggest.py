@@ -298,3 +298,13 @@ def test_target_labels_give_names_in_the_project_language(wb: Workbench) -> None
     assert labels == {"2160-0": "Kreatinin", "2823-3": "Kalium"}  # 2345-7 has no German name
     wb.update_project("lab", author="anna", language="en")
     assert wb.target_labels("lab", ["2160-0"]) == {}
+
+
+def test_warm_all_prepares_every_project_before_anyone_asks(wb: Workbench) -> None:
+    """A server's start (api.app lifespan) warms each project: the searcher is kept, so the
+    first suggestion after a restart builds nothing."""
+    scope = wb.scopes.scope(wb.get_project("lab"))
+    assert wb.scopes._usable(scope) is None
+    wb.warm_all().join(60)
+    assert wb.scopes._usable(scope) is not None
+    assert wb.scopes.preparing(wb.get_project("lab")) is None
