@@ -28,12 +28,17 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import orjson
 from rapidfuzz import fuzz
 
 from mappings.normalize import base_tokens, fold, skeleton
 
-__all__ = ["AXES", "Lexicon", "Pair", "derive", "name_segments", "pairs_from_names",
-           "pairs_from_variant"]
+__all__ = ["AXES", "FORMAT", "Lexicon", "Pair", "derive", "from_json", "name_segments",
+           "pairs_from_names", "pairs_from_variant", "to_json"]
+
+#: The learnt lexicon's format: a lexicon kept in the database under another one is learnt anew
+#: (bump it whenever `derive` or the pairs it is given change).
+FORMAT = 1
 
 #: LOINC axes (columns of the LOINC table and of the variants), in their order.
 AXES = ("COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP")
@@ -193,6 +198,29 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
                 for code, c in counts.items():
                     merged[code] = merged.get(code, 0) + c
     return lexicon
+
+
+def to_json(lexicon: Lexicon) -> bytes:
+    """The lexicon as JSON (kept in the database for every process: from_json)."""
+    return orjson.dumps({
+        "format": FORMAT, "pairs": lexicon.pairs, "values": lexicon.values,
+        "value_words": lexicon.value_words,
+        "words": {g: [[list(e.english), e.axis, e.count, e.confidence] for e in entries]
+                  for g, entries in lexicon.words.items()}})
+
+
+def from_json(raw: bytes | str) -> Lexicon | None:
+    """The lexicon `to_json` wrote, or None when it is of another FORMAT or unreadable."""
+    try:
+        data = orjson.loads(raw)
+        if data.get("format") != FORMAT:
+            return None
+        return Lexicon(
+            words={g: tuple(Entry(tuple(e[0]), e[1], int(e[2]), float(e[3])) for e in entries)
+                   for g, entries in data["words"].items()},
+            values=data["values"], value_words=data["value_words"], pairs=int(data["pairs"]))
+    except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, AttributeError):
+        return None
 
 
 def name_segments(name: str, german: bool) -> dict[str, str]:

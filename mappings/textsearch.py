@@ -30,7 +30,10 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from mappings.glossary import glossary_words
+from mappings.lexicon import FORMAT as LEXICON_FORMAT
 from mappings.lexicon import Lexicon, derive, pairs_from_texts
+from mappings.lexicon import from_json as lexicon_from_json
+from mappings.lexicon import to_json as lexicon_to_json
 from mappings.normalize import ABBREVIATIONS, base_tokens, fold, index_word, query_tokens
 from mappings.suggest import (
     HINT_PROPERTIES,
@@ -122,18 +125,31 @@ _LEXICON_LOCK = threading.Lock()
 def stored_lexicon(store: Store, state: IndexState) -> Lexicon:
     """The German → English lexicon (mappings.lexicon) learnt from the German designations
     of LOINC's linguistic variants stored for `state`'s code system, with its axis
-    properties; learnt once per process and index stamp (a few seconds for LOINC)."""
+    properties; learnt once per index build by whichever process needs it first and kept in
+    the database for every other process and restart (a second for LOINC)."""
     found = _LEXICONS.get(state.stamp)
     if found is None:
         with _LEXICON_LOCK:
             found = _LEXICONS.get(state.stamp)
             if found is None:
-                found = derive(pair for display, texts, props
-                               in search_candidates.variant_names(store, state.cs_pk)
-                               for pair in pairs_from_texts(display, texts, props))
+                found = _kept_or_learnt(store, state)
                 if len(_LEXICONS) >= 8:
                     _LEXICONS.clear()
                 _LEXICONS[state.stamp] = found
+    return found
+
+
+def _kept_or_learnt(store: Store, state: IndexState) -> Lexicon:
+    """The lexicon kept in the database for this index build (learnt by any process since
+    the last load or reindex), else learnt now and kept for the others."""
+    name = f"lexicon-{LEXICON_FORMAT}"
+    kept = search_candidates.derived(store, state, name)
+    found = lexicon_from_json(kept) if kept is not None else None
+    if found is None:
+        found = derive(pair for display, texts, props
+                       in search_candidates.variant_names(store, state.cs_pk)
+                       for pair in pairs_from_texts(display, texts, props))
+        search_candidates.keep_derived(store, state, name, lexicon_to_json(found).decode())
     return found
 
 

@@ -77,6 +77,16 @@ def ensure_meta(conn: Connection) -> None:
     conn.exec_driver_sql(
         "CREATE TABLE IF NOT EXISTS search_meta (cs_pk BIGINT PRIMARY KEY, "
         "format INTEGER NOT NULL, terms INTEGER NOT NULL, built_at VARCHAR(40) NOT NULL)")
+    ensure_derived(conn)
+
+
+def ensure_derived(conn: Connection) -> None:
+    """`search_derived` (cs_pk, name, stamp, data): what a reader derived from an index (the
+    workbench's learnt lexicon), kept for every process until the index is rebuilt."""
+    conn.exec_driver_sql(
+        "CREATE TABLE IF NOT EXISTS search_derived (cs_pk BIGINT NOT NULL, "
+        "name VARCHAR(60) NOT NULL, stamp VARCHAR(200) NOT NULL, data TEXT NOT NULL, "
+        "PRIMARY KEY (cs_pk, name))")
 
 
 def drop(conn: Connection, cs_pk: int) -> None:
@@ -86,6 +96,7 @@ def drop(conn: Connection, cs_pk: int) -> None:
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_term(cs_pk)}")
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_vocab(cs_pk)}")
     conn.exec_driver_sql(_m(conn, "DELETE FROM search_meta WHERE cs_pk = ?"), (cs_pk,))
+    conn.exec_driver_sql(_m(conn, "DELETE FROM search_derived WHERE cs_pk = ?"), (cs_pk,))
 
 
 def build(conn: Connection, cs_pk: int, progress: Progress | None = None) -> int:

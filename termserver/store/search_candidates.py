@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from sqlalchemy.exc import IntegrityError
 
 from termserver.errors import TerminologyError
+from termserver.store import search
 from termserver.store.search import FORMAT, _fts, _term, _vocab
 
 if TYPE_CHECKING:
@@ -97,6 +99,40 @@ def state(store: Store, cs_pk: int) -> IndexState | None:
 
 
 _ACTIVE: dict[tuple[Any, ...], int] = {}
+
+
+def _stamp_text(index: IndexState) -> str:
+    return "|".join(str(part) for part in index.stamp)[:200]
+
+
+def derived(store: Store, index: IndexState, name: str) -> str | None:
+    """What a reader derived from this index and kept under `name` (keep_derived), or None
+    when nothing is kept for the index as it is now (rebuilt since, or never kept)."""
+    try:
+        rows = store._hot_query(_m(store, "SELECT stamp, data FROM search_derived WHERE "
+                                          "cs_pk = ? AND name = ?"), (index.cs_pk, name))
+    except Exception as exc:  # an index built before derived values were kept
+        if "search_derived" not in str(exc):
+            raise
+        return None
+    if not rows or str(rows[0][0]) != _stamp_text(index):
+        return None
+    return str(rows[0][1])
+
+
+def keep_derived(store: Store, index: IndexState, name: str, data: str) -> None:
+    """Keep `data` derived from this index under `name`, for every process (replacing what
+    was kept for an older build); a concurrent keeper's row wins."""
+    try:
+        with store.engine.begin() as conn:
+            search.ensure_derived(conn)
+            conn.exec_driver_sql(_m(store, "DELETE FROM search_derived WHERE cs_pk = ? AND "
+                                           "name = ?"), (index.cs_pk, name))
+            conn.exec_driver_sql(_m(store, "INSERT INTO search_derived (cs_pk, name, stamp, "
+                                           "data) VALUES (?, ?, ?, ?)"),
+                                 (index.cs_pk, name, _stamp_text(index), data))
+    except IntegrityError:  # another process kept it at the same moment
+        pass
 
 
 def _active(store: Store, cs_pk: int, texts: int) -> int:

@@ -9,13 +9,16 @@ import gzip
 
 import pytest
 
+from mappings import textsearch
 from mappings.lexicon import (
     Lexicon,
     derive,
+    from_json,
     name_segments,
     pairs_from_names,
     pairs_from_texts,
     pairs_from_variant,
+    to_json,
 )
 from mappings.suggest import TargetIndex, TargetTerm, suggest
 from mappings.textsearch import StoreTargetSearch
@@ -111,6 +114,34 @@ def test_store_search_learns_the_lexicon_from_stored_designations(
     best = finder.suggest("Harnstoff-N im Liquor", unit="mg/dl")
     assert best and best[0].code == "3094-0"
     assert "unit mg/dl fits Mass concentration (MCnc)" in best[0].why
+
+
+def test_the_learnt_lexicon_is_kept_for_every_process_until_a_rebuild(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Learnt once per index build and kept in the database: another process (an empty
+    process cache) and a restart read it instead of learning; a rebuilt index learns anew."""
+    monkeypatch.setattr(search, "SEARCH_MIN", 1)
+    monkeypatch.setattr(textsearch, "_LEXICONS", {})  # an earlier test's build may share a stamp
+    load(store, LOINC, "9.99", STORED)
+    learnt = StoreTargetSearch(store, [(LOINC, "9.99")]).lexicon
+    assert from_json(to_json(learnt)) == learnt
+    monkeypatch.setattr(textsearch, "_LEXICONS", {})  # as in another process
+
+    def no_learning(*_: object) -> None:
+        raise AssertionError("learnt again although a lexicon was kept")
+
+    with monkeypatch.context() as m:
+        m.setattr(textsearch, "derive", no_learning)
+        assert StoreTargetSearch(store, [(LOINC, "9.99")]).lexicon == learnt
+    monkeypatch.setattr(textsearch, "_LEXICONS", {})
+    with store.engine.begin() as conn:  # a reindex: the kept lexicon belongs to the old build
+        search.build(conn, store.resolve_code_system(LOINC, "9.99").pk)  # type: ignore[union-attr]
+    calls: list[int] = []
+    derive_ = textsearch.derive
+    monkeypatch.setattr(textsearch, "derive", lambda pairs: calls.append(1) or derive_(pairs))
+    assert StoreTargetSearch(store, [(LOINC, "9.99")]).lexicon == learnt
+    assert calls == [1]
+    assert from_json(b"{") is None and from_json(b'{"format": -1}') is None
 
 
 def _variant_lexicon() -> Lexicon:
