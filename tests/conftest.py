@@ -4,6 +4,7 @@ on the real PostgreSQL too (test ids end in [sqlite] / [postgresql])."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,16 @@ def _reset_postgres(url: str) -> None:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _background_work_ends_with_its_test() -> Iterator[None]:
+    """Wait for the workbench's warm-up threads a test started (mappings.targets.warm): they
+    read and keep the learnt lexicon, and must not outlive the database the test drops."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name.startswith(("index-", "workbench-warm")) and thread.is_alive():
+            thread.join(60)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
