@@ -35,7 +35,9 @@ PROPERTY_NAMES = {
     "EntVol": "Entitic volume", "EntMass": "Entitic mass", "PPres": "Partial pressure",
     "LsCnc": "Log substance concentration", "MRat": "Mass rate", "SRat": "Substance rate",
     "CRat": "Catalytic rate", "VRat": "Volume rate", "Vol": "Volume", "Mass": "Mass",
-    "Score": "Score", "RelTime": "Relative time", "Naric": "Number aric"}
+    "Score": "Score", "RelTime": "Relative time", "Naric": "Number aric",
+    "Pres": "Pressure", "Osmol": "Osmolality", "Num": "Number", "Temp": "Temperature",
+    "MSCnc": "Mass or substance concentration", "CRto": "Catalytic ratio"}
 
 
 def _name(prop: str) -> str:

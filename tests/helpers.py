@@ -9,7 +9,7 @@ import socket
 import tarfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -140,3 +140,34 @@ def set_legacy_version(conn: Any, version: int) -> None:
     legacy_version.create(conn, checkfirst=True)
     conn.execute(legacy_version.delete())
     conn.execute(legacy_version.insert().values(version=version, applied_at="2026-01-01"))
+
+
+def chunk_counter(answer: Callable[[Any, Any], Any], sizes: list[int]
+                  ) -> Callable[[Any, Any], Any]:
+    """A set-based service function (termserver.service.bulk: `(ctx, requests)`) that records
+    the size of every chunk it is given in `sizes`."""
+    def counted(ctx: Any, requests: Any) -> Any:
+        sizes.append(len(requests))
+        return answer(ctx, requests)
+    return counted
+
+
+@contextmanager
+def indexed_api(db_url: str, monkeypatch: pytest.MonkeyPatch, code_system: dict[str, Any]
+                ) -> Iterator[tuple[Any, Any]]:
+    """A TestClient of an app on `db_url` with `code_system` POSTed and text-indexed however
+    small it is (search.SEARCH_MIN 1); yields (client, store)."""
+    from fastapi.testclient import TestClient
+
+    from termserver.api.app import create_app
+    from termserver.settings import Settings
+    from termserver.store import Store, search
+
+    monkeypatch.setattr(search, "SEARCH_MIN", 1)
+    store = Store(db_url)
+    try:
+        with TestClient(create_app(Settings(db=db_url, base_url="http://t/fhir"), store)) as c:
+            assert c.post("/fhir/CodeSystem", json=code_system).status_code == 201
+            yield c, store
+    finally:
+        store.close()

@@ -25,17 +25,31 @@ def build_legacy(url: str, version: int) -> None:
     """The schema of hand-rolled version `version` with some content written at it."""
     engine = create_engine(url)
     dialect = engine.dialect.name
-    ddl = (LEGACY / f"v{version}.{dialect}.sql").read_text()
+    ddl = (LEGACY / f"legacy.{dialect}.sql").read_text()
     with engine.begin() as conn:
-        for statement in ddl.split(";\n\n"):
-            body = "\n".join(line for line in statement.splitlines()
-                             if not line.startswith("--")).strip().rstrip(";")
-            if body:
-                conn.exec_driver_sql(body)
+        for statement in legacy_statements(ddl, version):
+            conn.exec_driver_sql(statement.rstrip(";"))
         conn.execute(text("INSERT INTO schema_version (version, applied_at) "
                           "VALUES (:v, '2026-01-01')"), {"v": version})
         _content(conn, version)
     engine.dispose()
+
+
+def legacy_statements(text: str, version: int) -> list[str]:
+    """The DDL of `version`, in its order, from a `legacy.<backend>.sql` file: each distinct
+    statement once, after a line `-- at v1:0 v2:0 …` (version: place; written by
+    tests/fixtures/legacy_schema/snapshot.py)."""
+    placed: list[tuple[int, str]] = []
+    for chunk in text.split(";\n\n"):
+        lines = chunk.strip().splitlines()
+        while lines and not lines[0].startswith("-- at "):  # the file's header
+            lines.pop(0)
+        if not lines:
+            continue
+        places = dict(item.split(":") for item in lines[0][len("-- at "):].split())
+        if f"v{version}" in places:
+            placed.append((int(places[f"v{version}"]), "\n".join(lines[1:]).strip()))
+    return [body for _, body in sorted(placed)]
 
 
 def _content(conn: Any, version: int) -> None:

@@ -12,22 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from mappings.axisfit import PROPERTY_NAMES
 from mappings.model import SourceCode
 from termserver.api.i18n import translate
 
-#: LOINC PROPERTY codes in words (English; German through the catalogue).
-PROPERTIES = {
-    "MCnc": "mass concentration", "SCnc": "substance concentration",
-    "CCnc": "catalytic concentration", "ACnc": "arbitrary concentration",
-    "NCnc": "number concentration", "MFr": "mass fraction", "NFr": "number fraction",
-    "SFr": "substance fraction", "VFr": "volume fraction", "PrThr": "presence or threshold",
-    "Titr": "titer", "EntVol": "entitic volume", "EntMass": "entitic mass",
-    "Pres": "pressure", "LsCnc": "log substance concentration", "Osmol": "osmolality",
-    "MRat": "mass rate", "SRat": "substance rate", "Vol": "volume", "Time": "time",
-    "Num": "number", "Prid": "presence or identity", "Type": "type", "Temp": "temperature",
-    "MSCnc": "mass or substance concentration", "CRto": "catalytic ratio",
-    "MRto": "mass ratio", "SRto": "substance ratio", "RelTime": "relative time",
-}
+#: LOINC PROPERTY codes in words (English, as the suggestion engine names them; German
+#: through the catalogue).
+PROPERTIES = {code: name.lower() for code, name in PROPERTY_NAMES.items()}
 #: LOINC SYSTEM codes in words.
 SYSTEMS = {
     "Ser/Plas": "serum or plasma", "Ser": "serum", "Plas": "plasma", "Bld": "blood",

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from termserver.api import batch_sets
 from termserver.service import bulk
-from tests.helpers import code_system, value_set
+from tests.helpers import chunk_counter, code_system, value_set
 
 CS = "http://example.org/cs/lab"
 OTHER = "http://example.org/cs/other"
@@ -117,15 +117,9 @@ def test_set_answers_equal_entry_by_entry_answers(loaded: TestClient,
 def test_a_set_reads_ahead_once_per_chunk(loaded: TestClient,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     chunks: list[int] = []
-    translate_chunk = bulk.translate_chunk
-
-    def counted(ctx: Any, requests: Any) -> Any:
-        chunks.append(len(requests))
-        return translate_chunk(ctx, requests)
-
-    monkeypatch.setattr(bulk, "translate_chunk", counted)
-    monkeypatch.setitem(batch_sets._PLANS, "translate", (
-        batch_sets._PLANS["translate"][0], counted, batch_sets._PLANS["translate"][2]))
+    build, _, shape = batch_sets._PLANS["translate"]
+    monkeypatch.setitem(batch_sets._PLANS, "translate",
+                        (build, chunk_counter(bulk.translate_chunk, chunks), shape))
     monkeypatch.setattr(batch_sets, "CHUNK", 40)
     entries = [_get("ConceptMap/$translate", url=CM, system=CS, code=CODES[i % 6])
                for i in range(100)]

@@ -26,7 +26,7 @@ from termserver.service.translate import translate
 from termserver.settings import Settings
 from termserver.store import Store
 from tests.api.test_translate_fastpath import SRC, TGT, TGT2, A, B, C, _maps
-from tests.helpers import serve_app
+from tests.helpers import chunk_counter, serve_app
 
 CS = "http://example.org/cs/bulk"
 NDJSON = {"Content-Type": "application/x-ndjson"}
@@ -257,13 +257,8 @@ def test_repeated_lines_across_requests_follow_every_terminology_write(
     from termserver.service import bulk as service_bulk
 
     calls: list[int] = []
-    real = service_bulk.lookup_chunk
-
-    def counting(ctx: Any, requests: Any) -> Any:
-        calls.append(len(requests))
-        return real(ctx, requests)
-
-    monkeypatch.setattr(service_bulk, "lookup_chunk", counting)
+    monkeypatch.setattr(service_bulk, "lookup_chunk",
+                        chunk_counter(service_bulk.lookup_chunk, calls))
     lines = [{"id": 1, "code": "k2"}, {"code": "k2"}, {"code": "nope"}]
     first = _post(client, "lookup-bulk", lines, system=CS)
     assert first[0]["display"] == first[1]["display"] == "Sodium" and calls == [3]

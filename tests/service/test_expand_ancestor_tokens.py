@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from termserver.api.app import create_app
-from termserver.settings import Settings
 from termserver.store import Store, expand_subtree, search, search_ancestors
+from tests.helpers import indexed_api
 from tests.loaders.test_snomed import load_fixture
 from tests.service.test_expand_paged import _both
 
@@ -62,13 +61,9 @@ def _code_system(extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
 
 @pytest.fixture
 def api(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setattr(search, "SEARCH_MIN", 1)  # index the small test code system too
-    store = Store(db_url)
-    with TestClient(create_app(Settings(db=db_url, base_url="http://t/fhir"), store)) as c:
-        assert c.post("/fhir/CodeSystem", json=_code_system()).status_code == 201
+    with indexed_api(db_url, monkeypatch, _code_system()) as (c, store):
         load_fixture(store)
         yield c
-    store.close()
 
 
 def _vs(system: str, *filters: dict[str, str]) -> dict[str, Any]:

@@ -12,9 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from termserver.api import fastpath
-from termserver.api.app import create_app
-from termserver.settings import Settings
-from termserver.store import Store, search
+from tests.helpers import indexed_api
 from tests.service.test_expand_paged import CS, _code_system
 
 VS = "http://example.org/vs/lab-stored"
@@ -23,10 +21,7 @@ VS_CHEM = "http://example.org/vs/lab-chem"
 
 @pytest.fixture
 def api(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setattr(search, "SEARCH_MIN", 1)  # index the small test code system too
-    store = Store(db_url)
-    with TestClient(create_app(Settings(db=db_url, base_url="http://t/fhir"), store)) as c:
-        assert c.post("/fhir/CodeSystem", json=_code_system()).status_code == 201
+    with indexed_api(db_url, monkeypatch, _code_system()) as (c, store):
         for vid, url, include in (
                 ("lab-stored", VS, {"system": CS}),
                 ("lab-chem", VS_CHEM, {"system": CS, "filter": [
@@ -35,7 +30,6 @@ def api(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
                   "status": "active", "compose": {"include": [include]}}
             assert c.put(f"/fhir/ValueSet/{vid}", json=vs).status_code in (200, 201)
         yield c
-    store.close()
 
 
 def _answer(api: TestClient, params: list[tuple[str, str]], headers: dict[str, str]

@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from termserver.api.app import create_app
 from termserver.service import expand_paged
-from termserver.settings import Settings
-from termserver.store import Store, search
+from termserver.store import search
+from tests.helpers import indexed_api
 
 CS = "http://example.org/cs/lab"
 VS = "http://example.org/vs/lab"
@@ -49,12 +48,8 @@ def _code_system() -> dict[str, Any]:
 
 @pytest.fixture
 def api(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setattr(search, "SEARCH_MIN", 1)  # index the small test code system too
-    store = Store(db_url)
-    with TestClient(create_app(Settings(db=db_url, base_url="http://t/fhir"), store)) as c:
-        assert c.post("/fhir/CodeSystem", json=_code_system()).status_code == 201
+    with indexed_api(db_url, monkeypatch, _code_system()) as (c, store):
         yield c
-    store.close()
 
 
 def _vs(*include: dict[str, Any]) -> dict[str, Any]:
