@@ -33,7 +33,6 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 import loadgen  # noqa: E402
 import translate_bench as tb  # noqa: E402
-from run import cpu_seconds, free_port, start  # noqa: E402
+from run import cpu_seconds, free_port, measure_and_report, start  # noqa: E402
 
 HOST = tb.HOST
 VS_URL = "http://hospital.example.org/fhir/ValueSet/loinc-100k"
@@ -300,13 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", help="a database that already holds LOINC (default: a fresh one)")
     ap.add_argument("--out", type=Path, default=HERE / "bulk_results.md")
     args = ap.parse_args(argv)
-    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
-    with tempfile.TemporaryDirectory(prefix="bulk-bench-") as tmp:
-        out = measure(args, Path(tmp))
-    text = report(out, args, started)
-    args.out.write_text(text)
-    print(text)
-    return 0
+    return measure_and_report(args, "bulk-bench-", measure, report)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,13 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,6 +54,20 @@ class Target:
     @property
     def median(self) -> float:
         return statistics.median(self.rates) if self.rates else 0.0
+
+
+def measure_and_report(args: argparse.Namespace, prefix: str,
+                       measure: Callable[[argparse.Namespace, Path], Any],
+                       report: Callable[[Any, argparse.Namespace, str], str]) -> int:
+    """Run `measure` in a temporary folder, write `report`'s text to `args.out` and print it
+    (the main of bench/translate_bench.py and bench/bulk_bench.py)."""
+    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        out = measure(args, Path(tmp))
+    text = report(out, args, started)
+    args.out.write_text(text)
+    print(text)
+    return 0
 
 
 def free_port() -> int:

@@ -28,7 +28,6 @@ import gzip
 import os
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,7 +43,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import loadgen  # noqa: E402
-from run import cpu_seconds, free_port, start  # noqa: E402
+from run import cpu_seconds, free_port, measure_and_report, start  # noqa: E402
 
 HOST = "127.0.0.1"
 LOINC = "http://loinc.org"
@@ -384,13 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bulk-timeout", type=float, default=900.0)
     ap.add_argument("--out", type=Path, default=HERE / "translate_results.md")
     args = ap.parse_args(argv)
-    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
-    with tempfile.TemporaryDirectory(prefix="translate-bench-") as tmp:
-        out = measure(args, Path(tmp))
-    text = report(out, args, started)
-    args.out.write_text(text)
-    print(text)
-    return 0
+    return measure_and_report(args, "translate-bench-", measure, report)
 
 
 if __name__ == "__main__":

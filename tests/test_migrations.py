@@ -219,19 +219,10 @@ def test_an_older_revision_runs_the_missing_revisions(db_url: str) -> None:
 def test_four_processes_upgrade_a_legacy_database_at_the_same_moment(db_url: str) -> None:
     """The stamp and the revisions run once, under the migration lock: every process comes up,
     and the closure the 0003 revision builds is there once."""
-    import subprocess
-    import sys
-    import time
-
-    from tests.test_startup import OPEN_AT
+    from tests.test_startup import open_at_once
 
     build_legacy(db_url, 2)
-    start = f"{time.time() + 8:.3f}"  # after every interpreter has imported the store
-    procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT, db_url, start],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-             for _ in range(4)]
-    outputs = [p.communicate(timeout=120)[0].strip() for p in procs]
-    assert outputs == ["ok"] * 4
+    assert open_at_once(db_url) == ["ok"] * 4
     engine = create_engine(db_url)
     with engine.connect() as conn:
         assert migrations.current(conn) == migrations.Revision(migrations.head(), None)

@@ -118,15 +118,19 @@ except Exception as exc:
 """
 
 
-def test_four_processes_migrate_an_empty_database_at_the_same_moment(db_url: str) -> None:
-    """Without the migration lock two of them create the schema at once and one fails
-    (PostgreSQL: UniqueViolation on pg_type; SQLite: table already exists)."""
+def open_at_once(db_url: str, n: int = 4) -> list[str]:
+    """What `n` processes print that open a Store on `db_url` at the same moment (OPEN_AT)."""
     start = f"{time.time() + 8:.3f}"  # after every interpreter has imported the store
     procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT, db_url, start],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for _ in range(4)]
-    outputs = [p.communicate(timeout=120)[0].strip() for p in procs]
-    assert outputs == ["ok"] * 4
+             for _ in range(n)]
+    return [p.communicate(timeout=120)[0].strip() for p in procs]
+
+
+def test_four_processes_migrate_an_empty_database_at_the_same_moment(db_url: str) -> None:
+    """Without the migration lock two of them create the schema at once and one fails
+    (PostgreSQL: UniqueViolation on pg_type; SQLite: table already exists)."""
+    assert open_at_once(db_url) == ["ok"] * 4
 
 
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL not configured: set TERMSERVER_TEST_PG_URL")
