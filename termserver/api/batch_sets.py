@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 from termserver import metrics
 from termserver.api.routes.codesystem import _lookup_request
 from termserver.api.routes.validate import _request as validate_request
+from termserver.api.tx import context_from
 from termserver.errors import TerminologyError
 from termserver.fhir import params as p
 from termserver.fhir.outcome import operation_outcome
@@ -94,7 +95,7 @@ def answer(store: Store, kind: Kind, members: Sequence[Member], accept_language:
         chunk = members[start:start + CHUNK]
         began = time.perf_counter()
         deadline.start(timeout)
-        ctx = TxContext(store) if kind == "lookup" else _context(store)
+        ctx = TxContext(store) if kind == "lookup" else context_from(store, [])
         build, run, shape = _PLANS[kind]
         requests: list[Any] = []
         for m in chunk:
@@ -111,12 +112,6 @@ def answer(store: Store, kind: Kind, members: Sequence[Member], accept_language:
             metrics.observe_request(operation, resource, status, share)
         out.extend(answers)
     return out
-
-
-def _context(store: Store) -> TxContext:
-    from termserver.api.tx import context_from
-
-    return context_from(store, [])
 
 
 def _validate(on_value_set: bool) -> Callable[[TxContext, p.Pairs, str | None], Any]:

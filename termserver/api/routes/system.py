@@ -164,10 +164,10 @@ class _Dispatcher:
             return out
         for i, entry in enumerate(entries):
             try:
-                method, path, query, _ = self._request(i, entry)
+                method, path, query = self._target(i, entry)
             except InvalidRequest:
                 continue
-            found = batch_sets.member(i, method, path[len(self.mount):], query.decode(),
+            found = batch_sets.member(i, method, path[len(self.mount):], query,
                                       entry.get("resource"))
             if found is not None:
                 out.setdefault(found.kind, []).append(found)
@@ -175,13 +175,18 @@ class _Dispatcher:
 
     async def entry(self, i: int, entry: Any) -> JSON:
         try:
-            method, path, query, body = self._request(i, entry)
+            method, path, query = self._target(i, entry)
         except InvalidRequest as exc:
             return _answer(400, operation_outcome(exc.issues()))
-        status, headers, content = await self._call(method, path, query, body)
+        resource = entry.get("resource")
+        body = orjson.dumps(resource) if resource is not None and method in ("POST", "PUT") \
+            else b""
+        status, headers, content = await self._call(method, path, query.encode(), body)
         return _answer(status, None, content, headers)
 
-    def _request(self, i: int, entry: Any) -> tuple[str, str, bytes, bytes]:
+    def _target(self, i: int, entry: Any) -> tuple[str, str, str]:
+        """The entry's method, path (below the mount) and query string; InvalidRequest when
+        its request is not one this batch can run."""
         where = f"Bundle.entry[{i}].request"
         req = entry.get("request") if isinstance(entry, dict) else None
         if not isinstance(req, dict) or not req.get("method") or not req.get("url"):
@@ -201,10 +206,7 @@ class _Dispatcher:
         if path.rstrip("/") == self.mount:
             raise InvalidRequest(f"{where}.url: a batch cannot contain another batch",
                                  expression=(f"{where}.url",))
-        resource = entry.get("resource")
-        body = orjson.dumps(resource) if resource is not None and method in ("POST", "PUT") \
-            else b""
-        return method, path, parts.query.encode(), body
+        return method, path, parts.query
 
     async def _call(self, method: str, path: str, query: bytes, body: bytes
                     ) -> tuple[int, dict[bytes, bytes], bytes]:
