@@ -93,16 +93,22 @@ def _content(conn: Any, version: int) -> None:
 
 def schema_differences(url: str) -> list[Any]:
     """What differs between the database's schema and schema.py (objects only the database
-    has, such as text indexes and the legacy version table, are left out)."""
+    has, such as text indexes and the legacy version table, are left out); on SQLite also
+    whether `code_system` has AUTOINCREMENT, which reflection does not see."""
     def ours(obj: Any, name: str | None, kind: str, reflected: bool, other: Any) -> bool:
         return not (reflected and other is None)
 
     engine = create_engine(url)
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_object": ours})
-        found = compare_metadata(context, metadata)
+        found = list(compare_metadata(context, metadata))
+        if engine.dialect.name == "sqlite":
+            sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = "
+                                    "'code_system'")).scalar()
+            if "AUTOINCREMENT" not in str(sql).upper():
+                found.append(("no AUTOINCREMENT", "code_system"))
     engine.dispose()
-    return list(found)
+    return found
 
 
 @pytest.mark.parametrize("version", sorted(migrations.LEGACY_REVISIONS))
@@ -132,6 +138,29 @@ def test_every_legacy_version_upgrades_with_its_data(db_url: str, version: int) 
     finally:
         store.close()
     assert schema_differences(db_url) == []
+
+
+def test_an_old_sqlite_code_system_key_is_never_handed_out_again(tmp_path: Path) -> None:
+    """A database made before schema 6 gets `code_system` rebuilt with AUTOINCREMENT (0008):
+    its rows and their concepts survive, foreign keys are on again, and the key of a dropped
+    CodeSystem is not reused."""
+    url = f"sqlite:///{tmp_path / 'v5.db'}"
+    build_legacy(url, 5)
+    store = Store(url)
+    try:
+        with store.engine.begin() as conn:
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            concepts = conn.execute(text("SELECT count(*) FROM concept")).scalar()
+            assert concepts == 3
+            conn.execute(text("INSERT INTO code_system (pk, resource_pk, url, content, "
+                              "concept_count) VALUES (7, 2, 'http://x', 'complete', 0)"))
+            conn.execute(text("DELETE FROM code_system WHERE pk = 7"))
+            conn.execute(text("INSERT INTO code_system (resource_pk, url, content, "
+                              "concept_count) VALUES (3, 'http://y', 'complete', 0)"))
+            assert conn.execute(text("SELECT max(pk) FROM code_system")).scalar() == 8
+    finally:
+        store.close()
+    assert schema_differences(url) == []
 
 
 def test_a_fresh_database_equals_the_schema_and_is_at_head(db_url: str) -> None:
