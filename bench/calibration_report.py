@@ -1,6 +1,7 @@
-"""Calibration of the first suggestion's score for bench/mapping_eval.py: an isotonic fit on
-the tuned halves (mappings.calibration), judged on the held-out halves (precision at
-confidence >= 0.9, ECE), and a reliability diagram as a PNG.
+"""Calibration of the first suggestion's score for bench/mapping_eval.py: the conservative fit
+of mappings.calibration (score and margin, Wilson lower bounds) on the tuned halves, judged on
+the held-out halves (precision at confidence >= 0.9, ECE) next to the raw score and a plain
+isotonic fit, and a reliability diagram as a PNG.
 
 matplotlib is not installed in the project's environment, so the PNG is drawn with numpy and
 zlib: x = confidence, y = share correct, both 0..1; grey diagonal = perfect calibration; blue
@@ -11,17 +12,26 @@ bench/mapping_results.md.
 
 from __future__ import annotations
 
+import json
 import struct
 import sys
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from pprint import pformat
+from textwrap import indent
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mappings.calibration import Calibration, ece, precision_at, reliability  # noqa: E402
+from mappings.calibration import (  # noqa: E402
+    Calibration,
+    Conservative,
+    ece,
+    precision_at,
+    reliability,
+)
 
 SIZE, PAD = 400, 30
 
@@ -68,28 +78,48 @@ def diagram(calibrated: Sequence[tuple[float, float, int]],
     _png(img, path)
 
 
-def report(tuned: Sequence[tuple[float, bool]], held: Sequence[tuple[float, bool]],
-           png: Path, table: Path) -> list[str]:
-    """Fit on `tuned` (top score, first right), judge on `held`; write the PNG and the fitted
-    table (JSON); return markdown lines."""
-    cal = Calibration.fit([s for s, _ in tuned], [ok for _, ok in tuned])
-    cal.dump(table)
-    raw = [s for s, _ in held]
-    ok = [c for _, c in held]
-    conf = [cal(s) for s in raw]
-    p_cal, n_cal = precision_at(conf, ok, 0.9)
-    p_raw, n_raw = precision_at(raw, ok, 0.9)
+def write_fit(fit: Conservative, path: Path) -> None:
+    """The fit as mappings/calibration_fit.py (the table the product applies)."""
+    text = path.read_text(encoding="utf-8")
+    head = text[:text.index("FITTED")]
+    body = indent(pformat(fit.to_dict(), width=90, compact=True), "    ")
+    path.write_text(f"{head}FITTED: dict[str, Any] | None = (\n{body}\n)\n", encoding="utf-8")
+
+
+def report(tuned: Sequence[tuple[float, float, float, bool]],
+           held: Sequence[tuple[float, float, float, bool]], png: Path, table: Path,
+           fit_path: Path | None = None) -> list[str]:
+    """Fit on `tuned` (first suggestion's raw score, its margin to the second, the confidence
+    shown, right or not), judge on `held`; write the PNG and the fit (JSON, and with
+    `fit_path` the product's table); return markdown lines."""
+    fit = Conservative.fit([r for r, _, _, _ in tuned], [m for _, m, _, _ in tuned],
+                           [ok for *_, ok in tuned])
+    table.write_text(json.dumps(fit.to_dict()) + "\n", encoding="utf-8")
+    if fit_path is not None:
+        write_fit(fit, fit_path)
+    iso = Calibration.fit([r for r, _, _, _ in tuned], [ok for *_, ok in tuned])
+    ok = [c for *_, c in held]
+    raw = [min(max(r, 0.0), 1.0) for r, _, _, _ in held]
+    conf = [fit(r, m) for r, m, _, _ in held]
+    rows = [("raw score", raw), ("isotonic on the raw score (the previous calibration)",
+                                 [iso(r) for r, _, _, _ in held]),
+            ("conservative (score and margin, Wilson lower bounds): this fit", conf),
+            ("confidence shown by the product in this run (mappings/calibration_fit.py)",
+             [c for _, _, c, _ in held])]
     diagram(reliability(conf, ok), reliability(raw, ok), png)
-    return [
-        f"Calibration (isotonic, fitted on the tuned halves: {len(tuned)} cases; judged on "
-        f"the held-out halves: {len(held)} cases; table `{table.name}`, diagram "
-        f"`{png.name}`):", "",
-        "| held-out | cases ≥ 0.9 | precision ≥ 0.9 | ECE (10 bins) |", "|---|---|---|---|",
-        f"| raw score | {n_raw} | {p_raw:.3f} | {ece(raw, ok):.3f} |",
-        f"| calibrated confidence | {n_cal} | {p_cal:.3f} | {ece(conf, ok):.3f} |", "",
-        "Reliability (held-out, calibrated): " + ", ".join(
+    p_cal, n_cal = precision_at(conf, ok, 0.9)
+    lines = [
+        f"Calibration (fitted on the tuned halves: {len(tuned)} first suggestions; judged on "
+        f"the held-out halves: {len(held)}; fit `{table.name}`, diagram `{png.name}`):", "",
+        "| held-out | cases ≥ 0.9 | precision ≥ 0.9 | ECE (10 bins) |", "|---|---|---|---|"]
+    for name, values in rows:
+        p, n = precision_at(values, ok, 0.9)
+        lines.append(f"| {name} | {n} | {p:.3f} | {ece(values, ok):.3f} |")
+    lines += [
+        "", "Reliability (held-out, conservative): " + ", ".join(
             f"{m:.2f}→{a:.2f} (n={n})" for m, a, n in reliability(conf, ok)) + ".", "",
         f"Goal (issue 17): precision ≥ 0.95 at confidence ≥ 0.9 on the held-out halves: "
         f"{p_cal:.3f} over {n_cal} cases, {'met' if p_cal >= 0.95 and n_cal else 'not met'}.",
         "Diagram: x confidence, y share correct; grey diagonal perfect calibration; blue bars "
-        "held-out cases by calibrated confidence; red dots the same cases by raw score."]
+        "held-out cases by conservative confidence; red dots the same cases by raw score."]
+    return lines

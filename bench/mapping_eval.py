@@ -47,6 +47,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
+from mappings.calibration import margins  # noqa: E402
 from mappings.glossary import GLOSSARY  # noqa: E402
 from mappings.lexicon import Lexicon  # noqa: E402
 from mappings.normalize import fold  # noqa: E402
@@ -205,12 +206,36 @@ def ranks(cases: list[Case], ranker: Callable[[Case], list[str]]) -> tuple[list[
     return out, (time.perf_counter() - start) * 1000 / max(len(cases), 1)
 
 
-def _ours(index: TargetIndex, c: Case, top: list[float]) -> list[str]:
-    """`mappings.suggest` codes for a case; the first one's score appended to `top`."""
+def _ours(index: TargetIndex, c: Case, top: list[tuple[float, float, float]],
+          dump: list[dict[str, object]] | None = None) -> list[str]:
+    """`mappings.suggest` codes for a case; the first one's raw score, its margin to the
+    second and its shown confidence appended to `top` (the case to `dump`)."""
     found = suggest(index, c.text, unit=c.unit, specimen=c.specimen, category=c.category,
                     limit=5)
-    top.append(found[0].score if found else 0.0)
+    raw = [s.raw if s.raw is not None else s.score for s in found]
+    top.append((raw[0], margins(raw)[0], found[0].score) if found else (0.0, 0.0, 0.0))
+    if dump is not None:
+        dump.append({"text": c.text, "unit": c.unit, "specimen": c.specimen, "gold": c.gold,
+                     "category": c.category, "found": [(s.code, s.score, s.raw, s.display)
+                                                       for s in found]})
     return [s.code for s in found]
+
+
+def without_language(terms: list[TargetTerm], prefix: str) -> list[TargetTerm]:
+    """`terms` without their designations in languages starting with `prefix` (e.g. de-AT)."""
+    return [TargetTerm(t.code, t.display, tuple(x for x in t.texts
+                                                if not x[1].startswith(prefix)), t.properties)
+            for t in terms]
+
+
+def lookup_codes(terms: list[TargetTerm], cases: list[Case], prefix: str) -> set[int]:
+    """Indexes of the cases whose text holds a `prefix` (e.g. de-AT) designation of the gold
+    code verbatim (folded): for those a search finds LOINC's own name of the local name."""
+    names: dict[str, list[str]] = {}
+    for t in terms:
+        names[t.code] = [fold(x) for x, label in t.texts if label.startswith(prefix)]
+    return {i for i, c in enumerate(cases)
+            if any(n and n in fold(c.text) for n in names.get(c.gold, ()))}
 
 
 def summary(found: list[int]) -> tuple[float, float, float]:
@@ -255,15 +280,27 @@ def main() -> int:
     parser.add_argument("--calibrate", action="store_true",
                         help="fit a calibration on the tuned halves, judge it on the held-out "
                              "halves, write bench/calibration.json and bench/reliability.png")
+    parser.add_argument("--write-fit", action="store_true",
+                        help="with --calibrate: write the fit (tuned halves only) to "
+                             "mappings/calibration_fit.py, the table the product uses")
     parser.add_argument("--variant", default="deDE15",
                         help="label of the German variant loaded into --db (for the report)")
+    parser.add_argument("--search-without", default="",
+                        help="language prefix (e.g. de-AT) whose designations the lexicon "
+                             "learns from but the search does not see")
+    parser.add_argument("--dump", type=Path, default=None,
+                        help="write every case with its suggestions (JSON lines)")
     args = parser.parse_args()
     t0 = time.perf_counter()
     terms = load_terms(args.db)
     if args.lab_orders and Path(args.lab_orders).exists():
         terms = with_lab_orders(terms, read_lab_orders(args.lab_orders))
-    index = TargetIndex(terms, lexicon=Lexicon() if args.no_lexicon else None,
-                        glossary=not args.no_glossary)
+    lexicon = Lexicon() if args.no_lexicon else None
+    all_terms = terms
+    if args.search_without:
+        lexicon = lexicon if lexicon is not None else TargetIndex(terms).lexicon
+        terms = without_language(terms, args.search_without)
+    index = TargetIndex(terms, lexicon=lexicon, glossary=not args.no_glossary)
     t1 = time.perf_counter()
     # the baseline gets every name the store holds for a term (display, SHORTNAME, German
     # long name, COMPONENT); adding our borrowed German components only lowered its scores
@@ -289,7 +326,9 @@ def main() -> int:
              "its hand rules were written from the tuned halves. Commonness prior: "
              + (f"Universal Lab Orders value set `{Path(args.lab_orders).name}` loaded"
                 if args.lab_orders else "without the Universal Lab Orders value set") + ". "
-             + config, "",
+             + config
+             + (f" Designations {args.search_without}* left out of the search (the lexicon "
+                "still learns from them)." if args.search_without else ""), "",
              "| Gold set | part | cases (gold in scope) | method | top-1 | top-5 | MRR "
              "| ms/query |",
              "|---|---|---|---|---|---|---|---|"]
@@ -300,7 +339,8 @@ def main() -> int:
         return [targets[i].code for i in baseline.rank(case.text)]
 
     measured: dict[tuple[str, str], tuple[float, float, float]] = {}
-    tops: dict[str, list[tuple[float, bool]]] = {"tuned": [], "held-out": []}
+    tops: dict[str, list[tuple[float, float, float, bool]]] = {"tuned": [], "held-out": []}
+    dumps: list[dict[str, object]] = []
     for key, name, read in (("mimic", "MIMIC-III demo", mimic_cases),
                             ("elga", "ELGA Laborparameter", elga_cases)):
         if key not in sets:
@@ -309,20 +349,37 @@ def main() -> int:
         if args.limit:
             cases = cases[:args.limit]
         half = len(cases) // 2
-        top: list[float] = []
-        methods = [("mappings.suggest", *ranks(cases, lambda c, top=top: _ours(index, c, top)))]
-        for i, score in enumerate(top):
-            tops["tuned" if i < half else "held-out"].append((score, methods[0][1][i] == 1))
+        top: list[tuple[float, float, float]] = []
+        dumped: list[dict[str, object]] | None = [] if args.dump else None
+        def ours(c: Case, top: list[tuple[float, float, float]] = top,
+                 d: list[dict[str, object]] | None = dumped) -> list[str]:
+            return _ours(index, c, top, d)
+
+        methods = [("mappings.suggest", *ranks(cases, ours))]
+        if dumped is not None:
+            dumps.extend({"set": key, "half": "tuned" if i < half else "held-out", **d}
+                         for i, d in enumerate(dumped))
+        # ELGA names are mostly LOINC's Austrian names: the cases whose text holds no de-AT
+        # name of the gold code measure generalisation apart from lookup
+        fresh = set(range(len(cases))) - lookup_codes(all_terms, cases, "de-AT")
+        for i, (raw, margin, shown) in enumerate(top):
+            tops["tuned" if i < half else "held-out"].append(
+                (raw, margin, shown, methods[0][1][i] == 1))
         if baseline is not None:
             methods.append(("Usagi-style TF-IDF", *ranks(cases, base_codes)))
-        for part, lo, hi in (("held-out (2nd half)", half, len(cases)),
-                             ("tuned (1st half)", 0, half), ("all", 0, len(cases))):
-            scope = sum(c.gold in in_scope for c in cases[lo:hi])
+        parts: list[tuple[str, list[int]]] = [
+            ("held-out (2nd half)", list(range(half, len(cases)))),
+            ("tuned (1st half)", list(range(half))), ("all", list(range(len(cases))))]
+        if key == "elga" and len(fresh) < len(cases):
+            parts.append(("held-out, no de-AT name of the gold code in the text",
+                          [i for i in range(half, len(cases)) if i in fresh]))
+        for part, idx in parts:
+            scope = sum(cases[i].gold in in_scope for i in idx)
             for method, found, ms in methods:
-                r = summary(found[lo:hi])
+                r = summary([found[i] for i in idx])
                 if method == "mappings.suggest":
                     measured[(name.split()[0], part.split()[0])] = r
-                row = (f"| {name} | {part} | {hi - lo} ({scope}) | {method} | {r[0]:.3f} "
+                row = (f"| {name} | {part} | {len(idx)} ({scope}) | {method} | {r[0]:.3f} "
                        f"| {r[1]:.3f} | {r[2]:.3f} | {ms:.1f} |")
                 print(row, flush=True)
                 lines.append(row)
@@ -332,9 +389,15 @@ def main() -> int:
         from calibration_report import report
 
         cal_lines = report(tops["tuned"], tops["held-out"], HERE / "reliability.png",
-                           HERE / "calibration.json")
+                           HERE / "calibration.json",
+                           ROOT / "mappings" / "calibration_fit.py" if args.write_fit else None)
         print("\n".join(cal_lines))
         lines += ["", *cal_lines]
+    if args.dump:
+        import json
+
+        args.dump.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in dumps),
+                             encoding="utf-8")
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
     return 0

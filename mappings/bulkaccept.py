@@ -3,6 +3,11 @@ suggestion (from "Suggest all") scores at least the curator's threshold is accep
 target, except a random sample (`review_share` of them, at least one) that goes to
 needs-review with the same target, so a person checks how good the threshold is.
 
+The score is the calibrated confidence that the suggestion is right (mappings.calibration:
+fitted on the tuned halves of bench/mapping_eval.py's gold sets; on the held-out halves, of
+the first suggestions at ≥ 0.9, the share right is given in bench/README.md), so the
+threshold reads as "accept what is at least this likely right".
+
 All in one transaction: each decision is audited as "bulk-accept" under the curator's name
 with the score and threshold in its comment, and one project event records the threshold,
 the review share and the codes accepted and sampled. A code someone decided between the
@@ -135,7 +140,8 @@ def bulk_accept(store: Store, scopes: TargetScopes, project: Project,
 def _decision(code: str, top: StoredSuggestion, sampled: bool, threshold: float,
               source: SourceCode, before: Decision | None, reviewer: str,
               author: str | None) -> Decision:
-    note = (f"bulk accept: top suggestion scored {top.score:.2f} ≥ threshold {threshold:.2f}"
+    note = (f"bulk accept: top suggestion's confidence {top.score:.2f} ≥ threshold "
+            f"{threshold:.2f}"
             + ("; in the random review sample" if sampled else ""))
     comment = f"{before.comment} · {note}" if before is not None and before.comment else note
     return Decision(code, "needs-review" if sampled else "accepted",

@@ -26,6 +26,8 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from mappings.axisfit import axes_fit
+from mappings.calibration import Conservative
+from mappings.calibration_fit import FITTED
 from mappings.glossary import GLOSSARY, glossary_words
 from mappings.hints import SPECIMEN_WORDS, Axes, axes, specimen_hint, unit_hint
 from mappings.lexicon import Lexicon, derive, pairs_from_texts
@@ -42,6 +44,8 @@ RERANKED = 300
 _CANDIDATES = RERANKED
 # score weights: text (coverage, fuzzy text match, component coverage), prior, method penalty
 W = {"cov": 0.6, "lex": 0.3, "comp": 0.1, "text": 0.7, "prior": 0.04, "lexclean": 1}
+#: The confidence shown for a raw score (mappings.calibration_fit), None: the raw score.
+CONFIDENCE: Conservative | None = Conservative.from_dict(FITTED) if FITTED else None
 _BRACKETS = re.compile(r"\[[^\]]*\]")
 _FILLERS = frozenset("in im of or oder and und by mit from von plasma serpl serplbld bld ur "
                      "mcnc scnc ccnc acnc ncnc prthr".split())
@@ -63,6 +67,8 @@ class Suggestion:
     display: str
     score: float
     why: str
+    #: the ranker's own score (`score` is its calibrated confidence, mappings.calibration)
+    raw: float | None = None
 
 
 def term_from_detail(detail: ConceptDetail) -> TargetTerm:
@@ -400,7 +406,8 @@ def rank_candidates(terms: Sequence[TargetTerm], text: str, *, unit: str | None 
 def suggest(index: TargetIndex, text: str, unit: str | None = None,
             specimen: str | None = None, limit: int = 5,
             category: str | None = None) -> list[Suggestion]:
-    """The best `limit` target terms for a local name, with a score 0..1 and why."""
+    """The best `limit` target terms for a local name, with a score 0..1 (the calibrated
+    confidence that it is right, mappings.calibration_fit; `raw` the ranker's score) and why."""
     groups = index._groups(text)
     if not groups or not index.terms:
         return []
@@ -442,6 +449,9 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
         reasons.extend(why)
         scored.append((score, i, "; ".join(reasons)))
     scored.sort(key=lambda x: (-x[0], x[1]))
+    top = scored[:max(limit, 2)]
+    shown = CONFIDENCE.ranked([s for s, _, _ in top]) if CONFIDENCE is not None else \
+        [s for s, _, _ in top]
     return [Suggestion(index.terms[i].code, index.terms[i].display,
-                       round(min(max(s, 0.0), 1.0), 4), why)
-            for s, i, why in scored[:limit]]
+                       round(min(max(c, 0.0), 1.0), 4), why, round(s, 4))
+            for (s, i, why), c in zip(top[:limit], shown, strict=False)]
