@@ -2,9 +2,12 @@
 as a score change and one plain-language reason per axis ("unit mg/dl fits Mass concentration
 (MCnc)", "specimen Serum fits Ser/Plas").
 
-The unit decides the PROPERTY class: a term whose PROPERTY a mass or substance unit rules out
-(mg/dl and a substance concentration or ratio term) loses EXCLUDED, so it ranks only where
-nothing else fits; other units (U/l, %, counts) only nudge (DECISIVE).
+The unit decides the PROPERTY class: a term whose PROPERTY the unit rules out loses EXCLUDED,
+so it ranks only where nothing else fits: a mass or substance unit rules out every other
+property (DECISIVE); any per-volume unit (mg/dl, mmol/l, U/l, /nl) rules out the other
+per-volume classes and every ratio, fraction or content (`ruled_out`: U/l cannot be a
+"…/…total" ratio); U/l fits catalytic and arbitrary concentration nearly alike; other units
+(%, 1) only nudge.
 """
 
 from __future__ import annotations
@@ -12,13 +15,21 @@ from __future__ import annotations
 from mappings.hints import Axes
 from mappings.normalize import fold
 
-__all__ = ["DECISIVE", "EXCLUDED", "PROPERTY_NAMES", "axes_fit"]
+__all__ = ["CONCENTRATIONS", "DECISIVE", "EXCLUDED", "PROPERTY_NAMES", "RATIOS", "axes_fit",
+           "ruled_out"]
 
 #: Score lost by a term whose PROPERTY the local unit rules out.
 EXCLUDED = 0.2
 #: Unit classes that decide the PROPERTY (mass or substance per volume, per mass or per time);
 #: others (U/l: catalytic or arbitrary, %, counts) only nudge: their LOINC property varies.
 DECISIVE = frozenset({"MCnc", "SCnc", "MCnt", "SCnt", "MRat", "SRat"})
+#: Per-volume classes a unit's numerator tells apart (mass, substance, enzyme or arbitrary
+#: units, counts): a unit of one rules out the others, and every ratio, fraction or content.
+CONCENTRATIONS = frozenset({"MCnc", "SCnc", "CCnc", "ACnc", "NCnc"})
+RATIOS = frozenset({"MRto", "SRto", "CRto", "Ratio", "MFr", "NFr", "SFr", "VFr", "CFr",
+                    "MCnt", "SCnt", "RelMCnc", "RelCCnc", "RelACnc"})
+#: Property pairs one unit serves alike (U/l: catalytic or arbitrary; mass or substance).
+_AKIN = {frozenset({"CCnc", "ACnc"}), frozenset({"MCnc", "MSCnc"}), frozenset({"SCnc", "MSCnc"})}
 #: Weights of the axis fit (tuned on the tuned halves of bench/mapping_eval.py).
 W = {"method": 0.01, "defsys": 0.06, "othersys": 0.0, "class": 0.04, "classmiss": 0.02,
      "catsys": 0.06}
@@ -44,6 +55,14 @@ def _name(prop: str) -> str:
     return f"{PROPERTY_NAMES[prop]} ({prop})" if prop in PROPERTY_NAMES else prop
 
 
+def ruled_out(unit_properties: set[str] | frozenset[str], prop: str) -> bool:
+    """Whether a unit implying per-volume `unit_properties` (mg/dl: MCnc, U/l: CCnc) rules
+    out a term's PROPERTY: another per-volume class, or a ratio, fraction or content."""
+    if not unit_properties or not unit_properties <= CONCENTRATIONS:
+        return False
+    return prop in RATIOS or (prop in CONCENTRATIONS and prop not in unit_properties)
+
+
 def axes_fit(p: dict[str, str], hint: Axes, q_full: str) -> tuple[float, list[str]]:
     """Score change (about -0.35..+0.26) for how a term's LOINC axes fit the query's hints,
     and the reasons, one per axis that counts."""
@@ -54,7 +73,10 @@ def axes_fit(p: dict[str, str], hint: Axes, q_full: str) -> tuple[float, list[st
         if prop in hint.properties:
             score += 0.07
             why.append(f"{source} fits {_name(prop)}")
-        elif hint.unit and hint.properties <= DECISIVE:
+        elif hint.unit and any(frozenset({prop, h}) in _AKIN for h in hint.properties):
+            score -= 0.01
+            why.append(f"{source} fits {_name(prop)} nearly")
+        elif hint.unit and (hint.properties <= DECISIVE or ruled_out(hint.properties, prop)):
             score -= EXCLUDED
             why.append(f"{source} rules out {_name(prop)}")
         else:

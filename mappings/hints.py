@@ -18,7 +18,11 @@ from mappings.normalize import SPECIMEN_ABBREVIATIONS, base_tokens, fold
 _MOLAR = re.compile(r"^(p|n|u|m|k)?(mol|eq)/")
 _MASS = re.compile(r"^(p|n|u|m|k)?g/")
 _CATALYTIC = re.compile(r"^(m|k)?(u|kat)/")
-_ARBITRARY = re.compile(r"^(m|k)?(iu|ie|e|au)/")
+# arbitrary units: (micro-, milli-, kilo-) international units, Einheiten, annotated units
+# ([Beth'U]/mL, [GPL'U]/mL)
+_ARBITRARY = re.compile(r"^(u|m|k)?(iu|ie|e|au)/|^[a-z]+'[a-z]+/")
+# enzyme activity as amount per time per volume or mass: nmol/h/mL, umol/min/g
+_ACTIVITY = re.compile(r"^(p|n|u|m)?(mol|kat|u)/(h|min|s)/(?P<per>.+)$")
 _COUNT = re.compile(r"^(/|10\*|10\^|g/l$|t/l$)|(/(n|p|u|m)?l$)")
 
 
@@ -38,6 +42,10 @@ def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
         return {"LsCnc"}, "Qn"
     if u in {"mmhg", "kpa"}:
         return {"PPres"}, "Qn"
+    activity = _ACTIVITY.match(u)
+    if activity:
+        per = activity.group("per")
+        return ({"CCnt"} if _MASS.match(per + "/") or per in {"g", "mg"} else {"CCnc"}), "Qn"
     rate = re.search(r"/\(?(24\.?h|d|24h|h|min)\)?$", u)
     if rate:  # amount per time: umol/(24.h) → SRat, mg/d → MRat, mL/min → VRat
         head = u[:rate.start()]

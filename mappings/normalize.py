@@ -168,7 +168,9 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(120|2) ?(min|minuten|minutes|m)|2 ?(h|std|stunden)", "2 hours"),
         (r"(180|3) ?(min|minuten|minutes|m)|3 ?(h|std|stunden)", "3 hours"),
         (r"(\d+) ?(min|minuten|m)", r"\1 minutes"),
-        (r"basal|baseline|nuechtern", "baseline"),
+        # "basal" is the before-challenge sample; "nüchtern" (fasting) is never a challenge
+        # timing: the learnt lexicon gives it (deAT24: nüchtern → fasting)
+        (r"basal|baseline", "baseline"),
         # vitamins as LOINC names them (by their chemical name)
         (r"vit(amin)? a", "retinol"),
         (r"vit(amin)? b ?1", "thiamine"),

@@ -59,4 +59,22 @@ def test_units_of_varying_property_only_nudge() -> None:
     hint = axes("Lipase", unit="U/l")  # catalytic, but LOINC has U/l terms as ACnc too
     miss, why = axes_fit({"PROPERTY": "ACnc"}, hint, "")
     assert -EXCLUDED < miss < 0
-    assert "unit U/l suggests another property than Arbitrary concentration (ACnc)" in why
+    assert "unit U/l fits Arbitrary concentration (ACnc) nearly" in why
+    hint = axes("Hb", unit="%")  # a share: several properties, none ruled out
+    miss, why = axes_fit({"PROPERTY": "MCnc"}, hint, "")
+    assert -EXCLUDED < miss < 0
+
+
+def test_a_concentration_unit_rules_out_ratios_and_other_classes() -> None:
+    """Issue 17: U/l or mg/dl can only be a concentration of that class: a "…/…total" ratio,
+    a fraction, or another per-volume class loses EXCLUDED; unit parsing covers micro
+    international units, annotated units and enzyme activity per mass."""
+    hint = axes("Alkalische Phosphatase", unit="U/l")
+    for prop in ("MRto", "Ratio", "NFr", "MCnc", "SCnc"):
+        score, why = axes_fit({"PROPERTY": prop}, hint, "")
+        assert score <= -EXCLUDED + 1e-9, prop
+        assert any("rules out" in w for w in why)
+    assert axes("Insulin", unit="u[iU]/mL").properties == {"ACnc"}
+    assert axes("Faktor VIII Inhibitor", unit="[Beth'U]/mL").properties == {"ACnc"}
+    assert axes("Arylsulfatase A", unit="nmol/h/mg{protein}").properties == {"CCnt"}
+    assert axes("Arylsulfatase A", unit="nmol/h/mL").properties == {"CCnc"}

@@ -31,3 +31,13 @@ def test_skeleton_joins_german_and_english_spellings(german: str, english: str) 
 
 def test_skeleton_keeps_different_analytes_apart() -> None:
     assert skeleton("creatine") != skeleton("creatinine")
+
+
+def test_nuechtern_is_not_a_challenge_timing() -> None:
+    """Issue 17: "nüchtern" (fasting) is the plain or fasting measurement, never the
+    "baseline" of a challenge test; "basal" is that baseline."""
+    from mappings.normalize import query_tokens
+
+    assert "baseline" not in query_tokens("Glucose nüchtern")
+    assert "baseline" not in query_tokens("Glucose nuechtern /BV")
+    assert "baseline" in query_tokens("Cortisol basal")
