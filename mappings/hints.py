@@ -212,7 +212,8 @@ SPECIMEN_WORDS = frozenset(
     "dialysat peritonealdialysat sondermaterial specimen other perikardpunktat perikard "
     "fruchtwasser edta liquoriquor venoesblut trockenblut sputum schweiss atemtest "
     "steinanalyse fibroblasten nasopharyngealsekret nasensekret rachenabstrich "
-    "respirationstrakt gewebe".split())
+    "respirationstrakt gewebe joint gelenk peritoneal dialysis dialysate pericardial "
+    "amniotic".split())
 
 
 # lab sections (German and English, folded, matched as word parts) that name a specimen;

@@ -170,6 +170,8 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(\d+) ?(min|minuten|m)", r"\1 minutes"),
         # "basal" is the before-challenge sample; "nüchtern" (fasting) is never a challenge
         # timing: the learnt lexicon gives it (deAT24: nüchtern → fasting)
+        # a sample before a named challenge ("basal (CRH-Test)"): LOINC's "--pre dose CRH"
+        (r"basal ([a-z0-9]+?) ?test", r"pre dose \1"),
         (r"basal|baseline", "baseline"),
         # vitamins as LOINC names them (by their chemical name)
         (r"vit(amin)? a", "retinol"),

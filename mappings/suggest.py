@@ -304,11 +304,13 @@ class TargetIndex:
             self._close_cache[tok] = out
         return out
 
-    def _groups(self, text: str) -> list[list[str]]:
-        """Query tokens grouped: each token with the tokens of its abbreviation expansion."""
+    def _groups(self, text: str, specimen: frozenset[str] = frozenset()) -> list[list[str]]:
+        """Query tokens grouped: each token with the tokens of its abbreviation expansion.
+        Specimen words (and the words of the specimen given apart, `specimen`) name no
+        analyte: they count only when nothing else is left."""
         groups: list[list[str]] = []
         toks = query_tokens(text)
-        analytes = [t for t in toks if t not in SPECIMEN_WORDS]
+        analytes = [t for t in toks if t not in SPECIMEN_WORDS and t not in specimen]
         for word in analytes or toks:
             parts = self.split_compound(word)
             for tok in parts or [word]:
@@ -408,7 +410,7 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
             category: str | None = None) -> list[Suggestion]:
     """The best `limit` target terms for a local name, with a score 0..1 (the calibrated
     confidence that it is right, mappings.calibration_fit; `raw` the ranker's score) and why."""
-    groups = index._groups(text)
+    groups = index._groups(text, frozenset(base_tokens(specimen)) if specimen else frozenset())
     if not groups or not index.terms:
         return []
     coverage, matched = _coverage(index, groups)

@@ -41,3 +41,12 @@ def test_nuechtern_is_not_a_challenge_timing() -> None:
     assert "baseline" not in query_tokens("Glucose nüchtern")
     assert "baseline" not in query_tokens("Glucose nuechtern /BV")
     assert "baseline" in query_tokens("Cortisol basal")
+
+
+def test_basal_before_a_named_challenge_is_pre_dose() -> None:
+    """"ACTH basal (CRH-Test)": the sample before the challenge, LOINC's "--pre dose CRH";
+    the challenge agent is no analyte of its own."""
+    from mappings.normalize import query_tokens
+
+    assert query_tokens("Glucose basal (Insulintest)") == ["glucose", "pre", "dose", "insulin"]
+    assert query_tokens("ACTH basal (CRH-Test)")[1:] == ["pre", "dose", "crh"]
