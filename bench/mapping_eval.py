@@ -22,9 +22,16 @@ The German → English lexicon (mappings.lexicon) is learnt from the German desi
 leaves the hand glossary out: then no word list written while looking at gold rows is used,
 only what LOINC's variants give (the hand rules of mappings.hints / mappings.normalize stay:
 general lab knowledge, refined on the tuned halves). `--no-lexicon` is the ablation.
-`--calibrate` fits an isotonic calibration of the first suggestion's score on the tuned
-halves and judges it on the held-out halves (bench/calibration_report.py: precision at
-confidence >= 0.9, ECE, bench/reliability.png, bench/calibration.json).
+`--calibrate` fits the conservative calibration of mappings.calibration (the first
+suggestion's raw score and its margin to the second) on the tuned halves and judges it on the
+held-out halves (bench/calibration_report.py: precision at confidence >= 0.9, ECE,
+bench/reliability.png, bench/calibration.json); `--write-fit` also writes it to
+mappings/calibration_fit.py, the table the product applies to every suggestion's score.
+
+ELGA's names are mostly LOINC's own Austrian names (deAT24): `--search-without de-AT` keeps
+the deAT24 designations out of the search while the lexicon still learns from them (the
+generalisation figure), and the ELGA rows whose text holds no de-AT name of the gold code are
+reported apart. `--dump PATH` writes every case with its suggestions (JSON lines).
 """
 
 from __future__ import annotations
