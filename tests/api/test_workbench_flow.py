@@ -131,17 +131,23 @@ def test_bulk_accept_through_the_page(lab: TestClient) -> None:  # noqa: F811
                          data={"threshold": "0.5"})
     assert anonymous.status_code == 400
     lab.cookies.set("curator", "erika")
+    # scores are calibrated confidences (mappings.calibration): a weak top suggestion may
+    # have none, and no threshold (> 0) takes it
+    tops = [lab.get(f"{API}/projects/lab/codes/{c}").json()["suggestions"][0]["score"]
+            for c in ("K", "KS", "NL63")]
+    above = sum(t >= 0.01 for t in tops)
+    assert above >= 2, tops
     preview = lab.post("/workbench/projects/lab/bulk-accept", headers=HX,
                        data={"threshold": "0.01", "review_percent": "10"})
     assert preview.status_code == 200 and 'data-dry-run="true"' in preview.text
-    assert 'data-accepted="2"' in preview.text and 'data-review="1"' in preview.text
+    assert f'data-accepted="{above - 1}"' in preview.text and 'data-review="1"' in preview.text
     assert "HX-Trigger" not in preview.headers
     assert lab.get(f"{API}/projects/lab/progress").json()["by_status"]["suggested"] == 3
     done = lab.post("/workbench/projects/lab/bulk-accept", headers=HX, data={
         "threshold": "0.01", "review_percent": "10", "dry_run": "false"})
     assert done.status_code == 200 and done.headers["HX-Trigger"] == "decided"
     by_status = lab.get(f"{API}/projects/lab/progress").json()["by_status"]
-    assert (by_status["accepted"], by_status["needs-review"]) == (2, 1)
+    assert (by_status["accepted"], by_status["needs-review"]) == (above - 1, 1)
     events = lab.get(f"{API}/projects/lab/history").json()
     summary = next(e for e in events if e["action"] == "bulk-accept" and not e["source_code"])
     assert summary["author"] == "erika (unauthenticated)"
