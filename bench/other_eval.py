@@ -81,7 +81,8 @@ def report(names: Sequence[str], db: str, baseline_cls: Callable[[list[Any]], An
             baseline = baseline_cls(terms)
         lines = [BEGIN, "## Other targets: ICD-10-GM (issue 17)", "",
                  "Target scope: the terminal codes of ICD-10-GM 2025 (BfArM kodes file, German "
-                 f"titles only), db `{db}`; `mappings.othertargets` through the store's text "
+                 f"titles only), db `{db.replace(str(ROOT) + '/', '')}`; "
+                 "`mappings.othertargets` through the store's text "
                  "index (the product path of a map project whose target is ICD-10-GM); "
                  "baseline: the Usagi-style TF-IDF above over the same codes. Gold sets and "
                  "halves: bench/other_gold.py (held out: first byte of SHA-1 of the code odd). "
