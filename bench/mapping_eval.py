@@ -17,6 +17,12 @@ for the baseline that reproduces Usagi's method: character n-gram (2-3) TF-IDF c
 every name of a term, best name wins. Prints a table and writes bench/mapping_results.md.
 `--sets mimic` (or `elga`), `--limit N` and `--no-baseline` bound a run.
 
+Non-LOINC target (issue 17, "Other targets"): `--sets icd-who,icd-gm2015` adds the ICD-10-GM
+gold sets of bench/other_gold.py (WHO ICD-10 English titles, and ICD-10-GM 2015 titles renamed
+by 2025, → ICD-10-GM 2025), measured through mappings.othertargets over `--icd-db`
+(bench/other_eval.py); their table is its own section of the results file. Run alone
+(`--sets icd-who,icd-gm2015`), LOINC is not read and the rest of the file stays as it is.
+
 The German → English lexicon (mappings.lexicon) is learnt from the German designations in
 --db (LOINC's linguistic variants as loaded: deDE15, and deAT24 if loaded). `--no-glossary`
 leaves the hand glossary out: then no word list written while looking at gold rows is used,
@@ -53,6 +59,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
+
+import other_eval  # noqa: E402
 
 from mappings.calibration import margins  # noqa: E402
 from mappings.glossary import GLOSSARY  # noqa: E402
@@ -278,7 +286,8 @@ def main() -> int:
                              "('' to leave it out)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="leave the Usagi-style baseline out (its index takes minutes)")
-    parser.add_argument("--sets", default="mimic,elga", help="gold sets to run: mimic, elga")
+    parser.add_argument("--sets", default="mimic,elga",
+                        help="gold sets to run: mimic, elga, icd-who, icd-gm2015")
     parser.add_argument("--no-glossary", action="store_true",
                         help="leave mappings.glossary out (the lexicon learnt from LOINC's "
                              "variants only)")
@@ -297,7 +306,12 @@ def main() -> int:
                              "learns from but the search does not see")
     parser.add_argument("--dump", type=Path, default=None,
                         help="write every case with its suggestions (JSON lines)")
+    parser.add_argument("--icd-db", default=other_eval.DEFAULT_DB,
+                        help="database with ICD-10-GM 2025 for the icd-* sets (loaded if absent)")
     args = parser.parse_args()
+    other = [s.strip() for s in args.sets.split(",") if s.strip() in other_eval.SETS]
+    if other and not {s.strip() for s in args.sets.split(",")} & {"mimic", "elga"}:
+        return _other_targets(args, other)
     t0 = time.perf_counter()
     terms = load_terms(args.db)
     if args.lab_orders and Path(args.lab_orders).exists():
@@ -407,6 +421,16 @@ def main() -> int:
                              encoding="utf-8")
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
+    return _other_targets(args, other) if other else 0
+
+
+def _other_targets(args: argparse.Namespace, names: list[str]) -> int:
+    """The non-LOINC gold sets (bench/other_eval.py) into their section of args.out."""
+    found = other_eval.report(names, args.icd_db, None if args.no_baseline else UsagiBaseline,
+                              args.limit)
+    if found:
+        other_eval.write_section(args.out, found)
+        print(f"wrote the other-targets section of {args.out}")
     return 0
 
 

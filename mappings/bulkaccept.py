@@ -6,7 +6,8 @@ needs-review with the same target, so a person checks how good the threshold is.
 The score is the calibrated confidence that the suggestion is right (mappings.calibration:
 fitted on the tuned halves of bench/mapping_eval.py's gold sets; on the held-out halves, of
 the first suggestions at ≥ 0.9, the share right is given in bench/README.md), so the
-threshold reads as "accept what is at least this likely right".
+threshold reads as "accept what is at least this likely right" (LOINC targets; other targets'
+scores, mappings.othertargets, are not calibrated).
 
 All in one transaction: each decision is audited as "bulk-accept" under the curator's name
 with the score and threshold in its comment, and one project event records the threshold,

@@ -21,7 +21,8 @@ from typing import Any, Protocol
 
 from mappings.model import Decision, Project, SourceCode
 from mappings.normalize import normalize
-from mappings.suggest import Suggestion, TargetIndex
+from mappings.othertargets import GenericIndex, GenericStoreSearch, is_loinc
+from mappings.suggest import Suggestion, TargetIndex, term_from_detail
 from mappings.textsearch import IndexNotReady, StoreTargetSearch
 from termserver.errors import NotFound
 from termserver.fhir.valueset import value_set_definition
@@ -252,13 +253,17 @@ class TargetScopes:
             codes = scope.codes
             allowed = codes.__contains__ if codes is not None else \
                 _loinc_term if cs.url == LOINC else None
+            if not is_loinc(cs.url):  # SNOMED CT, ICD-10-GM, …: no LOINC axes (othertargets)
+                return GenericStoreSearch(self.store, [(cs.url, cs.version)], allowed=allowed)
             return StoreTargetSearch(self.store, [(cs.url, cs.version)], allowed=allowed)
         details = self.store.concept_details(cs.pk)
         codes = scope.codes
         url = cs.url
-        return TargetIndex.from_details(
-            d for d in details if (d.concept.code in codes if codes is not None
-                                   else suggestible(url, d.concept)))
+        chosen = (d for d in details if (d.concept.code in codes if codes is not None
+                                         else suggestible(url, d.concept)))
+        if not is_loinc(url):
+            return GenericIndex(term_from_detail(d) for d in chosen)
+        return TargetIndex.from_details(chosen)
 
 
 LOINC = "http://loinc.org"

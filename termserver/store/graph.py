@@ -72,6 +72,15 @@ class GraphReads:
             return {str(c) for c in conn.execute(stmt).scalars()}
 
     @fresh_pk
+    def abstract_codes(self, cs_pk: int) -> frozenset[str]:
+        """The codes of the code system that are not selectable (e.g. ICD-10-GM's non-terminal
+        codes, blocks and chapters)."""
+        stmt = select(concept.c.code).where(concept.c.cs_pk == cs_pk,
+                                            concept.c.abstract.is_(True))
+        with self.engine.connect() as conn:
+            return frozenset(str(c) for c in conn.execute(stmt).scalars())
+
+    @fresh_pk
     def existing_codes(self, cs_pk: int, codes: Iterable[str]) -> dict[str, bool]:
         """code → inactive, for those of `codes` that exist."""
         out: dict[str, bool] = {}
