@@ -294,6 +294,9 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
     for words, prefix in ((qwords, False), (prefixes, True)):
         if page.full or not qwords:
             break
+        if prefix and page.complete and _only_themselves(store, sel.cs_pk, qwords, prefixes):
+            break  # every word of the whole-word tier, all read, is all its prefixes begin
+        page.complete = False
         if not words and not token:  # every word is a bare "c" or "p": any text
             page.add(_stream(store, f"SELECT t.id, t.code FROM {term} t WHERE 1 = 1"
                                     f"{active}{cond}", list(cparams), page, sel.cs_pk))
@@ -318,6 +321,9 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
 TOTAL_ROWS = 200
 TOTAL_FACTOR = 3
 _CHUNK = 50
+#: Rows read beyond the codes a page still wants in a first full-text chunk (SQLite): a
+#: concept may match by more than one text.
+_MARGIN = 5
 
 
 class _Page:
@@ -327,6 +333,8 @@ class _Page:
         self.need = need
         self.codes: list[str] = []
         self.seen: set[str] = set()
+        #: Whether the last `_stream` read every row of its query (not stopped by a full page).
+        self.complete = False
 
     @property
     def full(self) -> bool:
@@ -443,6 +451,21 @@ def _expanded(store: Store, cs_pk: int, prefixes: list[str], sqlite: bool = True
     return out
 
 
+def _only_themselves(store: Store, cs_pk: int, qwords: list[str], prefixes: list[str]) -> bool:
+    """Whether each prefix is its query word and begins no other indexed word: texts matching
+    the prefixes are then exactly those holding the whole words."""
+    if prefixes != qwords:
+        return False
+    arms = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT ?, term FROM {_vocab(cs_pk)} WHERE term >= ? AND term < ? "
+        f"ORDER BY term LIMIT 2) x{i}" for i, _ in enumerate(prefixes))
+    params = [x for p in prefixes for x in (p, p, p + "\U0010ffff")]
+    found: dict[str, list[str]] = {p: [] for p in prefixes}
+    for p, term in _query(store, _m(store.dialect == "sqlite", arms), tuple(params)):
+        found[str(p)].append(str(term))
+    return all(found[p] == [p] for p in prefixes)
+
+
 def _frequencies(store: Store, cs_pk: int, qwords: list[str], prefix: bool) -> dict[str, int]:
     """Texts holding each word (prefix: the sum over the words it begins, an upper bound)."""
     sqlite = store.dialect == "sqlite"
@@ -466,6 +489,7 @@ def _stream(store: Store, sql: str, params: list[Any], page: _Page, scan: int | 
     on (an FTS5 rowid: read in order, from where the last chunk ended)."""
     sqlite = store.dialect == "sqlite"
     last = 0
+    page.complete = False
     if scan is not None:
         top = int(_query(store, f"SELECT MAX(id) FROM {_term(scan)}", ())[0][0] or 0)
         window = SCAN_WINDOW
@@ -474,16 +498,25 @@ def _stream(store: Store, sql: str, params: list[Any], page: _Page, scan: int | 
                                                    "ORDER BY t.id"), (*params, last, last + window))
             last += window
             window *= 2
+        page.complete = last >= top
         return
-    chunk = max(_CHUNK, 2 * page.need)
+    # SQLite reads rows lazily in id order: a first chunk of about the codes still wanted
+    # costs the rows up to them (a sparse match costs in proportion); PostgreSQL ranks every
+    # match of a GIN query whatever the LIMIT, so it reads more at once
+    lazy = sqlite and idcol == "f.rowid"
+    chunk = page.need - len(page.codes) + _MARGIN if lazy else max(_CHUNK, 2 * page.need)
+    grow = 2
     while not page.full:
         rows = _query(store, _m(sqlite, f"{sql} AND {idcol} > ? ORDER BY {idcol} LIMIT ?"),
                                 (*params, last, chunk))
         yield from rows
         if len(rows) < chunk:
+            page.complete = True
             return
         last = int(rows[-1][0])
-        chunk *= 4
+        # the next chunk: a multiple of the codes still wanted (rows repeat codes), growing
+        chunk = grow * (page.need - len(page.codes)) + _MARGIN if lazy else chunk * 4
+        grow *= 4
 
 
 def _total(store: Store, sel: Selection, qwords: list[str], variants: list[str],

@@ -186,3 +186,41 @@ def test_frequent_words_with_a_token_alike(api: TestClient, monkeypatch: pytest.
     if "total" not in paged:
         memory.pop("total", None)
     assert paged == memory
+
+
+@pytest.mark.parametrize("margin", [0, 1])
+@pytest.mark.parametrize(("op", "value", "params"), CASES)
+def test_small_chunks_answer_alike(api: TestClient, monkeypatch: pytest.MonkeyPatch,
+                                   margin: int, op: str, value: str, params: dict[str, Any]
+                                   ) -> None:
+    """SQLite reads a full-text match in chunks of about the codes still wanted (search.
+    _MARGIN more), then again from where it stopped: with no margin at all, rows repeating a
+    code (a display and its designations) make every page take further chunks."""
+    monkeypatch.setattr(search, "_MARGIN", margin)
+    vs = _vs(CS, {"property": "concept", "op": op, "value": value})
+    tokens, former, memory = _three(api, monkeypatch, vs, **params)
+    assert tokens == former == memory
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("100", "disorder"),  # whole words only: the prefix tier would read the same texts
+    ("100", "kidney disorder"),
+    ("100", "diabetes"),  # folded, "diabetic" is "diabetik": not begun by "diabetes"
+    ("100", "diabet"),  # a prefix of two words: the prefix tier reads them
+    ("100", "sodium dis"),
+])
+def test_prefix_tier_skipped_only_when_it_adds_nothing(
+        api: TestClient, monkeypatch: pytest.MonkeyPatch, value: str, words: str) -> None:
+    skipped: list[bool] = []
+    real = search._only_themselves
+
+    def spy(*args: Any) -> bool:
+        found = real(*args)
+        skipped.append(found)
+        return found
+
+    monkeypatch.setattr(search, "_only_themselves", spy)
+    vs = _vs(CS, {"property": "concept", "op": "is-a", "value": value})
+    tokens, former, memory = _three(api, monkeypatch, vs, count=20, filter=words)
+    assert tokens == former == memory
+    assert any(skipped) == (words in ("disorder", "kidney disorder", "diabetes"))
