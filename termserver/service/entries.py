@@ -118,6 +118,9 @@ class EntryBuilder:
                         designations: list[Desig]) -> ExpansionEntry:
         """Apply the display language: a designation may replace the display (the original
         then becomes a `preferredForLanguage` designation) or, with `*;q=0`, withhold it."""
+        if self.languages is None and not self.request.include_designations and \
+                entry.display is not None and not entry.designations:
+            return entry  # as built: its display, shown, no designations
         chosen: int | None = None
         preferred = False
         show = True

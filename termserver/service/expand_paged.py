@@ -80,7 +80,7 @@ def plan(run: _Run, vs: ValueSetDefinition) -> list[Part] | None:
         provider = view.provider
         if not isinstance(provider, StoredCodeSystemProvider):
             return None
-        if any(provider.lookup(code) is None for code in named):
+        if not all(_known(provider, code) for code in named):
             return None  # ECL naming an unknown concept: the ECL evaluator's error
         resolved = _resolve(provider, conds)
         if resolved is None:
@@ -125,6 +125,13 @@ def _reuse_view(run: _Run, cset: ConceptSet) -> None:
                 views.clear()
             views[ckey] = view
     run.views[key] = view
+
+
+def _known(provider: StoredCodeSystemProvider, code: str) -> bool:
+    """Whether the code system holds `code`: one index probe (a full lookup only for a code
+    it does not hold as spelt, which a case-insensitive system may hold otherwise)."""
+    return provider.store.has_code(provider.stored.pk, code) or \
+        provider.lookup(code) is not None
 
 
 def _has_supplement(vs: ValueSetDefinition) -> bool:

@@ -165,6 +165,8 @@ def significant_designations(detail: ConceptDetail) -> ConceptDetail:
     name, then its preferred synonym (the display, in the display's language). The stored
     order puts preferred synonyms first, so the first synonym of a language is its preferred
     one."""
+    if not detail.designations:  # not read (no display language, no designations asked)
+        return detail
     display = detail.concept.display
     fsn: dict[str, Designation] = {}
     synonym: dict[str, Designation] = {}

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 
 from termserver.store.page_reads import query as _query
 from termserver.store.pages import Selection, where_sql
+from termserver.store.search_vocab import frequencies
 
 if TYPE_CHECKING:
     from termserver.store.read import Store
@@ -53,9 +54,7 @@ def drives(store: Store, sel: Selection, words: list[str], prefix: bool, need: i
     size = _size(store, sel.cs_pk, lead.name)
     if size > SUBTREE_MAX:
         return False
-    from termserver.store.search import _frequencies
-
-    freq = _frequencies(store, sel.cs_pk, words, prefix)
+    freq = frequencies(store, sel.cs_pk, words, prefix)
     matches = min(freq.get(w, 0) for w in words)  # index rows holding every word, at most
     per_concept = texts / concepts
     share = min(1.0, size / concepts)

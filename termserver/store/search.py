@@ -36,6 +36,10 @@ from termserver.store import expand_subtree as subtree
 from termserver.store import search_ancestors as ancestors
 from termserver.store.page_reads import query as _query
 from termserver.store.pages import Selection, where_sql
+from termserver.store.search_vocab import expanded as _expanded
+from termserver.store.search_vocab import frequencies as _frequencies
+from termserver.store.search_vocab import only_themselves as _only_themselves
+from termserver.store.search_vocab import vocab as _vocab
 from termserver.textfold import code_query, fold, parse
 
 if TYPE_CHECKING:
@@ -61,10 +65,6 @@ def _term(cs_pk: int) -> str:
 
 def _fts(cs_pk: int) -> str:
     return f"search_fts_{int(cs_pk)}"
-
-
-def _vocab(cs_pk: int) -> str:
-    return f"search_vocab_{int(cs_pk)}"
 
 
 def _m(conn_or_sqlite: Connection | bool, sql: str) -> str:
@@ -271,10 +271,8 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
     cactive = " AND NOT c.inactive" if sel.active_only else ""
     active = " AND t.inactive = 0" if sel.active_only else ""
     variants = list(dict.fromkeys((code, code.upper()))) if code is not None else []
-    for variant in variants:  # the code itself
-        page.add(_query(store, _m(sqlite, (
-            f"SELECT c.code FROM concept c WHERE c.cs_pk = ? AND c.code = ?{cactive}{ccond}")),
-            (sel.cs_pk, variant, *ccparams)))
+    exact, begun = _codes(store, sel, variants, page.need + 1, (cactive, ccond, ccparams))
+    page.add(exact)  # the code itself
     term = _term(sel.cs_pk)
     if qwords:
         page.add(_stream(store, (f"SELECT t.id, t.code FROM {term} t WHERE t.norm = ?"
@@ -285,15 +283,13 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
         cond, cparams = where_sql(sel, "t.code", sqlite, plan.rest)
         if plan.exclude is not None:
             cond, cparams = cond + " AND t.code <> ?", [*cparams, plan.exclude]
-    if variants and not page.full:  # codes the query begins
-        for variant in variants:
-            page.add(_query(store, _m(sqlite, (
-                f"SELECT c.code FROM concept c WHERE c.cs_pk = ? AND c.code > ? AND c.code < ?"
-                f"{cactive}{ccond} ORDER BY c.code LIMIT ?")),
-                (sel.cs_pk, variant, variant + "\U0010ffff", *ccparams, page.need + 1)))
+    page.add(begun)  # codes the query begins
     for words, prefix in ((qwords, False), (prefixes, True)):
         if page.full or not qwords:
             break
+        if prefix and page.complete and _only_themselves(store, sel.cs_pk, qwords, prefixes):
+            break  # every word of the whole-word tier, all read, is all its prefixes begin
+        page.complete = False
         if not words and not token:  # every word is a bare "c" or "p": any text
             page.add(_stream(store, f"SELECT t.id, t.code FROM {term} t WHERE 1 = 1"
                                     f"{active}{cond}", list(cparams), page, sel.cs_pk))
@@ -313,11 +309,38 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
                          total_cap or max(TOTAL_ROWS, TOTAL_FACTOR * (offset + limit)), token)
 
 
+def _codes(store: Store, sel: Selection, variants: list[str], need: int,
+           codes: tuple[str, str, list[Any]]) -> tuple[list[Any], list[Any]]:
+    """(rows of the codes equal to a variant, rows of up to `need` codes each variant
+    begins, in code order), in one query: each arm is read in its order, arm after arm."""
+    if not variants:
+        return [], []
+    cactive, ccond, ccparams = codes
+    arms: list[str] = []
+    params: list[Any] = []
+    for i, variant in enumerate(variants):
+        arms.append(f"SELECT {i} AS arm, c.code FROM concept c WHERE c.cs_pk = ? AND "
+                    f"c.code = ?{cactive}{ccond}")
+        params += [sel.cs_pk, variant, *ccparams]
+    for i, variant in enumerate(variants):
+        arms.append(f"SELECT * FROM (SELECT {len(variants) + i} AS arm, c.code FROM concept c "
+                    f"WHERE c.cs_pk = ? AND c.code > ? AND c.code < ?{cactive}{ccond} ORDER BY "
+                    f"c.code LIMIT ?) b{i}")
+        params += [sel.cs_pk, variant, variant + "\U0010ffff", *ccparams, need]
+    rows = _query(store, _m(store.dialect == "sqlite", " UNION ALL ".join(arms)), tuple(params))
+    ordered = sorted(rows, key=lambda r: int(r[0]))  # stable: each arm keeps its order
+    return ([r for r in ordered if int(r[0]) < len(variants)],
+            [r for r in ordered if int(r[0]) >= len(variants)])
+
+
 #: Texts counted at most for `total` (or TOTAL_FACTOR times the rows the page needs, if
 #: more); beyond, the total is left out: counting would cost more than the page.
 TOTAL_ROWS = 200
 TOTAL_FACTOR = 3
 _CHUNK = 50
+#: Rows read beyond the codes a page still wants in a first full-text chunk (SQLite): a
+#: concept may match by more than one text.
+_MARGIN = 5
 
 
 class _Page:
@@ -327,6 +350,8 @@ class _Page:
         self.need = need
         self.codes: list[str] = []
         self.seen: set[str] = set()
+        #: Whether the last `_stream` read every row of its query (not stopped by a full page).
+        self.complete = False
 
     @property
     def full(self) -> bool:
@@ -411,53 +436,6 @@ def _intersect(store: Store, cs_pk: int, freqs: list[int], need: int, share: flo
     return matches * share < need or need / (share * density) > matches
 
 
-#: A prefix that begins at most this many indexed words is searched as those words: FTS5
-#: reads a longer prefix than its prefix indexes (1–3 letters) by merging every matching
-#: word's whole list first, where the words themselves are read lazily, in rowid order.
-PREFIX_WORDS = 16
-
-
-def _expanded(store: Store, cs_pk: int, prefixes: list[str], sqlite: bool = True) -> list[str]:
-    """Full-text query terms for words beginning with each prefix. SQLite: `("w1" OR "w2")`,
-    or `"p"*` for a prefix of more than PREFIX_WORDS words (or one its prefix index holds).
-    PostgreSQL (`sqlite` False, used with an ancestor token: GIN cannot intersect a prefix
-    match exactly, so every text of the prefix's words is read and rechecked): `(w1 | w2)`,
-    or `p:*` for more than PREFIX_WORDS words."""
-    long = [p for p in prefixes if len(p) > 3 or not sqlite]
-    words: dict[str, list[str]] = {p: [] for p in long}
-    if long:
-        arms = " UNION ALL ".join(
-            f"SELECT * FROM (SELECT ?, term FROM {_vocab(cs_pk)} WHERE term >= ? AND term < ? "
-            f"ORDER BY term LIMIT ?) x{i}" for i, _ in enumerate(long))
-        params = [x for p in long for x in (p, p, p + "\U0010ffff", PREFIX_WORDS + 1)]
-        for p, term in _query(store, _m(sqlite, arms), tuple(params)):
-            words[str(p)].append(str(term))
-    out = []
-    for p in prefixes:
-        found = words.get(p)
-        if found and len(found) <= PREFIX_WORDS:
-            out.append("(" + " OR ".join(f'"{w}"' for w in found) + ")" if sqlite else
-                       "(" + " | ".join(found) + ")")
-        else:
-            out.append(f'"{p}"*' if sqlite else f"{p}:*")
-    return out
-
-
-def _frequencies(store: Store, cs_pk: int, qwords: list[str], prefix: bool) -> dict[str, int]:
-    """Texts holding each word (prefix: the sum over the words it begins, an upper bound)."""
-    sqlite = store.dialect == "sqlite"
-    parts, params = [], []
-    for w in qwords:
-        if prefix:
-            parts.append(f"SELECT ?, SUM(df) FROM {_vocab(cs_pk)} WHERE term >= ? AND term < ?")
-            params += [w, w, w + "\U0010ffff"]
-        else:
-            parts.append(f"SELECT ?, df FROM {_vocab(cs_pk)} WHERE term = ?")
-            params += [w, w]
-    rows = _query(store, _m(sqlite, " UNION ALL ".join(parts)), tuple(params))
-    return {str(w): int(n) for w, n in rows if n is not None}
-
-
 def _stream(store: Store, sql: str, params: list[Any], page: _Page, scan: int | None = None,
             idcol: str = "t.id") -> Iterator[Any]:
     """Rows (id, code) of `sql` in id order, read in chunks while the page wants more. `scan`
@@ -466,6 +444,7 @@ def _stream(store: Store, sql: str, params: list[Any], page: _Page, scan: int | 
     on (an FTS5 rowid: read in order, from where the last chunk ended)."""
     sqlite = store.dialect == "sqlite"
     last = 0
+    page.complete = False
     if scan is not None:
         top = int(_query(store, f"SELECT MAX(id) FROM {_term(scan)}", ())[0][0] or 0)
         window = SCAN_WINDOW
@@ -474,16 +453,25 @@ def _stream(store: Store, sql: str, params: list[Any], page: _Page, scan: int | 
                                                    "ORDER BY t.id"), (*params, last, last + window))
             last += window
             window *= 2
+        page.complete = last >= top
         return
-    chunk = max(_CHUNK, 2 * page.need)
+    # SQLite reads rows lazily in id order: a first chunk of about the codes still wanted
+    # costs the rows up to them (a sparse match costs in proportion); PostgreSQL ranks every
+    # match of a GIN query whatever the LIMIT, so it reads more at once
+    lazy = sqlite and idcol == "f.rowid"
+    chunk = page.need - len(page.codes) + _MARGIN if lazy else max(_CHUNK, 2 * page.need)
+    grow = 2
     while not page.full:
         rows = _query(store, _m(sqlite, f"{sql} AND {idcol} > ? ORDER BY {idcol} LIMIT ?"),
                                 (*params, last, chunk))
         yield from rows
         if len(rows) < chunk:
+            page.complete = True
             return
         last = int(rows[-1][0])
-        chunk *= 4
+        # the next chunk: a multiple of the codes still wanted (rows repeat codes), growing
+        chunk = grow * (page.need - len(page.codes)) + _MARGIN if lazy else chunk * 4
+        grow *= 4
 
 
 def _total(store: Store, sel: Selection, qwords: list[str], variants: list[str],

@@ -27,7 +27,8 @@ from sqlalchemy.exc import IntegrityError
 
 from termserver.errors import TerminologyError
 from termserver.store import search
-from termserver.store.search import FORMAT, _fts, _term, _vocab
+from termserver.store.search import FORMAT, _fts, _term
+from termserver.store.search_vocab import vocab as _vocab
 
 if TYPE_CHECKING:
     from termserver.store.read import Store

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from termserver.store import Store, expand_subtree, search, search_ancestors
+from termserver.store import Store, expand_subtree, search, search_ancestors, search_vocab
 from tests.helpers import indexed_api
 from tests.loaders.test_snomed import load_fixture
 from tests.service.test_expand_paged import _both
@@ -186,3 +186,66 @@ def test_frequent_words_with_a_token_alike(api: TestClient, monkeypatch: pytest.
     if "total" not in paged:
         memory.pop("total", None)
     assert paged == memory
+
+
+@pytest.mark.parametrize("margin", [0, 1])
+@pytest.mark.parametrize(("op", "value", "params"), CASES)
+def test_small_chunks_answer_alike(api: TestClient, monkeypatch: pytest.MonkeyPatch,
+                                   margin: int, op: str, value: str, params: dict[str, Any]
+                                   ) -> None:
+    """SQLite reads a full-text match in chunks of about the codes still wanted (search.
+    _MARGIN more), then again from where it stopped: with no margin at all, rows repeating a
+    code (a display and its designations) make every page take further chunks."""
+    monkeypatch.setattr(search, "_MARGIN", margin)
+    vs = _vs(CS, {"property": "concept", "op": op, "value": value})
+    tokens, former, memory = _three(api, monkeypatch, vs, **params)
+    assert tokens == former == memory
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("100", "disorder"),  # whole words only: the prefix tier would read the same texts
+    ("100", "kidney disorder"),
+    ("100", "diabetes"),  # folded, "diabetic" is "diabetik": not begun by "diabetes"
+    ("100", "diabet"),  # a prefix of two words: the prefix tier reads them
+    ("100", "sodium dis"),
+])
+def test_prefix_tier_skipped_only_when_it_adds_nothing(
+        api: TestClient, monkeypatch: pytest.MonkeyPatch, value: str, words: str) -> None:
+    skipped: list[bool] = []
+    real = search_vocab.only_themselves
+
+    def spy(*args: Any) -> bool:
+        found = real(*args)
+        skipped.append(found)
+        return found
+
+    monkeypatch.setattr(search, "_only_themselves", spy)
+    vs = _vs(CS, {"property": "concept", "op": "is-a", "value": value})
+    tokens, former, memory = _three(api, monkeypatch, vs, count=20, filter=words)
+    assert tokens == former == memory
+    assert any(skipped) == (words in ("disorder", "kidney disorder", "diabetes"))
+
+
+def test_word_frequencies_read_once_per_write(db_url: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frequencies only steer the plan: read once, then remembered until the store writes."""
+    with indexed_api(db_url, monkeypatch, _code_system()) as (_, store):
+        pk = int(store._hot_query(
+            "SELECT pk FROM code_system WHERE url = " + ("?" if store.dialect == "sqlite"
+                                                        else "%s"), (CS,))[0][0])
+        reads: list[str] = []
+        real = search_vocab._query
+
+        def spy(*args: Any) -> list[Any]:
+            reads.append(str(args[1]))
+            return real(*args)
+
+        monkeypatch.setattr(search_vocab, "_query", spy)
+        first = search_vocab.frequencies(store, pk, ["diabetes", "nothing"], False)
+        assert set(first) == {"diabetes"} and first["diabetes"] > 0 and len(reads) == 1
+        assert search_vocab.frequencies(store, pk, ["nothing", "diabetes"], False) == first
+        assert search_vocab.frequencies(store, pk, ["diab"], True)["diab"] > first["diabetes"]
+        assert len(reads) == 2  # only "diab" as a prefix was read
+        store.generation += 1  # what a write through the store does
+        assert search_vocab.frequencies(store, pk, ["diabetes"], False) == first
+        assert len(reads) == 3

@@ -117,6 +117,8 @@ CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"system": CS}, {"count": 10, "filter": "natrium serum"}),
     ({"system": CS}, {"count": 10, "filter": "hamoglobin"}),
     ({"system": CS}, {"count": 10, "filter": "E11"}),
+    ({"system": CS}, {"count": 10, "filter": "e11"}),  # as typed, then upper case
+    ({"system": CS}, {"count": 1, "offset": 1, "filter": "e1"}),
     ({"system": CS, "filter": [{"property": "concept", "op": "is-a", "value": "D"}]},
      {"count": 10, "filter": "diabetes"}),
     ({"system": CS, "filter": [{"property": "CLASS", "op": "=", "value": "CHEM"}]},
@@ -146,6 +148,8 @@ def test_text_filter_semantics(api: TestClient) -> None:
     for spelling in ("hamoglobin", "Hämoglobin", "Haemoglobin", "HAEMO"):
         assert codes(spelling) == ["H1"], spelling
     assert codes("E11") == ["E11", "E11.9"]  # code, then codes it begins
+    assert codes("e11") == ["E11", "E11.9"]  # the upper-case code and the codes it begins
+    assert codes("E1")[:3] == ["E10", "E11", "E11.9"]  # codes it begins, in code order
     assert codes("Typ 1") == ["E10"]
     assert codes("nothing-like-it") == []
 
