@@ -315,7 +315,7 @@ class Store(GraphReads):
         hot: _HotConnection | None = getattr(self._local, "hot", None)
         if hot is None and self._hot_file is not None:
             conn = sqlite3.connect(self._hot_file, check_same_thread=False,
-                                   isolation_level=None)
+                                   isolation_level=None, cached_statements=HOT_STATEMENTS)
             _sqlite_pragmas(conn, None)
             conn.execute("PRAGMA cache_size=-4096")  # reads go through mmap; keep it small
             hot = self._local.hot = _HotConnection(conn)
@@ -518,6 +518,10 @@ class Store(GraphReads):
 
 #: Rows read between two calls of a long read's `check` (a request deadline).
 CHECK_EVERY = 4096
+#: Prepared statements a hot-read connection keeps (least recently used dropped). Texts with
+#: IN lists come in a few sizes only (store/inlist.py), so this bounds the count and the
+#: sizes bound the bytes.
+HOT_STATEMENTS = 128
 
 
 def _nothing() -> None:
