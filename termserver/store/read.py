@@ -45,7 +45,7 @@ from termserver.model import (
     content_rank,
 )
 from termserver.store import migrations, pages
-from termserver.store.engine import _sqlite_pragmas, analyze, checkpoint, open_engine
+from termserver.store.engine import analyze, checkpoint, hot_pragmas, open_engine
 from termserver.store.fresh import fresh_pk
 from termserver.store.graph import GraphReads
 from termserver.store.hotsql import (
@@ -316,8 +316,7 @@ class Store(GraphReads):
         if hot is None and self._hot_file is not None:
             conn = sqlite3.connect(self._hot_file, check_same_thread=False,
                                    isolation_level=None, cached_statements=HOT_STATEMENTS)
-            _sqlite_pragmas(conn, None)
-            conn.execute("PRAGMA cache_size=-4096")  # reads go through mmap; keep it small
+            hot_pragmas(conn)
             hot = self._local.hot = _HotConnection(conn)
             self._hot.add(hot)
         if hot is not None:

@@ -385,14 +385,21 @@ def test_error_lines_leave_no_reference_cycles(client: TestClient, store: Store)
 def test_bulk_chunks_run_on_a_bounded_set_of_threads(
         client: TestClient, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """However many chunks and streams, chunks are answered on at most bulk_threads()
-    threads, so the SQLite read connections (one a thread) stay as few."""
+    threads, so the SQLite read connections (one a thread) stay as few, and those do not map
+    the database file (mapped pages count in the RSS once per connection)."""
     monkeypatch.setattr(rb, "CHUNK_LINES", 3)
     threads: set[int] = set()
     answer = rb.answer_chunk
 
+    mmap_sizes: set[int] = set()
+
     def spy(*args: Any) -> bytes:
         threads.add(threading.get_ident())
-        return answer(*args)
+        out = answer(*args)
+        hot = getattr(store._local, "hot", None)  # SQLite: this thread's read connection
+        if hot is not None:
+            mmap_sizes.add(hot.conn.execute("PRAGMA mmap_size").fetchone()[0])
+        return out
 
     monkeypatch.setattr(rb, "answer_chunk", spy)
     lines = [{"code": c} for c in ("k1", "k2", "k3", "nope") * 30]
@@ -403,3 +410,4 @@ def test_bulk_chunks_run_on_a_bounded_set_of_threads(
         assert len(_post(client, "lookup-bulk", lines, system=CS)) == len(lines)
     assert 1 <= len(threads) <= rb.bulk_threads()
     assert len(store._hot) == connections  # no new connection after the first streams
+    assert mmap_sizes == ({0} if store.dialect == "sqlite" else set())  # file not mapped

@@ -62,6 +62,7 @@ from termserver.model import JSON, CodingInput, TranslateResult
 from termserver.service import bulk, deadline
 from termserver.service.context import FHIR_VERSION, TxContext
 from termserver.store import Store
+from termserver.store.engine import unmapped_reads
 
 Kind = Literal["translate", "lookup", "validate"]
 
@@ -104,11 +105,13 @@ _EXECUTOR_LOCK = threading.Lock()
 
 def executor() -> ThreadPoolExecutor:
     """The process's bulk threads (made on first use; they live as long as the process, so
-    each keeps its one SQLite read connection instead of opening new ones)."""
+    each keeps its one SQLite read connection instead of opening new ones). Their SQLite
+    reads do not map the file (termserver.store.engine.unmapped_reads)."""
     global _EXECUTOR
     with _EXECUTOR_LOCK:
         if _EXECUTOR is None:
-            _EXECUTOR = ThreadPoolExecutor(bulk_threads(), thread_name_prefix="termserver-bulk")
+            _EXECUTOR = ThreadPoolExecutor(bulk_threads(), thread_name_prefix="termserver-bulk",
+                                           initializer=unmapped_reads)
         return _EXECUTOR
 
 
