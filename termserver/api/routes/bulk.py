@@ -73,9 +73,9 @@ MAX_LINE_BYTES = 64 * 1024
 #: Lines one stream may hold, unless TERMSERVER_MAX_BULK_LINES says otherwise.
 DEFAULT_MAX_LINES = 10_000_000
 #: Threads that answer chunks, unless TERMSERVER_BULK_THREADS says otherwise. One: a chunk is
-#: Python work under the GIL, and each SQLite thread's read connection maps the database
-#: file (mmap_size) anew, which counts in the server's RSS once per thread (bench/README.md,
-#: "Peak RSS"). Streams take turns chunk by chunk.
+#: mostly Python work under the GIL (two were no faster on 2 cores), and each thread keeps its
+#: own read connection and chunk in memory (bench/README.md, "Peak RSS"). Streams take turns
+#: chunk by chunk.
 BULK_THREADS = 1
 #: Line keys that name another parameter of the single operation.
 _ALIASES: dict[Kind, dict[str, str]] = {
