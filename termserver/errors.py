@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from termserver.model import Issue
 
@@ -43,6 +43,17 @@ class TerminologyError(Exception):
         first = Issue("error", self.issue_code or self.issue_type, self.message,
                       self.instance_tx_code or self.tx_code, self.expression, self.message_id)
         return [first, *self.extra_issues]
+
+    def detached(self) -> Self:
+        """This error without its traceback and context, for an error kept as data (a bulk
+        or batch line's answer). Kept with them, its traceback's frames (and their callers')
+        hold the very list it is kept in: a reference cycle that only Python's cyclic
+        collector frees, late, together with everything those frames held (a whole chunk
+        and its read-ahead), so the memory of a long stream grew with its length."""
+        self.__traceback__ = None
+        self.__context__ = None
+        self.__cause__ = None
+        return self
 
 
 class InvalidRequest(TerminologyError):

@@ -102,7 +102,7 @@ def answer(store: Store, kind: Kind, members: Sequence[Member], accept_language:
             try:
                 requests.append(build(ctx, m.pairs, accept_language))
             except TerminologyError as exc:
-                requests.append(exc)
+                requests.append(exc.detached())
         answers = [(result.http_status, operation_outcome(result.issues()))
                    if isinstance(result, TerminologyError)
                    else (200, shape(result, fhir_version)) for result in run(ctx, requests)]

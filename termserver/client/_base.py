@@ -221,7 +221,10 @@ def body_of(lines: Iterable[tuple[int, str | dict[str, Any]]]) -> bytes:
 
 
 #: Parsed result lines by their bytes after the id (answers repeat: the same code, the same
-#: result); at most PARSED_MAX of them and PARSED_BYTES of keys, emptied when full.
+#: result); at most PARSED_MAX of them and PARSED_BYTES of keys, emptied when full. Error
+#: lines are not kept: their message names the code, so an unknown code's line rarely
+#: repeats, and keeping them filled the cache the longer a stream ran (bench/README.md,
+#: "Peak RSS": the client's peak grew from 100,000 to 1,000,000 codings).
 _PARSED: dict[tuple[Kind, bytes], Any] = {}
 PARSED_MAX = 20_000
 PARSED_BYTES = 16 * 1024 * 1024
@@ -241,6 +244,8 @@ def parse_line(kind: Kind, raw: bytes) -> tuple[Any, Any]:
             found = _PARSED.get(key)
             if found is None:
                 found = PARSE[kind](loads(b"{" + key[1]))
+                if key[1].startswith(b'"error":'):
+                    return int(digits), found
                 if len(_PARSED) >= PARSED_MAX or _parsed_bytes >= PARSED_BYTES:
                     _PARSED.clear()
                     _parsed_bytes = 0

@@ -126,7 +126,7 @@ def _each(requests: Sequence[Req | TerminologyError], answer: Callable[[Req], Re
         try:
             out.append(answer(r))
         except TerminologyError as exc:
-            out.append(exc)
+            out.append(exc.detached())
         except Exception as exc:  # noqa: BLE001 - one bad line never ends the stream
             reference = uuid.uuid4().hex[:12]
             log.exception("bulk: unexpected error, reference %s", reference, exc_info=exc)

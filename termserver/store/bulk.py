@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from termserver.model import UNMAPPED_SOURCE, MapElement
+from termserver.store import inlist
 
 if TYPE_CHECKING:
     from termserver.store import Store
@@ -42,8 +43,8 @@ def map_rows_many(store: Store, codes: Sequence[str], system: str | None, *,
         return []
     sqlite = store.dialect == "sqlite"
     side, other = ("target", "source") if reverse else ("source", "target")
-    wanted = codes if reverse or system is None else [*codes, UNMAPPED_SOURCE]
-    cond = [f"e.{side}_code IN ({', '.join('?' * len(wanted))})"]
+    wanted = inlist.padded(codes if reverse or system is None else [*codes, UNMAPPED_SOURCE])
+    cond = [f"e.{side}_code IN ({inlist.marks(len(wanted))})"]
     params: list[Any] = list(wanted)
     for column, value in ((f"e.{side}_system", system), (f"e.{other}_system", other_system),
                           ("r.url", url), ("r.version", version)):
@@ -96,8 +97,9 @@ def codes_folded(store: Store, cs_pk: int, codes: Sequence[str]) -> dict[str, st
     wanted = sorted({c.lower() for c in codes})
     if not wanted:
         return {}
+    wanted = inlist.padded(wanted)
     sql = (f"SELECT lower(code), code FROM concept WHERE cs_pk = ? AND lower(code) IN "
-           f"({', '.join('?' * len(wanted))}) ORDER BY seq")
+           f"({inlist.marks(len(wanted))}) ORDER BY seq")
     if store.dialect != "sqlite":
         sql = sql.replace("?", "%s")
     out: dict[str, str] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,31 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur.execute("PRAGMA cache_size=-65536")
     cur.execute("PRAGMA mmap_size=268435456")
     cur.close()
+
+
+#: KiB of page cache of a hot-read connection (Store._hot_query, one per thread): its reads go
+#: through the file mapping, or, in an unmapped thread, this cache and the OS's file cache.
+HOT_CACHE_KIB = 4096
+_THREAD = threading.local()
+
+
+def unmapped_reads() -> None:
+    """Hot-read connections that this thread opens from now on read the SQLite file without
+    mapping it (`mmap_size=0`). For long-lived threads that read much of the file (the bulk
+    threads, termserver.api.routes.bulk): mapped pages count in the process's RSS once per
+    connection that touched them, up to mmap_size (256 MiB) each, so a bulk thread kept a
+    mapping of every page it ever read; unmapped, the pages stay in the OS's file cache
+    (shared, not the process's) and the process keeps HOT_CACHE_KIB."""
+    _THREAD.unmapped = True
+
+
+def hot_pragmas(conn: sqlite3.Connection) -> None:
+    """The pragmas of a hot-read connection: the engine's, a small page cache, and no mapping
+    in a thread that asked for `unmapped_reads`."""
+    _sqlite_pragmas(conn, None)
+    conn.execute(f"PRAGMA cache_size=-{HOT_CACHE_KIB}")
+    if getattr(_THREAD, "unmapped", False):
+        conn.execute("PRAGMA mmap_size=0")
 
 
 #: Most milliseconds a shutdown checkpoint waits for other processes' readers and writers.

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine
 
 from termserver.model import Concept, ConceptDetail, ConceptProperty, Designation
+from termserver.store import inlist
 from termserver.store.page_reads import query as _query
 
 if TYPE_CHECKING:
@@ -187,7 +188,8 @@ def details(store: Store, cs_pk: int, codes: Sequence[str], *, designations: boo
     if not codes:
         return {}
     sqlite = store.dialect == "sqlite"
-    marks = ", ".join("?" * len(codes))
+    codes = inlist.padded(codes)  # few statement texts, whatever the number of codes
+    marks = inlist.marks(len(codes))
     arms = [_CONCEPT.format(m=marks)]
     params: list[Any] = [cs_pk, *codes]
     if designations:

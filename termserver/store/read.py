@@ -45,7 +45,7 @@ from termserver.model import (
     content_rank,
 )
 from termserver.store import migrations, pages
-from termserver.store.engine import _sqlite_pragmas, analyze, checkpoint, open_engine
+from termserver.store.engine import analyze, checkpoint, hot_pragmas, open_engine
 from termserver.store.fresh import fresh_pk
 from termserver.store.graph import GraphReads
 from termserver.store.hotsql import (
@@ -315,9 +315,8 @@ class Store(GraphReads):
         hot: _HotConnection | None = getattr(self._local, "hot", None)
         if hot is None and self._hot_file is not None:
             conn = sqlite3.connect(self._hot_file, check_same_thread=False,
-                                   isolation_level=None)
-            _sqlite_pragmas(conn, None)
-            conn.execute("PRAGMA cache_size=-4096")  # reads go through mmap; keep it small
+                                   isolation_level=None, cached_statements=HOT_STATEMENTS)
+            hot_pragmas(conn)
             hot = self._local.hot = _HotConnection(conn)
             self._hot.add(hot)
         if hot is not None:
@@ -518,6 +517,10 @@ class Store(GraphReads):
 
 #: Rows read between two calls of a long read's `check` (a request deadline).
 CHECK_EVERY = 4096
+#: Prepared statements a hot-read connection keeps (least recently used dropped). Texts with
+#: IN lists come in a few sizes only (store/inlist.py), so this bounds the count and the
+#: sizes bound the bytes.
+HOT_STATEMENTS = 128
 
 
 def _nothing() -> None:

@@ -5,7 +5,9 @@ boundaries that change nothing, answers equal to the single operations', on both
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -355,3 +357,57 @@ def test_a_full_memo_drops_its_older_half(monkeypatch: pytest.MonkeyPatch) -> No
         lines = memo.fresh(lambda: 1)
     assert sorted(k[0][1] for k in memo.lines) == ["2", "3", "4"]  # past 4: the newer half
     assert memo.fresh(lambda: 2) == {}  # a write: everything goes
+
+
+def test_error_lines_leave_no_reference_cycles(client: TestClient, store: Store) -> None:
+    """An error kept as a line's answer holds no traceback: with one, its frames held the
+    lists it was kept in (a cycle), and a long stream's chunks waited for the cyclic
+    collector (bench: the server's peak RSS grew with the stream's length)."""
+    chunk: list[tuple[int, bytes | TerminologyError]] = [
+        (i + 1, orjson.dumps({"id": i, "system": CS, "code": "k1" if i % 3 else f"nope-{i}"}))
+        for i in range(200)]
+    chunk += [(201, b"not json"), (202, orjson.dumps({"system": CS})),
+              (203, orjson.dumps({"code": "k1", "system": CS, "version": {"x": 1}}))]
+    vs = [("url", "http://example.org/vs/bulk")]
+    for _ in range(2):  # the first calls warm up (imports, caches)
+        gc.collect()
+        gc.disable()
+        try:
+            rb.answer_chunk("lookup", store, chunk, [], "4.0", None)
+            rb.answer_chunk("validate", store, chunk, vs, "4.0", None)
+            rb.answer_chunk("translate", store, chunk, [("system", SRC)], "4.0", None)
+            found = gc.collect()
+        finally:
+            gc.enable()
+    assert found == 0
+
+
+def test_bulk_chunks_run_on_a_bounded_set_of_threads(
+        client: TestClient, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """However many chunks and streams, chunks are answered on at most bulk_threads()
+    threads, so the SQLite read connections (one a thread) stay as few, and those do not map
+    the database file (mapped pages count in the RSS once per connection)."""
+    monkeypatch.setattr(rb, "CHUNK_LINES", 3)
+    threads: set[int] = set()
+    answer = rb.answer_chunk
+
+    mmap_sizes: set[int] = set()
+
+    def spy(*args: Any) -> bytes:
+        threads.add(threading.get_ident())
+        out = answer(*args)
+        hot = getattr(store._local, "hot", None)  # SQLite: this thread's read connection
+        if hot is not None:
+            mmap_sizes.add(hot.conn.execute("PRAGMA mmap_size").fetchone()[0])
+        return out
+
+    monkeypatch.setattr(rb, "answer_chunk", spy)
+    lines = [{"code": c} for c in ("k1", "k2", "k3", "nope") * 30]
+    for _ in range(5):
+        assert len(_post(client, "lookup-bulk", lines, system=CS)) == len(lines)
+    connections = len(store._hot)
+    for _ in range(5):
+        assert len(_post(client, "lookup-bulk", lines, system=CS)) == len(lines)
+    assert 1 <= len(threads) <= rb.bulk_threads()
+    assert len(store._hot) == connections  # no new connection after the first streams
+    assert mmap_sizes == ({0} if store.dialect == "sqlite" else set())  # file not mapped

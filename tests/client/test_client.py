@@ -322,3 +322,16 @@ def test_result_lines_parse_alike_with_and_without_orjson(monkeypatch: pytest.Mo
     assert _base.body_of(lines) == fast
     assert [json.loads(x) for x in fast.splitlines()] == [
         {"id": 0, "code": "a\u00e9"}, {"id": 1, "code": "b", "system": "s"}]
+
+
+def test_error_lines_are_not_kept_in_the_parse_cache() -> None:
+    """An unknown code's error line names the code and rarely repeats: kept, it filled the
+    cache the longer a stream ran; an answer that repeats is kept."""
+    from termserver.client import _base
+
+    _base._PARSED.clear()
+    ident, found = _base.parse_line(
+        "lookup", b'{"line":1,"id":7,"error":{"code":"not-found","message":"no code x"}}')
+    assert ident == 7 and found.error is not None and not _base._PARSED
+    ident, found = _base.parse_line("lookup", b'{"line":2,"id":8,"name":"L","display":"X"}')
+    assert ident == 8 and found.error is None and len(_base._PARSED) == 1

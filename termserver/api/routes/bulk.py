@@ -20,7 +20,10 @@ validate {`result`, `code`, `system`, `version`, `display`, `message`, `inactive
 `issues` [{`severity`, `code`, `text`, `expression`}]}.
 
 Lines are read in chunks of CHUNK_LINES and each chunk is answered set-based
-(termserver.service.bulk) in a worker thread with its own deadline
+(termserver.service.bulk) on one of the process's TERMSERVER_BULK_THREADS bulk threads
+(default BULK_THREADS; streams beyond that wait for a free one, so the threads, their read
+connections and the chunks in memory at once are bounded, however many or long the
+streams), with its own deadline
 (TERMSERVER_REQUEST_TIMEOUT per chunk, not per stream), so memory stays bounded by a chunk
 however long the stream. A line is at most MAX_LINE_BYTES; a stream at most
 TERMSERVER_MAX_BULK_LINES lines (then one error line ends it). The response is written while
@@ -30,16 +33,18 @@ some 50,000 lines per request) so that neither side's buffers fill up.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import os
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from termserver.api.bulk_memo import LineKey, Memo, head, memo_for, tail
@@ -57,6 +62,7 @@ from termserver.model import JSON, CodingInput, TranslateResult
 from termserver.service import bulk, deadline
 from termserver.service.context import FHIR_VERSION, TxContext
 from termserver.store import Store
+from termserver.store.engine import unmapped_reads
 
 Kind = Literal["translate", "lookup", "validate"]
 
@@ -66,6 +72,11 @@ CHUNK_LINES = 4000
 MAX_LINE_BYTES = 64 * 1024
 #: Lines one stream may hold, unless TERMSERVER_MAX_BULK_LINES says otherwise.
 DEFAULT_MAX_LINES = 10_000_000
+#: Threads that answer chunks, unless TERMSERVER_BULK_THREADS says otherwise. One: a chunk is
+#: mostly Python work under the GIL (two were no faster on 2 cores), and each thread keeps its
+#: own read connection and chunk in memory (bench/README.md, "Peak RSS"). Streams take turns
+#: chunk by chunk.
+BULK_THREADS = 1
 #: Line keys that name another parameter of the single operation.
 _ALIASES: dict[Kind, dict[str, str]] = {
     "translate": {"conceptmap": "url", "conceptMap": "url"},
@@ -80,6 +91,28 @@ def max_lines() -> int:
     """TERMSERVER_MAX_BULK_LINES (default DEFAULT_MAX_LINES)."""
     value = os.environ.get("TERMSERVER_MAX_BULK_LINES", "")
     return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_MAX_LINES
+
+
+def bulk_threads() -> int:
+    """TERMSERVER_BULK_THREADS (default BULK_THREADS)."""
+    value = os.environ.get("TERMSERVER_BULK_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else BULK_THREADS
+
+
+_EXECUTOR: ThreadPoolExecutor | None = None
+_EXECUTOR_LOCK = threading.Lock()
+
+
+def executor() -> ThreadPoolExecutor:
+    """The process's bulk threads (made on first use; they live as long as the process, so
+    each keeps its one SQLite read connection instead of opening new ones). Their SQLite
+    reads do not map the file (termserver.store.engine.unmapped_reads)."""
+    global _EXECUTOR
+    with _EXECUTOR_LOCK:
+        if _EXECUTOR is None:
+            _EXECUTOR = ThreadPoolExecutor(bulk_threads(), thread_name_prefix="termserver-bulk",
+                                           initializer=unmapped_reads)
+        return _EXECUTOR
 
 
 class _Bulk:
@@ -127,8 +160,9 @@ class _Bulk:
                       defaults: p.Pairs, fhir_version: str, timeout: float | None,
                       memo: Memo | None) -> bytes:
         fresh = contextvars.Context()  # its own deadline, not the stream's
-        return await run_in_threadpool(fresh.run, answer_chunk, self.kind, store, chunk,
-                                       defaults, fhir_version, timeout, memo)
+        return await asyncio.get_running_loop().run_in_executor(
+            executor(), fresh.run, answer_chunk, self.kind, store, chunk, defaults,
+            fhir_version, timeout, memo)
 
 
 async def _blocks(receive: Receive, limit: int
@@ -301,7 +335,7 @@ def _each(parsed: Sequence[p.Pairs | TerminologyError],
         try:
             out.append(build(pairs))
         except TerminologyError as exc:
-            out.append(exc)
+            out.append(exc.detached())
     return out
 
 
@@ -333,7 +367,7 @@ def _pairs(data: JSON, aliases: dict[str, str]) -> p.Pairs | TerminologyError:
             raise InvalidRequest("the line has no code", expression=("code",))
         return p.checked(own)  # the query's own parameters were checked once, up front
     except TerminologyError as exc:
-        return exc
+        return exc.detached()
 
 
 def _text(name: str, value: Any) -> str:
