@@ -221,14 +221,17 @@ def body_of(lines: Iterable[tuple[int, str | dict[str, Any]]]) -> bytes:
 
 
 #: Parsed result lines by their bytes after the id (answers repeat: the same code, the same
-#: result); at most PARSED_MAX of them and PARSED_BYTES of keys, emptied when full. Error
-#: lines are not kept: their message names the code, so an unknown code's line rarely
-#: repeats, and keeping them filled the cache the longer a stream ran (bench/README.md,
-#: "Peak RSS": the client's peak grew from 100,000 to 1,000,000 codings).
+#: result); at most PARSED_MAX of them and PARSED_BYTES of keys, emptied when full. Only
+#: answers that succeeded are kept: an error line, or a `result: false` (unmapped, invalid),
+#: names the code in its message, so such lines are as many as the distinct failing codes;
+#: kept, they filled the cache the longer a stream ran (bench/README.md, "Peak RSS": the
+#: client's peak grew from 100,000 to 1,000,000 codings). They are the few, parsed each time.
 _PARSED: dict[tuple[Kind, bytes], Any] = {}
 PARSED_MAX = 20_000
 PARSED_BYTES = 16 * 1024 * 1024
 _parsed_bytes = 0
+#: How the rest of a failed answer's line begins (not kept in the cache).
+FAILED = (b'"error":', b'"result":false')
 
 
 def parse_line(kind: Kind, raw: bytes) -> tuple[Any, Any]:
@@ -244,7 +247,7 @@ def parse_line(kind: Kind, raw: bytes) -> tuple[Any, Any]:
             found = _PARSED.get(key)
             if found is None:
                 found = PARSE[kind](loads(b"{" + key[1]))
-                if key[1].startswith(b'"error":'):
+                if key[1].startswith(FAILED):
                     return int(digits), found
                 if len(_PARSED) >= PARSED_MAX or _parsed_bytes >= PARSED_BYTES:
                     _PARSED.clear()

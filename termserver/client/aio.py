@@ -169,7 +169,8 @@ class AsyncClient:
         body = batch.body()
 
         async def send() -> list[Any]:
-            async with self._http.stream("POST", BULK_PATH[kind], params=params, content=body,
+            async with self._http.stream("POST", BULK_PATH[kind], params=params,
+                                         content=_once(body),
                                          headers={"Content-Type": NDJSON,
                                                   "Accept": NDJSON}) as response:
                 if response.status_code != 200:
@@ -217,3 +218,9 @@ class AsyncClient:
                     continue
                 raise TermserverError.from_response(response)
             return out
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    """The body as a one-shot stream (termserver.client.sync._once: a sent request no longer
+    holds it)."""
+    yield body

@@ -183,7 +183,7 @@ class Client:
         body = batch.body()
 
         def send() -> list[Any]:
-            with self._http.stream("POST", BULK_PATH[kind], params=params, content=body,
+            with self._http.stream("POST", BULK_PATH[kind], params=params, content=_once(body),
                                    headers={"Content-Type": NDJSON,
                                             "Accept": NDJSON}) as response:
                 if response.status_code != 200:
@@ -233,3 +233,10 @@ class Client:
                     continue
                 raise TermserverError.from_response(response)
             return out
+
+
+def _once(body: bytes) -> Iterator[bytes]:
+    """The body as a one-shot stream: once sent, the request no longer holds it (httpx keeps
+    a request in reference cycles that only a full collection frees; holding the body, they
+    kept every batch's body alive until then, and the client's peak grew with the stream)."""
+    yield body

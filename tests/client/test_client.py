@@ -324,9 +324,9 @@ def test_result_lines_parse_alike_with_and_without_orjson(monkeypatch: pytest.Mo
         {"id": 0, "code": "a\u00e9"}, {"id": 1, "code": "b", "system": "s"}]
 
 
-def test_error_lines_are_not_kept_in_the_parse_cache() -> None:
-    """An unknown code's error line names the code and rarely repeats: kept, it filled the
-    cache the longer a stream ran; an answer that repeats is kept."""
+def test_failed_lines_are_not_kept_in_the_parse_cache() -> None:
+    """An unknown code's error line (or `result: false`) names the code and rarely repeats:
+    kept, it filled the cache the longer a stream ran; an answer that succeeded is kept."""
     from termserver.client import _base
 
     _base._PARSED.clear()
@@ -335,3 +335,6 @@ def test_error_lines_are_not_kept_in_the_parse_cache() -> None:
     assert ident == 7 and found.error is not None and not _base._PARSED
     ident, found = _base.parse_line("lookup", b'{"line":2,"id":8,"name":"L","display":"X"}')
     assert ident == 8 and found.error is None and len(_base._PARSED) == 1
+    ident, found = _base.parse_line(
+        "translate", b'{"line":3,"id":9,"result":false,"matches":[],"message":"no map of x"}')
+    assert ident == 9 and found.result is False and len(_base._PARSED) == 1
