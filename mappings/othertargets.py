@@ -45,6 +45,8 @@ LOINC = "http://loinc.org"
 #: Weights of the generic score: recall, precision, whole-text match (chosen on the tuned
 #: halves of bench/other_gold.py's sets only).
 W = {"recall": 0.4, "precision": 0.2, "text": 0.4}
+#: Query words whose close spellings a GenericIndex remembers, at most.
+CLOSE_CACHE = 100_000
 #: Function words as textfold keys (mappings.textsearch.STOP_WORDS).
 STOP_KEYS = frozenset(k for w in STOP_WORDS for k in fold(w).split())
 
@@ -200,7 +202,9 @@ class GenericIndex:
                         if w.startswith(key):
                             out.setdefault(w, 0.8)
             out.pop(key, None)
-            found = self._close[key] = sorted(out.items(), key=lambda x: (-x[1], x[0]))[:8]
+            found = sorted(out.items(), key=lambda x: (-x[1], x[0]))[:8]
+            if len(self._close) < CLOSE_CACHE:  # bounded like TargetIndex's
+                self._close[key] = found
         return found
 
     def suggest(self, text: str, unit: str | None = None, specimen: str | None = None,

@@ -250,12 +250,11 @@ class TargetScopes:
         cs = scope.code_system
         if cs.concept_count >= search.SEARCH_MIN or \
                 search_candidates.state(self.store, cs.pk) is not None:
-            codes = scope.codes
-            allowed = codes.__contains__ if codes is not None else \
-                _loinc_term if cs.url == LOINC else None
+            allowed = scope.codes.__contains__ if scope.codes is not None else None
             if not is_loinc(cs.url):  # SNOMED CT, ICD-10-GM, …: no LOINC axes (othertargets)
                 return GenericStoreSearch(self.store, [(cs.url, cs.version)], allowed=allowed)
-            return StoreTargetSearch(self.store, [(cs.url, cs.version)], allowed=allowed)
+            return StoreTargetSearch(self.store, [(cs.url, cs.version)],
+                                     allowed=allowed or _loinc_term)
         details = self.store.concept_details(cs.pk)
         codes = scope.codes
         url = cs.url
@@ -264,9 +263,6 @@ class TargetScopes:
         if not is_loinc(url):
             return GenericIndex(term_from_detail(d) for d in chosen)
         return TargetIndex.from_details(chosen)
-
-
-LOINC = "http://loinc.org"
 
 
 def _loinc_term(code: str) -> bool:
@@ -283,7 +279,7 @@ def suggestible(system: str, concept: Concept) -> bool:
     ValueSet decides for itself."""
     if concept.inactive or concept.abstract:
         return False
-    return system != "http://loinc.org" or _LOINC_TERM.match(concept.code) is not None
+    return not is_loinc(system) or _loinc_term(concept.code)
 
 
 def suggest_for(searcher: Searcher, source: SourceCode | None, text: str, *,

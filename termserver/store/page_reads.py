@@ -14,7 +14,17 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from termserver.store.read import Store
+
+def paramstyled(conn_or_sqlite: Connection | bool, sql: str) -> str:
+    """`sql`, written with `?` marks, in the driver's paramstyle (psycopg: `%s`); the first
+    argument a connection or whether it is SQLite's."""
+    sqlite = conn_or_sqlite if isinstance(conn_or_sqlite, bool) else \
+        conn_or_sqlite.dialect.paramstyle == "qmark"
+    return sql if sqlite else sql.replace("?", "%s")
+
 
 Runner = Callable[[str, tuple[Any, ...]], list[Any]]
 _CURRENT: ContextVar[tuple[Store, Runner] | None] = ContextVar("termserver_page_reads",

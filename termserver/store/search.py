@@ -34,6 +34,7 @@ from sqlalchemy import Connection
 
 from termserver.store import expand_subtree as subtree
 from termserver.store import search_ancestors as ancestors
+from termserver.store.page_reads import paramstyled as _m
 from termserver.store.page_reads import query as _query
 from termserver.store.pages import Selection, where_sql
 from termserver.store.search_vocab import expanded as _expanded
@@ -65,12 +66,6 @@ def _term(cs_pk: int) -> str:
 
 def _fts(cs_pk: int) -> str:
     return f"search_fts_{int(cs_pk)}"
-
-
-def _m(conn_or_sqlite: Connection | bool, sql: str) -> str:
-    sqlite = conn_or_sqlite if isinstance(conn_or_sqlite, bool) else \
-        conn_or_sqlite.dialect.paramstyle == "qmark"
-    return sql if sqlite else sql.replace("?", "%s")
 
 
 def ensure_meta(conn: Connection) -> None:

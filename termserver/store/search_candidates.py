@@ -26,7 +26,7 @@ import numpy as np
 from sqlalchemy.exc import IntegrityError
 
 from termserver.errors import TerminologyError
-from termserver.store import search
+from termserver.store import inlist, search
 from termserver.store.search import FORMAT, _fts, _term
 from termserver.store.search_vocab import vocab as _vocab
 
@@ -311,7 +311,8 @@ def term_texts(store: Store, cs_pk: int, codes: Sequence[str],
     codes = list(dict.fromkeys(codes))
     if not codes:
         return {}
-    marks = ", ".join("?" * len(codes))
+    keys = inlist.padded(codes)  # few statement texts, whatever the number of codes
+    marks = inlist.marks(len(keys))
     # properties are filtered here, not in SQL: a planner with stale statistics would
     # otherwise read a property's rows of the whole code system (ix_property_value)
     wanted = None if properties is None else frozenset(properties)
@@ -321,7 +322,7 @@ def term_texts(store: Store, cs_pk: int, codes: Sequence[str],
         f"WHERE cs_pk = ? AND code IN ({marks}) "
         f"UNION ALL SELECT 2, code, property, value, NULL FROM concept_property "
         f"WHERE cs_pk = ? AND code IN ({marks})"))
-    rows = store._hot_query(sql, (cs_pk, *codes, cs_pk, *codes, cs_pk, *codes))
+    rows = store._hot_query(sql, (cs_pk, *keys, cs_pk, *keys, cs_pk, *keys))
     displays: dict[str, str] = {}
     texts: dict[str, list[tuple[str, str]]] = {}
     props: dict[str, dict[str, str]] = {}

@@ -13,6 +13,7 @@ import threading
 import weakref
 from typing import TYPE_CHECKING
 
+from termserver.store.page_reads import paramstyled as _m
 from termserver.store.page_reads import query as _query
 
 if TYPE_CHECKING:
@@ -31,10 +32,6 @@ _LOCK = threading.Lock()
 
 def vocab(cs_pk: int) -> str:
     return f"search_vocab_{int(cs_pk)}"
-
-
-def _m(sqlite: bool, sql: str) -> str:
-    return sql if sqlite else sql.replace("?", "%s")
 
 
 def expanded(store: Store, cs_pk: int, prefixes: list[str], sqlite: bool = True) -> list[str]:
