@@ -89,6 +89,7 @@ def test_an_older_format_is_rebuilt_with_progress(store: Store,
         save_resource(w, _cs(30), mode="canonical")
     pk = _pk(store)
     monkeypatch.setattr(search, "FORMAT", search.FORMAT + 1)
+    monkeypatch.setattr(search, "PG_FORMAT", search.PG_FORMAT + 1)
     assert not search.ready(store, pk) and search.missing(store) == [pk]
     seen: list[tuple[str, int, int | None]] = []
     assert search.build_missing(store, lambda label, done, total: seen.append(
@@ -106,6 +107,7 @@ def test_reindex_command_builds_what_an_upgrade_left_missing(
         save_resource(w, _cs(30), mode="canonical")
     pk = _pk(store)
     monkeypatch.setattr(search, "FORMAT", search.FORMAT + 1)
+    monkeypatch.setattr(search, "PG_FORMAT", search.PG_FORMAT + 1)
     assert main(["reindex", "--db", store.url]) == 0
     assert search.ready(store, pk)
     assert f"text index of code system {pk} built" in capsys.readouterr().err

@@ -1,6 +1,6 @@
 """The ranked text index of `$expand`'s `filter`, one per stored code system of SEARCH_MIN
 concepts or more, built when the code system is written (in the same transaction) and dropped
-with it; `build_missing` builds those an upgrade (a new FORMAT) left missing.
+with it; `build_missing` builds those an upgrade (a new format) left missing.
 
 Tables (outside the versioned schema, created idempotently):
 
@@ -34,9 +34,12 @@ from sqlalchemy import Connection
 
 from termserver.store import expand_subtree as subtree
 from termserver.store import search_ancestors as ancestors
+from termserver.store import search_bands as bands
 from termserver.store.page_reads import paramstyled as _m
 from termserver.store.page_reads import query as _query
 from termserver.store.pages import Selection, where_sql
+from termserver.store.search_bands import Source
+from termserver.store.search_vocab import begun as _begun
 from termserver.store.search_vocab import expanded as _expanded
 from termserver.store.search_vocab import frequencies as _frequencies
 from termserver.store.search_vocab import only_themselves as _only_themselves
@@ -48,6 +51,8 @@ if TYPE_CHECKING:
 
 #: Bump when what is indexed or its layout changes: older indexes are then not used.
 FORMAT = 7  # 7: ancestor tokens (store/search_ancestors.py), SQLite FTS5 contentless
+#: PostgreSQL's: 8 adds the rank-band lexemes (store/search_bands.py); SQLite stays at FORMAT.
+PG_FORMAT = 8
 #: Properties (with the value, or None for any) that mark commonly used concepts, most common
 #: first: they rank before others of their tier. LOINC: the Universal Lab Orders value set
 #: (loaded as ORDER_OBS), then quantitative terms.
@@ -58,6 +63,11 @@ SEARCH_MIN = 1_000
 _BATCH = 5_000
 
 Progress = Callable[[int, int | None], None]
+
+
+def format_of(dialect: str) -> int:
+    """The current index format of a database dialect."""
+    return FORMAT if dialect == "sqlite" else PG_FORMAT
 
 
 def _term(cs_pk: int) -> str:
@@ -131,11 +141,16 @@ def build(conn: Connection, cs_pk: int, progress: Progress | None = None) -> int
     conn.exec_driver_sql(f"CREATE TABLE {term} (id INTEGER PRIMARY KEY, code TEXT NOT NULL, "
                          "kind INTEGER NOT NULL, inactive INTEGER NOT NULL, nwords INTEGER "
                          f"NOT NULL, norm TEXT NOT NULL{tsv})")
-    conn.exec_driver_sql(
-        f"INSERT INTO {term} (id, code, kind, inactive, nwords, norm{tcol}) SELECT "
-        "ROW_NUMBER() OVER (ORDER BY s.inactive, s.rare, s.nwords, s.kind, LENGTH(s.norm), "
-        "s.code, s.norm), s.code, s.kind, s.inactive, s.nwords, s.norm"
-        f"{'' if sqlite else ', ' + document} FROM {stage} s{'' if sqlite else join}")
+    extra = "" if sqlite else f", {document} AS doc" + (
+        "" if anc is None else f", ARRAY[{ancestors.token_sql('s.code', False)}] || "
+        "COALESCE(tsvector_to_array(a.tokens), ARRAY[]::text[]) AS toks")
+    ranked = ("SELECT ROW_NUMBER() OVER (ORDER BY s.inactive, s.rare, s.nwords, s.kind, "
+              "LENGTH(s.norm), s.code, s.norm) AS id, s.code, s.kind, s.inactive, s.nwords, "
+              f"s.norm{extra} FROM {stage} s{'' if sqlite else join}")
+    band = "" if sqlite else f", {bands.document_sql(done, anc is not None)}"
+    conn.exec_driver_sql(f"INSERT INTO {term} (id, code, kind, inactive, nwords, norm{tcol}) "
+                         f"SELECT x.id, x.code, x.kind, x.inactive, x.nwords, x.norm{band} "
+                         f"FROM ({ranked}) x")
     conn.exec_driver_sql(f"DROP TABLE {stage}")
     conn.exec_driver_sql(f"CREATE INDEX {term}_norm ON {term} (norm)")
     subtree.ensure_code_index(conn, cs_pk)
@@ -161,7 +176,8 @@ def build(conn: Connection, cs_pk: int, progress: Progress | None = None) -> int
         conn.exec_driver_sql(f"DROP TABLE {anc}")
     conn.exec_driver_sql(_m(conn, "INSERT INTO search_meta (cs_pk, format, terms, built_at) "
                                   "VALUES (?, ?, ?, ?)"),
-                         (cs_pk, FORMAT, done, datetime.now(UTC).isoformat(timespec="seconds")))
+                         (cs_pk, format_of(conn.dialect.name), done,
+                          datetime.now(UTC).isoformat(timespec="seconds")))
     if progress:
         progress(done, done)
     return done
@@ -205,7 +221,7 @@ def _folded(conn: Connection, cs_pk: int) -> Iterator[tuple[str, int, int, int, 
     yield from flush()
 
 
-#: Per store: (its write generation, FORMAT, code system pks known to have a current index).
+#: Per store: (its write generation, format, code system pks known to have a current index).
 #: An index is built in the transaction that writes its code system and dropped only with it
 #: (a replace gives a new pk), so it stays current while the pk exists; a write through the
 #: store forgets what was known. A pk another process replaced meanwhile is found by the
@@ -217,12 +233,13 @@ _READY: weakref.WeakKeyDictionary[Store, tuple[int, int, set[int]]] = \
 def ready(store: Store, cs_pk: int) -> bool:
     """True when `cs_pk` has a current index (a positive answer is remembered)."""
     known = _READY.get(store)
-    if known is not None and known[:2] == (store.generation, FORMAT) and cs_pk in known[2]:
+    fmt = format_of(store.dialect)
+    if known is not None and known[:2] == (store.generation, fmt) and cs_pk in known[2]:
         return True
     found = _ready(store, cs_pk)
     if found:
-        if known is None or known[:2] != (store.generation, FORMAT) or len(known[2]) > 1_000:
-            known = _READY[store] = (store.generation, FORMAT, set())
+        if known is None or known[:2] != (store.generation, fmt) or len(known[2]) > 1_000:
+            known = _READY[store] = (store.generation, fmt, set())
         known[2].add(cs_pk)
     return found
 
@@ -235,7 +252,7 @@ def _ready(store: Store, cs_pk: int) -> bool:
         if "search_meta" not in str(exc):
             raise
         return False
-    return bool(rows) and int(rows[0][0]) == FORMAT
+    return bool(rows) and int(rows[0][0]) == format_of(store.dialect)
 
 
 def missing(store: Store) -> list[int]:
@@ -245,7 +262,7 @@ def missing(store: Store) -> list[int]:
         rows = conn.exec_driver_sql(_m(conn, (
             "SELECT c.pk FROM code_system c LEFT JOIN search_meta m ON m.cs_pk = c.pk "
             "WHERE c.concept_count >= ? AND (m.format IS NULL OR m.format <> ?) "
-            "ORDER BY c.pk")), (SEARCH_MIN, FORMAT)).all()
+            "ORDER BY c.pk")), (SEARCH_MIN, format_of(conn.dialect.name))).all()
     return [int(r[0]) for r in rows]
 
 
@@ -279,10 +296,14 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
         if plan.exclude is not None:
             cond, cparams = cond + " AND t.code <> ?", [*cparams, plan.exclude]
     page.add(begun)  # codes the query begins
+    words_of: dict[str, list[str]] = {}  # the words each prefix begins, read once
     for words, prefix in ((qwords, False), (prefixes, True)):
         if page.full or not qwords:
             break
-        if prefix and page.complete and _only_themselves(store, sel.cs_pk, qwords, prefixes):
+        if prefix:
+            words_of = _begun(store, sel.cs_pk, prefixes)
+        if prefix and page.complete and _only_themselves(store, sel.cs_pk, qwords, prefixes,
+                                                         words_of):
             break  # every word of the whole-word tier, all read, is all its prefixes begin
         page.complete = False
         if not words and not token:  # every word is a bare "c" or "p": any text
@@ -292,16 +313,16 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
         if not token and subtree.drives(store, sel, words, prefix, page.need):
             page.add(subtree.rows(store, sel, words, prefix, active))
             continue
-        source, sparams, idcol, scan = _source(store, sel.cs_pk, words, prefix, page.need,
-                                               subtree.share(store, sel), token)
-        page.add(_stream(store, f"SELECT t.id, t.code FROM {source}{active}{cond}",
-                         [*sparams, *cparams], page, sel.cs_pk if scan else None, idcol))
+        src = _source(store, sel.cs_pk, words, prefix, page.need, subtree.share(store, sel),
+                      token, words_of)
+        page.add(_read(store, sel.cs_pk, src, page, (active, cond, list(cparams))))
     codes = page.codes[offset:offset + limit]
     if not page.full:  # every match was read
         return codes, len(page.codes)
     return codes, _total(store, sel, prefixes, variants, (active, cond, cparams),
                          (cactive, ccond, ccparams),
-                         total_cap or max(TOTAL_ROWS, TOTAL_FACTOR * (offset + limit)), token)
+                         total_cap or max(TOTAL_ROWS, TOTAL_FACTOR * (offset + limit)), token,
+                         words_of)
 
 
 def _codes(store: Store, sel: Selection, variants: list[str], need: int,
@@ -371,45 +392,64 @@ SCAN_WINDOW = 2_000
 
 
 def _source(store: Store, cs_pk: int, qwords: list[str], prefix: bool, need: int = 0,
-            share: float = 1.0, token: str | None = None) -> tuple[str, list[Any], str, bool]:
-    """(FROM … WHERE …, params, id column, scan) of the texts holding every word (whole, or
-    as a prefix) and `token` (an ancestor token, search_ancestors), if any. SQLite: all in
-    one FTS5 query, read in rowid (= rank) order, so a page costs the rows up to it whatever
-    the words' frequencies. PostgreSQL: all in one tsquery (the GIN index intersects them)
-    when one of them is rare enough, or when a scan would read more texts than their
-    intersection holds (`need` rows of which only `share` pass a hierarchy condition); else
-    (scan) all by LIKE (and the token on `tsv`) over the texts in id order (matches are
+            share: float = 1.0, token: str | None = None,
+            begun: dict[str, list[str]] | None = None) -> Source:
+    """The texts holding every word (whole, or as a prefix) and `token` (an ancestor token,
+    search_ancestors), if any. SQLite: all in one FTS5 query, read in rowid (= rank) order,
+    so a page costs the rows up to it whatever the words' frequencies. PostgreSQL: all in one
+    tsquery (the GIN index intersects them), read band by band (search_bands) when it has no
+    prefix entry, when one of them is rare enough, or when a scan would read more texts than
+    their intersection holds (`need` rows of which only `share` pass a hierarchy condition);
+    else (scan) all by LIKE (and the token on `tsv`) over the texts in id order (matches are
     dense then)."""
     sqlite = store.dialect == "sqlite"
     if sqlite:
         fts = _fts(cs_pk)
-        terms = _expanded(store, cs_pk, qwords) if prefix else [f'"{w}"' for w in qwords]
+        terms = _expanded(store, cs_pk, qwords, True, begun) if prefix else \
+            [f'"{w}"' for w in qwords]
         match = " AND ".join([*terms, *([f'"{token}"'] if token else [])])
-        return (f"{fts} f JOIN {_term(cs_pk)} t ON t.id = f.rowid WHERE {fts} MATCH ?",
-                [match], "f.rowid", False)
+        return Source(f"{fts} f JOIN {_term(cs_pk)} t ON t.id = f.rowid WHERE {fts} MATCH ?",
+                       [match], "f.rowid")
     freq = _frequencies(store, cs_pk, qwords, prefix) if qwords else {}
     freqs = [freq.get(w, 0) for w in qwords]
     if token:  # the subtree's texts, estimated; the share is in the token then
         freqs.append(_subtree_texts(store, cs_pk, share))
         share = 1.0
-    lexeme = [f"'{token}'"] if token else []  # a token is hex or digits: safe to quote
-    if min(freqs) <= DRIVE_MAX or (need and _intersect(store, cs_pk, freqs, need, share)):
-        tsquery = " & ".join(_expanded(store, cs_pk, qwords, False) if prefix and token else
-                             [w + (":*" if prefix else "") for w in qwords])
-        # `id + 0`: the planner must not walk the id index in order testing every text
-        # (with a hierarchy condition or a word it misjudges, it would); the GIN bitmap
-        # holds at most the words' intersection
-        test = "t.tsv @@ (to_tsquery('simple', ?) && CAST(? AS tsquery))" if token and \
-            qwords else "t.tsv @@ CAST(? AS tsquery)" if token else \
-            "t.tsv @@ to_tsquery('simple', ?)"
-        return (f"{_term(cs_pk)} t WHERE {test}", ([tsquery] if qwords else []) + lexeme,
-                "t.id + 0", False)
+    terms = (_expanded(store, cs_pk, qwords, False, begun) if prefix else qwords) if qwords \
+        else []
+    # no prefix entry: GIN can skip within a band
+    exact = bands.ENABLED and not any(t.endswith(":*") for t in terms)
+    if exact or min(freqs) <= DRIVE_MAX or (need and _intersect(store, cs_pk, freqs, need,
+                                                                 share)):
+        texts = subtree._meta(store, cs_pk)[1]
+        density = 1.0
+        for f in freqs:
+            density *= min(1.0, f / texts) if texts else 1.0
+        return Source("", [], "t.id + 0", density=density if exact else None,
+                       gin=(_term(cs_pk), " & ".join(terms), token or ""))
     like = "(' ' || t.norm || ' ') LIKE ?" if not prefix else "(' ' || t.norm) LIKE ?"
     pattern = "% {} %" if not prefix else "% {}%"
     sql = f"{_term(cs_pk)} t WHERE 1 = 1" + "".join(f" AND {like}" for _ in qwords)
     if token:
         sql += " AND t.tsv @@ CAST(? AS tsquery)"
-    return sql, [pattern.format(w) for w in qwords] + lexeme, "t.id", True
+    return Source(sql, [pattern.format(w) for w in qwords] + ([f"'{token}'"] if token else []),
+                   "t.id", scan=True)
+
+
+def _read(store: Store, cs_pk: int, src: Source, page: _Page, rest: tuple[str, str, list[Any]]
+          ) -> Iterator[Any]:
+    """Rows (id, code) of `src` with the conditions `rest` (active, SQL, params), in id order
+    while the page wants more: band group by band group when bands can cut it."""
+    active, cond, cparams = rest
+    groups: list[tuple[int, ...] | None] = [None] if src.density is None else [
+        band for *_, band in bands.groups(subtree._meta(store, cs_pk)[1], src.density,
+                                          page.need - len(page.codes))]
+    for band in groups:
+        sql, params = src.where(band)
+        yield from _stream(store, f"SELECT t.id, t.code FROM {sql}{active}{cond}",
+                           [*params, *cparams], page, cs_pk if src.scan else None, src.idcol)
+        if page.full:
+            return
 
 
 def _subtree_texts(store: Store, cs_pk: int, share: float) -> int:
@@ -471,15 +511,16 @@ def _stream(store: Store, sql: str, params: list[Any], page: _Page, scan: int | 
 
 def _total(store: Store, sel: Selection, qwords: list[str], variants: list[str],
            text: tuple[str, str, list[Any]], codes: tuple[str, str, list[Any]], cap: int,
-           token: str | None = None) -> int | None:
+           token: str | None = None, begun: dict[str, list[str]] | None = None) -> int | None:
     """How many concepts match (None: more than `cap` texts and codes do); `token`: the
     ancestor token standing for the hierarchy condition `text` leaves out."""
     sqlite = store.dialect == "sqlite"
     arms: list[str] = []
     params: list[Any] = []
     if qwords:
-        source, sparams, _, _ = _source(store, sel.cs_pk, qwords, True,
-                                        share=subtree.share(store, sel), token=token)
+        source, sparams = _source(store, sel.cs_pk, qwords, True,
+                                  share=subtree.share(store, sel), token=token,
+                                  begun=begun).where()
         active, cond, cparams = text
         arms.append(f"SELECT t.code AS code FROM {source}{active}{cond}")
         params += [*sparams, *cparams]
@@ -502,7 +543,7 @@ def _total(store: Store, sel: Selection, qwords: list[str], variants: list[str],
 
 def build_missing(store: Store, progress: Callable[[str, int, int | None], None] | None = None
                   ) -> list[int]:
-    """Build every index that is missing or of an older FORMAT (after an upgrade), each in
+    """Build every index that is missing or of an older format (after an upgrade), each in
     its own transaction; `progress(label, done, total)` reports texts indexed. Returns the
     code systems built."""
     built = []
@@ -518,7 +559,8 @@ def build_missing(store: Store, progress: Callable[[str, int, int | None], None]
     with store.engine.begin() as conn:  # indexes built before the code index was added
         ensure_meta(conn)
         for (pk,) in conn.exec_driver_sql(_m(conn, "SELECT cs_pk FROM search_meta WHERE "
-                                                   "format = ?"), (FORMAT,)).all():
+                                                   "format = ?"),
+                                         (format_of(conn.dialect.name),)).all():
             subtree.ensure_code_index(conn, int(pk))
     return built
 

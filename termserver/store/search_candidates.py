@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from termserver.errors import TerminologyError
 from termserver.store import inlist, search
-from termserver.store.search import FORMAT, _fts, _term
+from termserver.store.search import _fts, _term, format_of
 from termserver.store.search_vocab import vocab as _vocab
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def _m(store: Store, sql: str) -> str:
 
 
 def state(store: Store, cs_pk: int) -> IndexState | None:
-    """The current index of `cs_pk`, or None when it has none of this FORMAT (missing, being
+    """The current index of `cs_pk`, or None when it has none of the current format (missing, being
     built, or left by an older version)."""
     try:
         rows = store._hot_query(_m(store, "SELECT format, terms, built_at FROM search_meta "
@@ -89,10 +89,11 @@ def state(store: Store, cs_pk: int) -> IndexState | None:
         if "search_meta" not in str(exc):
             raise
         return None
-    if not rows or int(rows[0][0]) != FORMAT:
+    fmt = format_of(store.dialect)
+    if not rows or int(rows[0][0]) != fmt:
         return None
     texts = int(rows[0][1])
-    stamp = (cs_pk, FORMAT, texts, str(rows[0][2]))
+    stamp = (cs_pk, fmt, texts, str(rows[0][2]))
     active = _ACTIVE.get(stamp)
     if active is None:
         active = _ACTIVE[stamp] = _active(store, cs_pk, texts)

@@ -34,24 +34,34 @@ def vocab(cs_pk: int) -> str:
     return f"search_vocab_{int(cs_pk)}"
 
 
-def expanded(store: Store, cs_pk: int, prefixes: list[str], sqlite: bool = True) -> list[str]:
-    """Full-text query terms for words beginning with each prefix. SQLite: `("w1" OR "w2")`,
-    or `"p"*` for a prefix of more than PREFIX_WORDS words (or one its prefix index holds).
-    PostgreSQL (`sqlite` False, used with an ancestor token: GIN cannot intersect a prefix
-    match exactly, so every text of the prefix's words is read and rechecked): `(w1 | w2)`,
-    or `p:*` for more than PREFIX_WORDS words."""
+def begun(store: Store, cs_pk: int, prefixes: list[str]) -> dict[str, list[str]]:
+    """The indexed words each prefix begins, in order, at most PREFIX_WORDS + 1 of them (one
+    query; a page reads them once for `only_themselves` and `expanded`)."""
+    found: dict[str, list[str]] = {p: [] for p in prefixes}
+    todo = list(found)
+    if not todo:
+        return found
+    arms = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT ?, term FROM {vocab(cs_pk)} WHERE term >= ? AND term < ? "
+        f"ORDER BY term LIMIT ?) x{i}" for i, _ in enumerate(todo))
+    params = [x for p in todo for x in (p, p, p + "\U0010ffff", PREFIX_WORDS + 1)]
+    for p, term in _query(store, _m(store.dialect == "sqlite", arms), tuple(params)):
+        found[str(p)].append(str(term))
+    return found
+
+
+def expanded(store: Store, cs_pk: int, prefixes: list[str], sqlite: bool = True,
+             words: dict[str, list[str]] | None = None) -> list[str]:
+    """Full-text query terms for words beginning with each prefix (`words`: `begun`, if
+    read). SQLite: `("w1" OR "w2")`, or `"p"*` for a prefix of more than PREFIX_WORDS words
+    (or one its prefix index holds). PostgreSQL (`sqlite` False): `(w1 | w2)`, or `p:*` for
+    more than PREFIX_WORDS words (a prefix entry GIN reads whole: search_bands)."""
     long = [p for p in prefixes if len(p) > 3 or not sqlite]
-    words: dict[str, list[str]] = {p: [] for p in long}
-    if long:
-        arms = " UNION ALL ".join(
-            f"SELECT * FROM (SELECT ?, term FROM {vocab(cs_pk)} WHERE term >= ? AND term < ? "
-            f"ORDER BY term LIMIT ?) x{i}" for i, _ in enumerate(long))
-        params = [x for p in long for x in (p, p, p + "\U0010ffff", PREFIX_WORDS + 1)]
-        for p, term in _query(store, _m(store.dialect == "sqlite", arms), tuple(params)):
-            words[str(p)].append(str(term))
+    if words is None or any(p not in words for p in long):
+        words = begun(store, cs_pk, long)
     out = []
     for p in prefixes:
-        found = words.get(p)
+        found = words.get(p) if p in long else None
         if found and len(found) <= PREFIX_WORDS:
             out.append("(" + " OR ".join(f'"{w}"' for w in found) + ")" if sqlite else
                        "(" + " | ".join(found) + ")")
@@ -60,19 +70,15 @@ def expanded(store: Store, cs_pk: int, prefixes: list[str], sqlite: bool = True)
     return out
 
 
-def only_themselves(store: Store, cs_pk: int, qwords: list[str], prefixes: list[str]) -> bool:
+def only_themselves(store: Store, cs_pk: int, qwords: list[str], prefixes: list[str],
+                    words: dict[str, list[str]] | None = None) -> bool:
     """Whether each prefix is its query word and begins no other indexed word: texts matching
     the prefixes are then exactly those holding the whole words."""
     if prefixes != qwords or not prefixes:
         return False
-    arms = " UNION ALL ".join(
-        f"SELECT * FROM (SELECT ?, term FROM {vocab(cs_pk)} WHERE term >= ? AND term < ? "
-        f"ORDER BY term LIMIT 2) x{i}" for i, _ in enumerate(prefixes))
-    params = [x for p in prefixes for x in (p, p, p + "\U0010ffff")]
-    found: dict[str, list[str]] = {p: [] for p in prefixes}
-    for p, term in _query(store, _m(store.dialect == "sqlite", arms), tuple(params)):
-        found[str(p)].append(str(term))
-    return all(found[p] == [p] for p in prefixes)
+    if words is None or any(p not in words for p in prefixes):
+        words = begun(store, cs_pk, prefixes)
+    return all(words[p][:2] == [p] for p in prefixes)
 
 
 def frequencies(store: Store, cs_pk: int, qwords: list[str], prefix: bool) -> dict[str, int]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from termserver.store import expand_subtree, search, search_ancestors
+from termserver.store import expand_subtree, search, search_ancestors, search_bands
 from tests.service.test_expand_paged import CS, _both, _vs, api  # noqa: F401 - the fixture
 
 CASES: list[tuple[str, str, dict[str, Any]]] = [
@@ -62,6 +62,7 @@ def test_frequent_words_intersected_or_scanned_alike(
         return intersect
 
     monkeypatch.setattr(search_ancestors, "ENABLED", False)
+    monkeypatch.setattr(search_bands, "ENABLED", False)  # tests/service/test_search_bands.py
     monkeypatch.setattr(search, "DRIVE_MAX", -1)
     monkeypatch.setattr(search, "_intersect", choose)
     monkeypatch.setattr(expand_subtree, "SUBTREE_COST", 1e9)
