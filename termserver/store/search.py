@@ -443,7 +443,8 @@ def _read(store: Store, cs_pk: int, src: Source, page: _Page, rest: tuple[str, s
     active, cond, cparams = rest
     groups: list[tuple[int, ...] | None] = [None] if src.density is None else [
         band for *_, band in bands.groups(subtree._meta(store, cs_pk)[1], src.density,
-                                          page.need - len(page.codes))]
+                                          page.need - len(page.codes),
+                                          bool(src.gin and src.gin[2]))]
     for band in groups:
         sql, params = src.where(band)
         yield from _stream(store, f"SELECT t.id, t.code FROM {sql}{active}{cond}",

@@ -27,8 +27,8 @@ from typing import Any
 ENABLED = True
 #: Bands: SPLITS + 1, the first 1 / 2**SPLITS of the ids, then each as big as all before.
 SPLITS = 10
-#: Bands whose texts also hold banded ancestor tokens: the first 1 / 16 of the ids.
-TOKEN_BANDS = 6
+#: Bands whose texts also hold banded ancestor tokens: the first half of the ids.
+TOKEN_BANDS = SPLITS - 1
 #: A group of bands is read when the matches expected in it (words taken as independent)
 #: are at least MARGIN times the rows the page still wants; ranks are not independent of
 #: the words (short texts come first and hold fewer words), hence the margin.
@@ -79,18 +79,22 @@ def document_sql(total: int, tokens: bool) -> str:
             f"|| {band_sql('x.id', total)} FROM unnest(x.toks) t)) ELSE ''::tsvector END")
 
 
-def groups(total: int, density: float, need: int) -> list[Group]:
+def groups(total: int, density: float, need: int, token: bool = False) -> list[Group]:
     """(first id, last id, bands or None for no band condition) of each group read in turn:
     the first holds the bands where about MARGIN × `need` matches are expected at `density`
-    (matches per text), then STEP bands at a time (never across TOKEN_BANDS). One group
-    without a band condition when the first would hold most of the index."""
+    (matches per text), then STEP bands at a time (never across TOKEN_BANDS). Without an
+    ancestor `token`, one group without a band condition when the first would hold most of
+    the index; with one, its banded tokens (a walk of the subtree's texts in those bands
+    only) are read before the rest, however sparse the matches."""
     ends = bounds(total)
     want = MARGIN * max(1, need)
     first = 0
     while first < SPLITS and ends[first] * density < want:
         first += 1
-    if first >= SPLITS - 1 or total <= 0:
+    if total <= 0 or (first >= SPLITS - 1 and not token):
         return [(1, total, None)]
+    if token:
+        first = min(first, TOKEN_BANDS)
     out: list[Group] = [(1, ends[first], tuple(range(first + 1)))]
     band = first + 1
     while band <= SPLITS:

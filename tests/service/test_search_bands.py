@@ -81,6 +81,11 @@ def test_groups_start_where_a_page_is_expected_then_grow() -> None:
             assert max(bands_) <= search_bands.TOKEN_BANDS or \
                 min(bands_) > search_bands.TOKEN_BANDS  # never across the banded tokens
     assert groups(total, 1e-6, 20) == [(1, total, None)]  # sparse: one read of every match
+    # below a concept: its banded tokens first (a walk of its texts in those bands only)
+    token = search_bands.TOKEN_BANDS
+    assert groups(total, 1e-6, 20, token=True) == [
+        (1, ends[token], tuple(range(token + 1))),
+        *[(ends[b - 1] + 1, ends[b], (b,)) for b in range(token + 1, SPLITS + 1)]]
 
 
 def test_raw_tsquery_uses_banded_tokens_in_the_first_bands() -> None:
@@ -108,11 +113,12 @@ def test_raw_tsquery_uses_banded_tokens_in_the_first_bands() -> None:
 def test_band_reads_answer_as_one_read_and_in_memory(
         api: TestClient, db_url: str, monkeypatch: pytest.MonkeyPatch, margin: float,
         include: dict[str, Any], params: dict[str, Any]) -> None:
-    read: list[list[tuple[int, int, str | None]]] = []
+    read: list[list[search_bands.Group]] = []
     real = search_bands.groups
 
-    def spy(total: int, density: float, need: int) -> list[tuple[int, int, str | None]]:
-        found = real(total, density, need)
+    def spy(total: int, density: float, need: int, token: bool = False
+            ) -> list[search_bands.Group]:
+        found = real(total, density, need, token)
         read.append(found)
         return found
 
