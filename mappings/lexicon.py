@@ -38,7 +38,7 @@ __all__ = ["AXES", "FORMAT", "Lexicon", "Pair", "derive", "from_json", "name_seg
 
 #: The learnt lexicon's format: a lexicon kept in the database under another one is learnt anew
 #: (bump it whenever `derive` or the pairs it is given change).
-FORMAT = 1
+FORMAT = 2
 
 #: LOINC axes (columns of the LOINC table and of the variants), in their order.
 AXES = ("COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP")
@@ -48,6 +48,10 @@ Pair = tuple[str, str, str, str]
 #: Least Dice association and co-occurrences for a learnt word pair.
 MIN_DICE = 0.3
 MIN_COUNT = 2
+#: An English word on more than this share of an axis's names is a structure word there.
+RESIDUAL_FREQUENT = 0.01
+#: The confidence of a residual pairing (one name or a few, nothing else to explain them).
+RESIDUAL_CONFIDENCE = 0.5
 _FUNCTION = frozenset("in im mit durch von der die das des dem den und oder fuer pro als zu "
                       "auf bei nach an am of by with and or for the to at on from per".split())
 # long names: COMPONENT [PROPERTY] in SYSTEM by METHOD (German: "in" / "im", "mit")
@@ -146,6 +150,7 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
     # the same German/English pair from many codes counts as often as it occurs: a value
     # shared by many codes is well attested
     repeated = Counter(p for p in pairs if p[1] and p[2])
+    rests: list[tuple[str, list[str], list[str], int]] = []
     for (axis, german, english, kind), k in repeated.items():
         if kind == "value":
             key = " ".join(base_tokens(german))
@@ -159,6 +164,8 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
             german_n[(axis, g)] += k
         for e in rest_e:
             english_n[(axis, e)] += k
+        if rest_g and rest_e:
+            rests.append((axis, rest_g, rest_e, k))
         if rest_g and rest_e and len(rest_g) * len(rest_e) <= 16:
             counter = together.setdefault(axis, Counter())
             for g in rest_g:
@@ -185,6 +192,8 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
                 if score >= 0.6 * top:
                     found.setdefault(g, []).append(
                         Entry(tuple(words.split()), axis, c, round(c / german_n[(axis, g)], 3)))
+    for g, (english, c) in _residuals(rests, found, german_n, english_n).items():
+        found.setdefault(g, []).append(Entry(english, "RESIDUAL", c, RESIDUAL_CONFIDENCE))
     for g, entries in found.items():
         entries.sort(key=lambda e: (-e.confidence, -e.count))
         lexicon.words[g] = tuple(entries)
@@ -198,6 +207,43 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
                 for code, c in counts.items():
                     merged[code] = merged.get(code, 0) + c
     return lexicon
+
+
+def _residuals(rests: list[tuple[str, list[str], list[str], int]],
+               found: Mapping[str, list[Entry]], german_n: Counter[tuple[str, str]],
+               english_n: Counter[tuple[str, str]]) -> dict[str, tuple[tuple[str, ...], int]]:
+    """German words the association pass left out (seen too rarely: a single allergen, drug or
+    organism), paired with what is left of the English side of their names once everything
+    else is explained: German words the learnt entries translate take their English words
+    with them, and English words frequent on their axis (LOINC's structure words: "ab",
+    "units", "volume", "serum") leave. A name left with one unknown German word and one to
+    three English words pairs them ("IgE t3 Birke" / "Silver Birch IgE Ab [Units/volume] in
+    Serum": birke → silver birch). Kept when the word's residual pairings agree (one phrase
+    holds at least half of them); code-like tokens (letters and digits: "f13", "t3") and
+    words of three letters or fewer are never paired and do not count as left."""
+    per_axis: Counter[str] = Counter()
+    for axis, _, _, k in rests:
+        per_axis[axis] += k
+    votes: dict[str, Counter[tuple[str, ...]]] = {}
+    for axis, rest_g, rest_e, k in rests:
+        frequent = max(RESIDUAL_FREQUENT * per_axis[axis], 20)
+        left_e = [e for e in rest_e if english_n[(axis, e)] < frequent]
+        left_g: list[str] = []
+        for g in rest_g:
+            known = {w for entry in found.get(g, ()) for w in entry.english}
+            if known & set(left_e):
+                left_e = [e for e in left_e if e not in known]
+            elif len(g) >= 4 and g.isalpha() and german_n[(axis, g)] < frequent:
+                left_g.append(g)
+        if len(left_g) == 1 and 1 <= len(left_e) <= 3:
+            votes.setdefault(left_g[0], Counter())[tuple(left_e)] += k
+    out: dict[str, tuple[tuple[str, ...], int]] = {}
+    for g, phrases in votes.items():
+        (phrase, c), = phrases.most_common(1)
+        known = {w for entry in found.get(g, ()) for w in entry.english}
+        if 2 * c >= sum(phrases.values()) and not set(phrase) <= known:
+            out[g] = (phrase, c)
+    return out
 
 
 def to_json(lexicon: Lexicon) -> bytes:
