@@ -38,7 +38,7 @@ __all__ = ["AXES", "FORMAT", "Lexicon", "Pair", "derive", "from_json", "name_seg
 
 #: The learnt lexicon's format: a lexicon kept in the database under another one is learnt anew
 #: (bump it whenever `derive` or the pairs it is given change).
-FORMAT = 2
+FORMAT = 3
 
 #: LOINC axes (columns of the LOINC table and of the variants), in their order.
 AXES = ("COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP")
@@ -52,6 +52,8 @@ MIN_COUNT = 2
 RESIDUAL_FREQUENT = 0.01
 #: The confidence of a residual pairing (one name or a few, nothing else to explain them).
 RESIDUAL_CONFIDENCE = 0.5
+#: A short form is learnt when one word holds this share of its expansions.
+ABBREVIATION_SHARE = 0.6
 _FUNCTION = frozenset("in im mit durch von der die das des dem den und oder fuer pro als zu "
                       "auf bei nach an am of by with and or for the to at on from per".split())
 # long names: COMPONENT [PROPERTY] in SYSTEM by METHOD (German: "in" / "im", "mit")
@@ -80,6 +82,9 @@ class Lexicon:
     values: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     value_words: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     pairs: int = 0
+    #: German short form → the German word it abbreviates ("kap" → kapillarblut), learnt
+    #: from related names (RELATEDNAMES2) aligned with the display name of the same code
+    abbreviations: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -94,9 +99,14 @@ class Lexicon:
         return found or ()
 
     def english(self, token: str, min_confidence: float = 0.25) -> tuple[str, ...]:
-        """English words for a folded German token (the best entries), () if none."""
+        """English words for a folded German token (the best entries), () if none; a learnt
+        abbreviation gives the German word it stands for and that word's English words."""
         out: list[str] = []
-        for e in self.entries(token):
+        entries = self.entries(token)
+        if not entries and token in self.abbreviations:
+            full = self.abbreviations[token]
+            return (full, *(w for w in self.english(full, min_confidence) if w != full))
+        for e in entries:
             if e.confidence >= min_confidence:
                 out.extend(w for w in e.english if w not in out)
         return tuple(out)
@@ -151,13 +161,21 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
     # shared by many codes is well attested
     repeated = Counter(p for p in pairs if p[1] and p[2])
     rests: list[tuple[str, list[str], list[str], int]] = []
+    short: dict[str, Counter[str]] = {}
+    whole: set[str] = set()  # words of the full names: a word of its own is no short form
     for (axis, german, english, kind), k in repeated.items():
+        if kind == "abbrev":
+            whole.update(base_tokens(english))
+            for t, w in _abbreviated(german, english):
+                short.setdefault(t, Counter())[w] += k
+            continue
         if kind == "value":
             key = " ".join(base_tokens(german))
             if key:
                 values.setdefault(axis, {}).setdefault(key, Counter())[english] += k
             continue
         g_toks, e_toks = _words(german), _words(english)
+        whole.update(g_toks)
         rest_g = [g for g in dict.fromkeys(g_toks) if not any(_cognate(g, e) for e in e_toks)]
         rest_e = [e for e in dict.fromkeys(e_toks) if not any(_cognate(g, e) for g in g_toks)]
         for g in rest_g:
@@ -197,6 +215,11 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
     for g, entries in found.items():
         entries.sort(key=lambda e: (-e.confidence, -e.count))
         lexicon.words[g] = tuple(entries)
+    for t, fulls in short.items():
+        (w, c), = fulls.most_common(1)
+        if c >= MIN_COUNT and c >= ABBREVIATION_SHARE * sum(fulls.values()) \
+                and t not in lexicon.words and t not in whole:
+            lexicon.abbreviations[t] = w
     lexicon.values = {axis: {k: dict(v) for k, v in table.items()}
                       for axis, table in values.items()}
     for axis, table in values.items():
@@ -207,6 +230,21 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
                 for code, c in counts.items():
                     merged[code] = merged.get(code, 0) + c
     return lexicon
+
+
+def _abbreviated(short: str, full: str) -> Iterator[tuple[str, str]]:
+    """(short form, word) of two names of one code: each word of the short name that is not
+    in the full name and begins exactly one of the full name's other words ("Metamyeloz. rel."
+    / "Metamyelozyten relativ": metamyeloz → metamyelozyten)."""
+    s_toks, f_toks = base_tokens(short), base_tokens(full)
+    s_set, f_set = set(s_toks), set(f_toks)
+    for t in dict.fromkeys(s_toks):
+        if t in f_set or not t.isalpha() or not 2 <= len(t) <= 10:
+            continue
+        fits = [w for w in dict.fromkeys(f_toks)
+                if w not in s_set and len(w) >= len(t) + 2 and w.startswith(t)]
+        if len(fits) == 1:
+            yield t, fits[0]
 
 
 def _residuals(rests: list[tuple[str, list[str], list[str], int]],
@@ -250,7 +288,7 @@ def to_json(lexicon: Lexicon) -> bytes:
     """The lexicon as JSON (kept in the database for every process: from_json)."""
     return orjson.dumps({
         "format": FORMAT, "pairs": lexicon.pairs, "values": lexicon.values,
-        "value_words": lexicon.value_words,
+        "value_words": lexicon.value_words, "abbreviations": lexicon.abbreviations,
         "words": {g: [[list(e.english), e.axis, e.count, e.confidence] for e in entries]
                   for g, entries in lexicon.words.items()}})
 
@@ -264,7 +302,8 @@ def from_json(raw: bytes | str) -> Lexicon | None:
         return Lexicon(
             words={g: tuple(Entry(tuple(e[0]), e[1], int(e[2]), float(e[3])) for e in entries)
                    for g, entries in data["words"].items()},
-            values=data["values"], value_words=data["value_words"], pairs=int(data["pairs"]))
+            values=data["values"], value_words=data["value_words"], pairs=int(data["pairs"]),
+            abbreviations=dict(data["abbreviations"]))
     except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, AttributeError):
         return None
 
@@ -319,12 +358,23 @@ def pairs_from_texts(display: str, texts: Iterable[tuple[str, str]],
                      properties: Mapping[str, str]) -> Iterator[Pair]:
     """Aligned pairs from a stored LOINC term: its English long name (`display`), its German
     designations labelled "<language> <use code>" (a German LONG_COMMON_NAME is aligned part
-    by part, a German display name as a whole) and its axis `properties`."""
+    by part, a German display name as a whole) and its axis `properties`; a German related
+    name (RELATEDNAMES2) against the German names of its language gives short forms
+    ("abbrev")."""
+    names: dict[str, list[str]] = {}
+    related: list[tuple[str, str]] = []
     for text, label in texts:
         language, _, use = label.partition(" ")
         if not is_german(language) or not text:
             continue
         if use == "LONG_COMMON_NAME":
             yield from pairs_from_names(text, display, properties)
+            names.setdefault(language, []).append(text)
         elif use == "LinguisticVariantDisplayName":
             yield ("NAME", text, display, "words")
+            names.setdefault(language, []).append(text)
+        elif use == "RELATEDNAMES2":
+            related.append((language, text))
+    for language, text in related:
+        for name in names.get(language, ()):
+            yield ("ABBR", text, name, "abbrev")
