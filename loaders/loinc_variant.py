@@ -9,8 +9,9 @@ designations in that language: LONG_COMMON_NAME first (the one `displayLanguage`
 SHORTNAME, LinguisticVariantDisplayName and the related names (RELATEDNAMES2, split on ";":
 synonyms and abbreviations such as "Ca; Kalzium" or deAT24's short names "EBV-DNA qn. PCR"),
 with use system http://loinc.org and the column name as use code. A related name that repeats
-another name of the same row (compared case- and space-folded) is left out. The result is a `CodeSystemAddition`: one transaction that replaces the
-designations of that language in `http://loinc.org|{--version, else the newest loaded}`.
+another name of the same row (compared case- and space-folded) is left out. The result is a
+`CodeSystemAddition`: one transaction that replaces the designations of that language in
+`http://loinc.org|{--version, else the newest loaded}`.
 """
 
 from __future__ import annotations

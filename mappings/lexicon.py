@@ -210,8 +210,8 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
                 if score >= 0.6 * top:
                     found.setdefault(g, []).append(
                         Entry(tuple(words.split()), axis, c, round(c / german_n[(axis, g)], 3)))
-    for g, (english, c) in _residuals(rests, found, german_n, english_n).items():
-        found.setdefault(g, []).append(Entry(english, "RESIDUAL", c, RESIDUAL_CONFIDENCE))
+    for g, (left, n) in _residuals(rests, found, german_n, english_n).items():
+        found.setdefault(g, []).append(Entry(left, "RESIDUAL", n, RESIDUAL_CONFIDENCE))
     for g, entries in found.items():
         entries.sort(key=lambda e: (-e.confidence, -e.count))
         lexicon.words[g] = tuple(entries)
