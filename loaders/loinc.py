@@ -19,7 +19,7 @@ What becomes what (names as in LOINC's FHIR CodeSystem, github.com/loinc/loinc-f
   `LoincAnswerListLink.csv` → term property `answer-list` and list property `answers-for`.
 * `ConsumerName.csv`, `MapTo.csv` (property MAP_TO), `*LinguisticVariant.csv` (designations
   in the variant's language, e.g. de-DE, with use LONG_COMMON_NAME, SHORTNAME,
-  LinguisticVariantDisplayName).
+  LinguisticVariantDisplayName, and RELATEDNAMES2 split on ";", one designation per name).
 * `LoincUniversalLabOrdersValueSet.csv` (accessory files, `Other/`) → term property ORDER_OBS
   when the table has no ORDER_OBS column (LoincTableCore).
 

@@ -6,9 +6,12 @@ by its header but refused: its language is only in the release file name.
 
 The language comes from the file name (`deDE15…` → de-DE, `deAT24…` → de-AT). Each row gives
 designations in that language: LONG_COMMON_NAME first (the one `displayLanguage` picks), then
-SHORTNAME and LinguisticVariantDisplayName, with use system http://loinc.org and the column
-name as use code. The result is a `CodeSystemAddition`: one transaction that replaces the
-designations of that language in `http://loinc.org|{--version, else the newest loaded}`.
+SHORTNAME, LinguisticVariantDisplayName and the related names (RELATEDNAMES2, split on ";":
+synonyms and abbreviations such as "Ca; Kalzium" or deAT24's short names "EBV-DNA qn. PCR"),
+with use system http://loinc.org and the column name as use code. A related name that repeats
+another name of the same row (compared case- and space-folded) is left out. The result is a
+`CodeSystemAddition`: one transaction that replaces the designations of that language in
+`http://loinc.org|{--version, else the newest loaded}`.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ from termserver.model import Designation, Record
 
 SYSTEM = "http://loinc.org"
 #: variant columns kept as designations, in the order stored (the first is the display)
-COLUMNS = ("LONG_COMMON_NAME", "SHORTNAME", "LinguisticVariantDisplayName")
+COLUMNS = ("LONG_COMMON_NAME", "SHORTNAME", "LinguisticVariantDisplayName", "RELATEDNAMES2")
+#: columns holding several names separated by ";"
+LISTS = frozenset({"RELATEDNAMES2"})
 
 
 class LoincVariantLoader:
@@ -75,12 +80,26 @@ def variant_items(release: Release, options: LoadOptions,
 
 def variant_designations(f: CsvFile, language: str,
                          columns: tuple[str, ...] = COLUMNS) -> Iterator[Record]:
+    """The designations of `columns` of each row (a list column split on ";"); a name that
+    repeats an earlier name of the row (in COLUMNS order, folded) is given once."""
     for row in f.rows(("LOINC_NUM", *COLUMNS[:2])):
         code = row.code("LOINC_NUM", LOINC_NUM, "LOINC code")
-        for column in columns:
-            value = row[column]
-            if value:
-                yield Designation(code, value, language, SYSTEM, column, column)
+        seen: set[str] = set()
+        for column in COLUMNS:
+            for value in row_names(row[column], column in LISTS):
+                key = " ".join(value.casefold().split())
+                if key in seen:
+                    continue
+                seen.add(key)
+                if column in columns:
+                    yield Designation(code, value, language, SYSTEM, column, column)
+
+
+def row_names(cell: str, is_list: bool) -> list[str]:
+    """The names of one cell: the cell, or its ";"-separated parts (stripped, non-empty)."""
+    if not is_list:
+        return [cell] if cell else []
+    return [part.strip() for part in cell.split(";") if part.strip()]
 
 
 def _counted(records: Iterator[Record], progress: Progress | None) -> Iterator[Record]:

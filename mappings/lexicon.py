@@ -38,7 +38,7 @@ __all__ = ["AXES", "FORMAT", "Lexicon", "Pair", "derive", "from_json", "name_seg
 
 #: The learnt lexicon's format: a lexicon kept in the database under another one is learnt anew
 #: (bump it whenever `derive` or the pairs it is given change).
-FORMAT = 1
+FORMAT = 3
 
 #: LOINC axes (columns of the LOINC table and of the variants), in their order.
 AXES = ("COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP")
@@ -48,6 +48,12 @@ Pair = tuple[str, str, str, str]
 #: Least Dice association and co-occurrences for a learnt word pair.
 MIN_DICE = 0.3
 MIN_COUNT = 2
+#: An English word on more than this share of an axis's names is a structure word there.
+RESIDUAL_FREQUENT = 0.01
+#: The confidence of a residual pairing (one name or a few, nothing else to explain them).
+RESIDUAL_CONFIDENCE = 0.5
+#: A short form is learnt when one word holds this share of its expansions.
+ABBREVIATION_SHARE = 0.6
 _FUNCTION = frozenset("in im mit durch von der die das des dem den und oder fuer pro als zu "
                       "auf bei nach an am of by with and or for the to at on from per".split())
 # long names: COMPONENT [PROPERTY] in SYSTEM by METHOD (German: "in" / "im", "mit")
@@ -76,6 +82,9 @@ class Lexicon:
     values: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     value_words: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     pairs: int = 0
+    #: German short form → the German word it abbreviates ("kap" → kapillarblut), learnt
+    #: from related names (RELATEDNAMES2) aligned with the display name of the same code
+    abbreviations: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -90,9 +99,14 @@ class Lexicon:
         return found or ()
 
     def english(self, token: str, min_confidence: float = 0.25) -> tuple[str, ...]:
-        """English words for a folded German token (the best entries), () if none."""
+        """English words for a folded German token (the best entries), () if none; a learnt
+        abbreviation gives the German word it stands for and that word's English words."""
         out: list[str] = []
-        for e in self.entries(token):
+        entries = self.entries(token)
+        if not entries and token in self.abbreviations:
+            full = self.abbreviations[token]
+            return (full, *(w for w in self.english(full, min_confidence) if w != full))
+        for e in entries:
             if e.confidence >= min_confidence:
                 out.extend(w for w in e.english if w not in out)
         return tuple(out)
@@ -146,19 +160,30 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
     # the same German/English pair from many codes counts as often as it occurs: a value
     # shared by many codes is well attested
     repeated = Counter(p for p in pairs if p[1] and p[2])
+    rests: list[tuple[str, list[str], list[str], int]] = []
+    short: dict[str, Counter[str]] = {}
+    whole: set[str] = set()  # words of the full names: a word of its own is no short form
     for (axis, german, english, kind), k in repeated.items():
+        if kind == "abbrev":
+            whole.update(base_tokens(english))
+            for t, w in _abbreviated(german, english):
+                short.setdefault(t, Counter())[w] += k
+            continue
         if kind == "value":
             key = " ".join(base_tokens(german))
             if key:
                 values.setdefault(axis, {}).setdefault(key, Counter())[english] += k
             continue
         g_toks, e_toks = _words(german), _words(english)
+        whole.update(g_toks)
         rest_g = [g for g in dict.fromkeys(g_toks) if not any(_cognate(g, e) for e in e_toks)]
         rest_e = [e for e in dict.fromkeys(e_toks) if not any(_cognate(g, e) for g in g_toks)]
         for g in rest_g:
             german_n[(axis, g)] += k
         for e in rest_e:
             english_n[(axis, e)] += k
+        if rest_g and rest_e:
+            rests.append((axis, rest_g, rest_e, k))
         if rest_g and rest_e and len(rest_g) * len(rest_e) <= 16:
             counter = together.setdefault(axis, Counter())
             for g in rest_g:
@@ -185,9 +210,16 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
                 if score >= 0.6 * top:
                     found.setdefault(g, []).append(
                         Entry(tuple(words.split()), axis, c, round(c / german_n[(axis, g)], 3)))
+    for g, (left, n) in _residuals(rests, found, german_n, english_n).items():
+        found.setdefault(g, []).append(Entry(left, "RESIDUAL", n, RESIDUAL_CONFIDENCE))
     for g, entries in found.items():
         entries.sort(key=lambda e: (-e.confidence, -e.count))
         lexicon.words[g] = tuple(entries)
+    for t, fulls in short.items():
+        (w, c), = fulls.most_common(1)
+        if c >= MIN_COUNT and c >= ABBREVIATION_SHARE * sum(fulls.values()) \
+                and t not in lexicon.words and t not in whole:
+            lexicon.abbreviations[t] = w
     lexicon.values = {axis: {k: dict(v) for k, v in table.items()}
                       for axis, table in values.items()}
     for axis, table in values.items():
@@ -200,11 +232,63 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
     return lexicon
 
 
+def _abbreviated(short: str, full: str) -> Iterator[tuple[str, str]]:
+    """(short form, word) of two names of one code: each word of the short name that is not
+    in the full name and begins exactly one of the full name's other words ("Metamyeloz. rel."
+    / "Metamyelozyten relativ": metamyeloz → metamyelozyten)."""
+    s_toks, f_toks = base_tokens(short), base_tokens(full)
+    s_set, f_set = set(s_toks), set(f_toks)
+    for t in dict.fromkeys(s_toks):
+        if t in f_set or not t.isalpha() or not 2 <= len(t) <= 10:
+            continue
+        fits = [w for w in dict.fromkeys(f_toks)
+                if w not in s_set and len(w) >= len(t) + 2 and w.startswith(t)]
+        if len(fits) == 1:
+            yield t, fits[0]
+
+
+def _residuals(rests: list[tuple[str, list[str], list[str], int]],
+               found: Mapping[str, list[Entry]], german_n: Counter[tuple[str, str]],
+               english_n: Counter[tuple[str, str]]) -> dict[str, tuple[tuple[str, ...], int]]:
+    """German words the association pass left out (seen too rarely: a single allergen, drug or
+    organism), paired with what is left of the English side of their names once everything
+    else is explained: German words the learnt entries translate take their English words
+    with them, and English words frequent on their axis (LOINC's structure words: "ab",
+    "units", "volume", "serum") leave. A name left with one unknown German word and one to
+    three English words pairs them ("IgE t3 Birke" / "Silver Birch IgE Ab [Units/volume] in
+    Serum": birke → silver birch). Kept when the word's residual pairings agree (one phrase
+    holds at least half of them); code-like tokens (letters and digits: "f13", "t3") and
+    words of three letters or fewer are never paired and do not count as left."""
+    per_axis: Counter[str] = Counter()
+    for axis, _, _, k in rests:
+        per_axis[axis] += k
+    votes: dict[str, Counter[tuple[str, ...]]] = {}
+    for axis, rest_g, rest_e, k in rests:
+        frequent = max(RESIDUAL_FREQUENT * per_axis[axis], 20)
+        left_e = [e for e in rest_e if english_n[(axis, e)] < frequent]
+        left_g: list[str] = []
+        for g in rest_g:
+            known = {w for entry in found.get(g, ()) for w in entry.english}
+            if known & set(left_e):
+                left_e = [e for e in left_e if e not in known]
+            elif len(g) >= 4 and g.isalpha() and german_n[(axis, g)] < frequent:
+                left_g.append(g)
+        if len(left_g) == 1 and 1 <= len(left_e) <= 3:
+            votes.setdefault(left_g[0], Counter())[tuple(left_e)] += k
+    out: dict[str, tuple[tuple[str, ...], int]] = {}
+    for g, phrases in votes.items():
+        (phrase, c), = phrases.most_common(1)
+        known = {w for entry in found.get(g, ()) for w in entry.english}
+        if 2 * c >= sum(phrases.values()) and not set(phrase) <= known:
+            out[g] = (phrase, c)
+    return out
+
+
 def to_json(lexicon: Lexicon) -> bytes:
     """The lexicon as JSON (kept in the database for every process: from_json)."""
     return orjson.dumps({
         "format": FORMAT, "pairs": lexicon.pairs, "values": lexicon.values,
-        "value_words": lexicon.value_words,
+        "value_words": lexicon.value_words, "abbreviations": lexicon.abbreviations,
         "words": {g: [[list(e.english), e.axis, e.count, e.confidence] for e in entries]
                   for g, entries in lexicon.words.items()}})
 
@@ -218,7 +302,8 @@ def from_json(raw: bytes | str) -> Lexicon | None:
         return Lexicon(
             words={g: tuple(Entry(tuple(e[0]), e[1], int(e[2]), float(e[3])) for e in entries)
                    for g, entries in data["words"].items()},
-            values=data["values"], value_words=data["value_words"], pairs=int(data["pairs"]))
+            values=data["values"], value_words=data["value_words"], pairs=int(data["pairs"]),
+            abbreviations=dict(data["abbreviations"]))
     except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, AttributeError):
         return None
 
@@ -273,12 +358,23 @@ def pairs_from_texts(display: str, texts: Iterable[tuple[str, str]],
                      properties: Mapping[str, str]) -> Iterator[Pair]:
     """Aligned pairs from a stored LOINC term: its English long name (`display`), its German
     designations labelled "<language> <use code>" (a German LONG_COMMON_NAME is aligned part
-    by part, a German display name as a whole) and its axis `properties`."""
+    by part, a German display name as a whole) and its axis `properties`; a German related
+    name (RELATEDNAMES2) against the German names of its language gives short forms
+    ("abbrev")."""
+    names: dict[str, list[str]] = {}
+    related: list[tuple[str, str]] = []
     for text, label in texts:
         language, _, use = label.partition(" ")
         if not is_german(language) or not text:
             continue
         if use == "LONG_COMMON_NAME":
             yield from pairs_from_names(text, display, properties)
+            names.setdefault(language, []).append(text)
         elif use == "LinguisticVariantDisplayName":
             yield ("NAME", text, display, "words")
+            names.setdefault(language, []).append(text)
+        elif use == "RELATEDNAMES2":
+            related.append((language, text))
+    for language, text in related:
+        for name in names.get(language, ()):
+            yield ("ABBR", text, name, "abbrev")

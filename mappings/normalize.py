@@ -163,11 +163,8 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(gesamt)?eiweiss|total protein|protein,? total", "protein"),
         (r"antibod(y|ies)|antikoerper", "ab"),
         (r"antigen", "ag"),
-        (r"(60|1) ?(min|minuten|minutes|m)|1 ?(h|std|stunde)", "1 hour"),
-        (r"90 ?(min|minuten|minutes|m)", "1.5 hours"),
-        (r"(120|2) ?(min|minuten|minutes|m)|2 ?(h|std|stunden)", "2 hours"),
-        (r"(180|3) ?(min|minuten|minutes|m)|3 ?(h|std|stunden)", "3 hours"),
-        (r"(\d+) ?(min|minuten|m)", r"\1 minutes"),
+        (r"1 ?(h|std|stunde)", "1 hour"),
+        (r"(2|3) ?(h|std|stunden)", r"\1 hours"),
         # "basal" is the before-challenge sample; "nüchtern" (fasting) is never a challenge
         # timing: the learnt lexicon gives it (deAT24: nüchtern → fasting)
         # a sample before a named challenge ("basal (CRH-Test)"): LOINC's "--pre dose CRH"
@@ -188,6 +185,19 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"vit(amin)? k", "phytonadione menadione"),
         (r"fols(ae|a)ure|folic acid", "folate"),
     ))
+# minutes as LOINC writes a challenge's timing: whole quarter hours from an hour on in hours
+# ("150 min" → 2.5 hours, as in "--2.5 hours post dose lactose PO"), else in minutes
+_MINUTES = re.compile(r"(?<![a-z0-9.])(\d+) ?(min|minuten|minutes|m)(?![a-z0-9])")
+
+
+def _minutes(m: re.Match[str]) -> str:
+    n = int(m.group(1))
+    if n < 60 or n % 15:
+        return f"{n} minutes"
+    hours = f"{n / 60:g}"
+    return "1 hour" if hours == "1" else f"{hours} hours"
+
+
 _SPECIMEN_NUMBER = re.compile(r"(?<![a-z0-9])(abnahme|probe|specimen) (\d+)(?![a-z0-9])")
 
 
@@ -259,6 +269,7 @@ def _query_tokens(text: str) -> tuple[str, ...]:
                         fold(text))
     folded = " ".join(t for t in base_tokens(folded) if t not in HINT_ONLY)
     folded = _SPECIMEN_NUMBER.sub(_ordinal, folded)
+    folded = _MINUTES.sub(_minutes, folded)
     for pattern, replacement in PHRASES:
         folded = pattern.sub(replacement, folded)
     if " ab" in f" {folded}" or " ak" in f" {folded}":

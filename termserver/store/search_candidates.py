@@ -339,8 +339,9 @@ def term_texts(store: Store, cs_pk: int, codes: Sequence[str],
             for code in codes if (display := displays.get(code)) is not None}
 
 
-#: Designation uses of LOINC's linguistic variants that name a term as a whole.
-VARIANT_USES = ("LONG_COMMON_NAME", "LinguisticVariantDisplayName")
+#: Designation uses of LOINC's linguistic variants that name a term as a whole, and their
+#: related names (short forms and synonyms).
+VARIANT_USES = ("LONG_COMMON_NAME", "LinguisticVariantDisplayName", "RELATEDNAMES2")
 #: The LOINC axes (properties) read with them.
 AXIS_PROPERTIES = ("COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP")
 

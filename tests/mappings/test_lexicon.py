@@ -11,6 +11,7 @@ import pytest
 
 from mappings import textsearch
 from mappings.lexicon import (
+    RESIDUAL_CONFIDENCE,
     Lexicon,
     derive,
     from_json,
@@ -64,9 +65,49 @@ def test_words_come_from_aligned_pairs_and_cognates_are_left_to_spelling() -> No
     assert lexicon.english("stickstoff") == ()
 
 
-def test_one_pair_is_no_evidence() -> None:
+def test_one_pair_is_no_association_only_a_residual() -> None:
     lexicon = derive(pairs_from_names(*UREA[0]))
-    assert lexicon.english("harnstoff") == ()  # seen once: below MIN_COUNT
+    # seen once: below MIN_COUNT for an association; left alone with "urea" once the rest is
+    # explained, it is kept as a residual pairing of lower confidence
+    assert [(e.english, e.axis, e.count, e.confidence) for e in lexicon.entries("harnstoff")] \
+        == [(("urea",), "RESIDUAL", 1, RESIDUAL_CONFIDENCE)]
+
+
+ALLERGENS = [("IgE t3 Birke", "Silver Birch IgE Ab [Units/volume] in Serum"),
+             ("IgG t3 Birke", "Silver Birch IgG Ab [Units/volume] in Serum"),
+             ("IgE f13 Erdnuss", "Peanut IgE Ab [Units/volume] in Serum"),
+             ("IgE f17 Haselnuss Walnuss", "Hazelnut IgE Ab [Units/volume] in Serum"),
+             ("IgE e1 Katzenepithelien", "Cat dander IgE Ab [Units/volume] in Serum"),
+             ("IgE g6 Lieschgras", "Timothy IgE Ab [Units/volume] in Serum"),
+             # allergens spelled alike: LOINC's structure words ("ab", "units") grow frequent
+             *((f"IgE Allergen{n}", f"Allergen{n} IgE Ab [Units/volume] in Serum")
+               for n in "ABCDEFGHIJKLMNOPQRSTUVWXY")]
+
+
+def test_residual_pairings_of_rare_words() -> None:
+    lexicon = derive(("NAME", de, en, "words") for de, en in ALLERGENS)
+    assert set(lexicon.english("birke")) == {"silver", "birch"}  # twice: associated
+    assert lexicon.english("erdnuss") == ("peanut",)  # once: a residual pairing
+    assert lexicon.entries("erdnuss")[0].axis == "RESIDUAL"
+    assert lexicon.english("katzenepithelien") == ("cat", "dander")
+    assert lexicon.english("lieschgras") == ("timothy",)
+    # two unknown German words for one English word: no residual pairing from that name
+    assert lexicon.english("haselnuss") == () and lexicon.english("walnuss") == ()
+    assert not lexicon.known("f13")  # a code-like token is never a residual pairing
+
+
+def test_related_names_teach_short_forms() -> None:
+    names = [("Metamyeloz. rel. mikr.", "Metamyelozyten relativ mikroskopisch"),
+             ("Metamyeloz. abs.", "Metamyelozyten absolut"),
+             ("Kalium Kap.", "Kalium Kapillarblut"), ("Natrium Kap.", "Natrium Kapillarblut"),
+             ("Kalium /B", "Kalium /Blut")]
+    pairs = [pair for short, full in names for pair in pairs_from_texts(
+        "", [(full, "de-AT LinguisticVariantDisplayName"), (short, "de-AT RELATEDNAMES2")], {})]
+    assert ("ABBR", "Kalium Kap.", "Kalium Kapillarblut", "abbrev") in pairs
+    lexicon = derive(pairs)
+    assert lexicon.abbreviations == {"metamyeloz": "metamyelozyten", "kap": "kapillarblut"}
+    assert lexicon.english("kap") == ("kapillarblut",)
+    assert from_json(to_json(lexicon)) == lexicon
 
 
 def test_stored_texts_give_the_same_pairs() -> None:
