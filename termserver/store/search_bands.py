@@ -32,7 +32,7 @@ TOKEN_BANDS = SPLITS - 1
 #: A group of bands is read when the matches expected in it (words taken as independent)
 #: are at least MARGIN times the rows the page still wants; ranks are not independent of
 #: the words (short texts come first and hold fewer words), hence the margin.
-MARGIN = 8
+MARGIN = 3
 #: Bands read per later group (each group then covers 2**STEP times the ids read before).
 STEP = 2
 
