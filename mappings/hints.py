@@ -353,6 +353,11 @@ _PROPERTY_WORDS: tuple[tuple[frozenset[str], set[str], str | None], ...] = (
 )
 
 
+#: Words that name a PROPERTY or SCALE ("absolute", "count", "titer", "screen"); those the
+#: targets use mostly as METHOD_TYP words are not analyte words (mappings.suggest.method_words)
+PROPERTY_WORDS = frozenset(w for words, _, _ in _PROPERTY_WORDS for w in words)
+
+
 def axes(text: str, unit: str | None = None, specimen: str | None = None,
          category: str | None = None, lexicon: Lexicon | None = None) -> Axes:
     """Everything the name, unit, specimen and category say about SYSTEM, PROPERTY, SCALE,
