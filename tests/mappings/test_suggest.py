@@ -292,3 +292,17 @@ def test_a_screen_is_the_plain_presence_term_not_the_screen_method() -> None:
     index = TargetIndex(_screen_terms(), glossary=False)
     found = index.suggest("Benzodiazepine Screen, Urine", specimen="Urine")
     assert found[0].code == "3390-2"
+
+
+def test_a_name_that_is_only_a_specimen_word_names_the_analyte() -> None:
+    """'Plasma' in a list of ascites cells is plasma cells: the specimen given apart says
+    the SYSTEM; 'Blood' measured in urine is blood in urine."""
+    plasma = axes("Plasma", specimen="Ascites", category="Hematology")
+    assert "Periton fld" in plasma.systems and not plasma.system_from_text
+    assert axes("Blood", specimen="Urine").systems == {"Urine": 1.0}
+    assert axes("Plasma").system_from_text  # no specimen given: the word says it
+
+
+def test_differential_cells_in_the_singular_and_polys_are_a_differential() -> None:
+    assert axes("Macrophage", specimen="Ascites").properties == {"NFr"}
+    assert axes("Polys", specimen="Pleural").properties == {"NFr"}
