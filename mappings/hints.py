@@ -394,6 +394,8 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
         if words & toks:
             methods += names
     timed = bool(toks & {"24h", "sammelurin", "24", "24std", "tagesmenge", "su"})
+    if timed and not props:  # a 24 h collection with no unit reports what is excreted per day
+        props, scale = {"MRat", "SRat"}, scale or "Qn"
     unit_props, _ = unit_hint(unit)
     return Axes(systems, bool(from_text), from_category, props, scale, methods, timed,
                 section_classes(category),

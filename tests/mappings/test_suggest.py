@@ -306,3 +306,9 @@ def test_a_name_that_is_only_a_specimen_word_names_the_analyte() -> None:
 def test_differential_cells_in_the_singular_and_polys_are_a_differential() -> None:
     assert axes("Macrophage", specimen="Ascites").properties == {"NFr"}
     assert axes("Polys", specimen="Pleural").properties == {"NFr"}
+
+
+def test_a_24_hour_collection_without_a_unit_is_an_amount_per_day() -> None:
+    hint = axes("24 hr Calcium", specimen="Urine")
+    assert hint.timed and hint.properties == {"MRat", "SRat"}
+    assert axes("24 hr Calcium", unit="mmol/l", specimen="Urine").properties == {"SCnc"}
