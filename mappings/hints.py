@@ -202,6 +202,8 @@ def specimen_hint(specimen: str | None) -> dict[str, float]:
     return {}
 
 
+_SPECIMEN_TRIGGERS = frozenset(w for names, _ in _SPECIMENS for w in names)
+
 # specimen words: said by SYSTEM, so not counted as analyte words of a query
 SPECIMEN_WORDS = frozenset(
     "serum ser blut blood bld vollblut urin urine harn spontanurin sammelurin liquor csf "
@@ -296,7 +298,8 @@ _DIFFERENTIAL = frozenset(
     "neutrophils neutrophile basophils basophile eosinophils eosinophile lymphocytes lymphozyten "
     "monocytes monozyten bands band stabkernige segmentkernige blasts blasten metamyelocytes "
     "metamyelozyten myelocytes myelozyten promyelocytes promyelozyten macrophages makrophagen "
-    "mesothelial promonocytes prolymphocytes granulozyten granulocytes".split())
+    "mesothelial promonocytes prolymphocytes granulozyten granulocytes polys "
+    "polymorphonuclear".split())
 
 # coagulation tests are measured in (platelet poor) plasma
 _COAGULATION = frozenset(
@@ -353,12 +356,22 @@ _PROPERTY_WORDS: tuple[tuple[frozenset[str], set[str], str | None], ...] = (
 )
 
 
+#: Words that name a PROPERTY or SCALE ("absolute", "count", "titer", "screen"); those the
+#: targets use mostly as METHOD_TYP words are not analyte words (mappings.suggest.method_words)
+PROPERTY_WORDS = frozenset(w for words, _, _ in _PROPERTY_WORDS for w in words)
+
+
 def axes(text: str, unit: str | None = None, specimen: str | None = None,
          category: str | None = None, lexicon: Lexicon | None = None) -> Axes:
     """Everything the name, unit, specimen and category say about SYSTEM, PROPERTY, SCALE,
     METHOD and TIME (24-hour urine). A specimen the word lists do not know is looked up in the
     SYSTEM values of `lexicon` (learnt from LOINC's German variants)."""
-    from_text = specimen_hint(text)
+    name_words = base_tokens(text)
+    # a name that is only a specimen word ("Plasma" in a list of ascites cells) names the
+    # analyte; the specimen given apart says the SYSTEM
+    named_only_specimen = bool(specimen) and all(
+        w in SPECIMEN_WORDS or w in _SPECIMEN_TRIGGERS for w in name_words)
+    from_text = {} if named_only_specimen else specimen_hint(text)
     given = specimen_hint(specimen)
     if not given and specimen and lexicon is not None:
         given = lexicon.value("SYSTEM", specimen)
@@ -373,13 +386,16 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
             if not props or word_props & props:
                 props = (word_props & props) or set(word_props)
             scale = scale or word_scale
-    if toks & _DIFFERENTIAL and (not props or "NFr" in props):  # a differential: a percentage
+    cells = toks | {t + "s" for t in toks}  # "Macrophage" as "macrophages"
+    if cells & _DIFFERENTIAL and (not props or "NFr" in props):  # a differential: a percentage
         props, scale = {"NFr"}, "Qn"
     methods: tuple[str, ...] = ()
     for words, names in _METHODS:
         if words & toks:
             methods += names
     timed = bool(toks & {"24h", "sammelurin", "24", "24std", "tagesmenge", "su"})
+    if timed and not props:  # a 24 h collection with no unit reports what is excreted per day
+        props, scale = {"MRat", "SRat"}, scale or "Qn"
     unit_props, _ = unit_hint(unit)
     return Axes(systems, bool(from_text), from_category, props, scale, methods, timed,
                 section_classes(category),

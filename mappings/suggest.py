@@ -29,7 +29,14 @@ from mappings.axisfit import axes_fit
 from mappings.calibration import Conservative
 from mappings.calibration_fit import FITTED
 from mappings.glossary import GLOSSARY, glossary_words
-from mappings.hints import SPECIMEN_WORDS, Axes, axes, specimen_hint, unit_hint
+from mappings.hints import (
+    PROPERTY_WORDS,
+    SPECIMEN_WORDS,
+    Axes,
+    axes,
+    specimen_hint,
+    unit_hint,
+)
 from mappings.lexicon import Lexicon, derive, pairs_from_texts
 from mappings.normalize import ABBREVIATIONS, base_tokens, query_tokens, skeleton
 from termserver.model import ConceptDetail
@@ -186,6 +193,19 @@ def same_stem(a: str, b: str) -> bool:
     return n >= max(len(a), len(b)) - 3
 
 
+def method_words(terms: Sequence[TargetTerm], components: Sequence[frozenset[str]]
+                 ) -> frozenset[str]:
+    """Property words of a query ("screen", "count") that the targets use more often in
+    their METHOD_TYP ("Screen", "Automated count") than in their COMPONENT: in a local name
+    they say the property, and matched as text they would favour the method variants."""
+    in_method: dict[str, int] = {}
+    for t in terms:
+        for w in set(base_tokens(t.properties.get("METHOD_TYP", ""))) & PROPERTY_WORDS:
+            in_method[w] = in_method.get(w, 0) + 1
+    return frozenset(w for w, n in in_method.items()
+                     if n > sum(w in c for c in components))
+
+
 class TargetIndex:
     """Token + character-trigram index over target terms, all in memory."""
 
@@ -225,6 +245,7 @@ class TargetIndex:
                 [ids.setdefault(t.properties.get(axis, ""), len(ids)) for t in self.terms],
                 dtype=np.int32)
         self._prior = np.array([_prior(t) for t in self.terms], dtype=np.float32)
+        self._method_words = method_words(self.terms, self._component)
         self._vocab: list[str] = sorted(postings)
         self._post: dict[str, np.ndarray] = {
             t: np.fromiter(sorted(ids), dtype=np.int32, count=len(ids))
@@ -306,12 +327,14 @@ class TargetIndex:
 
     def _groups(self, text: str, specimen: frozenset[str] = frozenset()) -> list[list[str]]:
         """Query tokens grouped: each token with the tokens of its abbreviation expansion.
-        Specimen words (and the words of the specimen given apart, `specimen`) name no
+        Specimen words (and the words of the specimen given apart, `specimen`) and property
+        words the targets use as method names ("screen", "count": `method_words`) name no
         analyte: they count only when nothing else is left."""
         groups: list[list[str]] = []
         toks = query_tokens(text)
-        analytes = [t for t in toks if t not in SPECIMEN_WORDS and t not in specimen]
-        for word in analytes or toks:
+        named = [t for t in toks if t not in SPECIMEN_WORDS and t not in specimen]
+        analytes = [t for t in named if t not in self._method_words]
+        for word in analytes or named or toks:
             parts = self.split_compound(word)
             for tok in parts or [word]:
                 alts = [tok]

@@ -260,3 +260,55 @@ def test_vitamins_are_named_as_loinc_names_them() -> None:
     assert query_tokens("Folsäure") == ["folate"]
     assert query_tokens("Vitamine") == ["vitamine"]  # a plural, not vitamin E
     assert "RelCCnc" in unit_hint("%")[0]  # an activity in % of normal
+
+
+def _screen_terms() -> list[TargetTerm]:
+    def term(code: str, display: str, method: str = "") -> TargetTerm:
+        props = {"SYSTEM": "Urine", "PROPERTY": "PrThr", "SCALE_TYP": "Ord", "TIME_ASPCT": "Pt"}
+        if method:
+            props["METHOD_TYP"] = method
+        return TargetTerm(code, display, ((display, "display"),
+                                          (display.split(" [")[0], "COMPONENT")), props)
+
+    return [term("3390-2", "Benzodiazepines [Presence] in Urine"),
+            term("14316-4", "Benzodiazepines [Presence] in Urine by Screen method", "Screen"),
+            term("19343-3", "Amphetamine [Presence] in Urine by Screen method", "Screen"),
+            term("731-0", "Lymphocytes [#/volume] in Blood by Automated count",
+                 "Automated count"),
+            term("50000-1", "Drug screen panel [Presence] in Urine")]
+
+
+def test_method_words_are_learnt_from_the_targets() -> None:
+    """'screen' and 'count' name LOINC methods more often than components here, so they are
+    property words of a local name, not analyte words; 'panel' is no property word."""
+    index = TargetIndex(_screen_terms(), glossary=False)
+    assert index._method_words == frozenset({"screen", "count"})
+    groups = index._groups("Benzodiazepine Screen, Urine")
+    assert [g[0] for g in groups] == ["benzodiazepine"]
+    assert [g[0] for g in index._groups("Screen")] == ["screen"]  # nothing else is left
+
+
+def test_a_screen_is_the_plain_presence_term_not_the_screen_method() -> None:
+    index = TargetIndex(_screen_terms(), glossary=False)
+    found = index.suggest("Benzodiazepine Screen, Urine", specimen="Urine")
+    assert found[0].code == "3390-2"
+
+
+def test_a_name_that_is_only_a_specimen_word_names_the_analyte() -> None:
+    """'Plasma' in a list of ascites cells is plasma cells: the specimen given apart says
+    the SYSTEM; 'Blood' measured in urine is blood in urine."""
+    plasma = axes("Plasma", specimen="Ascites", category="Hematology")
+    assert "Periton fld" in plasma.systems and not plasma.system_from_text
+    assert axes("Blood", specimen="Urine").systems == {"Urine": 1.0}
+    assert axes("Plasma").system_from_text  # no specimen given: the word says it
+
+
+def test_differential_cells_in_the_singular_and_polys_are_a_differential() -> None:
+    assert axes("Macrophage", specimen="Ascites").properties == {"NFr"}
+    assert axes("Polys", specimen="Pleural").properties == {"NFr"}
+
+
+def test_a_24_hour_collection_without_a_unit_is_an_amount_per_day() -> None:
+    hint = axes("24 hr Calcium", specimen="Urine")
+    assert hint.timed and hint.properties == {"MRat", "SRat"}
+    assert axes("24 hr Calcium", unit="mmol/l", specimen="Urine").properties == {"SCnc"}
