@@ -42,6 +42,7 @@ from termserver.store.search_bands import Source
 from termserver.store.search_vocab import begun as _begun
 from termserver.store.search_vocab import expanded as _expanded
 from termserver.store.search_vocab import frequencies as _frequencies
+from termserver.store.search_vocab import looked_up as _looked_up
 from termserver.store.search_vocab import only_themselves as _only_themselves
 from termserver.store.search_vocab import vocab as _vocab
 from termserver.textfold import code_query, fold, parse
@@ -300,8 +301,9 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
     for words, prefix in ((qwords, False), (prefixes, True)):
         if page.full or not qwords:
             break
-        if prefix:
-            words_of = _begun(store, sel.cs_pk, prefixes)
+        if prefix:  # the prefixes `_only_themselves` (on a complete tier) and `_expanded` test
+            wanted = prefixes if page.complete else _looked_up(prefixes, sqlite)
+            words_of = _begun(store, sel.cs_pk, wanted) if wanted else {}
         if prefix and page.complete and _only_themselves(store, sel.cs_pk, qwords, prefixes,
                                                          words_of):
             break  # every word of the whole-word tier, all read, is all its prefixes begin
@@ -422,9 +424,7 @@ def _source(store: Store, cs_pk: int, qwords: list[str], prefix: bool, need: int
     if exact or min(freqs) <= DRIVE_MAX or (need and _intersect(store, cs_pk, freqs, need,
                                                                  share)):
         texts = subtree._meta(store, cs_pk)[1]
-        density = 1.0
-        for f in freqs:
-            density *= min(1.0, f / texts) if texts else 1.0
+        density = _density(freqs, texts) if texts else 1.0
         return Source("", [], "t.id + 0", density=density if exact else None,
                        gin=(_term(cs_pk), " & ".join(terms), token or ""))
     like = "(' ' || t.norm || ' ') LIKE ?" if not prefix else "(' ' || t.norm) LIKE ?"
@@ -458,6 +458,15 @@ def _subtree_texts(store: Store, cs_pk: int, share: float) -> int:
     return int(share * subtree._meta(store, cs_pk)[1]) + 1
 
 
+def _density(freqs: list[int], texts: int) -> float:
+    """Share of the `texts` that hold every word of frequencies `freqs`, taken as
+    independent."""
+    density = 1.0
+    for f in freqs:
+        density *= min(1.0, f / texts)
+    return density
+
+
 def _intersect(store: Store, cs_pk: int, freqs: list[int], need: int, share: float) -> bool:
     """Whether the GIN intersection of frequent words reads fewer texts than a scan in id
     order would to fill `need` rows, words taken as independent: the scan reads about
@@ -465,9 +474,7 @@ def _intersect(store: Store, cs_pk: int, freqs: list[int], need: int, share: flo
     texts = subtree._meta(store, cs_pk)[1]
     if not texts:
         return False
-    density = 1.0
-    for f in freqs:
-        density *= min(1.0, f / texts)
+    density = _density(freqs, texts)
     matches = texts * density
     return matches * share < need or need / (share * density) > matches
 

@@ -50,13 +50,19 @@ def begun(store: Store, cs_pk: int, prefixes: list[str]) -> dict[str, list[str]]
     return found
 
 
+def looked_up(prefixes: list[str], sqlite: bool) -> list[str]:
+    """The prefixes `expanded` reads the words of: all on PostgreSQL; on SQLite those longer
+    than its prefix indexes (1–3 letters)."""
+    return [p for p in prefixes if len(p) > 3 or not sqlite]
+
+
 def expanded(store: Store, cs_pk: int, prefixes: list[str], sqlite: bool = True,
              words: dict[str, list[str]] | None = None) -> list[str]:
     """Full-text query terms for words beginning with each prefix (`words`: `begun`, if
     read). SQLite: `("w1" OR "w2")`, or `"p"*` for a prefix of more than PREFIX_WORDS words
     (or one its prefix index holds). PostgreSQL (`sqlite` False): `(w1 | w2)`, or `p:*` for
     more than PREFIX_WORDS words (a prefix entry GIN reads whole: search_bands)."""
-    long = [p for p in prefixes if len(p) > 3 or not sqlite]
+    long = looked_up(prefixes, sqlite)
     if words is None or any(p not in words for p in long):
         words = begun(store, cs_pk, long)
     out = []
