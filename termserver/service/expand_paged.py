@@ -127,11 +127,29 @@ def _reuse_view(run: _Run, cset: ConceptSet) -> None:
     run.views[key] = view
 
 
+#: Codes (cs_pk, code) an ECL or filter named that their code system version holds, per
+#: store: a stored version's concepts are never removed while its pk lives (a replaced code
+#: system gets a new pk), so a positive answer stays true; a negative one is never kept.
+_KNOWN: weakref.WeakKeyDictionary[Store, set[tuple[int, str]]] = weakref.WeakKeyDictionary()
+KNOWN_CACHE_SIZE = 10_000
+
+
 def _known(provider: StoredCodeSystemProvider, code: str) -> bool:
-    """Whether the code system holds `code`: one index probe (a full lookup only for a code
-    it does not hold as spelt, which a case-insensitive system may hold otherwise)."""
-    return provider.store.has_code(provider.stored.pk, code) or \
-        provider.lookup(code) is not None
+    """Whether the code system holds `code`: one index probe, remembered when it does (a full
+    lookup only for a code it does not hold as spelt, which a case-insensitive system may
+    hold otherwise)."""
+    key = (provider.stored.pk, code)
+    with _VIEWS_LOCK:
+        known = _KNOWN.setdefault(provider.store, set())
+        if key in known:
+            return True
+    if not provider.store.has_code(*key):
+        return provider.lookup(code) is not None
+    with _VIEWS_LOCK:
+        if len(known) >= KNOWN_CACHE_SIZE:
+            known.clear()
+        known.add(key)
+    return True
 
 
 def _has_supplement(vs: ValueSetDefinition) -> bool:

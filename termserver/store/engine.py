@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 
 from termserver.errors import InvalidRequest
 
@@ -62,6 +64,34 @@ def open_engine(url: str) -> Engine:
     raise InvalidRequest(
         f"unsupported database {parsed.get_backend_name()!r}: use sqlite:///PATH or "
         "postgresql+psycopg://USER@HOST/DB")
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[PoolProxiedConnection]:
+    """A pooled DB-API connection for reads only, in autocommit while checked out.
+
+    On PostgreSQL a read in a transaction costs two round trips besides the query (BEGIN, and
+    the pool's ROLLBACK on return); under READ COMMITTED each statement has its own snapshot
+    anyway, so reads lose nothing without one (and one failed read does not abort the next).
+    The connection goes back to the pool as it came (autocommit off); one that cannot be put
+    back so is invalidated. Never write on it: nothing would roll back."""
+    raw = engine.raw_connection()
+    driver = raw.driver_connection
+    switched = False
+    try:
+        if engine.dialect.name == "postgresql" and driver is not None \
+                and not getattr(driver, "autocommit", True):
+            driver.rollback()  # no round trip when idle, as after the pool's reset
+            driver.autocommit = True
+            switched = True
+        yield raw
+    finally:
+        if switched:
+            try:
+                driver.autocommit = False  # type: ignore[union-attr]
+            except Exception:  # noqa: BLE001 - a broken connection: never pooled again
+                raw.invalidate()
+        raw.close()
 
 
 def pool_status(engine: Engine) -> dict[str, int]:

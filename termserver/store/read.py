@@ -44,8 +44,8 @@ from termserver.model import (
     StoredResource,
     content_rank,
 )
-from termserver.store import migrations, pages
-from termserver.store.engine import analyze, checkpoint, hot_pragmas, open_engine
+from termserver.store import migrations, page_reads, pages
+from termserver.store.engine import analyze, checkpoint, hot_pragmas, open_engine, read_connection
 from termserver.store.fresh import fresh_pk
 from termserver.store.graph import GraphReads
 from termserver.store.hotsql import (
@@ -311,7 +311,8 @@ class Store(GraphReads):
     def _hot_query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         """Rows of one read on a raw DB-API cursor. A SQLite file gets one connection per
         thread, kept open (in autocommit, so every read sees the latest commit); other
-        databases use a pooled connection."""
+        databases use a pooled connection in autocommit (engine.read_connection), or the one
+        of an enclosing page_reads.one_connection."""
         hot: _HotConnection | None = getattr(self._local, "hot", None)
         if hot is None and self._hot_file is not None:
             conn = sqlite3.connect(self._hot_file, check_same_thread=False,
@@ -321,14 +322,14 @@ class Store(GraphReads):
             self._hot.add(hot)
         if hot is not None:
             return hot.conn.execute(sql, params).fetchall()
-        raw = self.engine.raw_connection()
-        try:
+        run = page_reads.current(self)  # within one_connection: on its connection
+        if run is not None:
+            return run(sql, params)
+        with read_connection(self.engine) as raw:
             cur = raw.cursor()
             cur.execute(sql, params)
             rows = list(cur.fetchall())
             cur.close()
-        finally:
-            raw.close()
         return rows
 
     @fresh_pk

@@ -21,6 +21,7 @@ from termserver.service.context import TxContext
 from termserver.service.txcache import CACHES
 from termserver.service.validate import validate_code
 from termserver.store import Store
+from termserver.store.page_reads import one_connection
 
 router = APIRouter(tags=["validate-code"])
 
@@ -106,9 +107,10 @@ async def _run(request: Request, pairs: p.Pairs, on_value_set: bool) -> FHIRJSON
 def answer(store: Store, pairs: p.Pairs, accept_language: str | None,
            on_value_set: bool) -> FHIRJSONResponse:
     """One $validate-code, from parsed parameters to the response (also the fast path's)."""
-    ctx = context_from(store, pairs)
-    req = _request(ctx, pairs, accept_language, on_value_set)
-    return FHIRJSONResponse(validation_to_parameters(validate_code(ctx, req)))
+    with one_connection(store):  # PostgreSQL: one connection (one ping) for all its reads
+        ctx = context_from(store, pairs)
+        result = validate_code(ctx, _request(ctx, pairs, accept_language, on_value_set))
+    return FHIRJSONResponse(validation_to_parameters(result))
 
 
 def _request(ctx: TxContext, pairs: p.Pairs, accept_language: str | None,

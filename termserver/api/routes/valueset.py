@@ -19,11 +19,12 @@ from termserver.fhir import params as p
 from termserver.fhir.expansion import expansion_to_valueset
 from termserver.fhir.valueset import value_set_definition
 from termserver.fhir.version import FhirVersion
-from termserver.model import ExpandRequest, ValueSetDefinition
+from termserver.model import ExpandRequest, Expansion, ValueSetDefinition
 from termserver.service.context import TxContext
 from termserver.service.expand import expand
 from termserver.settings import Settings
 from termserver.store import Store
+from termserver.store.page_reads import one_connection
 
 router = APIRouter(prefix="/ValueSet", tags=["ValueSet"])
 
@@ -63,6 +64,15 @@ def answer_expand(store: Store, settings: Settings, pairs: p.Pairs,
 
 def _expand(store: Store, settings: Settings, pairs: p.Pairs, headers: Mapping[str, str],
             fhir_version: FhirVersion) -> FHIRJSONResponse:
+    with one_connection(store):  # PostgreSQL: one connection (one ping) for all its reads
+        result = _expanded(store, settings, pairs, headers)
+    stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return FHIRJSONResponse(expansion_to_valueset(result, f"urn:uuid:{uuid.uuid4()}", stamp,
+                                                  fhir_version))
+
+
+def _expanded(store: Store, settings: Settings, pairs: p.Pairs,
+              headers: Mapping[str, str]) -> Expansion:
     ctx = context_from(store, pairs)
     definition = _definition(ctx, pairs)
     count, offset = _int(pairs, "count"), _int(pairs, "offset")
@@ -86,10 +96,7 @@ def _expand(store: Store, settings: Settings, pairs: p.Pairs, headers: Mapping[s
         paged=count is not None or offset is not None,
     )
     limit = _limit(settings, headers, _int(pairs, TOO_COSTLY_LIMIT_PARAMETER))
-    result = expand(ctx, request, limit)
-    stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return FHIRJSONResponse(expansion_to_valueset(result, f"urn:uuid:{uuid.uuid4()}", stamp,
-                                                  fhir_version))
+    return expand(ctx, request, limit)
 
 
 def _definition(ctx: TxContext, pairs: p.Pairs) -> ValueSetDefinition:
