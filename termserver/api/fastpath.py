@@ -94,8 +94,7 @@ class FastPath:
         version = requested_version(headers.get("accept"), headers.get("content-type"))
         response: Response
         try:
-            pairs = pairs_from_query(parse_qsl(scope["query_string"].decode("latin-1"),
-                                               keep_blank_values=True))
+            pairs = pairs_from_query(query_pairs(scope["query_string"]))
             response = await run_in_threadpool(valueset.answer_expand, store, settings, pairs,
                                                headers, version)
         except TerminologyError as exc:
