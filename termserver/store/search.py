@@ -298,15 +298,23 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
             cond, cparams = cond + " AND t.code <> ?", [*cparams, plan.exclude]
     page.add(begun)  # codes the query begins
     words_of: dict[str, list[str]] = {}  # the words each prefix begins, read once
+    whole = True  # whether every query word is an indexed word (else no text holds them all)
+    if qwords and not sqlite and not page.full:  # PostgreSQL reads every prefix's words anyway
+        words_of = _begun(store, sel.cs_pk, list(dict.fromkeys([*prefixes, *qwords])))
+        whole = all(words_of[w][:1] == [w] for w in qwords)
     for words, prefix in ((qwords, False), (prefixes, True)):
         if page.full or not qwords:
             break
-        if prefix:  # the prefixes `_only_themselves` (on a complete tier) and `_expanded` test
+        if prefix and (sqlite or not words_of):  # the prefixes `_only_themselves` (on a
+            # complete tier) and `_expanded` test
             wanted = prefixes if page.complete else _looked_up(prefixes, sqlite)
             words_of = _begun(store, sel.cs_pk, wanted) if wanted else {}
         if prefix and page.complete and _only_themselves(store, sel.cs_pk, qwords, prefixes,
                                                          words_of):
             break  # every word of the whole-word tier, all read, is all its prefixes begin
+        if not (prefix or whole):  # a query word no text holds whole: the tier is empty
+            page.complete = True
+            continue
         page.complete = False
         if not words and not token:  # every word is a bare "c" or "p": any text
             page.add(_stream(store, f"SELECT t.id, t.code FROM {term} t WHERE 1 = 1"

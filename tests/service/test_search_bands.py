@@ -144,3 +144,32 @@ def test_band_reads_answer_as_one_read_and_in_memory(
         assert whole == paged
     else:
         assert not read  # FTS5 reads in rank order already
+
+
+@pytest.mark.parametrize("text", ["alph bet", "alpha bet", "alphab gam", "gamm", "alpha beta"])
+@pytest.mark.parametrize("include", [{"system": CS}, {"system": CS, "filter": [
+    {"property": "concept", "op": "is-a", "value": "G1"}]}])
+def test_a_query_word_no_text_holds_whole_reads_no_whole_word_tier(
+        api: TestClient, db_url: str, monkeypatch: pytest.MonkeyPatch, text: str,
+        include: dict[str, Any]) -> None:
+    """PostgreSQL reads the words each prefix begins before the whole-word tier; when a query
+    word is no indexed word, no text can hold every word whole and that tier is not read.
+    Same answer as in memory either way."""
+    tiers: list[bool] = []
+    real = search._source
+
+    def spy(store: Any, cs_pk: int, qwords: list[str], prefix: bool, *a: Any, **k: Any
+            ) -> search_bands.Source:
+        tiers.append(prefix)
+        return real(store, cs_pk, qwords, prefix, *a, **k)
+
+    monkeypatch.setattr(search, "_source", spy)
+    vs = {"resourceType": "ValueSet", "url": "http://example.org/vs/bands", "status": "active",
+          "compose": {"include": [include]}}
+    paged, memory = _both(api, monkeypatch, vs, filter=text, count=5)
+    memory.pop("total", None)
+    paged.pop("total", None)
+    assert paged == memory and paged.get("contains")
+    whole = all(w in WORDS for w in text.split())
+    if db_url.startswith("postgresql"):
+        assert (False in tiers) is whole, tiers  # the whole-word tier read only when it can match
