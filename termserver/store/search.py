@@ -312,8 +312,9 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
         if prefix and page.complete and _only_themselves(store, sel.cs_pk, qwords, prefixes,
                                                          words_of):
             break  # every word of the whole-word tier, all read, is all its prefixes begin
-        if not (prefix or whole):  # a query word no text holds whole: the tier is empty
-            page.complete = True
+        if not (prefix or whole) or (prefix and not sqlite and not all(
+                words_of.get(p) for p in prefixes)):  # a word (or prefix) no text holds
+            page.complete = True  # the tier is empty
             continue
         page.complete = False
         if not words and not token:  # every word is a bare "c" or "p": any text

@@ -173,3 +173,23 @@ def test_a_query_word_no_text_holds_whole_reads_no_whole_word_tier(
     whole = all(w in WORDS for w in text.split())
     if db_url.startswith("postgresql"):
         assert (False in tiers) is whole, tiers  # the whole-word tier read only when it can match
+
+
+def test_a_prefix_that_begins_no_indexed_word_reads_no_text(
+        api: TestClient, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tiers: list[bool] = []
+    real = search._source
+
+    def spy(store: Any, cs_pk: int, qwords: list[str], prefix: bool, *a: Any, **k: Any
+            ) -> search_bands.Source:
+        tiers.append(prefix)
+        return real(store, cs_pk, qwords, prefix, *a, **k)
+
+    monkeypatch.setattr(search, "_source", spy)
+    vs = {"resourceType": "ValueSet", "url": "http://example.org/vs/bands", "status": "active",
+          "compose": {"include": [{"system": CS}]}}
+    paged, memory = _both(api, monkeypatch, vs, filter="alpha zzq", count=5)
+    assert not paged.get("contains") and not memory.get("contains")
+    assert paged.get("total") == 0
+    if db_url.startswith("postgresql"):
+        assert tiers == []
