@@ -454,10 +454,17 @@ def _read(store: Store, cs_pk: int, src: Source, page: _Page, rest: tuple[str, s
         band for *_, band in bands.groups(subtree._meta(store, cs_pk)[1], src.density,
                                           page.need - len(page.codes),
                                           bool(src.gin and src.gin[2]))]
+    after = 0  # the last id read: every match up to it is read once a group is done
     for band in groups:
-        sql, params = src.where(band)
-        yield from _stream(store, f"SELECT t.id, t.code FROM {sql}{active}{cond}",
-                           [*params, *cparams], page, cs_pk if src.scan else None, src.idcol)
+        # the last group runs to the last id: `id > after` bounds it, and its band lexemes
+        # (the biggest posting lists) would only cost GIN an OR of them
+        tail = band is not None and bands.SPLITS in band and len(groups) > 1
+        sql, params = src.where(None if tail else band)
+        for row in _stream(store, f"SELECT t.id, t.code FROM {sql}{active}{cond}",
+                           [*params, *cparams], page, cs_pk if src.scan else None, src.idcol,
+                           after if tail else 0):
+            after = int(row[0])
+            yield row
         if page.full:
             return
 
@@ -489,13 +496,13 @@ def _intersect(store: Store, cs_pk: int, freqs: list[int], need: int, share: flo
 
 
 def _stream(store: Store, sql: str, params: list[Any], page: _Page, scan: int | None = None,
-            idcol: str = "t.id") -> Iterator[Any]:
-    """Rows (id, code) of `sql` in id order, read in chunks while the page wants more. `scan`
-    (the cs_pk): `sql` filters every text, so it reads windows of ids (an index range the
-    planner cannot mistake for a full scan). `idcol`: the column the id range and order go
-    on (an FTS5 rowid: read in order, from where the last chunk ended)."""
+            idcol: str = "t.id", after: int = 0) -> Iterator[Any]:
+    """Rows (id, code) of `sql` in id order after id `after`, read in chunks while the page
+    wants more. `scan` (the cs_pk): `sql` filters every text, so it reads windows of ids (an
+    index range the planner cannot mistake for a full scan). `idcol`: the column the id range
+    and order go on (an FTS5 rowid: read in order, from where the last chunk ended)."""
     sqlite = store.dialect == "sqlite"
-    last = 0
+    last = after
     page.complete = False
     if scan is not None:
         top = int(_query(store, f"SELECT MAX(id) FROM {_term(scan)}", ())[0][0] or 0)

@@ -193,3 +193,31 @@ def test_a_prefix_that_begins_no_indexed_word_reads_no_text(
     assert paged.get("total") == 0
     if db_url.startswith("postgresql"):
         assert tiers == []
+
+
+@pytest.mark.parametrize("include", [{"system": CS}, {"system": CS, "filter": [
+    {"property": "concept", "op": "is-a", "value": "G2"}]}])
+def test_the_last_group_is_read_after_the_last_id_without_band_lexemes(
+        api: TestClient, db_url: str, monkeypatch: pytest.MonkeyPatch,
+        include: dict[str, Any]) -> None:
+    """The group that runs to the last id reads `id > last id read` with no band lexemes
+    (an OR of the biggest posting lists); same answer as in memory."""
+    asked: list[tuple[int, ...] | None] = []
+    real = search_bands.Source.where
+
+    def where(self: search_bands.Source, band: tuple[int, ...] | None = None
+              ) -> tuple[str, list[Any]]:
+        asked.append(band)
+        return real(self, band)
+
+    monkeypatch.setattr(search_bands.Source, "where", where)
+    monkeypatch.setattr(search_bands, "MARGIN", 0.01)  # many groups
+    monkeypatch.setattr(search, "DRIVE_MAX", -1)
+    vs = {"resourceType": "ValueSet", "url": "http://example.org/vs/bands", "status": "active",
+          "compose": {"include": [include]}}
+    paged, memory = _both(api, monkeypatch, vs, filter="alpha", count=200)
+    assert paged == memory and paged.get("contains")
+    if db_url.startswith("postgresql"):
+        banded = [b for b in asked if b is not None]
+        assert banded and asked[-1] is None, asked  # groups with bands, then the tail
+        assert all(search_bands.SPLITS not in b for b in banded)
