@@ -172,11 +172,11 @@ def count_codes(store: Store, sel: Selection, cap: int) -> int:
 #: its designations, its properties. Parents and children are not read: no entry shows them.
 _CONCEPT = ("SELECT 0, code, code, display, definition, CAST(NULL AS TEXT), "
             "CAST(NULL AS TEXT), CASE WHEN inactive THEN 1 ELSE 0 END, CASE WHEN abstract "
-            "THEN 1 ELSE 0 END FROM concept WHERE cs_pk = ? AND code IN ({m})")
+            "THEN 1 ELSE 0 END FROM concept WHERE cs_pk = ? AND code {m}")
 _DESIGNATIONS = ("SELECT 1, code, language, use_system, use_code, use_display, value, NULL, "
-                 "NULL FROM designation WHERE cs_pk = ? AND code IN ({m})")
+                 "NULL FROM designation WHERE cs_pk = ? AND code {m}")
 _PROPERTIES = ("SELECT 2, code, property, type, value, value_system, value_display, NULL, "
-               "NULL FROM concept_property{hint} WHERE cs_pk = ? AND code IN ({m})")
+               "NULL FROM concept_property{hint} WHERE cs_pk = ? AND code {m}")
 
 
 def details(store: Store, cs_pk: int, codes: Sequence[str], *, designations: bool = True,
@@ -188,20 +188,24 @@ def details(store: Store, cs_pk: int, codes: Sequence[str], *, designations: boo
     if not codes:
         return {}
     sqlite = store.dialect == "sqlite"
-    codes = inlist.padded(codes)  # few statement texts, whatever the number of codes
-    marks = inlist.marks(len(codes))
+    values: list[Any]
+    if sqlite:  # an IN list in few statement texts, whatever the number of codes
+        codes = inlist.padded(codes)
+        marks, values = f"IN ({inlist.marks(len(codes))})", list(codes)
+    else:  # one array parameter: one statement text, parsed and prepared once
+        marks, values = "= ANY(?)", [list(codes)]
     arms = [_CONCEPT.format(m=marks)]
-    params: list[Any] = [cs_pk, *codes]
+    params: list[Any] = [cs_pk, *values]
     if designations:
         arms.append(_DESIGNATIONS.format(m=marks))
-        params += [cs_pk, *codes]
+        params += [cs_pk, *values]
     if properties is None or properties:
         named = "" if properties is None else \
             f" AND property IN ({', '.join('?' * len(properties))})"
         # SQLite: by code, in stored order, also when named (not by ix_property_value)
         hint = " INDEXED BY ix_property_code" if sqlite else ""
         arms.append(_PROPERTIES.format(m=marks, hint=hint) + named)
-        params += [cs_pk, *codes, *(properties or ())]
+        params += [cs_pk, *values, *(properties or ())]
     rows = _query(store, _mark(sqlite, " UNION ALL ".join(arms)), tuple(params))
     found: dict[str, Concept] = {}
     desigs: dict[str, list[Designation]] = {}
