@@ -287,15 +287,19 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
     exact, begun = _codes(store, sel, variants, page.need + 1, (cactive, ccond, ccparams))
     page.add(exact)  # the code itself
     term = _term(sel.cs_pk)
-    if qwords:
-        page.add(_stream(store, (f"SELECT t.id, t.code FROM {term} t WHERE t.norm = ?"
-                                 f"{active}{cond}"), [parsed.text, *cparams], page))
     plan = ancestors.plan(store, sel)
     token = plan.token if plan else None
+    exact_cond, exact_params = cond, cparams
     if plan:  # the hierarchy condition is a token of the full-text query
         cond, cparams = where_sql(sel, "t.code", sqlite, plan.rest)
         if plan.exclude is not None:
             cond, cparams = cond + " AND t.code <> ?", [*cparams, plan.exclude]
+        if not sqlite:  # the exact texts test the token in their own tsvector (no probe)
+            exact_cond = cond + " AND t.tsv @@ CAST(? AS tsquery)"
+            exact_params = [*cparams, f"'{plan.token}'"]
+    if qwords:
+        page.add(_stream(store, (f"SELECT t.id, t.code FROM {term} t WHERE t.norm = ?"
+                                 f"{active}{exact_cond}"), [parsed.text, *exact_params], page))
     page.add(begun)  # codes the query begins
     words_of: dict[str, list[str]] = {}  # the words each prefix begins, read once
     whole = True  # whether every query word is an indexed word (else no text holds them all)
