@@ -39,6 +39,7 @@ from mappings.hints import (
 )
 from mappings.lexicon import Lexicon, derive, pairs_from_texts
 from mappings.normalize import ABBREVIATIONS, base_tokens, query_tokens, skeleton
+from mappings.variants import denominator_words, plain_components, prefer_first_made
 from termserver.model import ConceptDetail
 
 HINT_PROPERTIES = ("SYSTEM", "PROPERTY", "SCALE_TYP", "METHOD_TYP", "TIME_ASPCT",
@@ -220,6 +221,7 @@ class TargetIndex:
         self.glossary = glossary
         self._norm: list[tuple[str, ...]] = []
         self._component: list[frozenset[str]] = []
+        self._component_text: list[str] = []
         postings: dict[str, set[int]] = {}
         for i, term in enumerate(self.terms):
             norms: list[str] = []
@@ -233,6 +235,7 @@ class TargetIndex:
             self._norm.append(tuple(norms))
             component = next((t for t, label in term.texts if label == "COMPONENT"), "")
             self._component.append(frozenset(base_tokens(component)))
+            self._component_text.append(component)
         n = max(len(self.terms), 1)
         # shorter terms first among equal coverage: fewer tokens in the display
         self._brevity = np.array([1.0 / (1 + len(t.display.split())) for t in self.terms],
@@ -246,6 +249,9 @@ class TargetIndex:
                 dtype=np.int32)
         self._prior = np.array([_prior(t) for t in self.terms], dtype=np.float32)
         self._method_words = method_words(self.terms, self._component)
+        # words LOINC leaves implied in a plain COMPONENT ("total"): mappings.variants
+        self._implied = denominator_words(self._component_text)
+        self._plain = np.array(plain_components(self._component_text), dtype=np.float32)
         self._vocab: list[str] = sorted(postings)
         self._post: dict[str, np.ndarray] = {
             t: np.fromiter(sorted(ids), dtype=np.int32, count=len(ids))
@@ -404,6 +410,8 @@ def _coverage(index: TargetIndex, groups: list[list[str]]
                               np.float32(min(idf, weight or idf) * sim))
         if weight == 0.0:  # an unknown token still counts against every term
             weight = max([index.idf(h) for h, _ in hits] or [index.idf(alts[0])])
+        if alts[0] in index._implied:  # "total": named by every plain COMPONENT
+            np.maximum(best, np.float32(weight) * index._plain, out=best)
         weight_sum += weight
         total += best
         matched.append((alts[0], hits))
@@ -473,6 +481,8 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
         score += bonus + W["prior"] * prior
         reasons.extend(why)
         scored.append((score, i, "; ".join(reasons)))
+    scored = prefer_first_made(scored, lambda i: (index.terms[i].code, index.terms[i].properties,
+                                                  index._component_text[i]), hint.properties)
     scored.sort(key=lambda x: (-x[0], x[1]))
     top = scored[:max(limit, 2)]
     shown = CONFIDENCE.ranked([s for s, _, _ in top]) if CONFIDENCE is not None else \

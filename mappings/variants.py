@@ -1,0 +1,116 @@
+"""Choosing among LOINC variants of one measurement where the local name cannot decide.
+
+Two rules, both learnt from LOINC's own data, not from any evaluation set:
+
+* **Mass or substance, first made.** LOINC made most measurements first in one property and
+  added the other later: the original terms follow the units of the first (US) labs ("Glucose
+  [Mass/volume] in Pleural fluid", 2346-5), and the Substance-concentration counterparts came
+  with the SI terms (14747-0, LOINC 1.0k). When a local name says nothing that tells mass
+  from substance (no unit, no property word), the variants tie; the one LOINC made first (the
+  lower LOINC number: numbers are given in the order terms are made) is the conventional one
+  and wins the tie. Only mass/substance pairs that share every other axis (COMPONENT, SYSTEM,
+  METHOD_TYP, TIME_ASPCT, SCALE_TYP) and score within `MARGIN` of each other are compared;
+  count against percentage, ordinal against quantitative and method variants are left to the
+  other signals (`prefer_first_made`).
+* **Words LOINC leaves implied.** Some words of local names appear in LOINC's COMPONENTs
+  almost only in the denominator of a ratio: "total" ("Calcium.ionized/Calcium.total") —
+  LOINC names a total as the plain analyte ("Calcium", "Cholesterol", "Protein"). Matched as
+  text, "Calcium, Total" finds the ratio terms; such a word counts as named by every term
+  whose COMPONENT is no ratio (`denominator_words`, `plain_components`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+
+from mappings.normalize import base_tokens
+
+__all__ = ["KIN", "MARGIN", "denominator_words", "loinc_number", "plain_components",
+           "prefer_first_made"]
+
+#: Mass and substance forms of one kind of quantity (LOINC PROPERTY codes).
+KIN = {"MCnc": "Cnc", "SCnc": "Cnc", "MRat": "Rat", "SRat": "Rat", "MCnt": "Cnt",
+       "SCnt": "Cnt", "MRto": "Rto", "SRto": "Rto", "Mass": "Amt", "Sub": "Amt"}
+#: Score gap within which two variants count as tied (the commonness prior and the German
+#: translation make up to about 0.02 of the gap; the property fit of a unit 0.11).
+MARGIN = 0.03
+#: What the promoted variant gains over the best of its group (keeps the order strict).
+STEP = 0.001
+_LOINC = re.compile(r"^(\d+)-\d$")
+
+
+def loinc_number(code: str) -> int | None:
+    """The running number of a LOINC code ("14747-0" → 14747), None for other codes."""
+    m = _LOINC.match(code)
+    return int(m.group(1)) if m else None
+
+
+def _group_key(p: Mapping[str, str], component: str, said: frozenset[str] | set[str]
+               ) -> tuple[str, ...] | None:
+    prop = p.get("PROPERTY", "")
+    kin = KIN.get(prop)
+    if kin is None or not component:
+        return None
+    # a name that rules in one form of the pair and not the other has decided
+    return (component, p.get("SYSTEM", ""), p.get("METHOD_TYP", ""), p.get("TIME_ASPCT", ""),
+            p.get("SCALE_TYP", ""), kin, str(prop in said))
+
+
+def prefer_first_made(scored: Sequence[tuple[float, int, str]],
+                      term: Callable[[int], tuple[str, Mapping[str, str], str]],
+                      said: frozenset[str] | set[str], margin: float = MARGIN
+                      ) -> list[tuple[float, int, str]]:
+    """`scored` (score, term index, why) with, in each group of mass/substance variants of
+    one measurement the query has not told apart (`said`: the PROPERTY values the name and
+    unit imply), the first-made variant within `margin` of the group's best moved just above
+    it. `term(i)`: the code, LOINC properties and COMPONENT of term i. Other candidates keep
+    their scores."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    codes: dict[int, str] = {}
+    for pos, (_, i, _) in enumerate(scored):
+        code, props, component = term(i)
+        key = _group_key(props, component, said)
+        if key is not None and loinc_number(code) is not None:
+            groups.setdefault(key, []).append(pos)
+            codes[i] = code
+    out = list(scored)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        best = max(members, key=lambda pos: out[pos][0])
+        top = out[best][0]
+        close = [pos for pos in members if out[pos][0] >= top - margin]
+        first = min(close, key=lambda pos: loinc_number(codes[out[pos][1]]) or 0)
+        if first != best:
+            score, i, why = out[first]
+            other = codes[out[best][1]]
+            out[first] = (top + STEP, i, f"{why}; the name does not tell mass from substance: "
+                                         f"made before {other}, the conventional variant")
+    return out
+
+
+def denominator_words(components: Sequence[str], share: float = 0.1,
+                      least: int | None = None) -> frozenset[str]:
+    """Words (4+ letters) the COMPONENTs use almost only after a "/", in the denominator of
+    a ratio ("total"): at least `least` times there (default: 1 in 2,000 components, at
+    least 3) and at most `share` as often before it."""
+    least = least if least is not None else max(3, len(components) // 2000)
+    head: dict[str, int] = {}
+    tail: dict[str, int] = {}
+    for comp in components:
+        before, slash, after = comp.partition("/")
+        for w in set(base_tokens(before)):
+            head[w] = head.get(w, 0) + 1
+        if slash:
+            for w in set(base_tokens(after)):
+                tail[w] = tail.get(w, 0) + 1
+    return frozenset(w for w, n in tail.items()
+                     if n >= least and len(w) >= 4 and w.isalpha()
+                     and head.get(w, 0) <= share * n)
+
+
+def plain_components(components: Sequence[str]) -> list[bool]:
+    """Whether each COMPONENT names one analyte, no ratio (a word LOINC leaves implied in
+    it, "total", counts as named)."""
+    return [bool(c) and "/" not in c for c in components]
