@@ -39,7 +39,12 @@ from mappings.hints import (
 )
 from mappings.lexicon import Lexicon, derive, pairs_from_texts
 from mappings.normalize import ABBREVIATIONS, base_tokens, query_tokens, skeleton
-from mappings.variants import denominator_words, plain_components, prefer_first_made
+from mappings.variants import (
+    denominator_words,
+    plain_components,
+    prefer_first_made,
+    without_per_hundred,
+)
 from termserver.model import ConceptDetail
 
 HINT_PROPERTIES = ("SYSTEM", "PROPERTY", "SCALE_TYP", "METHOD_TYP", "TIME_ASPCT",
@@ -178,7 +183,7 @@ def _trigrams(token: str) -> frozenset[str]:
 @lru_cache(maxsize=100_000)
 def _analyte_tokens(text: str) -> tuple[str, ...]:
     """The words of a text that name the analyte: no [property], specimen or filler."""
-    return tuple(t for t in base_tokens(_BRACKETS.sub(" ", text))
+    return tuple(t for t in base_tokens(_BRACKETS.sub(" ", without_per_hundred(text)))
                  if t not in SPECIMEN_WORDS and t not in _FILLERS)
 
 
@@ -234,7 +239,7 @@ class TargetIndex:
                 norms.append(" ".join(toks))
             self._norm.append(tuple(norms))
             component = next((t for t, label in term.texts if label == "COMPONENT"), "")
-            self._component.append(frozenset(base_tokens(component)))
+            self._component.append(frozenset(base_tokens(without_per_hundred(component))))
             self._component_text.append(component)
         n = max(len(self.terms), 1)
         # shorter terms first among equal coverage: fewer tokens in the display

@@ -12,6 +12,9 @@ Two rules, both learnt from LOINC's own data, not from any evaluation set:
   METHOD_TYP, TIME_ASPCT, SCALE_TYP) and score within `MARGIN` of each other are compared;
   count against percentage, ordinal against quantitative and method variants are left to the
   other signals (`prefer_first_made`).
+* **Per-hundred bases are the property.** "Blasts/100 leukocytes" is LOINC's number fraction
+  of blasts; the base "100 leukocytes" is not an analyte word a local name would carry, so
+  it counts neither for nor against the match of the analyte (`without_per_hundred`).
 * **Words LOINC leaves implied.** Some words of local names appear in LOINC's COMPONENTs
   almost only in the denominator of a ratio: "total" ("Calcium.ionized/Calcium.total") —
   LOINC names a total as the plain analyte ("Calcium", "Cholesterol", "Protein"). Matched as
@@ -27,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from mappings.normalize import base_tokens
 
 __all__ = ["KIN", "MARGIN", "denominator_words", "loinc_number", "plain_components",
-           "prefer_first_made"]
+           "prefer_first_made", "without_per_hundred"]
 
 #: Mass and substance forms of one kind of quantity (LOINC PROPERTY codes).
 KIN = {"MCnc": "Cnc", "SCnc": "Cnc", "MRat": "Rat", "SRat": "Rat", "MCnt": "Cnt",
@@ -38,6 +41,15 @@ MARGIN = 0.03
 #: What the promoted variant gains over the best of its group (keeps the order strict).
 STEP = 0.001
 _LOINC = re.compile(r"^(\d+)-\d$")
+# "/100 leukocytes", "/100 WBC", "/100 Leukozyten": the base of a number fraction
+_PER_HUNDRED = re.compile(r"/\s*100\s+[^\s/\[\]]+")
+
+
+def without_per_hundred(text: str) -> str:
+    """A name without its per-hundred denominator ("Blasts/100 leukocytes in Blood" →
+    "Blasts in Blood"): LOINC writes a number fraction (NFr) so, the property says it, and a
+    local name ("Blasts", "Blasten %") does not name the base."""
+    return _PER_HUNDRED.sub(" ", text)
 
 
 def loinc_number(code: str) -> int | None:
@@ -78,13 +90,13 @@ def prefer_first_made(scored: Sequence[tuple[float, int, str]],
     for members in groups.values():
         if len(members) < 2:
             continue
-        best = max(members, key=lambda pos: out[pos][0])
-        top = out[best][0]
+        top = max(out[pos][0] for pos in members)
         close = [pos for pos in members if out[pos][0] >= top - margin]
         first = min(close, key=lambda pos: loinc_number(codes[out[pos][1]]) or 0)
-        if first != best:
+        rival = max((pos for pos in members if pos != first), key=lambda pos: out[pos][0])
+        if out[rival][0] >= out[first][0]:  # a tie, or the later variant ahead
             score, i, why = out[first]
-            other = codes[out[best][1]]
+            other = codes[out[rival][1]]
             out[first] = (top + STEP, i, f"{why}; the name does not tell mass from substance: "
                                          f"made before {other}, the conventional variant")
     return out
