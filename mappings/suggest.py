@@ -43,6 +43,7 @@ from mappings.variants import (
     denominator_words,
     plain_components,
     prefer_first_made,
+    with_counterpart,
     without_per_hundred,
 )
 from termserver.model import ConceptDetail
@@ -486,9 +487,14 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
         score += bonus + W["prior"] * prior
         reasons.extend(why)
         scored.append((score, i, "; ".join(reasons)))
-    scored = prefer_first_made(scored, lambda i: (index.terms[i].code, index.terms[i].properties,
-                                                  index._component_text[i]), hint.properties)
+
+    def variant(i: int) -> tuple[str, dict[str, str], str]:
+        return index.terms[i].code, index.terms[i].properties, index._component_text[i]
+
+    scored = prefer_first_made(scored, variant, hint.properties)
     scored.sort(key=lambda x: (-x[0], x[1]))
+    if not hint.unit:  # no unit decided the property: show both forms it leaves open
+        scored = with_counterpart(scored, variant, limit)
     top = scored[:max(limit, 2)]
     shown = CONFIDENCE.ranked([s for s, _, _ in top]) if CONFIDENCE is not None else \
         [s for s, _, _ in top]

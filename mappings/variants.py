@@ -29,8 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 from mappings.normalize import base_tokens
 
-__all__ = ["KIN", "MARGIN", "denominator_words", "loinc_number", "plain_components",
-           "prefer_first_made", "without_per_hundred"]
+__all__ = ["COUNTERPARTS", "KIN", "MARGIN", "denominator_words", "loinc_number",
+           "plain_components", "prefer_first_made", "with_counterpart", "without_per_hundred"]
 
 #: Mass and substance forms of one kind of quantity (LOINC PROPERTY codes).
 KIN = {"MCnc": "Cnc", "SCnc": "Cnc", "MRat": "Rat", "SRat": "Rat", "MCnt": "Cnt",
@@ -126,3 +126,41 @@ def plain_components(components: Sequence[str]) -> list[bool]:
     """Whether each COMPONENT names one analyte, no ratio (a word LOINC leaves implied in
     it, "total", counts as named)."""
     return [bool(c) and "/" not in c for c in components]
+
+
+#: The other form of a quantity a local name without a unit often leaves open: a count or a
+#: percentage of cells, a mass or a substance (LOINC PROPERTY codes).
+COUNTERPARTS = {"NFr": "NCnc", "NCnc": "NFr", "MCnc": "SCnc", "SCnc": "MCnc", "MRat": "SRat",
+                "SRat": "MRat", "MCnt": "SCnt", "SCnt": "MCnt"}
+
+
+def with_counterpart(ranked: Sequence[tuple[float, int, str]],
+                     term: Callable[[int], tuple[str, Mapping[str, str], str]], limit: int
+                     ) -> list[tuple[float, int, str]]:
+    """`ranked` (best first) with the other form of the first suggestion (its count for a
+    percentage, its mass for a substance concentration: same analyte and SYSTEM) moved up
+    to the last of the first `limit` places when none of them has it, so that a curator sees
+    both forms a name without a unit leaves open. The first `limit - 1` places stay."""
+    out = list(ranked)
+    if limit < 3 or len(out) <= limit:
+        return out
+    _, first, _ = term(out[0][1])
+    wanted = COUNTERPARTS.get(first.get("PROPERTY", ""))
+    if wanted is None:
+        return out
+    key = (without_per_hundred(term(out[0][1])[2]).strip(), first.get("SYSTEM", ""))
+
+    def other_form(i: int) -> bool:
+        _, p, component = term(i)
+        return p.get("PROPERTY") == wanted and (
+            without_per_hundred(component).strip(), p.get("SYSTEM", "")) == key
+
+    if any(other_form(i) for _, i, _ in out[1:limit]):
+        return out
+    for pos in range(limit, len(out)):
+        if other_form(out[pos][1]):
+            score, i, why = out.pop(pos)
+            out.insert(limit - 1, (score, i, f"{why}; the other form ({wanted}) of the first "
+                                             "suggestion: the name does not say which"))
+            break
+    return out
