@@ -40,9 +40,9 @@ from mappings.hints import (
 from mappings.lexicon import Lexicon, derive, pairs_from_texts
 from mappings.normalize import ABBREVIATIONS, base_tokens, query_tokens, skeleton
 from mappings.variants import (
-    denominator_words,
     plain_components,
     prefer_first_made,
+    ratio_words,
     with_counterpart,
     without_per_hundred,
 )
@@ -256,7 +256,7 @@ class TargetIndex:
         self._prior = np.array([_prior(t) for t in self.terms], dtype=np.float32)
         self._method_words = method_words(self.terms, self._component)
         # words LOINC leaves implied in a plain COMPONENT ("total"): mappings.variants
-        self._implied = denominator_words(self._component_text)
+        self._implied = ratio_words(self._component_text)
         self._plain = np.array(plain_components(self._component_text), dtype=np.float32)
         self._vocab: list[str] = sorted(postings)
         self._post: dict[str, np.ndarray] = {

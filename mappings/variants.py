@@ -16,10 +16,11 @@ Two rules, both learnt from LOINC's own data, not from any evaluation set:
   of blasts; the base "100 leukocytes" is not an analyte word a local name would carry, so
   it counts neither for nor against the match of the analyte (`without_per_hundred`).
 * **Words LOINC leaves implied.** Some words of local names appear in LOINC's COMPONENTs
-  almost only in the denominator of a ratio: "total" ("Calcium.ionized/Calcium.total") —
+  almost only in ratios, mostly as the denominator: "total" ("Calcium.ionized/Calcium.total") —
   LOINC names a total as the plain analyte ("Calcium", "Cholesterol", "Protein"). Matched as
   text, "Calcium, Total" finds the ratio terms; such a word counts as named by every term
-  whose COMPONENT is no ratio (`denominator_words`, `plain_components`).
+  whose COMPONENT is no ratio (`ratio_words`, `plain_components`; over LOINC 2.78's lab
+  terms: "total", "control", "expired").
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 from mappings.normalize import base_tokens
 
-__all__ = ["COUNTERPARTS", "KIN", "MARGIN", "denominator_words", "loinc_number",
-           "plain_components", "prefer_first_made", "with_counterpart", "without_per_hundred"]
+__all__ = ["COUNTERPARTS", "KIN", "MARGIN", "loinc_number", "plain_components",
+           "prefer_first_made", "ratio_words", "with_counterpart", "without_per_hundred"]
 
 #: Mass and substance forms of one kind of quantity (LOINC PROPERTY codes).
 KIN = {"MCnc": "Cnc", "SCnc": "Cnc", "MRat": "Rat", "SRat": "Rat", "MCnt": "Cnt",
@@ -102,24 +103,21 @@ def prefer_first_made(scored: Sequence[tuple[float, int, str]],
     return out
 
 
-def denominator_words(components: Sequence[str], share: float = 0.1,
-                      least: int | None = None) -> frozenset[str]:
-    """Words (4+ letters) the COMPONENTs use almost only after a "/", in the denominator of
-    a ratio ("total"): at least `least` times there (default: 1 in 2,000 components, at
-    least 3) and at most `share` as often before it."""
+def ratio_words(components: Sequence[str], share: float = 0.1,
+                least: int | None = None) -> frozenset[str]:
+    """Words (4+ letters) the COMPONENTs use almost only in ratios ("total", mostly in the
+    denominator: "Calcium.ionized/Calcium.total"): in at least `least` ratio components
+    (default: 1 in 2,000 components, at least 3) and in at most `share` as many others."""
     least = least if least is not None else max(3, len(components) // 2000)
-    head: dict[str, int] = {}
-    tail: dict[str, int] = {}
+    plain: dict[str, int] = {}
+    ratio: dict[str, int] = {}
     for comp in components:
-        before, slash, after = comp.partition("/")
-        for w in set(base_tokens(before)):
-            head[w] = head.get(w, 0) + 1
-        if slash:
-            for w in set(base_tokens(after)):
-                tail[w] = tail.get(w, 0) + 1
-    return frozenset(w for w, n in tail.items()
+        counts = ratio if "/" in comp else plain
+        for w in set(base_tokens(comp)):
+            counts[w] = counts.get(w, 0) + 1
+    return frozenset(w for w, n in ratio.items()
                      if n >= least and len(w) >= 4 and w.isalpha()
-                     and head.get(w, 0) <= share * n)
+                     and plain.get(w, 0) <= share * n)
 
 
 def plain_components(components: Sequence[str]) -> list[bool]:
