@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from mappings.hints import axes
 from mappings.suggest import TargetIndex, TargetTerm
 from mappings.variants import (
     loinc_number,
@@ -140,3 +141,11 @@ def test_without_a_unit_the_first_made_glucose_wins_with_one_the_unit_decides() 
 def test_blasts_are_the_blast_fraction_not_a_marker_of_blasts() -> None:
     found = _index().suggest("Blasts", specimen="Blood", category="Hematology")
     assert found[0].code == "26446-5"
+
+
+def test_a_percent_sign_in_the_name_is_the_unit() -> None:
+    """'% Hemoglobin A1c' without a unit is a fraction, as if the unit were %."""
+    hint = axes("% Hemoglobin A1c", specimen="Blood", category="Chemistry")
+    assert "MFr" in hint.properties and hint.scale == "Qn"
+    assert not axes("Hemoglobin A1c", specimen="Blood").properties
+    assert axes("% Hemoglobin A1c", unit="mmol/mol").properties != hint.properties
