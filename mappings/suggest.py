@@ -42,6 +42,7 @@ from mappings.normalize import ABBREVIATIONS, base_tokens, query_tokens, skeleto
 from mappings.variants import (
     plain_components,
     prefer_first_made,
+    prefer_plain_count,
     ratio_words,
     with_counterpart,
     without_per_hundred,
@@ -492,6 +493,8 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
         return index.terms[i].code, index.terms[i].properties, index._component_text[i]
 
     scored = prefer_first_made(scored, variant, hint.properties)
+    if not hint.methods:
+        scored = prefer_plain_count(scored, variant)
     scored.sort(key=lambda x: (-x[0], x[1]))
     if not hint.unit:  # no unit decided the property: show both forms it leaves open
         scored = with_counterpart(scored, variant, limit)

@@ -12,6 +12,10 @@ Two rules, both learnt from LOINC's own data, not from any evaluation set:
   METHOD_TYP, TIME_ASPCT, SCALE_TYP) and score within `MARGIN` of each other are compared;
   count against percentage, ordinal against quantitative and method variants are left to the
   other signals (`prefer_first_made`).
+* **A count without a method is LOINC's method-less term.** Cell counts and fractions come
+  in counting-method variants ("by Manual count", "by Automated count") and a method-less
+  generic term; when the name names no method and they score within `MARGIN`, the
+  method-less one wins (`prefer_plain_count`). Other methods are left to the other signals.
 * **Per-hundred bases are the property.** "Blasts/100 leukocytes" is LOINC's number fraction
   of blasts; the base "100 leukocytes" is not an analyte word a local name would carry, so
   it counts neither for nor against the match of the analyte (`without_per_hundred`).
@@ -31,7 +35,8 @@ from collections.abc import Callable, Mapping, Sequence
 from mappings.normalize import base_tokens
 
 __all__ = ["COUNTERPARTS", "KIN", "MARGIN", "loinc_number", "plain_components",
-           "prefer_first_made", "ratio_words", "with_counterpart", "without_per_hundred"]
+           "prefer_first_made", "prefer_plain_count", "ratio_words", "with_counterpart",
+           "without_per_hundred"]
 
 #: Mass and substance forms of one kind of quantity (LOINC PROPERTY codes).
 KIN = {"MCnc": "Cnc", "SCnc": "Cnc", "MRat": "Rat", "SRat": "Rat", "MCnt": "Cnt",
@@ -100,6 +105,39 @@ def prefer_first_made(scored: Sequence[tuple[float, int, str]],
             other = codes[out[rival][1]]
             out[first] = (top + STEP, i, f"{why}; the name does not tell mass from substance: "
                                          f"made before {other}, the conventional variant")
+    return out
+
+
+def prefer_plain_count(scored: Sequence[tuple[float, int, str]],
+                       term: Callable[[int], tuple[str, Mapping[str, str], str]],
+                       margin: float = MARGIN) -> list[tuple[float, int, str]]:
+    """`scored` with, in each group of variants of one cell count or fraction that differ
+    only in a counting method ("Manual count", "Automated count" or none), the method-less
+    term within `margin` of the group's best moved just above it: LOINC's generic term for a
+    count whose method the name does not say. For queries that name no method."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    plain: dict[int, bool] = {}
+    for pos, (_, i, _) in enumerate(scored):
+        _, p, component = term(i)
+        method = p.get("METHOD_TYP", "").lower()
+        if component and (not method or "count" in method):
+            key = (component, p.get("SYSTEM", ""), p.get("PROPERTY", ""),
+                   p.get("TIME_ASPCT", ""), p.get("SCALE_TYP", ""))
+            groups.setdefault(key, []).append(pos)
+            plain[pos] = not method
+    out = list(scored)
+    for members in groups.values():
+        if len(members) < 2 or all(plain[pos] for pos in members):
+            continue
+        top = max(out[pos][0] for pos in members)
+        generic = [pos for pos in members if plain[pos] and out[pos][0] >= top - margin]
+        if not generic:
+            continue
+        best = max(generic, key=lambda pos: out[pos][0])
+        if any(out[pos][0] >= out[best][0] for pos in members if pos != best):
+            score, i, why = out[best]
+            out[best] = (top + STEP, i, f"{why}; no counting method named: the method-less "
+                                        "term of the count")
     return out
 
 

@@ -10,6 +10,7 @@ from mappings.variants import (
     loinc_number,
     plain_components,
     prefer_first_made,
+    prefer_plain_count,
     ratio_words,
     with_counterpart,
     without_per_hundred,
@@ -149,3 +150,24 @@ def test_a_percent_sign_in_the_name_is_the_unit() -> None:
     assert "MFr" in hint.properties and hint.scale == "Qn"
     assert not axes("Hemoglobin A1c", specimen="Blood").properties
     assert axes("% Hemoglobin A1c", unit="mmol/mol").properties != hint.properties
+
+
+def test_a_count_without_a_method_is_the_method_less_term() -> None:
+    """A German-translated 'by Manual count' variant a little ahead of LOINC's method-less
+    fraction term gives way to it; an electrophoresis method is no counting method."""
+    terms = [_term("14343-8", "Eosinophils/100 leukocytes in Peritoneal fluid by Manual count",
+                   "NFr", "Periton fld", method="Manual count",
+                   component="Eosinophils/100 leukocytes"),
+             _term("30380-0", "Eosinophils/100 leukocytes in Peritoneal fluid", "NFr",
+                   "Periton fld", component="Eosinophils/100 leukocytes"),
+             _term("2865-4", "Alpha 1 globulin [Mass/volume] in Serum or Plasma by "
+                   "Electrophoresis", "MCnc", method="Electrophoresis",
+                   component="Alpha 1 globulin"),
+             _term("104786-9", "Alpha 1 globulin [Mass/volume] in Serum or Plasma", "MCnc",
+                   component="Alpha 1 globulin")]
+    scored = [(0.902, 0, ""), (0.898, 1, ""), (0.872, 2, ""), (0.868, 3, "")]
+    out = sorted(prefer_plain_count(scored, _lookup(terms)), reverse=True)
+    assert [terms[i].code for _, i, _ in out] == ["30380-0", "14343-8", "2865-4", "104786-9"]
+    assert "method-less" in out[0][2]
+    far = [(0.95, 0, ""), (0.85, 1, "")]
+    assert prefer_plain_count(far, _lookup(terms)) == far
