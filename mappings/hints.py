@@ -380,6 +380,8 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     toks = set(base_tokens(text))
     if (not systems or from_category) and toks & _COAGULATION:
         systems, from_category = {"PPP": 1.0, "Plas": 0.8, "Bld": 0.5}, False
+    if not (unit or "").strip() and "%" in text:  # "% Hemoglobin A1c": the name gives the unit
+        unit = "%"
     props, scale = unit_hint(unit)
     for words, word_props, word_scale in _PROPERTY_WORDS:
         if words & toks:

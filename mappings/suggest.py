@@ -39,6 +39,14 @@ from mappings.hints import (
 )
 from mappings.lexicon import Lexicon, derive, pairs_from_texts
 from mappings.normalize import ABBREVIATIONS, base_tokens, query_tokens, skeleton
+from mappings.variants import (
+    plain_components,
+    prefer_first_made,
+    prefer_plain_count,
+    ratio_words,
+    with_counterpart,
+    without_per_hundred,
+)
 from termserver.model import ConceptDetail
 
 HINT_PROPERTIES = ("SYSTEM", "PROPERTY", "SCALE_TYP", "METHOD_TYP", "TIME_ASPCT",
@@ -177,7 +185,7 @@ def _trigrams(token: str) -> frozenset[str]:
 @lru_cache(maxsize=100_000)
 def _analyte_tokens(text: str) -> tuple[str, ...]:
     """The words of a text that name the analyte: no [property], specimen or filler."""
-    return tuple(t for t in base_tokens(_BRACKETS.sub(" ", text))
+    return tuple(t for t in base_tokens(_BRACKETS.sub(" ", without_per_hundred(text)))
                  if t not in SPECIMEN_WORDS and t not in _FILLERS)
 
 
@@ -220,6 +228,7 @@ class TargetIndex:
         self.glossary = glossary
         self._norm: list[tuple[str, ...]] = []
         self._component: list[frozenset[str]] = []
+        self._component_text: list[str] = []
         postings: dict[str, set[int]] = {}
         for i, term in enumerate(self.terms):
             norms: list[str] = []
@@ -232,7 +241,8 @@ class TargetIndex:
                 norms.append(" ".join(toks))
             self._norm.append(tuple(norms))
             component = next((t for t, label in term.texts if label == "COMPONENT"), "")
-            self._component.append(frozenset(base_tokens(component)))
+            self._component.append(frozenset(base_tokens(without_per_hundred(component))))
+            self._component_text.append(component)
         n = max(len(self.terms), 1)
         # shorter terms first among equal coverage: fewer tokens in the display
         self._brevity = np.array([1.0 / (1 + len(t.display.split())) for t in self.terms],
@@ -246,6 +256,9 @@ class TargetIndex:
                 dtype=np.int32)
         self._prior = np.array([_prior(t) for t in self.terms], dtype=np.float32)
         self._method_words = method_words(self.terms, self._component)
+        # words LOINC leaves implied in a plain COMPONENT ("total"): mappings.variants
+        self._implied = ratio_words(self._component_text)
+        self._plain = np.array(plain_components(self._component_text), dtype=np.float32)
         self._vocab: list[str] = sorted(postings)
         self._post: dict[str, np.ndarray] = {
             t: np.fromiter(sorted(ids), dtype=np.int32, count=len(ids))
@@ -404,6 +417,8 @@ def _coverage(index: TargetIndex, groups: list[list[str]]
                               np.float32(min(idf, weight or idf) * sim))
         if weight == 0.0:  # an unknown token still counts against every term
             weight = max([index.idf(h) for h, _ in hits] or [index.idf(alts[0])])
+        if alts[0] in index._implied:  # "total": named by every plain COMPONENT
+            np.maximum(best, np.float32(weight) * index._plain, out=best)
         weight_sum += weight
         total += best
         matched.append((alts[0], hits))
@@ -473,7 +488,16 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
         score += bonus + W["prior"] * prior
         reasons.extend(why)
         scored.append((score, i, "; ".join(reasons)))
+
+    def variant(i: int) -> tuple[str, dict[str, str], str]:
+        return index.terms[i].code, index.terms[i].properties, index._component_text[i]
+
+    scored = prefer_first_made(scored, variant, hint.properties)
+    if not hint.methods:
+        scored = prefer_plain_count(scored, variant)
     scored.sort(key=lambda x: (-x[0], x[1]))
+    if not hint.unit:  # no unit decided the property: show both forms it leaves open
+        scored = with_counterpart(scored, variant, limit)
     top = scored[:max(limit, 2)]
     shown = CONFIDENCE.ranked([s for s, _, _ in top]) if CONFIDENCE is not None else \
         [s for s, _, _ in top]
