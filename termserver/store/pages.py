@@ -199,13 +199,17 @@ def details(store: Store, cs_pk: int, codes: Sequence[str], *, designations: boo
     if designations:
         arms.append(_DESIGNATIONS.format(m=marks))
         params += [cs_pk, *values]
-    if properties is None or properties:
-        named = "" if properties is None else \
-            f" AND property IN ({', '.join('?' * len(properties))})"
+    others = None if properties is None else [p for p in properties if p != "status"]
+    if others is not None and len(others) < len(properties or ()):  # the partial index
+        hint = " INDEXED BY ix_property_status" if sqlite else ""
+        arms.append(_PROPERTIES.format(m=marks, hint=hint) + " AND property = 'status'")
+        params += [cs_pk, *values]
+    if others is None or others:
+        named = "" if others is None else f" AND property IN ({', '.join('?' * len(others))})"
         # SQLite: by code, in stored order, also when named (not by ix_property_value)
         hint = " INDEXED BY ix_property_code" if sqlite else ""
         arms.append(_PROPERTIES.format(m=marks, hint=hint) + named)
-        params += [cs_pk, *values, *(properties or ())]
+        params += [cs_pk, *values, *(others or ())]
     rows = _query(store, _mark(sqlite, " UNION ALL ".join(arms)), tuple(params))
     found: dict[str, Concept] = {}
     desigs: dict[str, list[Designation]] = {}

@@ -128,6 +128,11 @@ concept_property = Table(
     Column("value_display", Text),
 )
 Index("ix_property_code", concept_property.c.cs_pk, concept_property.c.code)
+#: The `status` rows alone (a page's details read them for every entry, and a concept has few
+#: of them among many properties): revision 0009.
+Index("ix_property_status", concept_property.c.cs_pk, concept_property.c.code,
+      sqlite_where=concept_property.c.property == "status",
+      postgresql_where=concept_property.c.property == "status")
 Index("ix_property_value", concept_property.c.cs_pk, concept_property.c.property,
       concept_property.c.value)
 
