@@ -52,6 +52,8 @@ MIN_COUNT = 2
 RESIDUAL_FREQUENT = 0.01
 #: The confidence of a residual pairing (one name or a few, nothing else to explain them).
 RESIDUAL_CONFIDENCE = 0.5
+#: German plural and case endings, longest first (Lexicon.entries tries the stem without).
+ENDINGS = ("es", "em", "en", "er", "e", "n", "s")
 #: A short form is learnt when one word holds this share of its expansions.
 ABBREVIATION_SHARE = 0.6
 _FUNCTION = frozenset("in im mit durch von der die das des dem den und oder fuer pro als zu "
@@ -90,13 +92,20 @@ class Lexicon:
         return len(self.words)
 
     def entries(self, token: str) -> tuple[Entry, ...]:
-        """Entries of a folded German token, also tried without a plural or case ending."""
-        found = self.words.get(token)
-        if found is None and len(token) > 4:
-            for ending in ("en", "er", "n", "e", "s"):
-                if token.endswith(ending) and token[:-len(ending)] in self.words:
-                    return self.words[token[:-len(ending)]]
-        return found or ()
+        """Entries of a folded German token, then those of its stem without a plural or case
+        ending ("freies" → frei: free; "katzen" → katze), the better attested stem first
+        when the token's own entries rest on fewer names."""
+        found = self.words.get(token, ())
+        if len(token) > 4:
+            for ending in ENDINGS:
+                stem = token[:-len(ending)]
+                if token.endswith(ending) and stem in self.words:
+                    more = tuple(e for e in self.words[stem] if e not in found)
+                    if not found or max(e.count for e in more or found) \
+                            > max(e.count for e in found):
+                        return more + found
+                    return found + more
+        return found
 
     def english(self, token: str, min_confidence: float = 0.25) -> tuple[str, ...]:
         """English words for a folded German token (the best entries), () if none; a learnt

@@ -1,0 +1,88 @@
+"""German words the lexicon and the index understand beyond their learnt form: inflected
+forms through their stem, compounds with a linking element or an unknown part, and German
+words weighed like their English translation (mappings.lexicon, mappings.suggest)."""
+
+from __future__ import annotations
+
+from mappings.lexicon import Entry, Lexicon
+from mappings.suggest import TargetIndex, TargetTerm, english_query, suggest, translated_idf
+
+
+def _lexicon(**words: tuple[str, int]) -> Lexicon:
+    return Lexicon(words={g: (Entry(tuple(e.split()), "COMPONENT", n, 1.0),)
+                          for g, (e, n) in words.items()})
+
+
+def test_an_inflected_form_also_gets_the_words_of_its_stem() -> None:
+    lexicon = _lexicon(frei=("free", 86), freie=("nonesterified", 2), katze=("cat", 3))
+    # own entries rest on 2 names, the stem's on 86: the stem's first
+    assert lexicon.english("freie") == ("free", "nonesterified")
+    assert lexicon.english("freies") == ("free",)  # "-es" off: frei
+    assert lexicon.english("katzen") == ("cat",)
+    assert lexicon.english("frei") == ("free",)
+    assert lexicon.english("kurz") == ()
+    better = _lexicon(zellen=("cells", 40), zelle=("cell", 3))
+    assert better.english("zellen") == ("cells", "cell")  # own entries better attested
+
+
+def _term(code: str, display: str, *german: str, system: str = "Ser") -> TargetTerm:
+    component = display.split(" [")[0].split(" in ")[0].split(" of ")[0]
+    texts = ((display, "display"), (component, "COMPONENT"),
+             *((g, "de-DE LONG_COMMON_NAME") for g in german))
+    return TargetTerm(code, display, texts, {"SYSTEM": system})
+
+
+TERMS = [
+    _term("1", "Cat epithelium IgE Ab [Units/volume] in Serum"),
+    _term("2", "Dog epithelium IgE Ab [Units/volume] in Serum"),
+    _term("3", "Wheat IgE Ab [Units/volume] in Serum"),
+    _term("4", "Rye IgE Ab [Units/volume] in Serum"),
+    _term("5", "Propionylcarnitine [Moles/volume] in Serum"),
+    _term("6", "Propionylglycine [Moles/volume] in Serum"),
+    _term("7", "Color of Body fluid", "Farbe von Körperflüssigkeit", system="Body fld"),
+    _term("8", "Color of Pleural fluid", system="Plr fld"),
+    _term("9", "Color of Urine", "Farbe von Urin", system="Urine"),
+]
+LEXICON = _lexicon(katze=("cat", 3), hund=("dog", 3), weizen=("wheat", 3), roggen=("rye", 3),
+                   epithel=("epithelium", 3), farbe=("color", 20))
+
+
+def test_compounds_split_at_a_linking_element() -> None:
+    index = TargetIndex(TERMS, lexicon=LEXICON, glossary=False)
+    # "katzen" + "epithelien": Fugen-n off the head; the tail is a target word's spelling
+    assert index.split_compound("katzenepithel") == ["katze", "epithel"]
+    assert index.split_compound("hundeepithel") == ["hund", "epithel"]  # Fugen-e
+    assert suggest(index, "Katzenepithel IgE", unit="kU/L")[0].code == "1"
+
+
+def test_an_unknown_compound_keeps_its_known_part() -> None:
+    index = TargetIndex(TERMS, lexicon=LEXICON, glossary=False)
+    # "mehl" (flour) is no word of the targets or the lexicon: "weizen" still names wheat
+    assert index.split_compound("weizenmehl") == ["weizen", "mehl"]
+    assert suggest(index, "Weizenmehl IgE", unit="kU/L")[0].code == "3"
+    # a word spelt like a target word is a cognate, not a compound
+    assert index.split_compound("propionylkarnitin") is None
+    assert suggest(index, "Propionylkarnitin", unit="umol/L")[0].code == "5"
+
+
+def test_glossary_words_split_when_the_glossary_is_off() -> None:
+    terms = [_term("1", "Rh [Type] in Blood", "Rhesus Faktor [Typ] in Blut")]
+    assert TargetIndex(terms, lexicon=Lexicon(), glossary=True).split_compound(
+        "rhesusfaktor") is None  # the glossary translates it whole
+    assert TargetIndex(terms, lexicon=Lexicon(), glossary=False).split_compound(
+        "rhesusfaktor") == ["rhesus", "faktor"]
+
+
+def test_a_german_word_weighs_like_its_english_translation() -> None:
+    """The German name of a translated term holds "farbe"; the untranslated term for the
+    pleural fluid named in the query must not lose for lack of a German name."""
+    index = TargetIndex(TERMS, lexicon=LEXICON, glossary=False)
+    cap = translated_idf(index, "farbe")
+    assert cap is not None and cap <= index.idf("farbe")
+    assert translated_idf(index, "pleura") is None
+    groups = index._groups("Farbe /PP Farbe /Pleurapunktat")
+    assert english_query(index, groups) == "color color"
+    found = suggest(index, "Farbe /PP Farbe /Pleurapunktat", unit="1")
+    assert found[0].code == "8"
+    assert found[0].why.startswith("100% of the name's words found")
+    assert "closest name (78%)" in found[0].why  # as close as "Farbe von Körperflüssigkeit"
