@@ -38,7 +38,7 @@ from mappings.hints import (
     unit_hint,
 )
 from mappings.lexicon import Lexicon, derive, pairs_from_texts
-from mappings.normalize import ABBREVIATIONS, base_tokens, query_tokens, skeleton
+from mappings.normalize import ABBREVIATIONS, base_tokens, query_tokens, skeleton, spelling
 from termserver.model import ConceptDetail
 
 HINT_PROPERTIES = ("SYSTEM", "PROPERTY", "SCALE_TYP", "METHOD_TYP", "TIME_ASPCT",
@@ -259,10 +259,13 @@ class TargetIndex:
                 grams.setdefault(g, []).append(vid)
         self._grams = grams
         skeletons: dict[str, list[str]] = {}
+        spellings: dict[str, list[str]] = {}
         for tok in self._vocab:
             if len(tok) >= 5:
                 skeletons.setdefault(skeleton(tok), []).append(tok)
+                spellings.setdefault(spelling(tok), []).append(tok)
         self._skeletons = skeletons
+        self._spellings = spellings
         self._close_cache: dict[str, list[tuple[str, float]]] = {}
 
     @classmethod
@@ -346,10 +349,25 @@ class TargetIndex:
                 if self.glossary:
                     alts.extend(t for t in glossary_words(tok) if t not in alts)
                 alts.extend(t for t in self.lexicon.english(tok) if t not in alts)
+                if len(alts) == 1 and tok not in self._post:
+                    alts.extend(self.cognates(tok))
                 if parts and word in self._post:  # German names still match the whole word
                     alts.append(word)
                 groups.append(alts)
         return groups
+
+    def cognates(self, tok: str) -> list[str]:
+        """Target words an unknown German word becomes by a learnt suffix correspondence
+        (Lexicon.suffixes: "viskositaet" → viscosity, "kalkuliert" → calculated), when no
+        target word is spelt close to it already."""
+        if len(tok) < 6 or not self.lexicon.suffixes or self.close_tokens(tok):
+            return []
+        s = spelling(tok)
+        out: list[str] = []
+        for i in range(4, len(s)):
+            for end in self.lexicon.suffixes.get(s[i:], ()):
+                out.extend(w for w in self._spellings.get(s[:i] + end, ()) if w not in out)
+        return out
 
     def _known(self, word: str) -> bool:
         """A word of the targets' texts, the learnt lexicon or the German glossary."""

@@ -4,7 +4,7 @@ words weighed like their English translation (mappings.lexicon, mappings.suggest
 
 from __future__ import annotations
 
-from mappings.lexicon import Entry, Lexicon
+from mappings.lexicon import Entry, Lexicon, from_json, suffix_rules, to_json
 from mappings.suggest import TargetIndex, TargetTerm, english_query, suggest, translated_idf
 
 
@@ -86,3 +86,28 @@ def test_a_german_word_weighs_like_its_english_translation() -> None:
     assert found[0].code == "8"
     assert found[0].why.startswith("100% of the name's words found")
     assert "closest name (78%)" in found[0].why  # as close as "Farbe von Körperflüssigkeit"
+
+
+def test_suffix_correspondences_are_learnt_from_word_pairs_of_one_meaning() -> None:
+    pairs = [("aktivitaet", "activity"), ("osmolalitaet", "osmolality"),
+             ("qualitaet", "quality"), ("kalkuliert", "calculated"),
+             ("aktiviert", "activated"), ("konjugiert", "conjugated"),
+             ("plasmazellen", "plasma"), ("blutzellen", "blood"), ("knochenzellen", "bone")]
+    rules = suffix_rules(pairs)
+    assert rules["et"] == ("i",)  # aktivitaet/activity in `spelling`: activitet/activiti
+    assert rules["iert"] == ("ated",)
+    assert "cellen" not in rules  # a compound's part, not an ending
+    assert suffix_rules(pairs[:2]) == {}  # fewer than MIN_SUFFIX_PAIRS pairs
+
+
+def test_an_unknown_word_becomes_a_target_word_by_a_learnt_suffix() -> None:
+    terms = [_term("1", "Viscosity of Synovial fluid", system="Synv fld"),
+             _term("2", "Volume of Synovial fluid", system="Synv fld")]
+    lexicon = Lexicon(suffixes={"et": ("i",), "iert": ("ated",)})
+    index = TargetIndex(terms, lexicon=lexicon, glossary=False)
+    assert index.cognates("viskositaet") == ["viscosity"]
+    assert index.cognates("volumen") == []  # spelt close to a target word already
+    assert suggest(index, "Viskosität /PG")[0].code == "1"
+    assert TargetIndex(terms, lexicon=Lexicon(), glossary=False).cognates("viskositaet") == []
+    kept = from_json(to_json(lexicon))
+    assert kept is not None and kept.suffixes == lexicon.suffixes
