@@ -56,6 +56,8 @@ W = {"cov": 0.6, "lex": 0.3, "comp": 0.1, "text": 0.7, "prior": 0.04, "lexclean"
 #: The confidence shown for a raw score (mappings.calibration_fit), None: the raw score.
 CONFIDENCE: Conservative | None = Conservative.from_dict(FITTED) if FITTED else None
 _BRACKETS = re.compile(r"\[[^\]]*\]")
+# where a German long name without a [property] turns to the system: "Farbe von Urin"
+_GERMAN_SYSTEM = re.compile(r" (?:von|in|im) ")
 _FILLERS = frozenset("in im of or oder and und by mit from von plasma serpl serplbld bld ur "
                      "mcnc scnc ccnc acnc ncnc prthr".split())
 
@@ -102,14 +104,17 @@ def term_from_detail(detail: ConceptDetail) -> TargetTerm:
 def with_translated_components(terms: list[TargetTerm]) -> list[TargetTerm]:
     """Give terms without a German name the German COMPONENT of translated terms that share
     their English COMPONENT ("Hemoglobin F" → "Hämoglobin F"), learnt from the German
-    variant's long names (the part before " ["), labelled "de COMPONENT"."""
+    variant's long names (the part before " [", or before " von " / " in " in a name without
+    a property: "Farbe von Urin"), labelled "de COMPONENT"."""
     german: dict[str, dict[str, int]] = {}
     for term in terms:
         comp = next((t for t, label in term.texts if label == "COMPONENT"), None)
-        de = next((t for t, label in term.texts if label.startswith("de")), None)
-        if comp and de and " [" in de:
+        de = next((t for t, label in term.texts if label.startswith("de")
+                   and label.endswith("LONG_COMMON_NAME")), None)
+        name = (de.split(" [", 1)[0] if " [" in de else _GERMAN_SYSTEM.split(de, 1)[0]) \
+            if de else ""
+        if comp and name and name != de:
             counts = german.setdefault(comp, {})
-            name = de.split(" [", 1)[0]
             counts[name] = counts.get(name, 0) + 1
     words: dict[str, str] = {}  # one-word components: leukocytes → leukozyten
     for comp, names in german.items():

@@ -5,7 +5,14 @@ words weighed like their English translation (mappings.lexicon, mappings.suggest
 from __future__ import annotations
 
 from mappings.lexicon import Entry, Lexicon, from_json, suffix_rules, to_json
-from mappings.suggest import TargetIndex, TargetTerm, english_query, suggest, translated_idf
+from mappings.suggest import (
+    TargetIndex,
+    TargetTerm,
+    english_query,
+    suggest,
+    translated_idf,
+    with_translated_components,
+)
 
 
 def _lexicon(**words: tuple[str, int]) -> Lexicon:
@@ -111,3 +118,17 @@ def test_an_unknown_word_becomes_a_target_word_by_a_learnt_suffix() -> None:
     assert TargetIndex(terms, lexicon=Lexicon(), glossary=False).cognates("viskositaet") == []
     kept = from_json(to_json(lexicon))
     assert kept is not None and kept.suffixes == lexicon.suffixes
+
+
+def test_a_german_component_is_borrowed_from_a_name_without_a_property() -> None:
+    """"Farbe von Urin" (no [property]) lends "Farbe" to an untranslated term with the
+    same English COMPONENT; a name with a property is cut before " [" as before."""
+    terms = with_translated_components([
+        _term("1", "Color of Urine", "Farbe von Urin", system="Urine"),
+        _term("2", "Color of Pleural fluid", system="Plr fld"),
+        _term("3", "Cholesterol in HDL [Mass/volume] in Serum",
+              "Cholesterin in HDL [Masse/Volumen] in Serum"),
+        _term("4", "Cholesterol in HDL [Moles/volume] in Serum")])
+    assert ("Farbe", "de COMPONENT") in terms[1].texts
+    assert ("Cholesterin in HDL", "de COMPONENT") in terms[3].texts
+    assert not any(label == "de COMPONENT" for _, label in terms[0].texts)
