@@ -453,7 +453,7 @@ def english_query(index: TargetIndex, groups: list[list[str]]) -> str:
     for alts in groups:
         entries = index.lexicon.entries(alts[0])
         out.extend(entries[0].english if entries else alts[:1])
-    return " ".join(out)
+    return " ".join(dict.fromkeys(out))
 
 
 def _coverage(index: TargetIndex, groups: list[list[str]]
@@ -518,8 +518,10 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
     pre = coverage + index.hint_vector(hint) + 0.02 * index._prior + 0.01 * index._brevity
     cand = np.argpartition(-pre, k - 1)[:k] if k < len(pre) else np.arange(k)
     cand = cand[coverage[cand] > 0]
-    q_base = " ".join(a[0] for a in groups)
-    q_full = " ".join(t for a in groups for t in a)
+    # each word once: a name given twice (a short and a long name) must not favour the
+    # longer target names ("Buprenorphin /U … Buprenorphin /Urin" → not the mix "+Nor…")
+    q_base = " ".join(dict.fromkeys(a[0] for a in groups))
+    q_full = " ".join(dict.fromkeys(t for a in groups for t in a))
     q_english = english_query(index, groups)
     scored: list[tuple[float, int, str]] = []
     for i in cand.tolist():

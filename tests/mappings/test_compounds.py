@@ -88,11 +88,12 @@ def test_a_german_word_weighs_like_its_english_translation() -> None:
     assert cap is not None and cap <= index.idf("farbe")
     assert translated_idf(index, "pleura") is None
     groups = index._groups("Farbe /PP Farbe /Pleurapunktat")
-    assert english_query(index, groups) == "color color"
+    assert english_query(index, groups) == "color"  # each word once
     found = suggest(index, "Farbe /PP Farbe /Pleurapunktat", unit="1")
     assert found[0].code == "8"
     assert found[0].why.startswith("100% of the name's words found")
-    assert "closest name (78%)" in found[0].why  # as close as "Farbe von Körperflüssigkeit"
+    body = next(s for s in found if s.code == "7")  # "Farbe von Körperflüssigkeit"
+    assert "closest name (100%)" in found[0].why and "closest name (100%)" in body.why
 
 
 def test_suffix_correspondences_are_learnt_from_word_pairs_of_one_meaning() -> None:
@@ -132,3 +133,13 @@ def test_a_german_component_is_borrowed_from_a_name_without_a_property() -> None
     assert ("Farbe", "de COMPONENT") in terms[1].texts
     assert ("Cholesterin in HDL", "de COMPONENT") in terms[3].texts
     assert not any(label == "de COMPONENT" for _, label in terms[0].texts)
+
+
+def test_a_name_given_twice_does_not_favour_longer_target_names() -> None:
+    """A catalogue text with a short and a long name repeats its words; compared once each,
+    the single analyte beats the mix that holds it."""
+    terms = [_term("1", "Buprenorphine [Presence] in Urine", system="Urine"),
+             _term("2", "Buprenorphine+Norbuprenorphine [Presence] in Urine", system="Urine")]
+    index = TargetIndex(terms, lexicon=Lexicon(), glossary=False)
+    found = suggest(index, "Buprenorphin /U ql. Buprenorphin /Urin qual.", unit="{neg,pos}")
+    assert found[0].code == "1"
