@@ -31,14 +31,14 @@ from functools import lru_cache
 import orjson
 from rapidfuzz import fuzz
 
-from mappings.normalize import base_tokens, fold, skeleton
+from mappings.normalize import base_tokens, fold, skeleton, spelling
 
 __all__ = ["AXES", "FORMAT", "Lexicon", "Pair", "derive", "from_json", "name_segments",
-           "pairs_from_names", "pairs_from_variant", "to_json"]
+           "pairs_from_names", "pairs_from_variant", "suffix_rules", "to_json"]
 
 #: The learnt lexicon's format: a lexicon kept in the database under another one is learnt anew
 #: (bump it whenever `derive` or the pairs it is given change).
-FORMAT = 3
+FORMAT = 4
 
 #: LOINC axes (columns of the LOINC table and of the variants), in their order.
 AXES = ("COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP")
@@ -52,6 +52,10 @@ MIN_COUNT = 2
 RESIDUAL_FREQUENT = 0.01
 #: The confidence of a residual pairing (one name or a few, nothing else to explain them).
 RESIDUAL_CONFIDENCE = 0.5
+#: German plural and case endings, longest first (Lexicon.entries tries the stem without).
+ENDINGS = ("es", "em", "en", "er", "e", "n", "s")
+#: Least number of word pairs behind a learnt suffix correspondence ("itaet" → "ity").
+MIN_SUFFIX_PAIRS = 3
 #: A short form is learnt when one word holds this share of its expansions.
 ABBREVIATION_SHARE = 0.6
 _FUNCTION = frozenset("in im mit durch von der die das des dem den und oder fuer pro als zu "
@@ -85,18 +89,28 @@ class Lexicon:
     #: German short form → the German word it abbreviates ("kap" → kapillarblut), learnt
     #: from related names (RELATEDNAMES2) aligned with the display name of the same code
     abbreviations: dict[str, str] = field(default_factory=dict)
+    #: German word ending → English word endings, in `spelling` ("itaet" → "iti":
+    #: Viskosität/viscosity), learnt from aligned word pairs of one meaning (suffix_rules)
+    suffixes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.words)
 
     def entries(self, token: str) -> tuple[Entry, ...]:
-        """Entries of a folded German token, also tried without a plural or case ending."""
-        found = self.words.get(token)
-        if found is None and len(token) > 4:
-            for ending in ("en", "er", "n", "e", "s"):
-                if token.endswith(ending) and token[:-len(ending)] in self.words:
-                    return self.words[token[:-len(ending)]]
-        return found or ()
+        """Entries of a folded German token, then those of its stem without a plural or case
+        ending ("freies" → frei: free; "katzen" → katze), the better attested stem first
+        when the token's own entries rest on fewer names."""
+        found = self.words.get(token, ())
+        if len(token) > 4:
+            for ending in ENDINGS:
+                stem = token[:-len(ending)]
+                if token.endswith(ending) and stem in self.words:
+                    more = tuple(e for e in self.words[stem] if e not in found)
+                    if not found or max(e.count for e in more or found) \
+                            > max(e.count for e in found):
+                        return more + found
+                    return found + more
+        return found
 
     def english(self, token: str, min_confidence: float = 0.25) -> tuple[str, ...]:
         """English words for a folded German token (the best entries), () if none; a learnt
@@ -163,6 +177,7 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
     rests: list[tuple[str, list[str], list[str], int]] = []
     short: dict[str, Counter[str]] = {}
     whole: set[str] = set()  # words of the full names: a word of its own is no short form
+    kin: set[tuple[str, str]] = set()  # German and English words spelt alike (cognates)
     for (axis, german, english, kind), k in repeated.items():
         if kind == "abbrev":
             whole.update(base_tokens(english))
@@ -176,6 +191,7 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
             continue
         g_toks, e_toks = _words(german), _words(english)
         whole.update(g_toks)
+        kin.update((g, e) for g in g_toks for e in e_toks if g != e and _cognate(g, e))
         rest_g = [g for g in dict.fromkeys(g_toks) if not any(_cognate(g, e) for e in e_toks)]
         rest_e = [e for e in dict.fromkeys(e_toks) if not any(_cognate(g, e) for g in g_toks)]
         for g in rest_g:
@@ -220,6 +236,8 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
         if c >= MIN_COUNT and c >= ABBREVIATION_SHARE * sum(fulls.values()) \
                 and t not in lexicon.words and t not in whole:
             lexicon.abbreviations[t] = w
+    lexicon.suffixes = suffix_rules(kin | {(g, e.english[0]) for g, entries in found.items()
+                                           for e in entries if len(e.english) == 1})
     lexicon.values = {axis: {k: dict(v) for k, v in table.items()}
                       for axis, table in values.items()}
     for axis, table in values.items():
@@ -230,6 +248,28 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
                 for code, c in counts.items():
                     merged[code] = merged.get(code, 0) + c
     return lexicon
+
+
+def suffix_rules(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    """German → English word endings that aligned words of one meaning show (in `spelling`,
+    after a common beginning of 4+ letters: "viskositaet"/"aktivitaet" and "viscosity"/
+    "activity" give "itaet" → "iti"; "kalkuliert"/"calculated" give "iert" → "ated"), each
+    seen in MIN_SUFFIX_PAIRS distinct word pairs or more, the most frequent English first."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for g, e in set(pairs):
+        a, b = spelling(g), spelling(e)
+        n = 0
+        while n < min(len(a), len(b)) and a[n] == b[n]:
+            n += 1
+        # an ending, not a word: "zellen" → "" is a compound's part ("Plasmazellen")
+        if n >= 4 and a[n:] and len(a) - n <= 6 and len(b) - n <= 6 and (
+                b[n:] or len(a) - n <= 2):
+            counts[(a[n:], b[n:])] += 1
+    rules: dict[str, list[str]] = {}
+    for (g_end, e_end), c in sorted(counts.items(), key=lambda x: (-x[1], x[0])):
+        if c >= MIN_SUFFIX_PAIRS:
+            rules.setdefault(g_end, []).append(e_end)
+    return {g_end: tuple(e_ends) for g_end, e_ends in rules.items()}
 
 
 def _abbreviated(short: str, full: str) -> Iterator[tuple[str, str]]:
@@ -289,6 +329,7 @@ def to_json(lexicon: Lexicon) -> bytes:
     return orjson.dumps({
         "format": FORMAT, "pairs": lexicon.pairs, "values": lexicon.values,
         "value_words": lexicon.value_words, "abbreviations": lexicon.abbreviations,
+        "suffixes": lexicon.suffixes,
         "words": {g: [[list(e.english), e.axis, e.count, e.confidence] for e in entries]
                   for g, entries in lexicon.words.items()}})
 
@@ -303,7 +344,8 @@ def from_json(raw: bytes | str) -> Lexicon | None:
             words={g: tuple(Entry(tuple(e[0]), e[1], int(e[2]), float(e[3])) for e in entries)
                    for g, entries in data["words"].items()},
             values=data["values"], value_words=data["value_words"], pairs=int(data["pairs"]),
-            abbreviations=dict(data["abbreviations"]))
+            abbreviations=dict(data["abbreviations"]),
+            suffixes={k: tuple(v) for k, v in data["suffixes"].items()})
     except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, AttributeError):
         return None
 

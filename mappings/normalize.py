@@ -27,7 +27,7 @@ from functools import lru_cache
 from termserver.textfold_extra import index_word, spell_fold
 
 __all__ = ["ABBREVIATIONS", "PHRASES", "base_tokens", "fold", "index_word", "normalize",
-           "query_tokens", "skeleton", "tokens"]
+           "query_tokens", "skeleton", "spelling", "tokens"]
 
 # "i.S." style specimen suffixes, matched on folded text before punctuation is removed.
 _SPECIMEN_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -227,12 +227,19 @@ _SKELETON = (("ae", "e"), ("oe", "e"), ("ue", "u"), ("ph", "f"), ("th", "t"), ("
 _ENDING = re.compile(r"(es|en|e|s|n)$")
 
 
-def skeleton(token: str) -> str:
-    """A spelling key on which German and English lab words meet: Leukozyten/leukocytes,
-    Kreatinin/creatinine, Kalzium/calcium, Glukose/glucose."""
+def spelling(token: str) -> str:
+    """A folded word with the letters German and English lab words spell apart made alike
+    (ae/oe → e, ue → u, ph → f, th → t, k/z → c, y → i, ss → s), its ending kept."""
     t = token
     for a, b in _SKELETON:
         t = t.replace(a, b)
+    return t
+
+
+def skeleton(token: str) -> str:
+    """A spelling key on which German and English lab words meet: Leukozyten/leukocytes,
+    Kreatinin/creatinine, Kalzium/calcium, Glukose/glucose."""
+    t = spelling(token)
     for _ in range(2):
         if len(t) > 5:
             t = _ENDING.sub("", t)

@@ -38,7 +38,7 @@ from mappings.hints import (
     unit_hint,
 )
 from mappings.lexicon import Lexicon, derive, pairs_from_texts
-from mappings.normalize import ABBREVIATIONS, base_tokens, query_tokens, skeleton
+from mappings.normalize import ABBREVIATIONS, base_tokens, query_tokens, skeleton, spelling
 from mappings.variants import (
     plain_components,
     prefer_first_made,
@@ -54,6 +54,8 @@ HINT_PROPERTIES = ("SYSTEM", "PROPERTY", "SCALE_TYP", "METHOD_TYP", "TIME_ASPCT"
 __all__ = ["HINT_PROPERTIES", "RERANKED", "Suggestion", "TargetIndex", "TargetTerm",
            "rank_candidates", "read_lab_orders", "specimen_hint", "suggest", "term_from_detail",
            "unit_hint", "with_lab_orders"]
+#: German linking elements (Fugen) between the parts of a compound, longest first.
+LINKS = ("es", "en", "er", "s", "n", "e")
 #: Candidates reranked per query (rapidfuzz text match and LOINC axes).
 RERANKED = 300
 _CANDIDATES = RERANKED
@@ -62,6 +64,8 @@ W = {"cov": 0.6, "lex": 0.3, "comp": 0.1, "text": 0.7, "prior": 0.04, "lexclean"
 #: The confidence shown for a raw score (mappings.calibration_fit), None: the raw score.
 CONFIDENCE: Conservative | None = Conservative.from_dict(FITTED) if FITTED else None
 _BRACKETS = re.compile(r"\[[^\]]*\]")
+# where a German long name without a [property] turns to the system: "Farbe von Urin"
+_GERMAN_SYSTEM = re.compile(r" (?:von|in|im) ")
 _FILLERS = frozenset("in im of or oder and und by mit from von plasma serpl serplbld bld ur "
                      "mcnc scnc ccnc acnc ncnc prthr".split())
 
@@ -108,14 +112,17 @@ def term_from_detail(detail: ConceptDetail) -> TargetTerm:
 def with_translated_components(terms: list[TargetTerm]) -> list[TargetTerm]:
     """Give terms without a German name the German COMPONENT of translated terms that share
     their English COMPONENT ("Hemoglobin F" → "Hämoglobin F"), learnt from the German
-    variant's long names (the part before " ["), labelled "de COMPONENT"."""
+    variant's long names (the part before " [", or before " von " / " in " in a name without
+    a property: "Farbe von Urin"), labelled "de COMPONENT"."""
     german: dict[str, dict[str, int]] = {}
     for term in terms:
         comp = next((t for t, label in term.texts if label == "COMPONENT"), None)
-        de = next((t for t, label in term.texts if label.startswith("de")), None)
-        if comp and de and " [" in de:
+        de = next((t for t, label in term.texts if label.startswith("de")
+                   and label.endswith("LONG_COMMON_NAME")), None)
+        name = (de.split(" [", 1)[0] if " [" in de else _GERMAN_SYSTEM.split(de, 1)[0]) \
+            if de else ""
+        if comp and name and name != de:
             counts = german.setdefault(comp, {})
-            name = de.split(" [", 1)[0]
             counts[name] = counts.get(name, 0) + 1
     words: dict[str, str] = {}  # one-word components: leukocytes → leukozyten
     for comp, names in german.items():
@@ -270,10 +277,13 @@ class TargetIndex:
                 grams.setdefault(g, []).append(vid)
         self._grams = grams
         skeletons: dict[str, list[str]] = {}
+        spellings: dict[str, list[str]] = {}
         for tok in self._vocab:
             if len(tok) >= 5:
                 skeletons.setdefault(skeleton(tok), []).append(tok)
+                spellings.setdefault(spelling(tok), []).append(tok)
         self._skeletons = skeletons
+        self._spellings = spellings
         self._close_cache: dict[str, list[tuple[str, float]]] = {}
 
     @classmethod
@@ -357,10 +367,25 @@ class TargetIndex:
                 if self.glossary:
                     alts.extend(t for t in glossary_words(tok) if t not in alts)
                 alts.extend(t for t in self.lexicon.english(tok) if t not in alts)
+                if len(alts) == 1 and tok not in self._post:
+                    alts.extend(self.cognates(tok))
                 if parts and word in self._post:  # German names still match the whole word
                     alts.append(word)
                 groups.append(alts)
         return groups
+
+    def cognates(self, tok: str) -> list[str]:
+        """Target words an unknown German word becomes by a learnt suffix correspondence
+        (Lexicon.suffixes: "viskositaet" → viscosity, "kalkuliert" → calculated), when no
+        target word is spelt close to it already."""
+        if len(tok) < 6 or not self.lexicon.suffixes or self.close_tokens(tok):
+            return []
+        s = spelling(tok)
+        out: list[str] = []
+        for i in range(4, len(s)):
+            for end in self.lexicon.suffixes.get(s[i:], ()):
+                out.extend(w for w in self._spellings.get(s[:i] + end, ()) if w not in out)
+        return out
 
     def _known(self, word: str) -> bool:
         """A word of the targets' texts, the learnt lexicon or the German glossary."""
@@ -368,33 +393,80 @@ class TargetIndex:
             self.glossary and word in GLOSSARY)
 
     def split_compound(self, tok: str, depth: int = 2) -> list[str] | None:
-        """A German compound split into words the targets or the glossary hold
-        ("thrombozytenaggregation" → thrombozyten aggregation), dropping a linking "s"
-        ("plasminogenaktivatorinhibitor" → plasminogen aktivator inhibitor); the most even
-        split wins. A word the targets hold splits only into parts of 5+ letters, a glossary
-        word never; None if no split."""
-        if len(tok) < 9 or not tok.isalpha() or tok in GLOSSARY or self.lexicon.known(tok):
+        """A German compound split into words the targets, the lexicon or the glossary hold
+        ("thrombozytenaggregation" → thrombozyten aggregation), dropping a linking element
+        (Fugen-s, -es, -n, -en, -e, -er: "plasminogenaktivatorinhibitor" → plasminogen
+        aktivator inhibitor, "katzenepithelien" → katze epithelien); the most even split wins.
+        A word the targets hold splits only into parts of 5+ letters, a glossary word (when
+        the glossary is used) or an unknown word spelt like a target word never; an unknown
+        word no split explains may leave an unknown part (_half_known); None if no split."""
+        if len(tok) < 9 or not tok.isalpha() or (self.glossary and tok in GLOSSARY) \
+                or self.lexicon.known(tok):
             return None
-        best: list[str] | None = None
         known = self._known
+        if depth == 2 and not known(tok) and self.close_tokens(tok):
+            return None  # spelt like a target word: a cognate ("propionylkarnitin"), kept whole
+        best: list[str] | None = None
         shortest = 5 if known(tok) else 4  # a known word splits into longer words only
         for i in range(shortest, len(tok) - shortest + 1):
-            head, tail = tok[:i], tok[i:]
-            if not known(head):
-                if head.endswith("s") and known(head[:-1]) and len(head) > 5:
-                    head = head[:-1]
-                else:
-                    continue
+            head, tail = self._head(tok[:i]), tok[i:]
+            if head is None:
+                continue
             rest = [tail] if known(tail) and len(tail) >= shortest else \
                 self.split_compound(tail, depth - 1) if depth > 1 else None
             if rest and (best is None or min(len(head), *map(len, rest))
                          > min(map(len, best))):
                 best = [head, *rest]
+        if best is None and depth == 2 and not known(tok):
+            return self._half_known(tok)
         return best
+
+    def _half_known(self, tok: str) -> list[str] | None:
+        """An unknown compound of one known word (5+ letters, the longest) and an unknown rest
+        of 4+ letters ("weizenmehl" → weizen mehl): the known part still names the analyte."""
+        best: tuple[int, list[str]] | None = None
+        for i in range(4, len(tok) - 3):
+            head, tail = self._head(tok[:i]), tok[i:]
+            if head is not None and len(head) >= 5 and (best is None or len(head) > best[0]):
+                best = (len(head), [head, tail])
+            if self._known(tail) and len(tail) >= 5 and (best is None or len(tail) > best[0]):
+                best = (len(tail), [tok[:i], tail])
+        return best[1] if best else None
+
+    def _head(self, head: str) -> str | None:
+        """The first part of a compound as a known word: itself, or without a linking
+        element ("katzen" → katze, "gelenks" → gelenk) when what is left has 4+ letters."""
+        if self._known(head):
+            return head
+        for link in LINKS:
+            stem = head[:-len(link)]
+            if head.endswith(link) and len(stem) >= 4 and self._known(stem):
+                return stem
+        return None
 
     def suggest(self, text: str, unit: str | None = None, specimen: str | None = None,
                 limit: int = 5, category: str | None = None) -> list[Suggestion]:
         return suggest(self, text, unit=unit, specimen=specimen, limit=limit, category=category)
+
+
+def translated_idf(index: TargetIndex, token: str) -> float | None:
+    """The IDF of a German word's learnt English translation (its most specific word), or
+    None when the lexicon does not translate it. A German word is rarer in the targets than
+    its English word only because fewer terms carry a German name: weighed by its own IDF,
+    a translated term would win over an untranslated one that names the same thing."""
+    english = [w for w in index.lexicon.english(token) if w in index._post]
+    return max(index.idf(w) for w in english) if english else None
+
+
+def english_query(index: TargetIndex, groups: list[list[str]]) -> str:
+    """The query with each German word the lexicon translates replaced by its best English
+    words ("farbe" → color): compared with an untranslated term's English name as the German
+    words are with a translated term's German name."""
+    out: list[str] = []
+    for alts in groups:
+        entries = index.lexicon.entries(alts[0])
+        out.extend(entries[0].english if entries else alts[:1])
+    return " ".join(dict.fromkeys(out))
 
 
 def _coverage(index: TargetIndex, groups: list[list[str]]
@@ -407,11 +479,14 @@ def _coverage(index: TargetIndex, groups: list[list[str]]
         best = np.zeros(n, dtype=np.float32)
         weight = 0.0
         hits: list[tuple[str, float]] = []
+        cap = translated_idf(index, alts[0])
         for a, alt in enumerate(alts):
             for cand, sim in index.close_tokens(alt):
                 idf = index.idf(cand)
                 if not weight and a == 0:
-                    weight = idf  # the token itself (or its closest spelling) sets the weight
+                    # the token itself (or its closest spelling) sets the weight; a German
+                    # word no more than its English translation (translated_idf)
+                    weight = min(idf, cap) if cap else idf
                 hits.append((cand, sim))
                 np.maximum.at(best, index._post[cand],
                               np.float32(min(idf, weight or idf) * sim))
@@ -458,15 +533,18 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
     pre = coverage + index.hint_vector(hint) + 0.02 * index._prior + 0.01 * index._brevity
     cand = np.argpartition(-pre, k - 1)[:k] if k < len(pre) else np.arange(k)
     cand = cand[coverage[cand] > 0]
-    q_base = " ".join(a[0] for a in groups)
-    q_full = " ".join(t for a in groups for t in a)
+    # each word once: a name given twice (a short and a long name) must not favour the
+    # longer target names ("Buprenorphin /U … Buprenorphin /Urin" → not the mix "+Nor…")
+    q_base = " ".join(dict.fromkeys(a[0] for a in groups))
+    q_full = " ".join(dict.fromkeys(t for a in groups for t in a))
+    q_english = english_query(index, groups)
     scored: list[tuple[float, int, str]] = []
     for i in cand.tolist():
         term = index.terms[i]
         lex, best_j = 0.0, 0
         for j, norm in enumerate(index._norm[i]):
             s = max(0.4 * fuzz.token_set_ratio(q, norm) + 0.6 * fuzz.token_sort_ratio(q, norm)
-                    for q in (q_base, q_full)) / 100
+                    for q in (q_base, q_full, q_english)) / 100
             if s > lex:
                 lex, best_j = s, j
         cov = float(coverage[i])

@@ -37,6 +37,7 @@ from mappings.lexicon import to_json as lexicon_to_json
 from mappings.normalize import ABBREVIATIONS, base_tokens, fold, index_word, query_tokens
 from mappings.suggest import (
     HINT_PROPERTIES,
+    LINKS,
     RERANKED,
     Suggestion,
     TargetTerm,
@@ -278,17 +279,22 @@ class StoreTargetSearch:
         return {k: list(d.items()) for k, d in out.items()}
 
     def split(self, token: str) -> list[str]:
-        """An unknown compound as two indexed words ("mumpsvirus" → mumps, virus), or []."""
+        """An unknown compound as two indexed words ("mumpsvirus" → mumps, virus), the first
+        also without a linking element ("katzenepithel" → katze, epithel), or []."""
         key = index_word(token)
         if len(token) < 8 or not key or self._df([key]).get(key, 0):
             return []
         cuts = [(token[:i], token[i:]) for i in range(len(token) - 4, 3, -1)]
-        df = self._df([index_word(p) for cut in cuts for p in cut])
+        heads = {head: [head, *(head[:-len(link)] for link in LINKS
+                                if head.endswith(link) and len(head) - len(link) >= 4)]
+                 for head, _ in cuts}
+        df = self._df([index_word(p) for head, tail in cuts for p in (*heads[head], tail)])
         for head, tail in cuts:
-            if not df.get(index_word(head)):
+            word = next((h for h in heads[head] if df.get(index_word(h))), None)
+            if word is None:
                 continue
             if df.get(index_word(tail)) or self.close_tokens(tail):
-                return [head, tail]
+                return [word, tail]
         return []
 
     # -- queries ---------------------------------------------------------------------------

@@ -97,6 +97,7 @@ def test_query_words_and_their_spellings(loinc: Store) -> None:
     search_ = StoreTargetSearch(loinc, [(LOINC, None)])
     assert search_.split("mumpsvirus") == ["mumps", "virus"]
     assert search_.split("mumps") == [] and search_.split("xylophonquartett") == []
+    assert search_.split("kaliumsurin") == ["kalium", "urin"]  # a linking "s" dropped
     # the index's folding joins German and English spellings into one index word
     assert index_word("Glukose") == index_word("glucose")
     assert index_word("Kalzium") == index_word("calcium") != index_word("Kalium")
