@@ -4,7 +4,6 @@ on the real PostgreSQL too (test ids end in [sqlite] / [postgresql])."""
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from sqlalchemy import create_engine, text
 from termserver.api.app import create_app
 from termserver.settings import Settings
 from termserver.store import Store
+from tests.helpers import join_background_work
 
 PG_URL = os.environ.get("TERMSERVER_TEST_PG_URL")
 # In-process apps run workbench jobs with an on-demand worker (mappings.jobs): no resident
@@ -40,9 +40,7 @@ def _background_work_ends_with_its_test() -> Iterator[None]:
     """Wait for the workbench's warm-up threads a test started (mappings.targets.warm): they
     read and keep the learnt lexicon, and must not outlive the database the test drops."""
     yield
-    for thread in threading.enumerate():
-        if thread.name.startswith(("index-", "workbench-warm")) and thread.is_alive():
-            thread.join(60)
+    join_background_work()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -60,6 +58,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def store(db_url: str) -> Iterator[Store]:
     s = Store(db_url)
     yield s
+    join_background_work()  # before the store closes under their reads
     s.close()
 
 

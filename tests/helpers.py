@@ -153,6 +153,15 @@ def chunk_counter(answer: Callable[[Any, Any], Any], sizes: list[int]
 
 
 @contextmanager
+def join_background_work() -> None:
+    """Wait for the workbench's warm-up threads a test started (mappings.targets.warm): they
+    read and keep the learnt lexicon, and must end before their Store closes and the
+    database is dropped."""
+    for thread in threading.enumerate():
+        if thread.name.startswith(("index-", "workbench-warm")) and thread.is_alive():
+            thread.join(60)
+
+
 def indexed_api(db_url: str, monkeypatch: pytest.MonkeyPatch, code_system: dict[str, Any]
                 ) -> Iterator[tuple[Any, Any]]:
     """A TestClient of an app on `db_url` with `code_system` POSTed and text-indexed however
@@ -170,4 +179,5 @@ def indexed_api(db_url: str, monkeypatch: pytest.MonkeyPatch, code_system: dict[
             assert c.post("/fhir/CodeSystem", json=code_system).status_code == 201
             yield c, store
     finally:
+        join_background_work()
         store.close()

@@ -136,7 +136,8 @@ class Store(GraphReads):
         """Close every connection; a SQLite file is checkpointed first (its WAL folded in and
         truncated), so after a clean stop the .db file alone is a full copy."""
         for hot in list(self._hot):
-            hot.conn.close()
+            with hot.lock:  # never under another thread's running read (a crash in sqlite3)
+                hot.conn.close()
         self._local = threading.local()
         self.engine.dispose()
         if self._checkpoint is not None:
@@ -304,15 +305,13 @@ class Store(GraphReads):
 
     @fresh_pk
     def concept_detail(self, cs_pk: int, code: str) -> ConceptDetail | None:
-        """The concept with designations, properties, parents and children, or None: one
-        indexed UNION ALL query on a raw DB-API cursor (the hot path of $lookup)."""
+        """The concept with its details, or None: one UNION ALL query (the hot path of $lookup)."""
         return detail(code, self._hot_query(self._detail_sql, (cs_pk, code) * 5))
 
     def _hot_query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         """Rows of one read on a raw DB-API cursor. A SQLite file gets one connection per
-        thread, kept open (in autocommit, so every read sees the latest commit); other
-        databases use a pooled connection in autocommit (engine.read_connection), or the one
-        of an enclosing page_reads.one_connection."""
+        thread, kept open, in autocommit; other databases a pooled connection in autocommit
+        (engine.read_connection), or the one of an enclosing page_reads.one_connection."""
         hot: _HotConnection | None = getattr(self._local, "hot", None)
         if hot is None and self._hot_file is not None:
             conn = sqlite3.connect(self._hot_file, check_same_thread=False,
@@ -321,7 +320,8 @@ class Store(GraphReads):
             hot = self._local.hot = _HotConnection(conn)
             self._hot.add(hot)
         if hot is not None:
-            return hot.conn.execute(sql, params).fetchall()
+            with hot.lock:
+                return hot.conn.execute(sql, params).fetchall()
         run = page_reads.current(self)  # within one_connection: on its connection
         if run is not None:
             return run(sql, params)
@@ -533,13 +533,14 @@ RESOLVE_TTL = 2.0
 RESOLVE_CACHE_SIZE = 10_000
 
 class _HotConnection:
-    """One thread's SQLite connection; closed when the thread ends (its thread-local goes)
-    or when the Store closes."""
+    """One thread's SQLite connection, closed when the thread ends or the Store closes, never
+    during a read (`lock`: closing finalises statements another thread may be stepping)."""
 
-    __slots__ = ("__weakref__", "conn")
+    __slots__ = ("__weakref__", "conn", "lock")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self.lock = threading.Lock()
 
     def __del__(self) -> None:
         self.conn.close()
