@@ -24,6 +24,17 @@ _DOUBLE = re.compile(r"([a-z])\1+")
 
 #: Rank tiers of a matching text: exact (whole text), every word whole, by prefixes.
 EXACT, WHOLE, PREFIX = 0, 1, 2
+#: Kinds of indexed text: the display, a designation, a keyword. Keywords are designations
+#: whose use marks them as search aids rather than names of the concept (LOINC's related
+#: names, RELATEDNAMES2: "Glucose", "TSH" for hundreds of terms each): they match like any
+#: text but never as the exact text, and rank after every other text of their tier.
+DISPLAY, DESIGNATION, KEYWORD = 0, 1, 2
+KEYWORD_USES = frozenset({"RELATEDNAMES2"})
+
+
+def text_kind(use_code: str | None) -> int:
+    """DESIGNATION or KEYWORD, by a designation's use code."""
+    return KEYWORD if use_code in KEYWORD_USES else DESIGNATION
 
 
 def fold(text: str) -> str:

@@ -152,7 +152,6 @@ def chunk_counter(answer: Callable[[Any, Any], Any], sizes: list[int]
     return counted
 
 
-@contextmanager
 def join_background_work() -> None:
     """Wait for the workbench's warm-up threads a test started (mappings.targets.warm): they
     read and keep the learnt lexicon, and must end before their Store closes and the
@@ -162,6 +161,7 @@ def join_background_work() -> None:
             thread.join(60)
 
 
+@contextmanager
 def indexed_api(db_url: str, monkeypatch: pytest.MonkeyPatch, code_system: dict[str, Any]
                 ) -> Iterator[tuple[Any, Any]]:
     """A TestClient of an app on `db_url` with `code_system` POSTed and text-indexed however

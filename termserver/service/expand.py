@@ -441,21 +441,24 @@ def _text_filter(text: str, members: Members) -> Members:
     (folded), or the text is (the start of) the code; best first."""
     parsed = textfold.parse(text)
     code = textfold.code_query(text)
-    ranked: list[tuple[tuple[int, int, int, int, int, int, str], Key]] = []
+    ranked: list[tuple[tuple[int, int, int, int, int, int, int, str], Key]] = []
     for key, m in members.items():
         c = m.detail.concept
-        best: tuple[int, int, int, int, int, int, str] | None = None
+        best: tuple[int, int, int, int, int, int, int, str] | None = None
         if code is not None and c.code.startswith(code) or \
                 code is not None and c.code.startswith(code.upper()):
-            best = (-1 if c.code in (code, code.upper()) else 1, 0, 0, 0, 0, 0, c.code)
+            best = (-1 if c.code in (code, code.upper()) else 1, 0, 0, 0, 0, 0, 0, c.code)
         rare = _rarity(m.detail.properties)
         display = (m.ref.display if m.ref and m.ref.display else c.display) or ""
-        texts = [(0, display), *((1, d.value) for d in m.detail.designations)]
+        texts = [(textfold.DISPLAY, display),
+                 *((textfold.text_kind(d.use_code), d.value) for d in m.detail.designations)]
         for kind, value in texts:
             norm = textfold.fold(value)
             tier = textfold.tier(parsed, norm)
             if tier is not None:
-                rank = (tier, int(c.inactive), rare, len(norm.split()), kind, len(norm), c.code)
+                keyword = int(kind == textfold.KEYWORD)  # never exact, after other texts
+                rank = (max(tier, keyword * textfold.WHOLE), int(c.inactive), rare, keyword,
+                        len(norm.split()), kind, len(norm), c.code)
                 best = rank if best is None else min(best, rank)
         if best is not None:
             ranked.append((best, key))

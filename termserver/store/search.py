@@ -6,9 +6,9 @@ Tables (outside the versioned schema, created idempotently):
 
 - ``search_meta`` (cs_pk, format, terms, built_at): which code systems have a current index.
 - ``search_term_<cs_pk>`` (id, code, kind, inactive, nwords, norm): one row per distinct
-  folded text (termserver.textfold) of a concept: its display (kind 0) and each designation
-  in any language (kind 1). Ids follow the ranking's tie-breaks: active first, then common
-  concepts (COMMON), fewer words, the display before designations, shorter text, code.
+  folded text (termserver.textfold) of a concept: display (kind 0), designations in any
+  language (1), keywords (2). Ids follow the ranking's tie-breaks: active first, then common
+  concepts (COMMON), keywords last, fewer words, display first, shorter text, code.
 - ``search_vocab_<cs_pk>`` (term, df): texts per folded word, to pick how a query is read.
 - SQLite: ``search_fts_<cs_pk>``, FTS5 over `norm` (contentless, rowid = id, prefix
   indexes); PostgreSQL: a ``tsv`` column (`to_tsvector('simple', norm)`) with a GIN index.
@@ -16,10 +16,8 @@ Tables (outside the versioned schema, created idempotently):
 
 `search_page` answers one page: every query word must begin a word of one text of the
 concept; concepts come tier by tier (the code itself, an exact text, codes the query begins,
-all words whole, prefixes), each tier in id order, read only until the page is full: the
-rarest word through the full-text index and the others tested on the folded text, or a scan
-in id order when every word is frequent. Conditions of a `pages.Selection` (hierarchy,
-property, code-set filters) join in the same SQL queries.
+all words whole, prefixes), each tier in id order, read only until the page is full.
+Conditions of a `pages.Selection` (hierarchy, property, code-set filters) join in the SQL.
 """
 
 from __future__ import annotations
@@ -45,15 +43,17 @@ from termserver.store.search_vocab import frequencies as _frequencies
 from termserver.store.search_vocab import looked_up as _looked_up
 from termserver.store.search_vocab import only_themselves as _only_themselves
 from termserver.store.search_vocab import vocab as _vocab
-from termserver.textfold import code_query, fold, parse
+from termserver.textfold import KEYWORD_USES, code_query, fold, parse
 
 if TYPE_CHECKING:
     from termserver.store.read import Store
 
 #: Bump when what is indexed or its layout changes: older indexes are then not used.
-FORMAT = 7  # 7: ancestor tokens (store/search_ancestors.py), SQLite FTS5 contentless
-#: PostgreSQL's: 8 adds the rank-band lexemes (store/search_bands.py); SQLite stays at FORMAT.
-PG_FORMAT = 8
+#: 7: ancestor tokens (store/search_ancestors.py), SQLite FTS5 contentless; 8: keywords
+#: (textfold.KEYWORD) ranked after other texts.
+FORMAT = 8
+#: PostgreSQL's: also the rank-band lexemes (store/search_bands.py), since its format 8.
+PG_FORMAT = 9
 #: Properties (with the value, or None for any) that mark commonly used concepts, most common
 #: first: they rank before others of their tier. LOINC: the Universal Lab Orders value set
 #: (loaded as ORDER_OBS), then quantitative terms.
@@ -145,9 +145,10 @@ def build(conn: Connection, cs_pk: int, progress: Progress | None = None) -> int
     extra = "" if sqlite else f", {document} AS doc" + (
         "" if anc is None else f", ARRAY[{ancestors.token_sql('s.code', False)}] || "
         "COALESCE(tsvector_to_array(a.tokens), ARRAY[]::text[]) AS toks")
-    ranked = ("SELECT ROW_NUMBER() OVER (ORDER BY s.inactive, s.rare, s.nwords, s.kind, "
-              "LENGTH(s.norm), s.code, s.norm) AS id, s.code, s.kind, s.inactive, s.nwords, "
-              f"s.norm{extra} FROM {stage} s{'' if sqlite else join}")
+    ranked = ("SELECT ROW_NUMBER() OVER (ORDER BY s.inactive, s.rare, CASE WHEN s.kind = 2 "
+              "THEN 1 ELSE 0 END, s.nwords, s.kind, LENGTH(s.norm), s.code, s.norm) AS id, "
+              f"s.code, s.kind, s.inactive, s.nwords, s.norm{extra} FROM {stage} s"
+              f"{'' if sqlite else join}")
     band = "" if sqlite else f", {bands.document_sql(done, anc is not None)}"
     conn.exec_driver_sql(f"INSERT INTO {term} (id, code, kind, inactive, nwords, norm{tcol}) "
                          f"SELECT x.id, x.code, x.kind, x.inactive, x.nwords, x.norm{band} "
@@ -194,9 +195,11 @@ def _folded(conn: Connection, cs_pk: int) -> Iterator[tuple[str, int, int, int, 
                 f"SELECT DISTINCT code FROM concept_property WHERE cs_pk = ? AND property = ?"
                 f"{test}")), (cs_pk, prop, *(() if value is None else (value,)))):
             common[str(found)] = rank
+    keyword = ", ".join(f"'{u}'" for u in sorted(KEYWORD_USES))  # textfold.text_kind
     sql = _m(conn, "SELECT code, display, 0, CASE WHEN inactive THEN 1 ELSE 0 END FROM concept "
-                   "WHERE cs_pk = ? UNION ALL SELECT code, value, 1, 0 FROM designation "
-                   "WHERE cs_pk = ? ORDER BY 1, 3")
+                   "WHERE cs_pk = ? UNION ALL SELECT code, value, CASE WHEN use_code IN "
+                   f"({keyword}) THEN 2 ELSE 1 END, 0 FROM designation WHERE cs_pk = ? "
+                   "ORDER BY 1, 3")
     result = conn.exec_driver_sql(sql, (cs_pk, cs_pk), execution_options={
         "stream_results": True, "yield_per": _BATCH})
     code: str | None = None
@@ -223,10 +226,9 @@ def _folded(conn: Connection, cs_pk: int) -> Iterator[tuple[str, int, int, int, 
 
 
 #: Per store: (its write generation, format, code system pks known to have a current index).
-#: An index is built in the transaction that writes its code system and dropped only with it
-#: (a replace gives a new pk), so it stays current while the pk exists; a write through the
-#: store forgets what was known. A pk another process replaced meanwhile is found by the
-#: paged read that fails or comes back empty (service/expand_paged.py, store/fresh.py).
+#: An index lives and dies with its pk (a replace gives a new pk); a write through the store
+#: forgets what was known; a pk another process replaced is found by the paged read that
+#: fails or comes back empty (service/expand_paged.py, store/fresh.py).
 _READY: weakref.WeakKeyDictionary[Store, tuple[int, int, set[int]]] = \
     weakref.WeakKeyDictionary()
 
@@ -271,9 +273,8 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
                 total_cap: int | None = None) -> tuple[list[str], int | None]:
     """One page of the concepts of `sel` matching `query`, best first, and how many match
     (None when more than `total_cap` texts match, by default TOTAL_ROWS or TOTAL_FACTOR
-    times the rows up to the page's end: counting them would cost more than the page).
-    Reads tier by tier in rank order (exact code, exact text, codes it begins, whole words,
-    prefixes; in each, by id) and stops when the page is full."""
+    times the rows up to the page's end: counting them would cost more than the page),
+    read tier by tier in rank order until the page is full."""
     sqlite = store.dialect == "sqlite"
     parsed = parse(query)
     qwords, prefixes = list(parsed.words), [p for p in parsed.prefixes if p]
@@ -297,9 +298,10 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
         if not sqlite:  # the exact texts test the token in their own tsvector (no probe)
             exact_cond = cond + " AND t.tsv @@ CAST(? AS tsquery)"
             exact_params = [*cparams, f"'{plan.token}'"]
-    if qwords:
-        page.add(_stream(store, (f"SELECT t.id, t.code FROM {term} t WHERE t.norm = ?"
-                                 f"{active}{exact_cond}"), [parsed.text, *exact_params], page))
+    if qwords:  # the exact text: a display or designation, not a keyword (textfold)
+        page.add(_stream(store, (f"SELECT t.id, t.code FROM {term} t WHERE t.norm = ? AND "
+                                 f"t.kind < 2{active}{exact_cond}"),
+                         [parsed.text, *exact_params], page))
     page.add(begun)  # codes the query begins
     words_of: dict[str, list[str]] = {}  # the words each prefix begins, read once
     whole = True  # whether every query word is an indexed word (else no text holds them all)
@@ -410,13 +412,11 @@ def _source(store: Store, cs_pk: int, qwords: list[str], prefix: bool, need: int
             share: float = 1.0, token: str | None = None,
             begun: dict[str, list[str]] | None = None) -> Source:
     """The texts holding every word (whole, or as a prefix) and `token` (an ancestor token,
-    search_ancestors), if any. SQLite: all in one FTS5 query, read in rowid (= rank) order,
-    so a page costs the rows up to it whatever the words' frequencies. PostgreSQL: all in one
-    tsquery (the GIN index intersects them), read band by band (search_bands) when it has no
-    prefix entry, when one of them is rare enough, or when a scan would read more texts than
-    their intersection holds (`need` rows of which only `share` pass a hierarchy condition);
-    else (scan) all by LIKE (and the token on `tsv`) over the texts in id order (matches are
-    dense then)."""
+    search_ancestors), if any. SQLite: one FTS5 query, read in rowid (= rank) order.
+    PostgreSQL: one tsquery (GIN intersects them), read band by band (search_bands) when it
+    has no prefix entry, when one word is rare enough, or when a scan would read more texts
+    than their intersection holds (`need` rows, `share` passing a hierarchy condition); else
+    (scan) all by LIKE (the token on `tsv`) over the texts in id order (dense matches)."""
     sqlite = store.dialect == "sqlite"
     if sqlite:
         fts = _fts(cs_pk)
