@@ -146,15 +146,8 @@ def test_band_reads_answer_as_one_read_and_in_memory(
         assert not read  # FTS5 reads in rank order already
 
 
-@pytest.mark.parametrize("text", ["alph bet", "alpha bet", "alphab gam", "gamm", "alpha beta"])
-@pytest.mark.parametrize("include", [{"system": CS}, {"system": CS, "filter": [
-    {"property": "concept", "op": "is-a", "value": "G1"}]}])
-def test_a_query_word_no_text_holds_whole_reads_no_whole_word_tier(
-        api: TestClient, db_url: str, monkeypatch: pytest.MonkeyPatch, text: str,
-        include: dict[str, Any]) -> None:
-    """PostgreSQL reads the words each prefix begins before the whole-word tier; when a query
-    word is no indexed word, no text can hold every word whole and that tier is not read.
-    Same answer as in memory either way."""
+def _tiers_read(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The text tiers a page reads, in order (False: whole words, True: prefixes)."""
     tiers: list[bool] = []
     real = search._source
 
@@ -164,6 +157,19 @@ def test_a_query_word_no_text_holds_whole_reads_no_whole_word_tier(
         return real(store, cs_pk, qwords, prefix, *a, **k)
 
     monkeypatch.setattr(search, "_source", spy)
+    return tiers
+
+
+@pytest.mark.parametrize("text", ["alph bet", "alpha bet", "alphab gam", "gamm", "alpha beta"])
+@pytest.mark.parametrize("include", [{"system": CS}, {"system": CS, "filter": [
+    {"property": "concept", "op": "is-a", "value": "G1"}]}])
+def test_a_query_word_no_text_holds_whole_reads_no_whole_word_tier(
+        api: TestClient, db_url: str, monkeypatch: pytest.MonkeyPatch, text: str,
+        include: dict[str, Any]) -> None:
+    """PostgreSQL reads the words each prefix begins before the whole-word tier; when a query
+    word is no indexed word, no text can hold every word whole and that tier is not read.
+    Same answer as in memory either way."""
+    tiers = _tiers_read(monkeypatch)
     vs = {"resourceType": "ValueSet", "url": "http://example.org/vs/bands", "status": "active",
           "compose": {"include": [include]}}
     paged, memory = _both(api, monkeypatch, vs, filter=text, count=5)
@@ -177,15 +183,7 @@ def test_a_query_word_no_text_holds_whole_reads_no_whole_word_tier(
 
 def test_a_prefix_that_begins_no_indexed_word_reads_no_text(
         api: TestClient, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    tiers: list[bool] = []
-    real = search._source
-
-    def spy(store: Any, cs_pk: int, qwords: list[str], prefix: bool, *a: Any, **k: Any
-            ) -> search_bands.Source:
-        tiers.append(prefix)
-        return real(store, cs_pk, qwords, prefix, *a, **k)
-
-    monkeypatch.setattr(search, "_source", spy)
+    tiers = _tiers_read(monkeypatch)
     vs = {"resourceType": "ValueSet", "url": "http://example.org/vs/bands", "status": "active",
           "compose": {"include": [{"system": CS}]}}
     paged, memory = _both(api, monkeypatch, vs, filter="alpha zzq", count=5)
