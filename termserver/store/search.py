@@ -43,7 +43,7 @@ from termserver.store.search_vocab import frequencies as _frequencies
 from termserver.store.search_vocab import looked_up as _looked_up
 from termserver.store.search_vocab import only_themselves as _only_themselves
 from termserver.store.search_vocab import vocab as _vocab
-from termserver.textfold import KEYWORD_USES, code_query, fold, parse
+from termserver.textfold import DESIGNATION, KEYWORD, KEYWORD_USES, code_query, fold, parse
 
 if TYPE_CHECKING:
     from termserver.store.read import Store
@@ -145,9 +145,9 @@ def build(conn: Connection, cs_pk: int, progress: Progress | None = None) -> int
     extra = "" if sqlite else f", {document} AS doc" + (
         "" if anc is None else f", ARRAY[{ancestors.token_sql('s.code', False)}] || "
         "COALESCE(tsvector_to_array(a.tokens), ARRAY[]::text[]) AS toks")
-    ranked = ("SELECT ROW_NUMBER() OVER (ORDER BY s.inactive, s.rare, CASE WHEN s.kind = 2 "
-              "THEN 1 ELSE 0 END, s.nwords, s.kind, LENGTH(s.norm), s.code, s.norm) AS id, "
-              f"s.code, s.kind, s.inactive, s.nwords, s.norm{extra} FROM {stage} s"
+    ranked = ("SELECT ROW_NUMBER() OVER (ORDER BY s.inactive, s.rare, CASE WHEN s.kind = "
+              f"{KEYWORD} THEN 1 ELSE 0 END, s.nwords, s.kind, LENGTH(s.norm), s.code, s.norm) "
+              f"AS id, s.code, s.kind, s.inactive, s.nwords, s.norm{extra} FROM {stage} s"
               f"{'' if sqlite else join}")
     band = "" if sqlite else f", {bands.document_sql(done, anc is not None)}"
     conn.exec_driver_sql(f"INSERT INTO {term} (id, code, kind, inactive, nwords, norm{tcol}) "
@@ -198,8 +198,8 @@ def _folded(conn: Connection, cs_pk: int) -> Iterator[tuple[str, int, int, int, 
     keyword = ", ".join(f"'{u}'" for u in sorted(KEYWORD_USES))  # textfold.text_kind
     sql = _m(conn, "SELECT code, display, 0, CASE WHEN inactive THEN 1 ELSE 0 END FROM concept "
                    "WHERE cs_pk = ? UNION ALL SELECT code, value, CASE WHEN use_code IN "
-                   f"({keyword}) THEN 2 ELSE 1 END, 0 FROM designation WHERE cs_pk = ? "
-                   "ORDER BY 1, 3")
+                   f"({keyword}) THEN {KEYWORD} ELSE {DESIGNATION} END, 0 FROM designation "
+                   "WHERE cs_pk = ? ORDER BY 1, 3")
     result = conn.exec_driver_sql(sql, (cs_pk, cs_pk), execution_options={
         "stream_results": True, "yield_per": _BATCH})
     code: str | None = None
@@ -300,26 +300,25 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
             exact_params = [*cparams, f"'{plan.token}'"]
     if qwords:  # the exact text: a display or designation, not a keyword (textfold)
         page.add(_stream(store, (f"SELECT t.id, t.code FROM {term} t WHERE t.norm = ? AND "
-                                 f"t.kind < 2{active}{exact_cond}"),
+                                 f"t.kind <> {KEYWORD}{active}{exact_cond}"),
                          [parsed.text, *exact_params], page))
     page.add(begun)  # codes the query begins
     words_of: dict[str, list[str]] = {}  # the words each prefix begins, read once
-    whole = True  # whether every query word is an indexed word (else no text holds them all)
+    empty = {False: False, True: False}  # tiers (whole words, prefixes) no text can match
     if qwords and not sqlite and not page.full:  # PostgreSQL reads every prefix's words anyway
         words_of = _begun(store, sel.cs_pk, list(dict.fromkeys([*prefixes, *qwords])))
-        whole = all(words_of[w][:1] == [w] for w in qwords)
+        empty = {False: not all(words_of[w][:1] == [w] for w in qwords),  # a word not indexed
+                 True: not all(words_of[p] for p in prefixes)}  # a prefix beginning none
     for words, prefix in ((qwords, False), (prefixes, True)):
         if page.full or not qwords:
             break
-        if prefix and (sqlite or not words_of):  # the prefixes `_only_themselves` (on a
-            # complete tier) and `_expanded` test
+        if prefix and sqlite:  # the prefixes `_only_themselves` (complete tier), `_expanded` test
             wanted = prefixes if page.complete else _looked_up(prefixes, sqlite)
             words_of = _begun(store, sel.cs_pk, wanted) if wanted else {}
         if prefix and page.complete and _only_themselves(store, sel.cs_pk, qwords, prefixes,
                                                          words_of):
             break  # every word of the whole-word tier, all read, is all its prefixes begin
-        if not (prefix or whole) or (prefix and not sqlite and not all(
-                words_of.get(p) for p in prefixes)):  # a word (or prefix) no text holds
+        if empty[prefix]:
             page.complete = True  # the tier is empty
             continue
         page.complete = False
