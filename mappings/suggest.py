@@ -51,11 +51,19 @@ from termserver.model import ConceptDetail
 
 HINT_PROPERTIES = ("SYSTEM", "PROPERTY", "SCALE_TYP", "METHOD_TYP", "TIME_ASPCT",
                    "VersionFirstReleased", "ORDER_OBS", "CLASS")
-__all__ = ["HINT_PROPERTIES", "RERANKED", "Suggestion", "TargetIndex", "TargetTerm",
-           "rank_candidates", "read_lab_orders", "specimen_hint", "suggest", "term_from_detail",
-           "unit_hint", "with_lab_orders"]
+__all__ = ["HINT_PROPERTIES", "LINKS", "RERANKED", "Suggestion", "TargetIndex", "TargetTerm",
+           "compound_heads", "rank_candidates", "read_lab_orders", "specimen_hint", "suggest",
+           "term_from_detail", "unit_hint", "with_lab_orders"]
 #: German linking elements (Fugen) between the parts of a compound, longest first.
 LINKS = ("es", "en", "er", "s", "n", "e")
+
+
+def compound_heads(head: str) -> list[str]:
+    """The first part of a compound as it may stand alone: itself, then without each linking
+    element that leaves 4+ letters ("katzen" → katzen, katze, katz)."""
+    return [head, *(head[:-len(link)] for link in LINKS
+                    if head.endswith(link) and len(head) - len(link) >= 4)]
+
 #: Candidates reranked per query (rapidfuzz text match and LOINC axes).
 RERANKED = 300
 _CANDIDATES = RERANKED
@@ -436,13 +444,7 @@ class TargetIndex:
     def _head(self, head: str) -> str | None:
         """The first part of a compound as a known word: itself, or without a linking
         element ("katzen" → katze, "gelenks" → gelenk) when what is left has 4+ letters."""
-        if self._known(head):
-            return head
-        for link in LINKS:
-            stem = head[:-len(link)]
-            if head.endswith(link) and len(stem) >= 4 and self._known(stem):
-                return stem
-        return None
+        return next((h for h in compound_heads(head) if self._known(h)), None)
 
     def suggest(self, text: str, unit: str | None = None, specimen: str | None = None,
                 limit: int = 5, category: str | None = None) -> list[Suggestion]:

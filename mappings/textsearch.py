@@ -37,10 +37,10 @@ from mappings.lexicon import to_json as lexicon_to_json
 from mappings.normalize import ABBREVIATIONS, base_tokens, fold, index_word, query_tokens
 from mappings.suggest import (
     HINT_PROPERTIES,
-    LINKS,
     RERANKED,
     Suggestion,
     TargetTerm,
+    compound_heads,
     rank_candidates,
     same_stem,
 )
@@ -285,9 +285,7 @@ class StoreTargetSearch:
         if len(token) < 8 or not key or self._df([key]).get(key, 0):
             return []
         cuts = [(token[:i], token[i:]) for i in range(len(token) - 4, 3, -1)]
-        heads = {head: [head, *(head[:-len(link)] for link in LINKS
-                                if head.endswith(link) and len(head) - len(link) >= 4)]
-                 for head, _ in cuts}
+        heads = {head: compound_heads(head) for head, _ in cuts}
         df = self._df([index_word(p) for head, tail in cuts for p in (*heads[head], tail)])
         for head, tail in cuts:
             word = next((h for h in heads[head] if df.get(index_word(h))), None)
