@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 
+from termserver import budget
 from termserver.errors import TooCostly
 
 #: (monotonic time the request must end by, the limit in seconds) or None.
@@ -49,17 +50,21 @@ def limit(seconds: float | None) -> Iterator[None]:
 
 
 def remaining() -> float | None:
-    """Seconds left for the current request (never negative); None without a deadline."""
+    """Seconds left for the current request (never negative), or of the current attempt's
+    budget (termserver.budget) when that ends first; None without either."""
     current = _DEADLINE.get()
+    left = budget.left()
     if current is None:
-        return None
-    return max(0.0, current[0] - time.monotonic())
+        return left
+    mine = max(0.0, current[0] - time.monotonic())
+    return mine if left is None else min(mine, left)
 
 
 def check() -> None:
-    """Raise TooCostly when the current request has used up its time."""
+    """Raise TooCostly when the current request has used up its time, or the current
+    attempt its budget (the attempt is then made again in a worker thread)."""
     current = _DEADLINE.get()
-    if current is not None and time.monotonic() >= current[0]:
+    if (current is not None and time.monotonic() >= current[0]) or budget.spent():
         raise expired()
 
 

@@ -20,6 +20,7 @@ from termserver.model import (
     ExpansionEntry,
     PropertyType,
 )
+from termserver.service import deadline
 from termserver.service.csview import (
     CONCEPT_PROPERTIES,
     STANDARDS_STATUS,
@@ -77,6 +78,7 @@ class EntryBuilder:
 
     def build(self, view: CodeSystemView, detail: ConceptDetail,
               ref: ConceptReference | None = None) -> ExpansionEntry:
+        deadline.check()  # a big expansion stops at the request's deadline (or budget) here
         code = detail.concept.code
         supplements = [(s.view, s.lookup(code)) for s in self.supplements
                        if s.target == view.url]

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 
+from termserver import budget
 from termserver.errors import InvalidRequest
 
 #: Seconds a PostgreSQL connection attempt may take (a URL's own `connect_timeout` wins).
@@ -104,6 +105,17 @@ def pool_status(engine: Engine) -> dict[str, int]:
             "checked_out": pool.checkedout(), "overflow": max(pool.overflow(), 0)}
 
 
+#: SQLite virtual machine steps between two calls of the progress handler (tens of µs).
+PROGRESS_STEPS = 10_000
+
+
+def pool_has_room(engine: Engine) -> bool:
+    """Whether a connection can be checked out without waiting (fewer than the pool's size
+    are out): work on the event loop must never wait for the pool."""
+    pool = engine.pool
+    return not isinstance(pool, QueuePool) or pool.checkedout() < pool.size()
+
+
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -113,6 +125,9 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur.execute("PRAGMA cache_size=-65536")
     cur.execute("PRAGMA mmap_size=268435456")
     cur.close()
+    # an attempt on the event loop (termserver.budget) stops its statement when its budget
+    # is spent; outside an attempt the handler returns False (a context variable read)
+    dbapi_conn.set_progress_handler(budget.spent, PROGRESS_STEPS)
 
 
 #: KiB of page cache of a hot-read connection (Store._hot_query, one per thread): its reads go

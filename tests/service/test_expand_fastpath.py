@@ -67,8 +67,13 @@ HEADERS: list[dict[str, str]] = [
 ]
 
 
-def test_fast_path_answers_as_the_route(api: TestClient, monkeypatch: pytest.MonkeyPatch
-                                        ) -> None:
+@pytest.mark.parametrize("budget", [fastpath.INLINE_BUDGET, 0.0, 0.0003],
+                         ids=["inline", "thread", "interrupted"])
+def test_fast_path_answers_as_the_route(api: TestClient, monkeypatch: pytest.MonkeyPatch,
+                                        budget: float) -> None:
+    """Answered on the event loop, in a worker thread (no budget), or by a worker thread
+    after an attempt the budget stopped part way (SQLite): the route's answer each time."""
+    monkeypatch.setattr(fastpath, "INLINE_BUDGET", budget)
     cases = [([("url", url), *shape], headers)
              for url, shape, headers in itertools.product(URLS, SHAPES, HEADERS)]
     calls: list[object] = []
@@ -78,9 +83,22 @@ def test_fast_path_answers_as_the_route(api: TestClient, monkeypatch: pytest.Mon
         calls.append(args)
         await real(self, *args)
 
+    inline: list[bool] = []
+    attempt = fastpath._attempt
+
+    def attempted(answer: Any) -> Any:
+        response = attempt(answer)
+        inline.append(response is not None)
+        return response
+
     monkeypatch.setattr(fastpath.FastPath, "_expand", spy)
+    monkeypatch.setattr(fastpath, "_attempt", attempted)
     fast = [_answer(api, params, headers) for params, headers in cases]
     assert len(calls) == len(cases), "the fast path did not answer"
+    if api.app.state.store.inline_reads:  # type: ignore[attr-defined]
+        assert (any(inline) if budget else not any(inline)), "answered where expected"
+    else:
+        assert not inline  # PostgreSQL: every expansion in a worker thread
     monkeypatch.setattr(fastpath, "EXPAND", "/not-the-fast-path")  # to the FastAPI route
     routed = [_answer(api, params, headers) for params, headers in cases]
     assert len(calls) == len(cases)
