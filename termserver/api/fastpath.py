@@ -10,10 +10,8 @@ It also starts every request's deadline (TERMSERVER_REQUEST_TIMEOUT, service/dea
 context variable, so it reaches the worker threads that sync handlers and
 `run_in_threadpool` run in. On SQLite the single indexed reads run on the event loop; a
 ValueSet $validate-code (whose value set may hold regex or ECL filters) always goes to a
-worker thread, so it cannot hold up other requests. A GET $expand on SQLite is first tried on
-the event loop under a budget of INLINE_BUDGET seconds (termserver.budget: deadline checks
-and SQLite's progress handler stop it); one that does not finish within it is answered again
-in a worker thread, so the event loop is never held for longer than the budget.
+worker thread, so it cannot hold up other requests: there, and for GET $expand, it is
+first tried on the event loop within a budget (api/attempt.py), then in a worker thread.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from termserver import budget
+from termserver.api.attempt import on_loop_first
 from termserver.api.deps import read_store_of
 from termserver.api.errors import error_response, unexpected_error_response
 from termserver.api.routes import codesystem, validate, valueset
@@ -35,7 +33,6 @@ from termserver.fhir.params import Pairs, pairs_from_query
 from termserver.fhir.version import requested_version
 from termserver.service import deadline
 from termserver.store import Store
-from termserver.store.engine import pool_has_room
 
 Answer = Callable[[Store, Pairs, str | None], Response]
 
@@ -48,12 +45,9 @@ HOT: dict[str, Answer] = {
 #: The HOT paths that are bounded single-code reads, run on the event loop on SQLite.
 INLINE = frozenset({"/fhir/CodeSystem/$lookup", "/fhir/CodeSystem/$subsumes",
                     "/fhir/CodeSystem/$validate-code"})
-#: GET $expand: answered by the route's own function (valueset.answer_expand), in a worker
-#: thread (an expansion may read many rows); it also needs the request's headers.
+#: GET $expand: answered by the route's own function (valueset.answer_expand), on the event
+#: loop within a budget, else in a worker thread (api/attempt.py); it also needs the headers.
 EXPAND = "/fhir/ValueSet/$expand"
-#: Seconds a GET $expand may hold the event loop on SQLite before it is answered again in a
-#: worker thread (a page of 20, filtered or by ECL, takes about 1 ms; the hop 0.2 ms).
-INLINE_BUDGET = 0.004
 
 
 class FastPath:
@@ -92,7 +86,7 @@ class FastPath:
                 pairs.append(("cache-id", cache_id))
             return handler(store, pairs, accept_language)
 
-        await answer_query(scope, receive, send, answer, lambda _: inline)
+        await answer_query(scope, receive, send, answer, lambda _: inline, store)
 
     async def _expand(self, scope: Scope, receive: Receive, send: Send) -> None:
         """GET ValueSet/$expand, as the route answers it (same function, same errors)."""
@@ -100,15 +94,11 @@ class FastPath:
         settings = scope["app"].state.settings
         headers = Headers(scope=scope)
         version = requested_version(headers.get("accept"), headers.get("content-type"))
-        response: Response | None = None
+        response: Response
         try:
             pairs = pairs_from_query(query_pairs(scope["query_string"]))
-            if store.inline_reads and pool_has_room(store.engine):
-                response = _attempt(lambda: valueset.answer_expand(store, settings, pairs,
-                                                                   headers, version))
-            if response is None:
-                response = await run_in_threadpool(valueset.answer_expand, store, settings,
-                                                   pairs, headers, version)
+            response = await on_loop_first(store, lambda: valueset.answer_expand(
+                store, settings, pairs, headers, version))
         except TerminologyError as exc:
             response = error_response(exc)
         except Exception as exc:  # noqa: BLE001 - every failure leaves as an OperationOutcome
@@ -116,29 +106,21 @@ class FastPath:
         await response(scope, receive, send)
 
 
-def _attempt(answer: Callable[[], Response]) -> Response | None:
-    """`answer()` on the event loop within INLINE_BUDGET; None when the budget ran out (what
-    the attempt answered, an error included, is then dropped)."""
-    with budget.within(INLINE_BUDGET) as attempt:
-        try:
-            response: Response | None = answer()
-        except TerminologyError as exc:
-            response = None if attempt.spent else error_response(exc)
-        except Exception:  # a statement the budget interrupted (else a failure: reported)
-            if not attempt.spent:
-                raise
-            response = None
-    return None if attempt.spent else response
-
 
 async def answer_query(scope: Scope, receive: Receive, send: Send,
                        answer: Callable[[Pairs], Response],
-                       inline: Callable[[Pairs], bool]) -> None:
+                       inline: Callable[[Pairs], bool], attempt: Store | None = None) -> None:
     """Parse the query string and answer it: on the event loop where `inline(pairs)` (a bounded
-    read), else in a worker thread; any failure leaves as an OperationOutcome."""
+    read), else first on the event loop within a budget where `attempt` (the store read),
+    else in a worker thread; any failure leaves as an OperationOutcome."""
     try:
         pairs = pairs_from_query(query_pairs(scope["query_string"]))
-        response = answer(pairs) if inline(pairs) else await run_in_threadpool(answer, pairs)
+        if inline(pairs):
+            response = answer(pairs)
+        elif attempt is not None:
+            response = await on_loop_first(attempt, lambda: answer(pairs))
+        else:
+            response = await run_in_threadpool(answer, pairs)
     except TerminologyError as exc:
         response = error_response(exc)
     except Exception as exc:  # noqa: BLE001 - every failure leaves as an OperationOutcome

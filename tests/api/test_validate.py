@@ -192,3 +192,35 @@ def test_a_changed_value_set_is_seen_at_once(client: TestClient) -> None:
     assert client.put("/fhir/ValueSet/enum", json=enum).status_code == 200
     assert _get(client.get("/fhir/ValueSet/$validate-code", params=query).json(),
                 "result") is True
+
+
+def test_value_set_validation_is_the_same_on_the_loop_or_in_a_thread(
+        client: TestClient, monkeypatch: Any) -> None:
+    """A value-set $validate-code (GET fast path and POST route) is tried on the event loop
+    within a budget, then in a worker thread (api/attempt.py): answered within the budget,
+    in a thread (budget 0), or in a thread after an attempt stopped part way, it is the same."""
+    from termserver.api import attempt
+
+    client.put("/fhir/CodeSystem/v", json={**_cs(), "id": "v"})
+    client.put("/fhir/ValueSet/isa-a", json=ISA_A)
+    regex = value_set("http://example.org/vs/rx", id="rx", compose={"include": [
+        {"system": CS, "filter": [{"property": "code", "op": "regex", "value": "a[0-9]+"}]}]})
+    client.put("/fhir/ValueSet/rx", json=regex)
+    queries = [{"url": url, "system": CS, "code": code, **extra}
+               for url in (ISA_A["url"], regex["url"]) for code in ("a", "a1", "a2", "b", "zz")
+               for extra in ({}, {"display": "Alpha two"})]
+
+    def answers() -> list[Any]:
+        out = []
+        for q in queries:
+            for r in (client.get("/fhir/ValueSet/$validate-code", params=q),
+                      client.post("/fhir/ValueSet/$validate-code", json=_params(*q.items()))):
+                out.append((r.status_code, r.json()))
+        return out
+
+    monkeypatch.setattr(attempt, "INLINE_BUDGET", 0.0)
+    in_threads = answers()
+    assert {status for status, _ in in_threads} == {200}
+    for budget in (10.0, 0.0002):
+        monkeypatch.setattr(attempt, "INLINE_BUDGET", budget)
+        assert answers() == in_threads, budget

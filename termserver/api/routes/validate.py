@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from termserver.api.attempt import on_loop_first
 from termserver.api.body import json_body
 from termserver.api.deps import ReadStoreDep, get_read_store
 from termserver.api.responses import FHIRJSONResponse
@@ -101,7 +102,9 @@ async def _run(request: Request, pairs: p.Pairs, on_value_set: bool) -> FHIRJSON
     accept_language = request.headers.get("accept-language")
     if store.inline_reads and not on_value_set:  # a value set may hold regex or ECL filters
         return answer(store, pairs, accept_language, on_value_set)
-    return await run_in_threadpool(answer, store, pairs, accept_language, on_value_set)
+    # so that one is tried on the event loop within a budget, else in a worker thread
+    return await on_loop_first(store, lambda: answer(store, pairs, accept_language,
+                                                     on_value_set))
 
 
 def answer(store: Store, pairs: p.Pairs, accept_language: str | None,

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
+from termserver.api.attempt import on_loop_first
 from termserver.api.body import json_body
 from termserver.api.deps import FhirVersionDep, ReadStoreDep, SettingsDep
 from termserver.api.responses import FHIRJSONResponse
@@ -50,9 +50,10 @@ def expand_get(request: Request, store: ReadStoreDep, settings: SettingsDep,
 @router.post("/$expand", response_class=FHIRJSONResponse)
 async def expand_post(request: Request, store: ReadStoreDep, settings: SettingsDep,
                       fhir_version: FhirVersionDep) -> Any:
-    pairs = p.pairs_from_parameters(await json_body(request))  # expanding: in a worker thread
-    return await run_in_threadpool(_expand, store, settings, pairs, request.headers,
-                                   fhir_version)
+    pairs = p.pairs_from_parameters(await json_body(request))
+    # on the event loop within a budget, else in a worker thread (api/attempt.py)
+    return await on_loop_first(store, lambda: _expand(store, settings, pairs, request.headers,
+                                                      fhir_version))
 
 
 def answer_expand(store: Store, settings: Settings, pairs: p.Pairs,
