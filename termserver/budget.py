@@ -4,9 +4,11 @@ On SQLite a GET `$expand` page is usually a few indexed reads, cheaper than the 
 worker thread; but what a client asks for can cost much more. The API layer therefore tries
 such a request on the event loop under a budget of a few milliseconds (`within`): long loops
 stop at their deadline checks (service/deadline raises once the budget is spent), SQLite
-statements are interrupted by their progress handler (`spent`, store/engine), and the fast
-path then answers the request again in a worker thread, discarding the attempt. So a request
-holds the event loop for at most the budget (plus one SQLite progress step).
+statements are interrupted by their progress handler (`spent`, store/engine), a read that
+would take a pooled connection gives up at once (`leave`, store/engine: such a connection
+may wait for the pool or for a lock, which the progress handler cannot stop), and the API then
+answers the request again in a worker thread, discarding the attempt. So a request holds the
+event loop for at most the budget (plus one SQLite progress step).
 
 This module has no dependencies: the store (SQLite's progress handler), the service
 (deadline checks) and the API (the attempt) all read the same context variable.
@@ -56,6 +58,19 @@ def spent() -> bool:
     handler returns this (a true value interrupts the running statement)."""
     current = _BUDGET.get()
     return current is not None and current.spent
+
+
+class Left(Exception):
+    """An attempt gave up before its budget was spent (it would have waited)."""
+
+
+def leave(reason: str) -> None:
+    """Within an attempt: give it up (it counts as spent) by raising Left; outside one:
+    nothing."""
+    current = _BUDGET.get()
+    if current is not None:
+        current.passed = True
+        raise Left(reason)
 
 
 def left() -> float | None:

@@ -56,3 +56,22 @@ def test_sqlite_statements_stop_when_the_budget_is_spent(tmp_path: Path) -> None
     # the connection stays usable, and outside an attempt nothing is interrupted
     assert conn.execute("SELECT 40 + 2").fetchone() == (42,)
     conn.close()
+
+
+def test_an_attempt_never_takes_a_pooled_connection(tmp_path: Path) -> None:
+    """A pooled connection may wait (for the pool, for a lock): within an attempt taking one
+    gives the attempt up, and the connection goes back to the pool unused."""
+    from sqlalchemy import text
+
+    from termserver.store.engine import open_engine
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'y.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+    with budget.within(10.0) as attempt, pytest.raises(budget.Left):
+        engine.connect()
+    assert attempt.spent
+    with engine.connect() as conn:  # outside an attempt, as before; nothing was kept out
+        assert conn.execute(text("SELECT 2")).scalar() == 2
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    engine.dispose()

@@ -6,9 +6,10 @@ asks for can cost far more (a regex filter, a huge expansion). `on_loop_first` r
 answer on the event loop under a budget of INLINE_BUDGET seconds (termserver.budget: the
 deadline checks raise and SQLite's progress handler interrupts the running statement once it
 is spent) and, when the budget runs out, drops what the attempt produced (its answer or its
-error) and answers again in a worker thread. So no request holds the event loop for longer
-than the budget. On PostgreSQL (reads wait on the network) it goes to a thread at once, as it
-does when the connection pool has no idle connection (the loop must never wait for one).
+error) and answers again in a worker thread. An attempt reads only through its thread's own
+autocommit connection: one that would take a pooled connection (which may wait for the pool
+or a lock) gives up at once (store/engine). So no request holds the event loop for longer
+than the budget. On PostgreSQL (reads wait on the network) it goes to a thread at once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from starlette.concurrency import run_in_threadpool
 
 from termserver import budget
 from termserver.store import Store
-from termserver.store.engine import pool_has_room
 
 T = TypeVar("T")
 
@@ -33,7 +33,7 @@ def attempt(store: Store, answer: Callable[[], T]) -> list[T]:
     """[`answer()`] when it finished on this thread within INLINE_BUDGET; [] when it was
     not tried (PostgreSQL, pool busy) or its budget ran out. An error raised within the
     budget is raised."""
-    if not (store.inline_reads and pool_has_room(store.engine)):
+    if not store.inline_reads:
         return []
     with budget.within(INLINE_BUDGET) as tried:
         try:

@@ -75,11 +75,24 @@ class EntryBuilder:
         self.supplements = supplements
         self.property_defs: dict[str, str] = {}  # property code → uri, as used
         self._designation_filter = _designation_filter(request.designations)
+        #: entries are code, display, flags and a status worth noting: no language to choose
+        #: a display by, no designations or properties asked for (most pages)
+        self._plain = languages is None and not request.include_designations and \
+            not request.properties
 
     def build(self, view: CodeSystemView, detail: ConceptDetail,
               ref: ConceptReference | None = None) -> ExpansionEntry:
         deadline.check()  # a big expansion stops at the request's deadline (or budget) here
         code = detail.concept.code
+        if self._plain and ref is None and detail.concept.display is not None and \
+                view.concept_json(code) is None and \
+                not any(s.target == view.url for s in self.supplements):
+            # what the general path below builds then, without its empty layers
+            return ExpansionEntry(
+                system=view.url, version=view.version, code=code,
+                display=detail.concept.display, inactive=detail.concept.inactive,
+                abstract=view.not_selectable(detail),
+                properties=tuple(self._status(view, detail, code)))
         supplements = [(s.view, s.lookup(code)) for s in self.supplements
                        if s.target == view.url]
         cs_json = view.concept_json(code) or {}
@@ -152,14 +165,7 @@ class EntryBuilder:
                     supplements: list[tuple[CodeSystemView, ConceptDetail | None]],
                     layers: list[Layer]) -> list[ConceptProperty]:
         code = detail.concept.code
-        out: list[ConceptProperty] = []
-        status = next((p.value for p in detail.properties if p.property == "status"), None)
-        if status is None:
-            status = extension_value((view.concept_json(code) or {}).get("extension") or (),
-                                     STANDARDS_STATUS)
-        if status is not None and status != "active":  # only a status worth noting
-            out.append(self._use(code, "status", str(status), "code",
-                                 CONCEPT_PROPERTIES + "status"))
+        out = self._status(view, detail, code)
         for name, uri, vs_url, cs_url in EXTENSION_PROPERTIES:
             value = None
             for exts, from_vs in layers:
@@ -184,6 +190,17 @@ class EntryBuilder:
                         defined = sview.property_uris.get(name) or view.property_uris.get(name)
                         out.append(self._use(code, name, p.value, p.type, defined, p))
         return out
+
+    def _status(self, view: CodeSystemView, detail: ConceptDetail, code: str
+                ) -> list[ConceptProperty]:
+        """The `status` property, when it is worth noting (not active)."""
+        status = next((p.value for p in detail.properties if p.property == "status"), None)
+        if status is None:
+            status = extension_value((view.concept_json(code) or {}).get("extension") or (),
+                                     STANDARDS_STATUS)
+        if status is None or status == "active":
+            return []
+        return [self._use(code, "status", str(status), "code", CONCEPT_PROPERTIES + "status")]
 
     def _use(self, code: str, name: str, value: str, kind: PropertyType, uri: str | None,
              source: ConceptProperty | None = None) -> ConceptProperty:

@@ -54,6 +54,7 @@ def open_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False},
                                pool_size=8, max_overflow=8)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkout", _not_in_an_attempt)
         return engine
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
@@ -109,11 +110,11 @@ def pool_status(engine: Engine) -> dict[str, int]:
 PROGRESS_STEPS = 10_000
 
 
-def pool_has_room(engine: Engine) -> bool:
-    """Whether a connection can be checked out without waiting (fewer than the pool's size
-    are out): work on the event loop must never wait for the pool."""
-    pool = engine.pool
-    return not isinstance(pool, QueuePool) or pool.checkedout() < pool.size()
+def _not_in_an_attempt(_dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """An attempt on the event loop (termserver.budget) reads only on its thread's own
+    autocommit connection (Store._hot_query): a pooled connection may wait for the pool or
+    for a lock, so taking one gives the attempt up (the connection goes back unused)."""
+    budget.leave("a pooled connection")
 
 
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
