@@ -33,6 +33,7 @@ from sqlalchemy import Connection
 from termserver.store import expand_subtree as subtree
 from termserver.store import search_ancestors as ancestors
 from termserver.store import search_bands as bands
+from termserver.store import search_codes
 from termserver.store.page_reads import paramstyled as _m
 from termserver.store.page_reads import query as _query
 from termserver.store.pages import Selection, where_sql
@@ -284,8 +285,10 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
     ccond, ccparams = where_sql(sel, "c.code", sqlite)
     cactive = " AND NOT c.inactive" if sel.active_only else ""
     active = " AND t.inactive = 0" if sel.active_only else ""
-    variants = list(dict.fromkeys((code, code.upper()))) if code is not None else []
-    exact, begun = _codes(store, sel, variants, page.need + 1, (cactive, ccond, ccparams))
+    variants = list(dict.fromkeys((code, code.upper()))) if code is not None and \
+        search_codes.may_be_code(store, sel.cs_pk, code) else []
+    exact, begun = search_codes.read(store, sel, variants, page.need + 1,
+                                     (cactive, ccond, ccparams))
     page.add(exact)  # the code itself
     term = _term(sel.cs_pk)
     plan = ancestors.plan(store, sel)
@@ -339,30 +342,6 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
                          (cactive, ccond, ccparams),
                          total_cap or max(TOTAL_ROWS, TOTAL_FACTOR * (offset + limit)), token,
                          words_of)
-
-
-def _codes(store: Store, sel: Selection, variants: list[str], need: int,
-           codes: tuple[str, str, list[Any]]) -> tuple[list[Any], list[Any]]:
-    """(rows of the codes equal to a variant, rows of up to `need` codes each variant
-    begins, in code order), in one query: each arm is read in its order, arm after arm."""
-    if not variants:
-        return [], []
-    cactive, ccond, ccparams = codes
-    arms: list[str] = []
-    params: list[Any] = []
-    for i, variant in enumerate(variants):
-        arms.append(f"SELECT {i} AS arm, c.code FROM concept c WHERE c.cs_pk = ? AND "
-                    f"c.code = ?{cactive}{ccond}")
-        params += [sel.cs_pk, variant, *ccparams]
-    for i, variant in enumerate(variants):
-        arms.append(f"SELECT * FROM (SELECT {len(variants) + i} AS arm, c.code FROM concept c "
-                    f"WHERE c.cs_pk = ? AND c.code > ? AND c.code < ?{cactive}{ccond} ORDER BY "
-                    f"c.code LIMIT ?) b{i}")
-        params += [sel.cs_pk, variant, variant + "\U0010ffff", *ccparams, need]
-    rows = _query(store, _m(store.dialect == "sqlite", " UNION ALL ".join(arms)), tuple(params))
-    ordered = sorted(rows, key=lambda r: int(r[0]))  # stable: each arm keeps its order
-    return ([r for r in ordered if int(r[0]) < len(variants)],
-            [r for r in ordered if int(r[0]) >= len(variants)])
 
 
 #: Texts counted at most for `total` (or TOTAL_FACTOR times the rows the page needs, if
