@@ -28,6 +28,7 @@ from rapidfuzz import fuzz
 from mappings.axisfit import axes_fit
 from mappings.calibration import Conservative
 from mappings.calibration_fit import FITTED
+from mappings.diversity import with_variants
 from mappings.glossary import GLOSSARY, glossary_words
 from mappings.hints import (
     PROPERTY_WORDS,
@@ -541,6 +542,7 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
     q_full = " ".join(dict.fromkeys(t for a in groups for t in a))
     q_english = english_query(index, groups)
     scored: list[tuple[float, int, str]] = []
+    named: set[int] = set()  # candidates whose COMPONENT the name names in full
     for i in cand.tolist():
         term = index.terms[i]
         lex, best_j = 0.0, 0
@@ -557,6 +559,8 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
         else:
             comp_cov = lex
         score = W["text"] * (W["cov"] * cov + W["lex"] * lex + W["comp"] * comp_cov)
+        if comp_cov >= 0.99:
+            named.add(i)
         component = next((t for t, label in term.texts if label == "COMPONENT"), "")
         reasons = [f"{cov:.0%} of the name's words found",
                    (f"component {component} " if component else "component ")
@@ -576,6 +580,7 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
     if not hint.methods:
         scored = prefer_plain_count(scored, variant)
     scored.sort(key=lambda x: (-x[0], x[1]))
+    scored = with_variants(scored, variant, hint, named)
     if not hint.unit:  # no unit decided the property: show both forms it leaves open
         scored = with_counterpart(scored, variant, limit)
     top = scored[:max(limit, 2)]
