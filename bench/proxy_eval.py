@@ -44,15 +44,14 @@ from collections import defaultdict
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE))  # mapping_eval, which puts the project root on the path too
 
-from mapping_eval import LAB_ORDERS, SHARED, load_terms  # noqa: E402
-
-from mappings.suggest import (  # noqa: E402
+from mapping_eval import (  # noqa: E402  (its names of mappings.suggest, as it uses them)
+    LAB_ORDERS,
+    SHARED,
     TargetIndex,
     TargetTerm,
+    load_terms,
     read_lab_orders,
     suggest,
     with_lab_orders,

@@ -97,3 +97,25 @@ def current(store: Store) -> Runner | None:
 def query(store: Store, sql: str, params: tuple[Any, ...]) -> list[Any]:
     """Rows of one read: on the connection of the enclosing `one_connection`, if any."""
     return store._hot_query(sql, params)  # which joins the enclosing one_connection
+
+
+#: Facts kept per store by `pk_fact` at most (then forgotten and read again).
+FACTS_MAX = 10_000
+
+
+def pk_fact(store: Store, facts: weakref.WeakKeyDictionary[Store, dict[int, bool]],
+            lock: threading.Lock, cs_pk: int, sql: str) -> bool:
+    """Whether `sql` (one `?`, the code system pk) finds a row, read once per store and pk and
+    kept in `facts` (under `lock`): for what never changes for a pk (its concepts, its
+    hierarchy; a new load is a new pk)."""
+    with lock:
+        found = facts.setdefault(store, {}).get(cs_pk)
+    if found is not None:
+        return found
+    found = bool(query(store, paramstyled(store.dialect == "sqlite", sql), (cs_pk,)))
+    with lock:
+        cache = facts.setdefault(store, {})
+        if len(cache) > FACTS_MAX:
+            cache.clear()
+        cache[cs_pk] = found
+    return found

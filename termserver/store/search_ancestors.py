@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
-from termserver.store.page_reads import query as _query
+from termserver.store.page_reads import pk_fact
 from termserver.store.pages import Cond, Selection
 
 if TYPE_CHECKING:
@@ -113,16 +113,5 @@ def plan(store: Store, sel: Selection) -> Plan | None:
 def _has_tokens(store: Store, cs_pk: int) -> bool:
     """Whether the index of `cs_pk` was built with tokens: the code system has a hierarchy
     (cached: a pk's hierarchy never changes; the caller checked the index is current)."""
-    with _LOCK:
-        found = _HAS.setdefault(store, {}).get(cs_pk)
-    if found is not None:
-        return found
-    sql = "SELECT 1 FROM concept_ancestor WHERE cs_pk = ? LIMIT 1"
-    has = bool(_query(store, sql if store.dialect == "sqlite" else sql.replace("?", "%s"),
-                      (cs_pk,)))
-    with _LOCK:
-        cache = _HAS.setdefault(store, {})
-        if len(cache) > 10_000:
-            cache.clear()
-        cache[cs_pk] = has
-    return has
+    return pk_fact(store, _HAS, _LOCK, cs_pk,
+                   "SELECT 1 FROM concept_ancestor WHERE cs_pk = ? LIMIT 1")

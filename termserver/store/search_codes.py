@@ -15,6 +15,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from termserver.store.page_reads import paramstyled as _m
+from termserver.store.page_reads import pk_fact
 from termserver.store.page_reads import query as _query
 from termserver.store.pages import Selection
 
@@ -38,18 +39,8 @@ def may_be_code(store: Store, cs_pk: int, query: str) -> bool:
 def _codes_have_letters(store: Store, cs_pk: int) -> bool:
     """Whether any code of `cs_pk` holds a letter (read once per pk: one scan of its codes,
     stopped at the first)."""
-    with _LOCK:
-        found = _LETTERS.setdefault(store, {}).get(cs_pk)
-    if found is not None:
-        return found
-    sql = "SELECT 1 FROM concept WHERE cs_pk = ? AND LOWER(code) <> UPPER(code) LIMIT 1"
-    found = bool(_query(store, _m(store.dialect == "sqlite", sql), (cs_pk,)))
-    with _LOCK:
-        cache = _LETTERS.setdefault(store, {})
-        if len(cache) > 10_000:
-            cache.clear()
-        cache[cs_pk] = found
-    return found
+    return pk_fact(store, _LETTERS, _LOCK, cs_pk,
+                   "SELECT 1 FROM concept WHERE cs_pk = ? AND LOWER(code) <> UPPER(code) LIMIT 1")
 
 
 def read(store: Store, sel: Selection, variants: list[str], need: int,
