@@ -60,17 +60,17 @@ def spent() -> bool:
     return current is not None and current.spent
 
 
-class Left(Exception):
+class Abandoned(Exception):
     """An attempt gave up before its budget was spent (it would have waited)."""
 
 
 def leave(reason: str) -> None:
-    """Within an attempt: give it up (it counts as spent) by raising Left; outside one:
+    """Within an attempt: give it up (it counts as spent) by raising Abandoned; outside one:
     nothing."""
     current = _BUDGET.get()
     if current is not None:
         current.passed = True
-        raise Left(reason)
+        raise Abandoned(reason)
 
 
 def left() -> float | None:

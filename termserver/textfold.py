@@ -105,6 +105,13 @@ def tier(query: Query, folded_text: str) -> int | None:
     return WHOLE if all(q in have for q in query.words) else PREFIX
 
 
+def has_case(code: str) -> bool:
+    """Whether `code` holds a character that has case (a letter): else a case-insensitive
+    match is the exact one, and it is no code (nor the beginning of one) of a code system
+    none of whose codes has one."""
+    return code.lower() != code.upper()
+
+
 def code_query(query: str) -> str | None:
     """The query as a code (exact or prefix match), or None when it cannot be one."""
     text = query.strip()

@@ -68,7 +68,7 @@ def test_an_attempt_never_takes_a_pooled_connection(tmp_path: Path) -> None:
     engine = open_engine(f"sqlite:///{tmp_path / 'y.db'}")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT 1")).scalar() == 1
-    with budget.within(10.0) as attempt, pytest.raises(budget.Left):
+    with budget.within(10.0) as attempt, pytest.raises(budget.Abandoned):
         engine.connect()
     assert attempt.spent
     with engine.connect() as conn:  # outside an attempt, as before; nothing was kept out

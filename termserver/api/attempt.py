@@ -31,8 +31,8 @@ INLINE_BUDGET = 0.004
 
 def attempt(store: Store, answer: Callable[[], T]) -> list[T]:
     """[`answer()`] when it finished on this thread within INLINE_BUDGET; [] when it was
-    not tried (PostgreSQL, pool busy) or its budget ran out. An error raised within the
-    budget is raised."""
+    not tried (PostgreSQL) or gave up (its budget ran out, or it would have taken a pooled
+    connection). An error raised within the budget is raised."""
     if not store.inline_reads:
         return []
     with budget.within(INLINE_BUDGET) as tried:

@@ -9,9 +9,9 @@ identical); everything else, and every POST, goes on to the FastAPI app.
 It also starts every request's deadline (TERMSERVER_REQUEST_TIMEOUT, service/deadline): a
 context variable, so it reaches the worker threads that sync handlers and
 `run_in_threadpool` run in. On SQLite the single indexed reads run on the event loop; a
-ValueSet $validate-code (whose value set may hold regex or ECL filters) always goes to a
-worker thread, so it cannot hold up other requests: there, and for GET $expand, it is
-first tried on the event loop within a budget (api/attempt.py), then in a worker thread.
+ValueSet $validate-code (whose value set may hold regex or ECL filters) and a GET $expand are
+tried on the event loop within a budget, then answered in a worker thread (api/attempt.py), so
+neither can hold up other requests for longer than the budget.
 """
 
 from __future__ import annotations
@@ -104,7 +104,6 @@ class FastPath:
         except Exception as exc:  # noqa: BLE001 - every failure leaves as an OperationOutcome
             response = unexpected_error_response(exc)
         await response(scope, receive, send)
-
 
 
 async def answer_query(scope: Scope, receive: Receive, send: Send,

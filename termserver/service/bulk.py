@@ -33,16 +33,13 @@ from termserver.model import (
 from termserver.service import translate as tr
 from termserver.service.context import TxContext
 from termserver.service.lookup import lookup
-from termserver.service.provider import (
-    CodeSystemProvider,
-    StoredCodeSystemProvider,
-    has_case,
-)
+from termserver.service.provider import CodeSystemProvider, StoredCodeSystemProvider
 from termserver.service.validate import validate_code
 from termserver.store import Store
 from termserver.store.bulk import codes_folded, concept_maps_present, map_rows_many, rows_by_code
 from termserver.store.bulk import terminology_stamp as terminology_stamp_of
 from termserver.store.pages import details
+from termserver.textfold import has_case
 
 log = logging.getLogger(__name__)
 

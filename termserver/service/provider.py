@@ -22,6 +22,7 @@ from termserver.model import (
 )
 from termserver.service import deadline
 from termserver.store import Store
+from termserver.textfold import has_case
 
 
 class CodeSystemProvider(Protocol):
@@ -111,12 +112,6 @@ class MemoryCodeSystem:
     @property
     def status(self) -> str | None:
         return self.info.status
-
-
-def has_case(code: str) -> bool:
-    """Whether `code` holds a character that has case (else a case-insensitive match is
-    the exact one: no scan for it)."""
-    return code.lower() != code.upper()
 
 
 class StoredCodeSystemProvider:

@@ -18,6 +18,7 @@ from termserver.store.page_reads import paramstyled as _m
 from termserver.store.page_reads import pk_fact
 from termserver.store.page_reads import query as _query
 from termserver.store.pages import Selection
+from termserver.textfold import has_case
 
 if TYPE_CHECKING:
     from termserver.store import Store
@@ -26,14 +27,9 @@ _LETTERS: weakref.WeakKeyDictionary[Store, dict[int, bool]] = weakref.WeakKeyDic
 _LOCK = threading.Lock()
 
 
-def has_letters(text: str) -> bool:
-    """Whether `text` holds a letter (a character with case)."""
-    return text.lower() != text.upper()
-
-
 def may_be_code(store: Store, cs_pk: int, query: str) -> bool:
     """False when `query` cannot be a code of `cs_pk` or begin one (see the module's doc)."""
-    return not has_letters(query) or _codes_have_letters(store, cs_pk)
+    return not has_case(query) or _codes_have_letters(store, cs_pk)
 
 
 def _codes_have_letters(store: Store, cs_pk: int) -> bool:
