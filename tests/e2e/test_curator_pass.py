@@ -112,6 +112,7 @@ def test_a_cold_start_says_what_is_being_prepared(page: Any,
     _project(server)
     page.goto(f"{server}/workbench/projects/lab")
     expect(_testid(page, "preparing-index")).to_contain_text("being built")
+    page.locator("#worklist tr.row").first.wait_for()  # "j" moves over rows loaded by then
     page.keyboard.press("j")
     expect(_testid(page, "index-building")).to_be_visible()  # the code's panel says so too
     page.keyboard.press("/")
