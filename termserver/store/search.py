@@ -41,7 +41,6 @@ from termserver.store.search_bands import Source
 from termserver.store.search_vocab import begun as _begun
 from termserver.store.search_vocab import expanded as _expanded
 from termserver.store.search_vocab import frequencies as _frequencies
-from termserver.store.search_vocab import looked_up as _looked_up
 from termserver.store.search_vocab import only_themselves as _only_themselves
 from termserver.store.search_vocab import vocab as _vocab
 from termserver.textfold import DESIGNATION, KEYWORD, KEYWORD_USES, code_query, fold, parse
@@ -308,16 +307,13 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
     page.add(begun)  # codes the query begins
     words_of: dict[str, list[str]] = {}  # the words each prefix begins, read once
     empty = {False: False, True: False}  # tiers (whole words, prefixes) no text can match
-    if qwords and not sqlite and not page.full:  # PostgreSQL reads every prefix's words anyway
+    if qwords and not page.full:  # one read of the words each prefix begins: tiers no text
         words_of = _begun(store, sel.cs_pk, list(dict.fromkeys([*prefixes, *qwords])))
         empty = {False: not all(words_of[w][:1] == [w] for w in qwords),  # a word not indexed
                  True: not all(words_of[p] for p in prefixes)}  # a prefix beginning none
     for words, prefix in ((qwords, False), (prefixes, True)):
         if page.full or not qwords:
             break
-        if prefix and sqlite:  # the prefixes `_only_themselves` (complete tier), `_expanded` test
-            wanted = prefixes if page.complete else _looked_up(prefixes, sqlite)
-            words_of = _begun(store, sel.cs_pk, wanted) if wanted else {}
         if prefix and page.complete and _only_themselves(store, sel.cs_pk, qwords, prefixes,
                                                          words_of):
             break  # every word of the whole-word tier, all read, is all its prefixes begin
@@ -521,6 +517,9 @@ def _total(store: Store, sel: Selection, qwords: list[str], variants: list[str],
     """How many concepts match (None: more than `cap` texts and codes do); `token`: the
     ancestor token standing for the hierarchy condition `text` leaves out."""
     sqlite = store.dialect == "sqlite"
+    freq = _frequencies(store, sel.cs_pk, qwords, True) if qwords else {}
+    if qwords and min(freq.get(w, 0) for w in qwords) > cap:
+        return None  # every word is in more than `cap` texts: counting costs more than a page
     arms: list[str] = []
     params: list[Any] = []
     if qwords:
@@ -530,9 +529,6 @@ def _total(store: Store, sel: Selection, qwords: list[str], variants: list[str],
         active, cond, cparams = text
         arms.append(f"SELECT t.code AS code FROM {source}{active}{cond}")
         params += [*sparams, *cparams]
-    freq = _frequencies(store, sel.cs_pk, qwords, True) if qwords else {}
-    if qwords and min(freq.get(w, 0) for w in qwords) > cap:
-        return None  # every word is in more than `cap` texts: counting costs more than a page
     cactive, ccond, ccparams = codes
     for variant in variants:
         arms.append(f"SELECT c.code AS code FROM concept c WHERE c.cs_pk = ? AND c.code >= ? "
