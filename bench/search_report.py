@@ -167,6 +167,11 @@ def _alloc(res: dict[str, Any]) -> list[str]:
             f"HTTP {a['filtered_status']:.0f}"]
 
 
+def _median_of(w: dict[str, Any]) -> str:
+    runs = w.get("runs", ())
+    return f", median of {len(runs)} restarts" if len(runs) > 1 else ""
+
+
 def _workbench(res: dict[str, Any]) -> list[str]:
     if "workbench" not in res:
         return []
@@ -182,8 +187,11 @@ def _workbench(res: dict[str, Any]) -> list[str]:
             f"* server restart: {w['restart_s']:.1f} s; then the project page (project, "
             "worklist) is opened",
             f"* first suggestion after the restart: **{w['cold_s']:.3f} s** "
-            f"(top: {w['cold_top']})",
+            f"(top: {w['cold_top']}){_median_of(w)}",
             f"* warm suggestions (2 passes over the 8 codes): p50 **{w['warm_p50_s']:.3f} s**, "
             f"max {max(w['warm_s']):.3f} s",
+            *(["* each restart (cold, warm p50): " + ", ".join(
+                f"{c:.3f} / {m:.3f} s" for c, m in w["runs"])] if len(w.get("runs", ())) > 1
+              else []),
             f"* ratio cold / warm p50: **{w['ratio']:.1f}** (goal ≤ {GOAL_WB:g}): {verdict}",
             "* top suggestions: " + ", ".join(f"{c} → {t}" for c, t in w["tops"].items())]
