@@ -187,3 +187,25 @@ def _bulk_shares(server: str) -> dict[str, int]:
                           json={"threshold": threshold, "dry_run": True}).json()
             out[f">={threshold}"] = len(r["accepted"]) + len(r["review"])
     return out
+
+
+def test_a_key_pressed_before_the_worklist_came_is_not_lost(page: Any, server: str) -> None:
+    """j pressed while the worklist is still loading selects the first code once it comes (the
+    worklist's answer is held back until after the key press, so the order is certain)."""
+    from playwright.sync_api import expect
+
+    _project(server)
+    held: list[Any] = []
+    page.route("**/workbench/projects/lab/worklist*", lambda route: held.append(route))
+    page.goto(f"{server}/workbench/projects/lab")
+    page.wait_for_function("() => typeof htmx !== 'undefined'")
+    expect(_testid(page, "detail")).to_contain_text("press j")
+    page.locator("#main").focus()
+    page.keyboard.press("j")
+    while not held:  # the page asked for its worklist: answer it now
+        page.wait_for_timeout(50)
+    for route in held:
+        route.continue_()
+    page.unroute("**/workbench/projects/lab/worklist*")
+    expect(_testid(page, "detail-K")).to_be_visible()
+    expect(page.locator("#worklist tr.row.selected")).to_have_attribute("data-code", "K")

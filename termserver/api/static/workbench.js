@@ -12,6 +12,7 @@
 
   let selected = null; // the source code shown in the detail panel
   let pending = 0; // requests under way (the busy indicator)
+  let queued = null; // a move (j, k, s) pressed before the worklist's rows came: made then
   const ADVANCING = ["accepted", "rejected", "needs-review"];
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -45,6 +46,12 @@
     if (filter && filter.value) return [filter.value];
     const list = document.getElementById("worklist");
     return ((list && list.dataset.open) || "unmapped suggested").split(" ");
+  }
+
+  // the worklist before its first answer came (empty until htmx loads it)
+  function loading() {
+    const list = document.getElementById("worklist");
+    return !!list && !list.firstElementChild;
   }
 
   function rows() {
@@ -136,6 +143,9 @@
       }
     } else if (target.id === "worklist") {
       markSelected();
+      const later = queued;
+      queued = null;
+      if (later && rows().length) later();
     } else if (target.id === "import-result") {
       // offer the imported list as the new project's source
       const result = target.querySelector("[data-url]");
@@ -157,12 +167,13 @@
 
   function move(step) {
     const all = rows();
-    if (!all.length) return;
+    if (!all.length) { if (loading()) queued = function () { move(step); }; return; }
     const at = all.findIndex((r) => r.dataset.code === selected);
     show(all[Math.min(Math.max(at < 0 ? 0 : at + step, 0), all.length - 1)]);
   }
 
   function skip() {
+    if (!rows().length) { if (loading()) queued = skip; return; }
     show(nextOpen(selected) || (selected ? null : rows()[0]));
   }
 
