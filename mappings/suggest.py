@@ -41,6 +41,7 @@ from mappings.hints import (
 from mappings.lexicon import Lexicon, derive, pairs_from_texts
 from mappings.normalize import ABBREVIATIONS, base_tokens, query_tokens, skeleton, spelling
 from mappings.variants import (
+    analyte_part,
     plain_components,
     prefer_first_made,
     prefer_plain_count,
@@ -257,7 +258,7 @@ class TargetIndex:
                 norms.append(" ".join(toks))
             self._norm.append(tuple(norms))
             component = next((t for t, label in term.texts if label == "COMPONENT"), "")
-            self._component.append(frozenset(base_tokens(without_per_hundred(component))))
+            self._component.append(frozenset(base_tokens(analyte_part(component))))
             self._component_text.append(component)
         n = max(len(self.terms), 1)
         # shorter terms first among equal coverage: fewer tokens in the display
@@ -483,6 +484,9 @@ def _coverage(index: TargetIndex, groups: list[list[str]]
         weight = 0.0
         hits: list[tuple[str, float]] = []
         cap = translated_idf(index, alts[0])
+        # an abbreviation's expansion is a synonym: it names the analyte as fully ("ptt":
+        # aPTT), though its words are more common than the short form
+        same = frozenset(ABBREVIATIONS.get(alts[0], "").split())
         for a, alt in enumerate(alts):
             for cand, sim in index.close_tokens(alt):
                 idf = index.idf(cand)
@@ -491,8 +495,8 @@ def _coverage(index: TargetIndex, groups: list[list[str]]
                     # word no more than its English translation (translated_idf)
                     weight = min(idf, cap) if cap else idf
                 hits.append((cand, sim))
-                np.maximum.at(best, index._post[cand],
-                              np.float32(min(idf, weight or idf) * sim))
+                w = weight if a and weight and alt in same else min(idf, weight or idf)
+                np.maximum.at(best, index._post[cand], np.float32(w * sim))
         if weight == 0.0:  # an unknown token still counts against every term
             weight = max([index.idf(h) for h, _ in hits] or [index.idf(alts[0])])
         if alts[0] in index._implied:  # "total": named by every plain COMPONENT

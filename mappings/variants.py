@@ -19,6 +19,11 @@ Two rules, both learnt from LOINC's own data, not from any evaluation set:
 * **Per-hundred bases are the property.** "Blasts/100 leukocytes" is LOINC's number fraction
   of blasts; the base "100 leukocytes" is not an analyte word a local name would carry, so
   it counts neither for nor against the match of the analyte (`without_per_hundred`).
+* **The total a fraction is taken of is the property.** "Carboxyhemoglobin/Hemoglobin.total",
+  "Creatine kinase.MB/Creatine kinase.total": LOINC names a part's share of its total so; a
+  local name ("Carboxyhemoglobin", "CK-MB rel.") names the part only, so a denominator
+  "<B>.total" whose words the numerator already holds counts neither for nor against the
+  match of the analyte (`analyte_part`).
 * **Words LOINC leaves implied.** Some words of local names appear in LOINC's COMPONENTs
   almost only in ratios, mostly as the denominator: "total" ("Calcium.ionized/Calcium.total") —
   LOINC names a total as the plain analyte ("Calcium", "Cholesterol", "Protein"). Matched as
@@ -34,7 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from mappings.normalize import base_tokens
 
-__all__ = ["COUNTERPARTS", "KIN", "MARGIN", "loinc_number", "plain_components",
+__all__ = ["COUNTERPARTS", "KIN", "MARGIN", "analyte_part", "loinc_number", "plain_components",
            "prefer_first_made", "prefer_plain_count", "ratio_words", "with_counterpart",
            "without_per_hundred"]
 
@@ -49,6 +54,8 @@ STEP = 0.001
 _LOINC = re.compile(r"^(\d+)-\d$")
 # "/100 leukocytes", "/100 WBC", "/100 Leukozyten": the base of a number fraction
 _PER_HUNDRED = re.compile(r"/\s*100\s+[^\s/\[\]]+")
+# "Creatine kinase.MB/Creatine kinase.total": a part's share of its total
+_OF_TOTAL = re.compile(r"^([^/]+)/([^/]+)\.total$", re.IGNORECASE)
 
 
 def without_per_hundred(text: str) -> str:
@@ -56,6 +63,19 @@ def without_per_hundred(text: str) -> str:
     "Blasts in Blood"): LOINC writes a number fraction (NFr) so, the property says it, and a
     local name ("Blasts", "Blasten %") does not name the base."""
     return _PER_HUNDRED.sub(" ", text)
+
+
+def analyte_part(component: str) -> str:
+    """The words of a COMPONENT that name the analyte: without a per-hundred base, and a
+    share of a total ("A/B.total", each word of B within A's words: "Carboxyhemoglobin/
+    Hemoglobin.total" → "Carboxyhemoglobin") as its part A."""
+    component = without_per_hundred(component)
+    m = _OF_TOTAL.match(component.strip())
+    if m:
+        part, whole = base_tokens(m.group(1)), base_tokens(m.group(2))
+        if whole and all(any(w in p for p in part) for w in whole):
+            return m.group(1)
+    return component
 
 
 def loinc_number(code: str) -> int | None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mappings.hints import axes, category_hint
+from mappings.lexicon import Lexicon
 from mappings.normalize import fold, normalize, tokens
 from mappings.suggest import (
     TargetIndex,
@@ -299,7 +300,7 @@ def test_a_name_that_is_only_a_specimen_word_names_the_analyte() -> None:
     the SYSTEM; 'Blood' measured in urine is blood in urine."""
     plasma = axes("Plasma", specimen="Ascites", category="Hematology")
     assert "Periton fld" in plasma.systems and not plasma.system_from_text
-    assert axes("Blood", specimen="Urine").systems == {"Urine": 1.0}
+    assert axes("Blood", specimen="Urine").systems == {"Urine": 1.0, "Urine sed": 0.6}
     assert axes("Plasma").system_from_text  # no specimen given: the word says it
 
 
@@ -312,3 +313,24 @@ def test_a_24_hour_collection_without_a_unit_is_an_amount_per_day() -> None:
     hint = axes("24 hr Calcium", specimen="Urine")
     assert hint.timed and hint.properties == {"MRat", "SRat"}
     assert axes("24 hr Calcium", unit="mmol/l", specimen="Urine").properties == {"SCnc"}
+
+
+def test_a_urine_specimen_fits_its_sediment() -> None:
+    assert specimen_hint("Urine") == {"Urine": 1.0, "Urine sed": 0.6}
+    assert specimen_hint("Erythrozyten /U")["Urine"] == 1.0
+
+
+def test_an_abbreviation_finds_its_expansion_as_fully_as_itself() -> None:
+    """"PTT" is rarer in LOINC's names than "aPTT": its expansion still names the test."""
+    def term(code: str, display: str, component: str) -> TargetTerm:
+        return TargetTerm(code, display, ((display, "display"), (component, "COMPONENT")),
+                          {"SYSTEM": "PPP", "PROPERTY": "Time", "SCALE_TYP": "Qn"})
+
+    terms = [term("14979-9", "aPTT in Platelet poor plasma by Coagulation assay",
+                  "Coagulation surface induced"),
+             term("50391-2", "PTT circulating inhibitor [Presence] in Platelet poor plasma",
+                  "Coagulation surface induced circulating inhibitor")]
+    terms += [term(f"9{i}", f"aPTT {w}", "Coagulation surface induced")
+              for i, w in enumerate(("lupus sensitive", "post heparin", "factor sensitive"))]
+    got = suggest(TargetIndex(terms, lexicon=Lexicon()), "PTT")
+    assert got[0].code != "50391-2" and got[0].display.startswith("aPTT")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from mappings.hints import axes
-from mappings.suggest import TargetIndex, TargetTerm
+from mappings.suggest import TargetIndex, TargetTerm, suggest
 from mappings.variants import (
+    analyte_part,
     loinc_number,
     plain_components,
     prefer_first_made,
@@ -171,3 +172,22 @@ def test_a_count_without_a_method_is_the_method_less_term() -> None:
     assert "method-less" in out[0][2]
     far = [(0.95, 0, ""), (0.85, 1, "")]
     assert prefer_plain_count(far, _lookup(terms)) == far
+
+
+def test_a_share_of_a_total_names_its_part() -> None:
+    assert analyte_part("Carboxyhemoglobin/Hemoglobin.total") == "Carboxyhemoglobin"
+    assert analyte_part("Creatine kinase.MB/Creatine kinase.total") == "Creatine kinase.MB"
+    assert analyte_part("Blasts/100 leukocytes").strip() == "Blasts"
+    # a ratio of two analytes, or a total of another analyte, stays whole
+    assert analyte_part("Albumin/Creatinine") == "Albumin/Creatinine"
+    assert analyte_part("Iron/Iron binding capacity.total") == \
+        "Iron/Iron binding capacity.total"
+
+
+def test_a_fraction_of_the_total_ties_with_the_concentration_of_its_part() -> None:
+    terms = [_term("31157-1", "Carboxyhemoglobin [Mass/volume] in Blood", "MCnc", "Bld"),
+             _term("20563-3", "Carboxyhemoglobin/Hemoglobin.total in Blood", "MFr", "Bld",
+                   component="Carboxyhemoglobin/Hemoglobin.total")]
+    index = TargetIndex(terms)
+    got = {s.code: s for s in suggest(index, "Carboxyhemoglobin", specimen="Blood")}
+    assert "component Carboxyhemoglobin/Hemoglobin.total named in full" in got["20563-3"].why
