@@ -307,7 +307,7 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
     page.add(begun)  # codes the query begins
     words_of: dict[str, list[str]] = {}  # the words each prefix begins, read once
     empty = {False: False, True: False}  # tiers (whole words, prefixes) no text can match
-    if qwords and not page.full:  # one read of the words each prefix begins: tiers no text
+    if qwords and not page.full:  # also of each query word: which tiers no text can match
         words_of = _begun(store, sel.cs_pk, list(dict.fromkeys([*prefixes, *qwords])))
         empty = {False: not all(words_of[w][:1] == [w] for w in qwords),  # a word not indexed
                  True: not all(words_of[p] for p in prefixes)}  # a prefix beginning none

@@ -145,7 +145,7 @@
       markSelected();
       const later = queued;
       queued = null;
-      if (later && rows().length) later();
+      if (later) later(); // with no rows it is dropped: the list is no longer loading
     } else if (target.id === "import-result") {
       // offer the imported list as the new project's source
       const result = target.querySelector("[data-url]");
