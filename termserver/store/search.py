@@ -33,6 +33,7 @@ from sqlalchemy import Connection
 from termserver.store import expand_subtree as subtree
 from termserver.store import search_ancestors as ancestors
 from termserver.store import search_bands as bands
+from termserver.store import search_bitsets as bitsets
 from termserver.store import search_codes
 from termserver.store.page_reads import paramstyled as _m
 from termserver.store.page_reads import query as _query
@@ -300,7 +301,13 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
         if not sqlite:  # the exact texts test the token in their own tsvector (no probe)
             exact_cond = cond + " AND t.tsv @@ CAST(? AS tsquery)"
             exact_params = [*cparams, f"'{plan.token}'"]
-    if qwords:  # the exact text: a display or designation, not a keyword (textfold)
+    # SQLite: the exact texts below the token's concept by its kept bitset, not a closure
+    # probe per text (PostgreSQL tests the token in each text's own tsvector)
+    by_bits = bitsets.exact(store, sel.cs_pk, token, parsed.text, f" AND t.kind <> {KEYWORD}"
+                            f"{active}{cond}", cparams) if qwords and token and sqlite else None
+    if by_bits is not None:
+        page.add(by_bits)
+    elif qwords:  # the exact text: a display or designation, not a keyword (textfold)
         page.add(_stream(store, (f"SELECT t.id, t.code FROM {term} t WHERE t.norm = ? AND "
                                  f"t.kind <> {KEYWORD}{active}{exact_cond}"),
                          [parsed.text, *exact_params], page))
@@ -327,6 +334,11 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
             continue
         if not token and subtree.drives(store, sel, words, prefix, page.need):
             page.add(subtree.rows(store, sel, words, prefix, active))
+            continue
+        kept = bitsets.answer(store, sel.cs_pk, words, prefix, token, subtree.share(
+            store, sel), words_of, page, (active, cond, list(cparams))) if token else None
+        if kept is not None:  # a sparse intersection of dense clauses, from kept bitsets
+            page.add(kept)
             continue
         src = _source(store, sel.cs_pk, words, prefix, page.need, subtree.share(store, sel),
                       token, words_of)
