@@ -53,6 +53,8 @@ CACHE_BYTES = 64 << 20
 _MARGIN = 5
 #: Texts read by id in one statement, at most.
 CHUNK = 1_000
+#: Words of 64 texts ANDed first when looking for a page's texts (then four times as many).
+WINDOW = 512
 
 
 class Wanting(Protocol):
@@ -157,27 +159,27 @@ def _keep(state: _Kept, key: tuple[int, int, str], bits: Bits) -> None:
             state.size -= old.nbytes
 
 
-def both(bits: list[Bits]) -> Bits:
-    """The bits set in every bitset."""
-    out = bits[0]
-    for more in bits[1:]:
-        out = out & more
-    return out
-
-
-def first(bits: Bits, words: npt.NDArray[np.intp], after: int, want: int
-          ) -> tuple[list[int], bool]:
-    """The first `want` ids after `after` set in `bits` (whose nonzero words are `words`),
-    in order, and whether they are all there are."""
-    at = int(np.searchsorted(words, (after + 1) >> 6))
-    take = words[at:at + want + 1]  # each holds an id; the first may hold only ids <= after
-    if not len(take):
-        return [], True
-    flags = np.unpackbits(bits[take].view(np.uint8), bitorder="little").reshape(-1, 64)
-    row, col = np.nonzero(flags)
-    ids = take[row] * 64 + col
-    ids = ids[ids > after]
-    return ids[:want].tolist(), at + len(take) == len(words) and len(ids) <= want
+def first(bits: list[Bits], after: int, want: int) -> tuple[list[int], bool]:
+    """The first `want` ids after `after` set in every bitset, in order, and whether fewer
+    were left (then they are all there are). ANDs a window of words at a time, growing, so a
+    page of frequent matches reads a few hundred words, not all."""
+    size = len(bits[0])
+    start = (after + 1) >> 6
+    window = WINDOW
+    out: list[int] = []
+    while start < size and len(out) < want:
+        end = min(size, start + window)
+        part = bits[0][start:end]
+        for more in bits[1:]:
+            part = part & more[start:end]
+        words = np.flatnonzero(part)
+        if len(words):
+            flags = np.unpackbits(part[words].view(np.uint8), bitorder="little")
+            row, col = np.nonzero(flags.reshape(-1, 64))
+            ids = (words[row] + start) * 64 + col
+            out += ids[ids > after][:want - len(out)].tolist()
+        start, window = end, window * 4
+    return out, len(out) < want
 
 
 def rows(store: Store, term: str, bits: list[Bits], page: Wanting,
@@ -185,14 +187,12 @@ def rows(store: Store, term: str, bits: list[Bits], page: Wanting,
     """Rows (id, code) of the texts set in every bitset that meet the conditions `rest`
     (active, SQL on `t`, params), in id order while the page wants more."""
     active, cond, cparams = rest
-    set_ = both(bits)
-    words = np.flatnonzero(set_)
     after = 0
     page.complete = False
     while not page.full:
         # twice the codes still wanted (a concept may match by several texts), in chunks
         want = min(2 * (page.need - len(page.codes)) + _MARGIN, CHUNK)
-        ids, done = first(set_, words, after, want)
+        ids, done = first(bits, after, want)
         if ids:
             yield from _by_id(store, term, ids, f"{active}{cond}", cparams)
             after = ids[-1]

@@ -32,20 +32,23 @@ def _bits(ids: list[int], texts: int) -> search_bitsets.Bits:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_first_gives_the_ids_set_in_every_bitset_in_order(seed: int) -> None:
+def test_first_gives_the_ids_set_in_every_bitset_in_order(seed: int,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
     rng = np.random.default_rng(seed)
     texts = int(rng.integers(1, 5_000))
     sets = [set(rng.choice(np.arange(1, texts + 1), size=int(rng.integers(0, texts)) + 1,
                            replace=False).tolist()) for _ in range(int(rng.integers(1, 4)))]
     both = sorted(set.intersection(*sets))
-    bits = search_bitsets.both([_bits(sorted(s), texts) for s in sets])
-    words = np.flatnonzero(bits)
+    bits = [_bits(sorted(s), texts) for s in sets]
     for after in [0, *both[:3], *(both[-2:] if both else []), texts]:
         for want in (1, 3, 25):
-            ids, done = search_bitsets.first(bits, words, after, want)
-            later = [i for i in both if i > after]
-            assert ids == later[:want]
-            assert done == (len(later) <= want)
+            for window in (1, 512):  # windows of one word, growing; or the default
+                monkeypatch.setattr(search_bitsets, "WINDOW", window)
+                ids, done = search_bitsets.first(bits, after, want)
+                later = [i for i in both if i > after]
+                assert ids == later[:want]
+                assert done == (len(later) < want)
 
 
 def test_work_is_large_only_for_sparse_intersections_of_long_lists() -> None:
