@@ -336,7 +336,8 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
             page.add(subtree.rows(store, sel, words, prefix, active))
             continue
         kept = bitsets.answer(store, sel.cs_pk, words, prefix, token, subtree.share(
-            store, sel), words_of, page, (active, cond, list(cparams))) if token else None
+            store, sel), words_of, page, (active, cond, list(cparams))) if token and sqlite \
+            else None
         if kept is not None:  # a sparse intersection of dense clauses, from kept bitsets
             page.add(kept)
             continue

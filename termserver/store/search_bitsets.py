@@ -6,22 +6,28 @@ two words each in a tenth of the texts, below a concept that holds a few thousan
 cost every posting up to the page's last match: hundreds of thousands for one page. Lucene
 meets the same cost with a cache of bitsets for the clauses queries use again and again; so
 does this module. A clause (a word, a prefix's words, an ancestor token) asked for USES times
-among the last RECENT clauses is read once into a bitset of text ids (one bit per text: about
-190 KiB for 1.5 million texts) and kept, least recently used first out, within CACHE_BYTES.
+among the last RECENT clauses is read once, by a background thread (no request waits for a
+whole posting list), into a bitset of text ids (one bit per text: about 190 KiB for 1.5
+million texts) and kept, least recently used first out, within CACHE_BYTES.
 ANDed in numpy, the bitsets give a page's texts in id (= rank) order in about 0.1 ms where
-the walk would take one.
+the walk takes up to a few.
 
-`rows` is taken (SQLite) only when the clauses' frequencies say the walk would step through
-more than MIN_WORK postings, and only once every clause is kept; else the walk answers, so a
-query seen once costs no more than before. The bits belong to one build of one code system's
-index: the key holds its pk (never handed out again, store/schema) and its text count.
+`answer` is taken only when the clauses' frequencies say the walk would step through more
+than MIN_WORK postings, and only once every clause is kept; else the walk answers, so a query
+seen once costs no more than before. SQLite only: on PostgreSQL reading a frequent word's
+texts is a scan of the whole text table (about 0.5 s for the benchmark's 1.5 million texts,
+whose rows hold their tsvectors), so there the GIN walk by bands (search_bands) stays.
+
+The bits belong to one build of one code system's index: the key holds its pk (never handed
+out again, store/schema) and its text count.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -30,7 +36,6 @@ import numpy.typing as npt
 
 from termserver.store import expand_subtree as subtree
 from termserver.store import inlist
-from termserver.store.page_reads import paramstyled as _m
 from termserver.store.page_reads import query as _query
 from termserver.store.search_vocab import expanded, frequencies
 
@@ -38,6 +43,7 @@ if TYPE_CHECKING:
     from termserver.store.read import Store
 
 Bits = npt.NDArray[np.uint64]
+logger = logging.getLogger(__name__)
 
 #: Postings a full-text walk is expected to step through before bitsets answer instead.
 MIN_WORK = 4_000
@@ -46,6 +52,10 @@ SKIP = 32
 #: Times a clause is asked for (among the last RECENT) before its bitset is read and kept.
 USES = 2
 RECENT = 512
+#: Read kept bitsets in a background thread (False: in the request that asks, for tests).
+BACKGROUND = True
+#: Clauses waiting to be read per store, at most (more are asked again later).
+PENDING_MAX = 64
 #: Bytes of bitsets kept per store.
 CACHE_BYTES = 64 << 20
 #: Candidate texts read per statement beyond the codes the page still wants (a concept may
@@ -69,16 +79,22 @@ class Wanting(Protocol):
 
 
 class _Kept:
-    """The bitsets of one store, most recently used last, and how often clauses were asked."""
+    """The bitsets of one store, most recently used last, how often clauses were asked, and
+    the clauses being read in the background."""
 
     def __init__(self) -> None:
         self.bits: OrderedDict[tuple[int, int, str], Bits] = OrderedDict()
         self.size = 0
         self.asked: OrderedDict[tuple[int, int, str], int] = OrderedDict()
+        self.pending: set[tuple[int, int, str]] = set()
 
 
 _KEPT: weakref.WeakKeyDictionary[Store, _Kept] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
+#: Clauses to read in the background: (store, key), oldest first; one thread reads them and
+#: ends when none is left.
+_JOBS: deque[tuple[weakref.ref[Store], tuple[int, int, str]]] = deque()
+_WORKER: list[threading.Thread] = []
 
 
 def work(lists: list[int], texts: int, need: int) -> float:
@@ -98,9 +114,9 @@ def work(lists: list[int], texts: int, need: int) -> float:
 
 
 def kept(store: Store, cs_pk: int, texts: int, clauses: list[str]) -> list[Bits] | None:
-    """The bitsets of `clauses` (SQLite: FTS5 query expressions; PostgreSQL: to_tsquery
-    texts, or a quoted ancestor token), or None when one is not kept yet; a clause asked for
-    often enough is read now."""
+    """The bitsets of `clauses` (FTS5 query expressions), or None when one is not kept yet;
+    a clause asked for USES times is read in the background (BACKGROUND; else now), so no
+    request waits for a read of a whole posting list."""
     keys = [(cs_pk, texts, c) for c in clauses]
     with _LOCK:
         state = _KEPT.setdefault(store, _Kept())
@@ -114,31 +130,58 @@ def kept(store: Store, cs_pk: int, texts: int, clauses: list[str]) -> list[Bits]
                 while len(state.asked) > RECENT:
                     state.asked.popitem(last=False)
             found.append(got)
-        todo = [k for k, b in zip(keys, found, strict=True)
-                if b is None and state.asked.get(k, 0) < USES]
-    if todo:
-        return None
-    out: list[Bits] = []
-    for key, got in zip(keys, found, strict=True):
-        if got is None:
-            got = _read(store, cs_pk, texts, key[2])
-            _keep(state, key, got)
-        out.append(got)
-    return out
+        missing = [k for k, b in zip(keys, found, strict=True) if b is None]
+        if any(state.asked.get(k, 0) < USES for k in missing):
+            return None
+        if missing and BACKGROUND:
+            for key in missing:
+                if key not in state.pending and len(state.pending) < PENDING_MAX:
+                    state.pending.add(key)
+                    _JOBS.append((weakref.ref(store), key))
+            if not _WORKER:
+                _WORKER.append(threading.Thread(target=_work, name="index-bitsets",
+                                                daemon=True))
+                _WORKER[0].start()
+            return None
+    for key in missing:
+        _keep(state, key, _read(store, cs_pk, texts, key[2]))
+    with _LOCK:
+        out = [state.bits.get(k) for k in keys]
+    return None if any(b is None for b in out) else [b for b in out if b is not None]
+
+
+def _work() -> None:
+    """Read the clauses asked for until none is left (the background thread)."""
+    while True:
+        with _LOCK:
+            if not _JOBS:
+                _WORKER.clear()
+                return
+            ref, key = _JOBS.popleft()
+        store = ref()
+        try:
+            if store is not None:
+                bits = _read(store, key[0], key[1], key[2])
+                with _LOCK:
+                    state = _KEPT.get(store)
+                if state is not None:
+                    _keep(state, key, bits)
+        except Exception:  # the store closed, or the code system was replaced meanwhile
+            logger.debug("no bitset for %s", key, exc_info=True)
+        finally:
+            with _LOCK:
+                state = _KEPT.get(store) if store is not None else None
+                if state is not None:
+                    state.pending.discard(key)
+            del store
 
 
 def _read(store: Store, cs_pk: int, texts: int, clause: str) -> Bits:
     """The bitset of the texts (ids 1..`texts`) holding `clause`: one query, whose ids come
     as one comma-separated text (parsed in C, not as a Python object per id)."""
-    if store.dialect == "sqlite":
-        fts = f"search_fts_{int(cs_pk)}"
-        sql = f"SELECT group_concat(rowid) FROM {fts} WHERE {fts} MATCH ?"
-    else:  # an ancestor token is a quoted lexeme (CAST); words go through to_tsquery
-        test = "CAST(%s AS tsquery)" if clause.startswith("'") else \
-            "to_tsquery('simple', %s)"
-        sql = (f"SELECT string_agg(id::text, ',') FROM search_term_{int(cs_pk)} "
-               f"WHERE tsv @@ {test}")
-    rows = _query(store, sql, (clause,))
+    fts = f"search_fts_{int(cs_pk)}"
+    rows = _query(store, f"SELECT group_concat(rowid) FROM {fts} WHERE {fts} MATCH ?",
+                  (clause,))
     joined = rows[0][0] if rows else None
     ids = np.fromstring(joined, dtype=np.int64, sep=",") if joined else \
         np.zeros(0, dtype=np.int64)
@@ -204,18 +247,11 @@ def rows(store: Store, term: str, bits: list[Bits], page: Wanting,
 def _by_id(store: Store, term: str, ids: list[int], cond: str, params: list[Any]
            ) -> list[Any]:
     """Rows (id, code) of the texts `ids` of table `term` that meet `cond` (`AND …` on
-    `t`), in id order: an IN list in few shapes (SQLite) or one array (PostgreSQL)."""
-    if store.dialect == "sqlite":
-        marks = inlist.padded(ids)
-        return _query(store, f"SELECT t.id, t.code FROM {term} t WHERE t.id IN "
-                             f"({', '.join('?' * len(marks))}){cond} ORDER BY t.id",
-                      (*marks, *params))
-    return _query(store, _m(False, f"SELECT t.id, t.code FROM {term} t WHERE t.id = ANY(?)"
-                                   f"{cond} ORDER BY t.id"), (ids, *params))
-
-
-def _token(token: str, sqlite: bool) -> str:
-    return f'"{token}"' if sqlite else f"'{token}'"
+    `t`), in id order (an IN list in few shapes: store/inlist)."""
+    marks = inlist.padded(ids)
+    return _query(store, f"SELECT t.id, t.code FROM {term} t WHERE t.id IN "
+                         f"({', '.join('?' * len(marks))}){cond} ORDER BY t.id",
+                  (*marks, *params))
 
 
 def answer(store: Store, cs_pk: int, words: list[str], prefix: bool, token: str,
@@ -229,10 +265,8 @@ def answer(store: Store, cs_pk: int, words: list[str], prefix: bool, token: str,
     lists = [freq.get(w, 0) for w in words] + [int(share * texts) + 1]
     if work(lists, texts, page.need) < MIN_WORK:
         return None
-    sqlite = store.dialect == "sqlite"
-    terms = expanded(store, cs_pk, words, sqlite, begun) if prefix else \
-        [f'"{w}"' for w in words] if sqlite else list(words)
-    bits = kept(store, cs_pk, texts, [*terms, _token(token, sqlite)])
+    terms = expanded(store, cs_pk, words, True, begun) if prefix else [f'"{w}"' for w in words]
+    bits = kept(store, cs_pk, texts, [*terms, f'"{token}"'])
     if bits is None:
         return None
     return rows(store, f"search_term_{int(cs_pk)}", bits, page, rest)
@@ -249,15 +283,14 @@ def exact(store: Store, cs_pk: int, token: str, norm: str, cond: str, params: li
     that meet `cond` (`AND …` on `t`), in id order, when the token's bitset is kept; else
     None. The bitset stands for the per-text hierarchy test."""
     texts = subtree._meta(store, cs_pk)[1]
-    key = (cs_pk, texts, _token(token, store.dialect == "sqlite"))
+    key = (cs_pk, texts, f'"{token}"')
     with _LOCK:
         state = _KEPT.get(store)
         bits = None if state is None else state.bits.get(key)
     if bits is None:
         return None
     term = f"search_term_{int(cs_pk)}"
-    found = _query(store, _m(store.dialect == "sqlite",
-                             f"SELECT t.id FROM {term} t WHERE t.norm = ? LIMIT ?"),
+    found = _query(store, f"SELECT t.id FROM {term} t WHERE t.norm = ? LIMIT ?",
                    (norm, EXACT_MAX + 1))
     if len(found) > EXACT_MAX:
         return None

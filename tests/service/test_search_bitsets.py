@@ -1,6 +1,7 @@
 """Kept bitsets of full-text clauses (store/search_bitsets.py) answer text below a concept as
 the full-text walk and the in-memory expansion do, on SQLite and PostgreSQL; a clause is kept
-only once asked for often enough, and the kept bytes stay within their bound."""
+only once asked for often enough, read in the background, and the kept bytes stay within
+their bound."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from termserver.store import Store, search_ancestors, search_bitsets
-from tests.helpers import indexed_api
+from tests.helpers import indexed_api, join_background_work
 from tests.loaders.test_snomed import load_fixture
 from tests.service.test_expand_ancestor_tokens import CASES, CS, SCT, _code_system, _concept, _vs
 from tests.service.test_expand_paged import _both, _expand
@@ -20,8 +21,19 @@ from tests.service.test_expand_paged import _both, _expand
 
 @pytest.fixture
 def api(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, Store]]:
+    """SQLite's: PostgreSQL keeps its GIN walk (test_postgresql_keeps_its_walk)."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("kept bitsets are SQLite's (PostgreSQL would read a word's texts by a "
+                    "scan of the whole text table)")
     with indexed_api(db_url, monkeypatch, _code_system()) as (c, store):
         load_fixture(store)
+        yield c, store
+
+
+@pytest.fixture
+def any_api(db_url: str, monkeypatch: pytest.MonkeyPatch
+            ) -> Iterator[tuple[TestClient, Store]]:
+    with indexed_api(db_url, monkeypatch, _code_system()) as (c, store):
         yield c, store
 
 
@@ -75,10 +87,12 @@ def _three(client: TestClient, monkeypatch: pytest.MonkeyPatch, vs: dict[str, An
 
     monkeypatch.setattr(search_bitsets, "MIN_WORK", 0)
     monkeypatch.setattr(search_bitsets, "USES", 1)
+    monkeypatch.setattr(search_bitsets, "BACKGROUND", False)
     monkeypatch.setattr(search_bitsets, "answer", spy)
     _both(client, monkeypatch, vs, **params)  # keeps the bitsets (the exact tier's too)
     monkeypatch.setattr(search_bitsets, "MIN_WORK", 0)
     monkeypatch.setattr(search_bitsets, "USES", 1)
+    monkeypatch.setattr(search_bitsets, "BACKGROUND", False)
     monkeypatch.setattr(search_bitsets, "CHUNK", chunk)
     monkeypatch.setattr(search_bitsets, "answer", spy)
     kept, memory = _both(client, monkeypatch, vs, **params)  # _both undoes the patches
@@ -138,6 +152,7 @@ def test_a_clause_is_kept_only_after_it_was_asked_for_often_enough(
     client, store = api
     monkeypatch.setattr(search_bitsets, "MIN_WORK", 0)
     monkeypatch.setattr(search_bitsets, "USES", 2)
+    monkeypatch.setattr(search_bitsets, "BACKGROUND", False)
     vs = _vs(CS, {"property": "concept", "op": "is-a", "value": "100"})
     state = search_bitsets._KEPT.get(store)
     before = len(state.bits) if state else 0
@@ -155,12 +170,14 @@ def test_kept_bytes_stay_within_the_bound(api: tuple[TestClient, Store],
     client, store = api
     monkeypatch.setattr(search_bitsets, "MIN_WORK", 0)
     monkeypatch.setattr(search_bitsets, "USES", 1)
+    monkeypatch.setattr(search_bitsets, "BACKGROUND", False)
     monkeypatch.setattr(search_bitsets, "CACHE_BYTES", 1)  # room for one bitset at most
     for value, words in (("100", "diabetes"), ("110", "sodium"), ("200", "finding")):
         vs = _vs(CS, {"property": "concept", "op": "is-a", "value": value})
         paged, memory = _both(client, monkeypatch, vs, count=20, filter=words)
         monkeypatch.setattr(search_bitsets, "MIN_WORK", 0)
         monkeypatch.setattr(search_bitsets, "USES", 1)
+        monkeypatch.setattr(search_bitsets, "BACKGROUND", False)
         monkeypatch.setattr(search_bitsets, "CACHE_BYTES", 1)
         assert paged == memory
         state = search_bitsets._KEPT[store]
@@ -182,13 +199,44 @@ def test_bitsets_follow_a_replaced_code_system(api: tuple[TestClient, Store],
     assert sorted(c["code"] for c in kept["contains"]) == ["210", "M1", "N1"]
 
 
-def test_no_bitsets_without_ancestor_tokens(api: tuple[TestClient, Store],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(search_ancestors, "ENABLED", False)
+@pytest.mark.parametrize("tokens", [True, False])
+def test_no_bitsets_without_ancestor_tokens_or_on_postgresql(
+        any_api: tuple[TestClient, Store], monkeypatch: pytest.MonkeyPatch,
+        tokens: bool) -> None:
+    if tokens and any_api[1].dialect == "sqlite":
+        pytest.skip("SQLite with tokens answers from bitsets (the tests above)")
+    api = any_api
+    monkeypatch.setattr(search_ancestors, "ENABLED", tokens)
     monkeypatch.setattr(search_bitsets, "MIN_WORK", 0)
     monkeypatch.setattr(search_bitsets, "USES", 1)
+    monkeypatch.setattr(search_bitsets, "BACKGROUND", False)
     called: list[object] = []
     monkeypatch.setattr(search_bitsets, "answer", lambda *a: called.append(a))
     vs = _vs(CS, {"property": "concept", "op": "is-a", "value": "100"})
     paged, memory = _both(api[0], monkeypatch, vs, count=20, filter="diabetes")
     assert paged == memory and not called
+
+
+def test_a_clause_asked_for_often_enough_is_read_in_the_background(
+        api: tuple[TestClient, Store], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The request that makes a clause worth keeping is answered by the walk; a background
+    thread reads the bitsets, and later requests use them, to the same answer."""
+    client, store = api
+    monkeypatch.setattr(search_bitsets, "MIN_WORK", 0)
+    used: list[bool] = []
+    real = search_bitsets.answer
+
+    def spy(*args: Any) -> Iterator[Any] | None:
+        found = real(*args)
+        used.append(found is not None)
+        return found
+
+    monkeypatch.setattr(search_bitsets, "answer", spy)
+    vs = _vs(CS, {"property": "concept", "op": "is-a", "value": "100"})
+    first = [_expand(client, vs, count=20, filter="diabetes") for _ in range(search_bitsets.USES)]
+    assert not any(used)  # asked USES times: read in the background, not in a request
+    join_background_work()
+    assert len(search_bitsets._KEPT[store].bits) >= 2
+    assert not search_bitsets._KEPT[store].pending
+    assert _expand(client, vs, count=20, filter="diabetes") == first[0]
+    assert used[-1]
