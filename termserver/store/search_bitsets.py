@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from termserver.store import expand_subtree as subtree
 from termserver.store import inlist
+from termserver.store.engine import read_connection
 from termserver.store.page_reads import query as _query
 from termserver.store.search_vocab import expanded, frequencies
 
@@ -180,9 +181,14 @@ def _read(store: Store, cs_pk: int, texts: int, clause: str) -> Bits:
     """The bitset of the texts (ids 1..`texts`) holding `clause`: one query, whose ids come
     as one comma-separated text (parsed in C, not as a Python object per id)."""
     fts = f"search_fts_{int(cs_pk)}"
-    rows = _query(store, f"SELECT group_concat(rowid) FROM {fts} WHERE {fts} MATCH ?",
-                  (clause,))
-    joined = rows[0][0] if rows else None
+    # a pooled connection: the reading thread comes and goes, and a thread's own hot-read
+    # connection (Store._hot_query) would stay open until the store closes
+    with read_connection(store.engine) as raw:
+        cur = raw.cursor()
+        cur.execute(f"SELECT group_concat(rowid) FROM {fts} WHERE {fts} MATCH ?", (clause,))
+        found = cur.fetchone()
+        cur.close()
+    joined = found[0] if found else None
     ids = np.fromstring(joined, dtype=np.int64, sep=",") if joined else \
         np.zeros(0, dtype=np.int64)
     flags = np.zeros(-(-(texts + 1) // 64) * 64, dtype=bool)

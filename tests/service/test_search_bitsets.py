@@ -5,6 +5,7 @@ their bound."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -232,9 +233,19 @@ def test_a_clause_asked_for_often_enough_is_read_in_the_background(
         return found
 
     monkeypatch.setattr(search_bitsets, "answer", spy)
+    release = threading.Event()
+    read = search_bitsets._read
+
+    def held(*args: Any) -> search_bitsets.Bits:
+        assert release.wait(30)
+        return read(*args)
+
+    monkeypatch.setattr(search_bitsets, "_read", held)  # the reader waits for the requests
     vs = _vs(CS, {"property": "concept", "op": "is-a", "value": "100"})
     first = [_expand(client, vs, count=20, filter="diabetes") for _ in range(search_bitsets.USES)]
-    assert not any(used)  # asked USES times: read in the background, not in a request
+    assert not any(used)  # asked USES times: answered by the walk, the read still waits
+    assert search_bitsets._KEPT[store].pending
+    release.set()
     join_background_work()
     assert len(search_bitsets._KEPT[store].bits) >= 2
     assert not search_bitsets._KEPT[store].pending
