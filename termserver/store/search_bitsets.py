@@ -59,6 +59,9 @@ BACKGROUND = True
 PENDING_MAX = 64
 #: Bytes of bitsets kept per store.
 CACHE_BYTES = 64 << 20
+#: Texts of an index, at most, for bitsets (a read holds a flag per text and the ids as
+#: text for a moment: about 20 MB at this size).
+TEXTS_MAX = 8_000_000
 #: Candidate texts read per statement beyond the codes the page still wants (a concept may
 #: match by several texts, and the other conditions may drop some).
 _MARGIN = 5
@@ -269,7 +272,7 @@ def answer(store: Store, cs_pk: int, words: list[str], prefix: bool, token: str,
     texts = subtree._meta(store, cs_pk)[1]
     freq = frequencies(store, cs_pk, words, prefix)
     lists = [freq.get(w, 0) for w in words] + [int(share * texts) + 1]
-    if work(lists, texts, page.need) < MIN_WORK:
+    if work(lists, texts, page.need) < MIN_WORK or texts > TEXTS_MAX:
         return None
     terms = expanded(store, cs_pk, words, True, begun) if prefix else [f'"{w}"' for w in words]
     bits = kept(store, cs_pk, texts, [*terms, f'"{token}"'])
