@@ -73,12 +73,8 @@ def test_work_is_large_only_for_sparse_intersections_of_long_lists() -> None:
     assert search_bitsets.work([50, 6_000], texts, 20) < search_bitsets.MIN_WORK
 
 
-def _three(client: TestClient, monkeypatch: pytest.MonkeyPatch, vs: dict[str, Any],
-           chunk: int = search_bitsets.CHUNK, **params: Any
-           ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """The answer from bitsets (every clause kept at once, however cheap the walk; `chunk`
-    texts read by id at a time), the full-text walk's and the in-memory one."""
-    used: list[bool] = []
+def _spied(monkeypatch: pytest.MonkeyPatch, used: list[bool]) -> None:
+    """Note in `used` whether each call of search_bitsets.answer answered from bitsets."""
     real = search_bitsets.answer
 
     def spy(*args: Any) -> Iterator[Any] | None:
@@ -86,17 +82,28 @@ def _three(client: TestClient, monkeypatch: pytest.MonkeyPatch, vs: dict[str, An
         used.append(found is not None)
         return found
 
-    monkeypatch.setattr(search_bitsets, "MIN_WORK", 0)
-    monkeypatch.setattr(search_bitsets, "USES", 1)
-    monkeypatch.setattr(search_bitsets, "BACKGROUND", False)
     monkeypatch.setattr(search_bitsets, "answer", spy)
-    _both(client, monkeypatch, vs, **params)  # keeps the bitsets (the exact tier's too)
+
+
+def _eager(monkeypatch: pytest.MonkeyPatch, used: list[bool], chunk: int) -> None:
+    """Bitsets for every clause at once, however cheap the walk, read in the request."""
     monkeypatch.setattr(search_bitsets, "MIN_WORK", 0)
     monkeypatch.setattr(search_bitsets, "USES", 1)
     monkeypatch.setattr(search_bitsets, "BACKGROUND", False)
     monkeypatch.setattr(search_bitsets, "CHUNK", chunk)
-    monkeypatch.setattr(search_bitsets, "answer", spy)
-    kept, memory = _both(client, monkeypatch, vs, **params)  # _both undoes the patches
+    _spied(monkeypatch, used)
+
+
+def _three(client: TestClient, monkeypatch: pytest.MonkeyPatch, vs: dict[str, Any],
+           chunk: int = search_bitsets.CHUNK, **params: Any
+           ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The answer from bitsets (every clause kept at once, however cheap the walk; `chunk`
+    texts read by id at a time), the full-text walk's and the in-memory one."""
+    used: list[bool] = []
+    _eager(monkeypatch, used, chunk)
+    _both(client, monkeypatch, vs, **params)  # keeps the bitsets (the exact tier's too)
+    _eager(monkeypatch, used, chunk)  # _both undid the patches
+    kept, memory = _both(client, monkeypatch, vs, **params)
     assert any(used), "no tier was answered from bitsets"
     monkeypatch.setattr(search_bitsets, "MIN_WORK", float("inf"))
     walk, _ = _both(client, monkeypatch, vs, **params)
@@ -225,14 +232,7 @@ def test_a_clause_asked_for_often_enough_is_read_in_the_background(
     client, store = api
     monkeypatch.setattr(search_bitsets, "MIN_WORK", 0)
     used: list[bool] = []
-    real = search_bitsets.answer
-
-    def spy(*args: Any) -> Iterator[Any] | None:
-        found = real(*args)
-        used.append(found is not None)
-        return found
-
-    monkeypatch.setattr(search_bitsets, "answer", spy)
+    _spied(monkeypatch, used)
     release = threading.Event()
     read = search_bitsets._read
 
