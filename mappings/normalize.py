@@ -133,7 +133,7 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"rapamycin", "sirolimus"),
         (r"marijuana|cannabis|thc", "cannabinoids"),
         (r"thyroid peroxidase|schilddruesenperoxidase|tpo", "thyroperoxidase"),
-        (r"immunoglobulin(e)? ?([agmde])", r"ig\2"),
+        (r"immun(?:o)?globulin(?:e)? ?([agmde])", r"ig\1"),
         (r"atypical lymphocytes|atypische lymphozyten|reactive lymphocytes", "variant lymphocytes"),
         (r"bands|stabkernige( granulozyten)?", "band form neutrophils"),
         (r"(free|ionized|ionised|ionisiertes|ionisiert) (calcium|kalzium)|(calcium|kalzium) "
@@ -170,6 +170,9 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # a sample before a named challenge ("basal (CRH-Test)"): LOINC's "--pre dose CRH"
         (r"basal ([a-z0-9]+?) ?test", r"pre dose \1"),
         (r"basal|baseline", "baseline"),
+        # a stimulated sample is taken after a challenge: the German noun the lexicon learns
+        # from LOINC's variant ("Stimulation" → challenge, post)
+        (r"stimuliert(?:e|er|es)?|stim", "stimulation"),
         # vitamins as LOINC names them (by their chemical name)
         (r"vit(amin)? a", "retinol"),
         (r"vit(amin)? b ?1", "thiamine"),
@@ -192,13 +195,27 @@ _MINUTES = re.compile(r"(?<![a-z0-9.])(\d+) ?(min|minuten|minutes|m)(?![a-z0-9])
 
 def _minutes(m: re.Match[str]) -> str:
     n = int(m.group(1))
+    if n == 0:  # the sample at the start of a challenge: "basal" (see PHRASES)
+        return "basal"
     if n < 60 or n % 15:
         return f"{n} minutes"
     hours = f"{n / 60:g}"
     return "1 hour" if hours == "1" else f"{hours} hours"
 
 
-_SPECIMEN_NUMBER = re.compile(r"(?<![a-z0-9])(abnahme|probe|specimen) (\d+)(?![a-z0-9])")
+_SPECIMEN_NUMBER = re.compile(r"(?<![a-z0-9])(abnahme|probe|specimen) ([1-9]\d*)(?![a-z0-9])")
+# minutes before a challenge, written with a minus ("Cortisol -30 min"): LOINC's "30M pre"
+_BEFORE = re.compile(r"(?<![a-z0-9])-\s?(\d+) ?(min|minuten|minutes)(?![a-z0-9])")
+# a clock time ("16 Uhr", "8:00 Uhr"): LOINC names the sample by the 12-hour clock ("4 PM
+# specimen"), LOINC's German variant by the 24-hour one ("16 Uhr")
+_CLOCK = re.compile(r"(?<![a-z0-9])(\d{1,2})(?: 00)? uhr(?![a-z0-9])")
+
+
+def _clock(m: re.Match[str]) -> str:
+    hour = int(m.group(1))
+    if hour > 24:
+        return m.group(0)
+    return f"{(hour - 1) % 12 + 1} {'pm' if 12 <= hour < 24 else 'am'}"
 
 
 def _ordinal(m: re.Match[str]) -> str:
@@ -273,10 +290,11 @@ def query_tokens(text: str) -> list[str]:
 @lru_cache(maxsize=20_000)
 def _query_tokens(text: str) -> tuple[str, ...]:
     folded = _SLASH.sub(lambda m: " " + SPECIMEN_ABBREVIATIONS.get(m.group(1), m.group(1)),
-                        fold(text))
+                        _BEFORE.sub(r" \1 \2 pre ", fold(text)))
     folded = " ".join(t for t in base_tokens(folded) if t not in HINT_ONLY)
     folded = _SPECIMEN_NUMBER.sub(_ordinal, folded)
     folded = _MINUTES.sub(_minutes, folded)
+    folded = _CLOCK.sub(_clock, folded)
     for pattern, replacement in PHRASES:
         folded = pattern.sub(replacement, folded)
     if " ab" in f" {folded}" or " ak" in f" {folded}":
