@@ -27,7 +27,7 @@ from functools import lru_cache
 from termserver.textfold_extra import index_word, spell_fold
 
 __all__ = ["ABBREVIATIONS", "PHRASES", "base_tokens", "fold", "index_word", "normalize",
-           "query_tokens", "skeleton", "spelling", "tokens"]
+           "query_tokens", "same_stem", "skeleton", "spelling", "tokens"]
 
 # "i.S." style specimen suffixes, matched on folded text before punctuation is removed.
 _SPECIMEN_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -261,6 +261,18 @@ def skeleton(token: str) -> str:
         if len(t) > 5:
             t = _ENDING.sub("", t)
     return t
+
+
+def same_stem(a: str, b: str) -> bool:
+    """Long words that differ only in a short ending (-in/-ol, -e/-en, -um/-ium)."""
+    if min(len(a), len(b)) < 8 or abs(len(a) - len(b)) > 2:
+        return False
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n >= max(len(a), len(b)) - 3
 
 
 def fold(text: str) -> str:
