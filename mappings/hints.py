@@ -57,6 +57,10 @@ def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
             return {"VRat", "ArVRat"}, "Qn"
         if _CATALYTIC.match(head + "/") or _ARBITRARY.match(head + "/"):
             return {"CRat", "ARat"}, "Qn"
+    if re.match(r"^(m|u|d|c)?l/(m|u|d|c)?l$", u):  # volume per volume: mL/dL of oxygen
+        return {"VFr"}, "Qn"
+    if re.search(r"/(m|k)?g$", u) and (_CATALYTIC.match(u) or _ARBITRARY.match(u)):
+        return {"CCnt"}, "Qn"  # enzyme units per mass (U/g Hb): a catalytic content
     ratio = re.match(r"^(p|n|u|m|k)?(mol|g)/(p|n|u|m|k)?(mol|g)$", u)
     if ratio:
         if ratio.group(2) == ratio.group(4):

@@ -334,3 +334,13 @@ def test_an_abbreviation_finds_its_expansion_as_fully_as_itself() -> None:
               for i, w in enumerate(("lupus sensitive", "post heparin", "factor sensitive"))]
     got = suggest(TargetIndex(terms, lexicon=Lexicon()), "PTT")
     assert got[0].code != "50391-2" and got[0].display.startswith("aPTT")
+
+
+@pytest.mark.parametrize(("unit", "prop"), [
+    ("mL/dL", "VFr"), ("L/L", "VFr"),  # oxygen content, hematocrit: volume per volume
+    ("U/g{Hb}", "CCnt"), ("[iU]/g{Hb}", "CCnt"),  # enzyme units per gram of hemoglobin
+])
+def test_units_of_volume_fractions_and_catalytic_contents(unit: str, prop: str) -> None:
+    """A volume per volume is LOINC's volume fraction (not a count per litre); enzyme units
+    per mass are its catalytic content ("[Enzymatic activity/mass]"), not a concentration."""
+    assert unit_hint(unit) == ({prop}, "Qn")
