@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from mappings.lexicon import Lexicon
-from mappings.normalize import SPECIMEN_ABBREVIATIONS, base_tokens, fold
+from mappings.normalize import PAIR, SPECIMEN_ABBREVIATIONS, base_tokens, fold
 
 _MOLAR = re.compile(r"^(p|n|u|m|k)?(mol|eq)/")
 _MASS = re.compile(r"^(p|n|u|m|k)?g/")
@@ -154,6 +154,9 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
 # German report suffixes "/U", "/S,P,B", "i.U." → specimen words
 _SUFFIX = re.compile(r"(?:/|\bi\.\s?)([a-z]{1,3}(?:\s?,\s?[a-z]{1,3})*)\.?\s*$")
 _SUFFIX_WORDS = {**SPECIMEN_ABBREVIATIONS, "d": "dialysat", "asz": "aszites"}
+# words that follow the specimen suffix in a report name ("/NP PCR", "/U ql.", "/BN ven.")
+_TRAILING = re.compile(r"(?:\s+(?:pcr|naa|ql|qn|qual|quant|qualitativ|quantitativ|mikr|mi|abs|"
+                       r"rel|ven|art|kap|teststr)\.?)+\s*$")
 
 _CATEGORY_BLOOD: tuple[tuple[str, dict[str, float]], ...] = (
     ("gas", {"Bld": 1.0, "BldA": 0.95, "BldV": 0.8, "BldC": 0.75, "BldMV": 0.7,
@@ -186,7 +189,9 @@ def specimen_hint(specimen: str | None) -> dict[str, float]:
     if cells:
         return {_CELL_SYSTEMS[cells.group(1)]: 1.0}
     words = base_tokens(specimen)
-    m = _SUFFIX.search(folded)
+    m = _SUFFIX.search(_TRAILING.sub("", folded))
+    if m and PAIR.search(folded[:m.start()]):  # "Influenza A/B": two types, no specimen
+        m = None
     if m:
         words += [_SUFFIX_WORDS.get(p.strip(), p.strip()) for p in m.group(1).split(",")]
     toks = set(words)

@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from termserver.textfold_extra import index_word, spell_fold
 
-__all__ = ["ABBREVIATIONS", "PHRASES", "base_tokens", "fold", "index_word", "normalize",
+__all__ = ["ABBREVIATIONS", "PAIR", "PHRASES", "base_tokens", "fold", "index_word", "normalize",
            "query_tokens", "same_stem", "skeleton", "spelling", "tokens"]
 
 # "i.S." style specimen suffixes, matched on folded text before punctuation is removed.
@@ -234,6 +234,16 @@ SPECIMEN_ABBREVIATIONS = {
     "ej": "ejakulat", "bt": "trockenblut", "np": "nasopharyngealsekret", "ti": "gewebe",
     "n": "nasensekret", "rt": "respirationstrakt"}
 _SLASH = re.compile(r"/\s*([a-z]{1,3})(?![a-z])")
+# a single letter just before a slash: "A/B", "K/L" name a pair of types, not a specimen
+PAIR = re.compile(r"(?:^|[^a-z0-9])[a-z]$")
+
+
+def _slash(m: re.Match[str]) -> str:
+    """A specimen abbreviation after a slash as its word ("/U" → urin); after a single
+    letter ("Influenza A/B", "K/L") the slash joins a pair of types and stays."""
+    if PAIR.search(m.string[:m.start()]):
+        return m.group(0)
+    return " " + SPECIMEN_ABBREVIATIONS.get(m.group(1), m.group(1))
 # words only saying something about PROPERTY / SCALE / METHOD (see mappings.hints.axes)
 HINT_ONLY = frozenset("abs absolut rel relativ mi mikr ql qn qual quant ber best".split())
 _ANTI = re.compile(r"(?<![a-z0-9])anti[ -](?=[a-z])")
@@ -301,8 +311,7 @@ def query_tokens(text: str) -> list[str]:
 
 @lru_cache(maxsize=20_000)
 def _query_tokens(text: str) -> tuple[str, ...]:
-    folded = _SLASH.sub(lambda m: " " + SPECIMEN_ABBREVIATIONS.get(m.group(1), m.group(1)),
-                        _BEFORE.sub(r" \1 \2 pre ", fold(text)))
+    folded = _SLASH.sub(_slash, _BEFORE.sub(r" \1 \2 pre ", fold(text)))
     folded = " ".join(t for t in base_tokens(folded) if t not in HINT_ONLY)
     folded = _SPECIMEN_NUMBER.sub(_ordinal, folded)
     folded = _MINUTES.sub(_minutes, folded)

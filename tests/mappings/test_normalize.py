@@ -75,3 +75,12 @@ def test_timings_before_and_at_the_start_of_a_challenge() -> None:
     assert query_tokens("Glucose 0-30 min") == ["glucose", "0", "30", "minutes"]
     assert query_tokens("TSH stimuliert Abnahme 1") == [
         "thyrotropin", "stimulation", "1st", "specimen"]
+
+
+def test_a_slash_after_a_single_letter_joins_a_pair_of_types() -> None:
+    """"Influenza A/B", "K/L-Ratio": no specimen abbreviation (blood, CSF) after the slash;
+    "Troponin T /B" and "CA 15-3/ASZ" still name theirs."""
+    assert query_tokens("Influenza A/B") == ["influenza", "a", "b"]
+    assert query_tokens("K/L-Ratio") == ["k", "l", "ratio"]
+    assert query_tokens("Troponin T /B") == ["troponin", "t", "blut"]
+    assert query_tokens("CA 15-3/ASZ") == ["ca", "15", "3", "aszites"]

@@ -344,3 +344,13 @@ def test_units_of_volume_fractions_and_catalytic_contents(unit: str, prop: str) 
     """A volume per volume is LOINC's volume fraction (not a count per litre); enzyme units
     per mass are its catalytic content ("[Enzymatic activity/mass]"), not a concentration."""
     assert unit_hint(unit) == ({prop}, "Qn")
+
+
+def test_a_specimen_suffix_followed_by_the_method_or_scale() -> None:
+    """"Adenovirus-DNA /NP PCR", "ETG /U ql.": the report's specimen suffix is followed by
+    method or scale words; "Influenza A/B" names two types, no blood specimen."""
+    assert specimen_hint("Adenovirus-DNA ql. /NP PCR") == {"Nph": 1.0, "Nose": 0.5}
+    assert max((w, s) for s, w in specimen_hint("ETG /U ql.").items())[1] == "Urine"
+    assert specimen_hint("Influenza A/B") == {}
+    assert specimen_hint("K/L-Ratio") == {}
+    assert "Bld" in specimen_hint("Troponin T /B")
