@@ -154,6 +154,8 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
 # German report suffixes "/U", "/S,P,B", "i.U." → specimen words
 _SUFFIX = re.compile(r"(?:/|\bi\.\s?)([a-z]{1,3}(?:\s?,\s?[a-z]{1,3})*)\.?\s*$")
 _SUFFIX_WORDS = {**SPECIMEN_ABBREVIATIONS, "d": "dialysat", "asz": "aszites"}
+# a report abbreviation after " /" anywhere in the name ("… /BT Alpha-Iduronidase /Blut trocken")
+_SPACED_SLASH = re.compile(r"\s/\s?([a-z]{1,3})(?![a-z])")
 # words that follow the specimen suffix in a report name ("/NP PCR", "/U ql.", "/BN ven.")
 _TRAILING = re.compile(r"(?:\s+(?:pcr|naa|ql|qn|qual|quant|qualitativ|quantitativ|mikr|mi|abs|"
                        r"rel|ven|art|kap|teststr)\.?)+\s*$")
@@ -194,6 +196,8 @@ def specimen_hint(specimen: str | None) -> dict[str, float]:
         m = None
     if m:
         words += [_SUFFIX_WORDS.get(p.strip(), p.strip()) for p in m.group(1).split(",")]
+    # a short name's suffix before the long name ("Alpha-Iduronidase /BT … /Blut trocken")
+    words += [_SUFFIX_WORDS[a] for a in _SPACED_SLASH.findall(folded) if a in _SUFFIX_WORDS]
     toks = set(words)
     joined = {a + b for a, b in zip(words, words[1:], strict=False)}
     if "nabelschnur" in toks or "nabelschnurblut" in toks or "cord" in toks:

@@ -354,3 +354,11 @@ def test_a_specimen_suffix_followed_by_the_method_or_scale() -> None:
     assert specimen_hint("Influenza A/B") == {}
     assert specimen_hint("K/L-Ratio") == {}
     assert "Bld" in specimen_hint("Troponin T /B")
+
+
+def test_the_short_names_specimen_suffix_counts_before_the_long_name() -> None:
+    """"Alpha-Iduronidase /BT Alpha-Iduronidase /Blut trocken": the long name's specimen
+    words say blood; the short name's "/BT" says the dried blood spot."""
+    assert specimen_hint("Alpha-Iduronidase /BT Alpha-Iduronidase /Blut trocken") == {
+        "Bld.dot": 1.0}
+    assert specimen_hint("Cortisol basal (2mg/d Dexa Langtest)") == {}  # a unit, no " /"
