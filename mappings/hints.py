@@ -37,6 +37,8 @@ def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
         return {"PrThr", "ACnc"}, "Ord"
     if u.startswith("{") and u.endswith("}") and "/" not in u:
         return set(), None
+    if re.match(r"^ml/min/\{?1\.73", u):  # per 1.73 m2 body surface area
+        return {"ArVRat"}, "Qn"
     u = re.sub(r"\{[^}]*\}", "", u.replace("[", "").replace("]", ""))
     if u.startswith("ph"):
         return {"LsCnc"}, "Qn"
@@ -394,6 +396,9 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     toks = set(base_tokens(text))
     if (not systems or from_category) and toks & _COAGULATION:
         systems, from_category = {"PPP": 1.0, "Plas": 0.8, "Bld": 0.5}, False
+    if (not systems or from_category) and toks & {"clearance", "clear"}:
+        # a renal clearance compares urine with serum or plasma (LOINC: Urine+Ser/Plas)
+        systems, from_category = {"Urine+Ser/Plas": 1.0, "Ser/Plas": 0.5}, False
     if not (unit or "").strip() and "%" in text:  # "% Hemoglobin A1c": the name gives the unit
         unit = "%"
     props, scale = unit_hint(unit)

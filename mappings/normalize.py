@@ -163,6 +163,8 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(gesamt)?eiweiss|total protein|protein,? total", "protein"),
         (r"antibod(y|ies)|antikoerper", "ab"),
         (r"antigen", "ag"),
+        # per body surface area: "/1.73m2 KO" (Körperoberfläche) as LOINC writes it
+        (r"1 73? ?m2(?: ?ko)?", "1 73 sq m"),
         (r"1 ?(h|std|stunde)", "1 hour"),
         (r"(2|3) ?(h|std|stunden)", r"\1 hours"),
         # "basal" is the before-challenge sample; "nüchtern" (fasting) is never a challenge

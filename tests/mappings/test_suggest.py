@@ -8,7 +8,7 @@ import pytest
 
 from mappings.hints import axes, category_hint
 from mappings.lexicon import Lexicon
-from mappings.normalize import fold, normalize, tokens
+from mappings.normalize import fold, normalize, query_tokens, tokens
 from mappings.suggest import (
     TargetIndex,
     TargetTerm,
@@ -362,3 +362,12 @@ def test_the_short_names_specimen_suffix_counts_before_the_long_name() -> None:
     assert specimen_hint("Alpha-Iduronidase /BT Alpha-Iduronidase /Blut trocken") == {
         "Bld.dot": 1.0}
     assert specimen_hint("Cortisol basal (2mg/d Dexa Langtest)") == {}  # a unit, no " /"
+
+
+def test_a_clearance_compares_urine_with_serum_per_body_surface() -> None:
+    """A renal clearance is LOINC's Urine+Ser/Plas; "/1.73m2 KO" and the unit
+    mL/min/{1.73'm2} are its per-body-surface form ("/1.73 sq M", ArVRat)."""
+    assert axes("Kreatinin Clearance", unit="mL/min").systems["Urine+Ser/Plas"] == 1.0
+    assert axes("Kreatinin /D Clearance").systems.get("Urine+Ser/Plas") is None
+    assert unit_hint("mL/min/{1.73'm2}") == ({"ArVRat"}, "Qn")
+    assert query_tokens("Harnstoff-Clearance /1.7m2 KO")[-4:] == ["1", "73", "sq", "m"]
