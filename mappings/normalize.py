@@ -14,7 +14,8 @@ from any evaluation set.
 
 `query_tokens` rewrites a local name for matching: lab phrases to LOINC component words
 (PHRASES: "Thyroid Stimulating Hormone" → thyrotropin, "Anti-X Antibody" → X ab, "Abnahme 3"
-→ 3rd specimen, "60 min" → 1 hour), "/U"-style specimen suffixes to words, and drops words
+→ 3rd specimen, "60 min" → 1 hour, "-30 min" → 30 minutes pre, "16 Uhr" → 4 pm), "/U"-style
+specimen suffixes to words (not after a single letter: "Influenza A/B"), and drops words
 that only speak about the scale or method (abs., rel., mikr.: see mappings.hints). `skeleton`
 is a spelling key on which German and English lab words meet (Leukozyten/leukocytes).
 """
