@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from mappings.lexicon import Lexicon
-from mappings.normalize import SPECIMEN_ABBREVIATIONS, base_tokens, fold
+from mappings.normalize import PAIR, SPECIMEN_ABBREVIATIONS, base_tokens, fold
 
 _MOLAR = re.compile(r"^(p|n|u|m|k)?(mol|eq)/")
 _MASS = re.compile(r"^(p|n|u|m|k)?g/")
@@ -37,6 +37,8 @@ def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
         return {"PrThr", "ACnc"}, "Ord"
     if u.startswith("{") and u.endswith("}") and "/" not in u:
         return set(), None
+    if re.match(r"^ml/min/\{?1\.73", u):  # per 1.73 m2 body surface area
+        return {"ArVRat"}, "Qn"
     u = re.sub(r"\{[^}]*\}", "", u.replace("[", "").replace("]", ""))
     if u.startswith("ph"):
         return {"LsCnc"}, "Qn"
@@ -57,6 +59,10 @@ def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
             return {"VRat", "ArVRat"}, "Qn"
         if _CATALYTIC.match(head + "/") or _ARBITRARY.match(head + "/"):
             return {"CRat", "ARat"}, "Qn"
+    if re.match(r"^(m|u|d|c)?l/(m|u|d|c)?l$", u):  # volume per volume: mL/dL of oxygen
+        return {"VFr"}, "Qn"
+    if re.search(r"/(m|k)?g$", u) and (_CATALYTIC.match(u) or _ARBITRARY.match(u)):
+        return {"CCnt"}, "Qn"  # enzyme units per mass (U/g Hb): a catalytic content
     ratio = re.match(r"^(p|n|u|m|k)?(mol|g)/(p|n|u|m|k)?(mol|g)$", u)
     if ratio:
         if ratio.group(2) == ratio.group(4):
@@ -150,6 +156,11 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
 # German report suffixes "/U", "/S,P,B", "i.U." → specimen words
 _SUFFIX = re.compile(r"(?:/|\bi\.\s?)([a-z]{1,3}(?:\s?,\s?[a-z]{1,3})*)\.?\s*$")
 _SUFFIX_WORDS = {**SPECIMEN_ABBREVIATIONS, "d": "dialysat", "asz": "aszites"}
+# a report abbreviation after " /" anywhere in the name ("… /BT Alpha-Iduronidase /Blut trocken")
+_SPACED_SLASH = re.compile(r"\s/\s?([a-z]{1,3})(?![a-z])")
+# words that follow the specimen suffix in a report name ("/NP PCR", "/U ql.", "/BN ven.")
+_TRAILING = re.compile(r"(?:\s+(?:pcr|naa|ql|qn|qual|quant|qualitativ|quantitativ|mikr|mi|abs|"
+                       r"rel|ven|art|kap|teststr)\.?)+\s*$")
 
 _CATEGORY_BLOOD: tuple[tuple[str, dict[str, float]], ...] = (
     ("gas", {"Bld": 1.0, "BldA": 0.95, "BldV": 0.8, "BldC": 0.75, "BldMV": 0.7,
@@ -182,9 +193,13 @@ def specimen_hint(specimen: str | None) -> dict[str, float]:
     if cells:
         return {_CELL_SYSTEMS[cells.group(1)]: 1.0}
     words = base_tokens(specimen)
-    m = _SUFFIX.search(folded)
+    m = _SUFFIX.search(_TRAILING.sub("", folded))
+    if m and PAIR.search(folded[:m.start()]):  # "Influenza A/B": two types, no specimen
+        m = None
     if m:
         words += [_SUFFIX_WORDS.get(p.strip(), p.strip()) for p in m.group(1).split(",")]
+    # a short name's suffix before the long name ("Alpha-Iduronidase /BT … /Blut trocken")
+    words += [_SUFFIX_WORDS[a] for a in _SPACED_SLASH.findall(folded) if a in _SUFFIX_WORDS]
     toks = set(words)
     joined = {a + b for a, b in zip(words, words[1:], strict=False)}
     if "nabelschnur" in toks or "nabelschnurblut" in toks or "cord" in toks:
@@ -381,6 +396,9 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     toks = set(base_tokens(text))
     if (not systems or from_category) and toks & _COAGULATION:
         systems, from_category = {"PPP": 1.0, "Plas": 0.8, "Bld": 0.5}, False
+    if (not systems or from_category) and toks & {"clearance", "clear"}:
+        # a renal clearance compares urine with serum or plasma (LOINC: Urine+Ser/Plas)
+        systems, from_category = {"Urine+Ser/Plas": 1.0, "Ser/Plas": 0.5}, False
     if not (unit or "").strip() and "%" in text:  # "% Hemoglobin A1c": the name gives the unit
         unit = "%"
     props, scale = unit_hint(unit)

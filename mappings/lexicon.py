@@ -38,7 +38,7 @@ __all__ = ["AXES", "FORMAT", "Lexicon", "Pair", "derive", "from_json", "name_seg
 
 #: The learnt lexicon's format: a lexicon kept in the database under another one is learnt anew
 #: (bump it whenever `derive` or the pairs it is given change).
-FORMAT = 4
+FORMAT = 5
 
 #: LOINC axes (columns of the LOINC table and of the variants), in their order.
 AXES = ("COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP")
@@ -58,8 +58,12 @@ ENDINGS = ("es", "em", "en", "er", "e", "n", "s")
 MIN_SUFFIX_PAIRS = 3
 #: A short form is learnt when one word holds this share of its expansions.
 ABBREVIATION_SHARE = 0.6
-_FUNCTION = frozenset("in im mit durch von der die das des dem den und oder fuer pro als zu "
-                      "auf bei nach an am of by with and or for the to at on from per".split())
+#: Function words of each language, left out when words are aligned: apart, because a word
+#: of one is a content word of the other (English "AM" of "3 AM specimen" is German "am";
+#: dropped from both, German "Uhr" paired with "PM" alone).
+_GERMAN_FUNCTION = frozenset("in im mit durch von der die das des dem den und oder fuer pro "
+                             "als zu auf bei nach an am".split())
+_ENGLISH_FUNCTION = frozenset("in of by with and or for the to at on from per".split())
 # long names: COMPONENT [PROPERTY] in SYSTEM by METHOD (German: "in" / "im", "mit")
 _EN_NAME = re.compile(r"^(?P<COMPONENT>.+?)(?: \[(?P<PROPERTY>[^\]]+)\])?"
                       r"(?: in (?P<SYSTEM>.+?))?(?: by (?P<METHOD_TYP>.+))?$")
@@ -137,7 +141,7 @@ class Lexicon:
             words = self.value_words.get(axis, {})
             merged: Counter[str] = Counter()
             for tok in key.split():
-                if tok in _FUNCTION:
+                if tok in _GERMAN_FUNCTION:
                     continue
                 # a compound the values do not hold: its longest known tail, the German head
                 # word ("Vollblut" → Blut, "Sammelurin" → Urin)
@@ -160,8 +164,9 @@ def _cognate(g: str, e: str) -> bool:
     return False
 
 
-def _words(text: str) -> list[str]:
-    return [t for t in base_tokens(text) if t not in _FUNCTION and not t.isdigit()]
+def _words(text: str, german: bool) -> list[str]:
+    function = _GERMAN_FUNCTION if german else _ENGLISH_FUNCTION
+    return [t for t in base_tokens(text) if t not in function and not t.isdigit()]
 
 
 def derive(pairs: Iterable[Pair]) -> Lexicon:
@@ -189,7 +194,7 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
             if key:
                 values.setdefault(axis, {}).setdefault(key, Counter())[english] += k
             continue
-        g_toks, e_toks = _words(german), _words(english)
+        g_toks, e_toks = _words(german, True), _words(english, False)
         whole.update(g_toks)
         kin.update((g, e) for g in g_toks for e in e_toks if g != e and _cognate(g, e))
         rest_g = [g for g in dict.fromkeys(g_toks) if not any(_cognate(g, e) for e in e_toks)]

@@ -14,7 +14,8 @@ from any evaluation set.
 
 `query_tokens` rewrites a local name for matching: lab phrases to LOINC component words
 (PHRASES: "Thyroid Stimulating Hormone" → thyrotropin, "Anti-X Antibody" → X ab, "Abnahme 3"
-→ 3rd specimen, "60 min" → 1 hour), "/U"-style specimen suffixes to words, and drops words
+→ 3rd specimen, "60 min" → 1 hour, "-30 min" → 30 minutes pre, "16 Uhr" → 4 pm), "/U"-style
+specimen suffixes to words (not after a single letter: "Influenza A/B"), and drops words
 that only speak about the scale or method (abs., rel., mikr.: see mappings.hints). `skeleton`
 is a spelling key on which German and English lab words meet (Leukozyten/leukocytes).
 """
@@ -26,8 +27,8 @@ from functools import lru_cache
 
 from termserver.textfold_extra import index_word, spell_fold
 
-__all__ = ["ABBREVIATIONS", "PHRASES", "base_tokens", "fold", "index_word", "normalize",
-           "query_tokens", "skeleton", "spelling", "tokens"]
+__all__ = ["ABBREVIATIONS", "PAIR", "PHRASES", "base_tokens", "fold", "index_word", "normalize",
+           "query_tokens", "same_stem", "skeleton", "spelling", "tokens"]
 
 # "i.S." style specimen suffixes, matched on folded text before punctuation is removed.
 _SPECIMEN_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -133,7 +134,7 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"rapamycin", "sirolimus"),
         (r"marijuana|cannabis|thc", "cannabinoids"),
         (r"thyroid peroxidase|schilddruesenperoxidase|tpo", "thyroperoxidase"),
-        (r"immunoglobulin(e)? ?([agmde])", r"ig\2"),
+        (r"immun(?:o)?globulin(?:e)? ?([agmde])", r"ig\1"),
         (r"atypical lymphocytes|atypische lymphozyten|reactive lymphocytes", "variant lymphocytes"),
         (r"bands|stabkernige( granulozyten)?", "band form neutrophils"),
         (r"(free|ionized|ionised|ionisiertes|ionisiert) (calcium|kalzium)|(calcium|kalzium) "
@@ -163,6 +164,8 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(gesamt)?eiweiss|total protein|protein,? total", "protein"),
         (r"antibod(y|ies)|antikoerper", "ab"),
         (r"antigen", "ag"),
+        # per body surface area: "/1.73m2 KO" (Körperoberfläche) as LOINC writes it
+        (r"1 73? ?m2(?: ?ko)?", "1 73 sq m"),
         (r"1 ?(h|std|stunde)", "1 hour"),
         (r"(2|3) ?(h|std|stunden)", r"\1 hours"),
         # "basal" is the before-challenge sample; "nüchtern" (fasting) is never a challenge
@@ -170,6 +173,9 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # a sample before a named challenge ("basal (CRH-Test)"): LOINC's "--pre dose CRH"
         (r"basal ([a-z0-9]+?) ?test", r"pre dose \1"),
         (r"basal|baseline", "baseline"),
+        # a stimulated sample is taken after a challenge: the German noun the lexicon learns
+        # from LOINC's variant ("Stimulation" → challenge, post)
+        (r"stimuliert(?:e|er|es)?|stim", "stimulation"),
         # vitamins as LOINC names them (by their chemical name)
         (r"vit(amin)? a", "retinol"),
         (r"vit(amin)? b ?1", "thiamine"),
@@ -192,13 +198,27 @@ _MINUTES = re.compile(r"(?<![a-z0-9.])(\d+) ?(min|minuten|minutes|m)(?![a-z0-9])
 
 def _minutes(m: re.Match[str]) -> str:
     n = int(m.group(1))
+    if n == 0:  # the sample at the start of a challenge: "basal" (see PHRASES)
+        return "basal"
     if n < 60 or n % 15:
         return f"{n} minutes"
     hours = f"{n / 60:g}"
     return "1 hour" if hours == "1" else f"{hours} hours"
 
 
-_SPECIMEN_NUMBER = re.compile(r"(?<![a-z0-9])(abnahme|probe|specimen) (\d+)(?![a-z0-9])")
+_SPECIMEN_NUMBER = re.compile(r"(?<![a-z0-9])(abnahme|probe|specimen) ([1-9]\d*)(?![a-z0-9])")
+# minutes before a challenge, written with a minus ("Cortisol -30 min"): LOINC's "30M pre"
+_BEFORE = re.compile(r"(?<![a-z0-9])-\s?(\d+) ?(min|minuten|minutes)(?![a-z0-9])")
+# a clock time ("16 Uhr", "8:00 Uhr"): LOINC names the sample by the 12-hour clock ("4 PM
+# specimen"), LOINC's German variant by the 24-hour one ("16 Uhr")
+_CLOCK = re.compile(r"(?<![a-z0-9])(\d{1,2})(?: 00)? uhr(?![a-z0-9])")
+
+
+def _clock(m: re.Match[str]) -> str:
+    hour = int(m.group(1))
+    if hour > 24:
+        return m.group(0)
+    return f"{(hour - 1) % 12 + 1} {'pm' if 12 <= hour < 24 else 'am'}"
 
 
 def _ordinal(m: re.Match[str]) -> str:
@@ -217,6 +237,16 @@ SPECIMEN_ABBREVIATIONS = {
     "ej": "ejakulat", "bt": "trockenblut", "np": "nasopharyngealsekret", "ti": "gewebe",
     "n": "nasensekret", "rt": "respirationstrakt"}
 _SLASH = re.compile(r"/\s*([a-z]{1,3})(?![a-z])")
+# a single letter just before a slash: "A/B", "K/L" name a pair of types, not a specimen
+PAIR = re.compile(r"(?:^|[^a-z0-9])[a-z]$")
+
+
+def _slash(m: re.Match[str]) -> str:
+    """A specimen abbreviation after a slash as its word ("/U" → urin); after a single
+    letter ("Influenza A/B", "K/L") the slash joins a pair of types and stays."""
+    if PAIR.search(m.string[:m.start()]):
+        return m.group(0)
+    return " " + SPECIMEN_ABBREVIATIONS.get(m.group(1), m.group(1))
 # words only saying something about PROPERTY / SCALE / METHOD (see mappings.hints.axes)
 HINT_ONLY = frozenset("abs absolut rel relativ mi mikr ql qn qual quant ber best".split())
 _ANTI = re.compile(r"(?<![a-z0-9])anti[ -](?=[a-z])")
@@ -246,6 +276,18 @@ def skeleton(token: str) -> str:
     return t
 
 
+def same_stem(a: str, b: str) -> bool:
+    """Long words that differ only in a short ending (-in/-ol, -e/-en, -um/-ium)."""
+    if min(len(a), len(b)) < 8 or abs(len(a) - len(b)) > 2:
+        return False
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n >= max(len(a), len(b)) - 3
+
+
 def fold(text: str) -> str:
     """Lower-case; umlauts and ß as digraphs; other diacritics removed (spell_fold)."""
     return spell_fold(text)
@@ -272,11 +314,11 @@ def query_tokens(text: str) -> list[str]:
 
 @lru_cache(maxsize=20_000)
 def _query_tokens(text: str) -> tuple[str, ...]:
-    folded = _SLASH.sub(lambda m: " " + SPECIMEN_ABBREVIATIONS.get(m.group(1), m.group(1)),
-                        fold(text))
+    folded = _SLASH.sub(_slash, _BEFORE.sub(r" \1 \2 pre ", fold(text)))
     folded = " ".join(t for t in base_tokens(folded) if t not in HINT_ONLY)
     folded = _SPECIMEN_NUMBER.sub(_ordinal, folded)
     folded = _MINUTES.sub(_minutes, folded)
+    folded = _CLOCK.sub(_clock, folded)
     for pattern, replacement in PHRASES:
         folded = pattern.sub(replacement, folded)
     if " ab" in f" {folded}" or " ak" in f" {folded}":

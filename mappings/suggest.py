@@ -39,7 +39,14 @@ from mappings.hints import (
     unit_hint,
 )
 from mappings.lexicon import Lexicon, derive, pairs_from_texts
-from mappings.normalize import ABBREVIATIONS, base_tokens, query_tokens, skeleton, spelling
+from mappings.normalize import (
+    ABBREVIATIONS,
+    base_tokens,
+    query_tokens,
+    same_stem,
+    skeleton,
+    spelling,
+)
 from mappings.variants import (
     analyte_part,
     plain_components,
@@ -47,6 +54,7 @@ from mappings.variants import (
     prefer_plain_count,
     ratio_words,
     with_counterpart,
+    without_method,
     without_per_hundred,
 )
 from termserver.model import ConceptDetail
@@ -206,18 +214,6 @@ def _analyte_tokens(text: str) -> tuple[str, ...]:
                  if t not in SPECIMEN_WORDS and t not in _FILLERS)
 
 
-def same_stem(a: str, b: str) -> bool:
-    """Long words that differ only in a short ending (-in/-ol, -e/-en, -um/-ium)."""
-    if min(len(a), len(b)) < 8 or abs(len(a) - len(b)) > 2:
-        return False
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n >= max(len(a), len(b)) - 3
-
-
 def method_words(terms: Sequence[TargetTerm], components: Sequence[frozenset[str]]
                  ) -> frozenset[str]:
     """Property words of a query ("screen", "count") that the targets use more often in
@@ -244,19 +240,24 @@ class TargetIndex:
         self.lexicon = lexicon if lexicon is not None else terms_lexicon(self.terms)
         self.glossary = glossary
         self._norm: list[tuple[str, ...]] = []
+        self._bare: list[tuple[tuple[int, str], ...]] = []  # (text index, without its method)
         self._component: list[frozenset[str]] = []
         self._component_text: list[str] = []
         postings: dict[str, set[int]] = {}
         for i, term in enumerate(self.terms):
             norms: list[str] = []
-            for text, _ in term.texts:
+            bare: list[tuple[int, str]] = []
+            for j, (text, _) in enumerate(term.texts):
                 toks = base_tokens(text)
                 for t in toks:
                     postings.setdefault(t, set()).add(i)
                 if W["lexclean"]:  # the analyte words only: no [property], specimen, "in"
                     toks = list(_analyte_tokens(text)) or toks
                 norms.append(" ".join(toks))
+                if (plain := without_method(text)) != text:
+                    bare.append((j, " ".join(_analyte_tokens(plain))))
             self._norm.append(tuple(norms))
+            self._bare.append(tuple(bare))
             component = next((t for t, label in term.texts if label == "COMPONENT"), "")
             self._component.append(frozenset(base_tokens(analyte_part(component))))
             self._component_text.append(component)
@@ -550,7 +551,8 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
     for i in cand.tolist():
         term = index.terms[i]
         lex, best_j = 0.0, 0
-        for j, norm in enumerate(index._norm[i]):
+        # a name that says a method in short ("mi.") is compared without the targets' methods
+        for j, norm in (*enumerate(index._norm[i]), *(index._bare[i] if hint.methods else ())):
             s = max(0.4 * fuzz.token_set_ratio(q, norm) + 0.6 * fuzz.token_sort_ratio(q, norm)
                     for q in (q_base, q_full, q_english)) / 100
             if s > lex:

@@ -34,7 +34,14 @@ from mappings.lexicon import FORMAT as LEXICON_FORMAT
 from mappings.lexicon import Lexicon, derive, pairs_from_texts
 from mappings.lexicon import from_json as lexicon_from_json
 from mappings.lexicon import to_json as lexicon_to_json
-from mappings.normalize import ABBREVIATIONS, base_tokens, fold, index_word, query_tokens
+from mappings.normalize import (
+    ABBREVIATIONS,
+    base_tokens,
+    fold,
+    index_word,
+    query_tokens,
+    same_stem,
+)
 from mappings.suggest import (
     HINT_PROPERTIES,
     RERANKED,
@@ -42,7 +49,6 @@ from mappings.suggest import (
     TargetTerm,
     compound_heads,
     rank_candidates,
-    same_stem,
 )
 from termserver.errors import NotFound
 from termserver.store import Store, search_candidates

@@ -41,7 +41,7 @@ from mappings.normalize import base_tokens
 
 __all__ = ["COUNTERPARTS", "KIN", "MARGIN", "analyte_part", "loinc_number", "plain_components",
            "prefer_first_made", "prefer_plain_count", "ratio_words", "with_counterpart",
-           "without_per_hundred"]
+           "without_method", "without_per_hundred"]
 
 #: Mass and substance forms of one kind of quantity (LOINC PROPERTY codes).
 KIN = {"MCnc": "Cnc", "SCnc": "Cnc", "MRat": "Rat", "SRat": "Rat", "MCnt": "Cnt",
@@ -56,6 +56,19 @@ _LOINC = re.compile(r"^(\d+)-\d$")
 _PER_HUNDRED = re.compile(r"/\s*100\s+[^\s/\[\]]+")
 # "Creatine kinase.MB/Creatine kinase.total": a part's share of its total
 _OF_TOTAL = re.compile(r"^([^/]+)/([^/]+)\.total$", re.IGNORECASE)
+
+
+# the method part of a long name: "… in Blood by Manual count", "… in Blut mit manueller
+# Zählung" (LOINC's English and German long names end with it)
+_METHOD_PART = re.compile(r" (?:by|mit) [^\[\]]+$")
+
+
+def without_method(text: str) -> str:
+    """A long name without its method part ("Blasts [#/volume] in Blood by Manual count" →
+    "Blasts [#/volume] in Blood"): a local name says its method in short ("mi.", "PCR",
+    which the METHOD axis fit reads) or not at all, so as text the method variant's name
+    would match it worse than the method-less term's name."""
+    return _METHOD_PART.sub("", text)
 
 
 def without_per_hundred(text: str) -> str:

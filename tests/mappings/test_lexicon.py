@@ -65,6 +65,14 @@ def test_words_come_from_aligned_pairs_and_cognates_are_left_to_spelling() -> No
     assert lexicon.english("stickstoff") == ()
 
 
+def test_function_words_are_left_out_per_language() -> None:
+    """English "AM" ("3 AM specimen") is a German function word ("am"): left out of the
+    English side too, German "Uhr" was paired with "PM" alone."""
+    pairs = [("SYSTEM", f"Serum --{h} Uhr", f"Serum --{e}", "words")
+             for h, e in (("3", "3 AM"), ("6", "6 AM"), ("15", "3 PM"), ("18", "6 PM"))]
+    assert set(derive(pairs).english("uhr")) == {"am", "pm"}
+
+
 def test_one_pair_is_no_association_only_a_residual() -> None:
     lexicon = derive(pairs_from_names(*UREA[0]))
     # seen once: below MIN_COUNT for an association; left alone with "urea" once the rest is

@@ -16,6 +16,7 @@ from mappings.normalize import query_tokens, skeleton
     ("Protein /U", ["protein", "urin"]),
     ("Lymphozyten abs. mikr.", ["lymphozyten"]),
     ("Anti-Xa", ["anti", "xa"]),  # "anti" stays when no antibody is named
+    ("IgG kappa Immunglobulin G kappa", ["igg", "kappa", "igg", "kappa"]),  # German spelling
 ])
 def test_query_tokens(text: str, expected: list[str]) -> None:
     assert query_tokens(text) == expected
@@ -50,3 +51,36 @@ def test_basal_before_a_named_challenge_is_pre_dose() -> None:
 
     assert query_tokens("Glucose basal (Insulintest)") == ["glucose", "pre", "dose", "insulin"]
     assert query_tokens("ACTH basal (CRH-Test)")[1:] == ["pre", "dose", "crh"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Cortisol-Profil 3 Uhr", ["cortisol", "profil", "3", "am"]),
+    ("Cortisol 8:00 Uhr /Speichel", ["cortisol", "8", "am", "speichel"]),
+    ("Cortisol-Profil 12 Uhr", ["cortisol", "profil", "12", "pm"]),
+    ("Cortisol-Profil 16 Uhr", ["cortisol", "profil", "4", "pm"]),
+    ("ACTH-Profil 24 Uhr", ["acth", "profil", "12", "am"]),
+])
+def test_clock_times_are_named_by_the_12_hour_clock(text: str, expected: list[str]) -> None:
+    """LOINC names a timed sample "4 PM specimen"; a German name says "16 Uhr"."""
+    assert query_tokens(text) == expected
+
+
+def test_timings_before_and_at_the_start_of_a_challenge() -> None:
+    """"-30 min" is LOINC's "30 minutes pre"; "0 min" is the baseline sample ("basal"), not
+    the 0th sample; a stimulated sample is taken after a challenge ("Stimulation")."""
+    assert query_tokens("Cortisol -30 min (Insulintest)") == [
+        "cortisol", "30", "minutes", "pre", "insulintest"]
+    assert query_tokens("HGH 0 min (Insulintest)")[1:] == ["pre", "dose", "insulin"]
+    assert query_tokens("Insulin Abnahme 0 Min.") == ["insulin", "abnahme", "baseline"]
+    assert query_tokens("Glucose 0-30 min") == ["glucose", "0", "30", "minutes"]
+    assert query_tokens("TSH stimuliert Abnahme 1") == [
+        "thyrotropin", "stimulation", "1st", "specimen"]
+
+
+def test_a_slash_after_a_single_letter_joins_a_pair_of_types() -> None:
+    """"Influenza A/B", "K/L-Ratio": no specimen abbreviation (blood, CSF) after the slash;
+    "Troponin T /B" and "CA 15-3/ASZ" still name theirs."""
+    assert query_tokens("Influenza A/B") == ["influenza", "a", "b"]
+    assert query_tokens("K/L-Ratio") == ["k", "l", "ratio"]
+    assert query_tokens("Troponin T /B") == ["troponin", "t", "blut"]
+    assert query_tokens("CA 15-3/ASZ") == ["ca", "15", "3", "aszites"]

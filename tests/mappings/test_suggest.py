@@ -8,7 +8,7 @@ import pytest
 
 from mappings.hints import axes, category_hint
 from mappings.lexicon import Lexicon
-from mappings.normalize import fold, normalize, tokens
+from mappings.normalize import fold, normalize, query_tokens, tokens
 from mappings.suggest import (
     TargetIndex,
     TargetTerm,
@@ -334,3 +334,40 @@ def test_an_abbreviation_finds_its_expansion_as_fully_as_itself() -> None:
               for i, w in enumerate(("lupus sensitive", "post heparin", "factor sensitive"))]
     got = suggest(TargetIndex(terms, lexicon=Lexicon()), "PTT")
     assert got[0].code != "50391-2" and got[0].display.startswith("aPTT")
+
+
+@pytest.mark.parametrize(("unit", "prop"), [
+    ("mL/dL", "VFr"), ("L/L", "VFr"),  # oxygen content, hematocrit: volume per volume
+    ("U/g{Hb}", "CCnt"), ("[iU]/g{Hb}", "CCnt"),  # enzyme units per gram of hemoglobin
+])
+def test_units_of_volume_fractions_and_catalytic_contents(unit: str, prop: str) -> None:
+    """A volume per volume is LOINC's volume fraction (not a count per litre); enzyme units
+    per mass are its catalytic content ("[Enzymatic activity/mass]"), not a concentration."""
+    assert unit_hint(unit) == ({prop}, "Qn")
+
+
+def test_a_specimen_suffix_followed_by_the_method_or_scale() -> None:
+    """"Adenovirus-DNA /NP PCR", "ETG /U ql.": the report's specimen suffix is followed by
+    method or scale words; "Influenza A/B" names two types, no blood specimen."""
+    assert specimen_hint("Adenovirus-DNA ql. /NP PCR") == {"Nph": 1.0, "Nose": 0.5}
+    assert max((w, s) for s, w in specimen_hint("ETG /U ql.").items())[1] == "Urine"
+    assert specimen_hint("Influenza A/B") == {}
+    assert specimen_hint("K/L-Ratio") == {}
+    assert "Bld" in specimen_hint("Troponin T /B")
+
+
+def test_the_short_names_specimen_suffix_counts_before_the_long_name() -> None:
+    """"Alpha-Iduronidase /BT Alpha-Iduronidase /Blut trocken": the long name's specimen
+    words say blood; the short name's "/BT" says the dried blood spot."""
+    assert specimen_hint("Alpha-Iduronidase /BT Alpha-Iduronidase /Blut trocken") == {
+        "Bld.dot": 1.0}
+    assert specimen_hint("Cortisol basal (2mg/d Dexa Langtest)") == {}  # a unit, no " /"
+
+
+def test_a_clearance_compares_urine_with_serum_per_body_surface() -> None:
+    """A renal clearance is LOINC's Urine+Ser/Plas; "/1.73m2 KO" and the unit
+    mL/min/{1.73'm2} are its per-body-surface form ("/1.73 sq M", ArVRat)."""
+    assert axes("Kreatinin Clearance", unit="mL/min").systems["Urine+Ser/Plas"] == 1.0
+    assert axes("Kreatinin /D Clearance").systems.get("Urine+Ser/Plas") is None
+    assert unit_hint("mL/min/{1.73'm2}") == ({"ArVRat"}, "Qn")
+    assert query_tokens("Harnstoff-Clearance /1.7m2 KO")[-4:] == ["1", "73", "sq", "m"]

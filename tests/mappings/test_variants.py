@@ -14,6 +14,7 @@ from mappings.variants import (
     prefer_plain_count,
     ratio_words,
     with_counterpart,
+    without_method,
     without_per_hundred,
 )
 
@@ -191,3 +192,30 @@ def test_a_fraction_of_the_total_ties_with_the_concentration_of_its_part() -> No
     index = TargetIndex(terms)
     got = {s.code: s for s in suggest(index, "Carboxyhemoglobin", specimen="Blood")}
     assert "component Carboxyhemoglobin/Hemoglobin.total named in full" in got["20563-3"].why
+
+
+def test_a_long_name_without_its_method_part() -> None:
+    assert without_method("Blasts [#/volume] in Blood by Manual count") == \
+        "Blasts [#/volume] in Blood"
+    assert without_method("Blasten [#/Volumen] in Blut mit manueller Zählung") == \
+        "Blasten [#/Volumen] in Blut"
+    assert without_method("Blasts [#/volume] in Blood") == "Blasts [#/volume] in Blood"
+
+
+def test_a_method_said_in_short_is_not_outweighed_by_the_longer_german_name() -> None:
+    """"Blasten abs. mikr.": the method variant's German name ("… mit manueller Zählung")
+    matched the name worse as text than the method-less term's, which outweighed the named
+    method; a name that says a method is compared with the names without their methods."""
+    props = {"PROPERTY": "NCnc", "SYSTEM": "Bld", "SCALE_TYP": "Qn", "TIME_ASPCT": "Pt"}
+    terms = [
+        TargetTerm("30376-8", "Blasts [#/volume] in Blood", (
+            ("Blasts [#/volume] in Blood", "display"), ("Blasts", "COMPONENT"),
+            ("Blasten [#/Volumen] in Blut", "de-DE LONG_COMMON_NAME")), props),
+        TargetTerm("708-8", "Blasts [#/volume] in Blood by Manual count", (
+            ("Blasts [#/volume] in Blood by Manual count", "display"), ("Blasts", "COMPONENT"),
+            ("Blasten [#/Volumen] in Blut mit manueller Zählung", "de-DE LONG_COMMON_NAME")),
+            {**props, "METHOD_TYP": "Manual count"}),
+    ]
+    index = TargetIndex(terms)
+    assert suggest(index, "Blasten abs. mikr.", unit="10*9/L")[0].code == "708-8"
+    assert suggest(index, "Blasten abs.", unit="10*9/L")[0].code == "30376-8"
