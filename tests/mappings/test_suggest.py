@@ -371,3 +371,33 @@ def test_a_clearance_compares_urine_with_serum_per_body_surface() -> None:
     assert axes("Kreatinin /D Clearance").systems.get("Urine+Ser/Plas") is None
     assert unit_hint("mL/min/{1.73'm2}") == ({"ArVRat"}, "Qn")
     assert query_tokens("Harnstoff-Clearance /1.7m2 KO")[-4:] == ["1", "73", "sq", "m"]
+
+
+def test_a_named_fluid_prefers_its_own_term_to_body_fluid() -> None:
+    """"/Aszites" says peritoneal fluid: LOINC's Body fld term only stands in for it, so it
+    does not win on a closer-looking component."""
+    hint = axes("AFP /ASZ AFP /Aszites")
+    assert hint.systems["Periton fld"] == 1.0 and hint.systems["Body fld"] < 0.5
+    terms = [_plain("1", "Granulocytes/100 leukocytes in Body fluid", SYSTEM="Body fld",
+                    PROPERTY="NFr"),
+             _plain("2", "Neutrophils/100 leukocytes in Peritoneal fluid", SYSTEM="Periton fld",
+                    PROPERTY="NFr")]
+    found = suggest(TargetIndex(terms), "Neutrophile Granulozyten rel. /ASZ", unit="%")
+    assert found[0].code == "2"
+
+
+def test_a_fluid_compared_with_serum_has_both_specimens() -> None:
+    """"Pleurapunktat/Serum-Ratio" is LOINC's two-specimen SYSTEM, whichever order LOINC
+    writes; a ratio naming serum alone stays serum."""
+    assert axes("LDH Plp./Ser-Rto LDH Pleurapunktat/Serum-Ratio").systems[
+        "Ser/Plas+Plr fld"] == 1.0
+    assert axes("Albumin Serum/Aszites-Differenz").systems["Periton fld+Ser/Plas"] == 1.0
+    assert "Plr fld+Ser/Plas" not in axes("LDH /PP LDH /Pleurapunktat").systems
+    assert axes("Cholesterin/HDL-Ratio /S").systems["Ser/Plas"] == 1.0
+    terms = [_plain("1", "Protein [Mass/volume] in Pleural fluid", SYSTEM="Plr fld",
+                    PROPERTY="MCnc"),
+             _plain("2", "Protein [Mass Ratio] in Serum or Plasma and Pleural fluid",
+                    SYSTEM="Ser/Plas+Plr fld", PROPERTY="MRto")]
+    found = suggest(TargetIndex(terms), "TP Plp./Ser-Rto Totalprotein Pleurapunktat/Serum-Ratio",
+                    unit="1")
+    assert found[0].code == "2"
