@@ -348,6 +348,26 @@ _COAGULATION = frozenset(
     "thrombinzeit plasminogen dimer willebrand lupus koagulation coagulation "
     "prothrombin thromboplastinzeit".split())
 
+_GENE_VARIANT = frozenset("mut mutation mutationen genotyp genotypisierung".split())
+_ANTIBODY = frozenset("ak antikoerper antibody antibodies".split())
+
+
+def coagulation_specimen(toks: set[str], systems: dict[str, float]) -> dict[str, float]:
+    """Refine the platelet-poor plasma a coagulation section or word implies, by what LOINC
+    measures the test in: a gene variant in blood or tissue (Bld/Tiss, nearly all LOINC
+    mutation terms), platelet aggregation in platelet-rich plasma (PRP, else Bld), an
+    antibody in serum or plasma. Other tests keep `systems`."""
+    if not systems or max(systems, key=lambda k: systems[k]) != "PPP":
+        return systems
+    if toks & _GENE_VARIANT:
+        return {"Bld/Tiss": 1.0, "Bld": 0.6}
+    if toks & _ANTIBODY:
+        return {"Ser/Plas": 1.0, "Ser": 1.0, "Plas": 0.7, "PPP": 0.5}
+    if any("aggr" in t or "reaktivit" in t for t in toks) and any(
+            t.startswith(("thromboz", "thr", "plaettchen", "platelet")) for t in toks):
+        return {"PRP": 1.0, "Bld": 0.6, "PPP": 0.3}
+    return systems
+
 
 @dataclass(frozen=True, slots=True)
 class Axes:
@@ -425,6 +445,8 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     if (not systems or from_category) and toks & {"clearance", "clear"}:
         # a renal clearance compares urine with serum or plasma (LOINC: Urine+Ser/Plas)
         systems, from_category = {"Urine+Ser/Plas": 1.0, "Ser/Plas": 0.5}, False
+    if not from_text and not given:
+        systems = coagulation_specimen(toks, systems)
     if not (unit or "").strip() and "%" in text:  # "% Hemoglobin A1c": the name gives the unit
         unit = "%"
     props, scale = unit_hint(unit)

@@ -401,3 +401,18 @@ def test_a_fluid_compared_with_serum_has_both_specimens() -> None:
     found = suggest(TargetIndex(terms), "TP Plp./Ser-Rto Totalprotein Pleurapunktat/Serum-Ratio",
                     unit="1")
     assert found[0].code == "2"
+
+
+def test_a_coagulation_section_refines_by_what_loinc_measures_in() -> None:
+    """In a coagulation section a gene variant is read in blood or tissue, platelet
+    aggregation in platelet-rich plasma, an antibody in serum; clotting times stay PPP."""
+    section = "Thrombophilie Tests / Gerinnung/Hämostaseologie"
+    variant = axes("Faktor V Leiden Mutation", category=section).systems
+    assert variant["Bld/Tiss"] == 1.0 and "PPP" not in variant
+    aggregation = axes("Thrombozytenaggregation Thrombin-induziert", category=section).systems
+    assert aggregation["PRP"] == 1.0 and aggregation["PRP"] > aggregation["PPP"]
+    antibody = axes("Heparin-PF4-induzierte AK", category=section).systems
+    assert antibody["Ser/Plas"] == 1.0 and antibody["PPP"] < 1.0
+    assert axes("aPTT", category=section).systems["PPP"] == 1.0
+    # a specimen the name gives stays
+    assert axes("Thr.aggr.ADP-ind./B", category=section).systems["Bld"] == 1.0
