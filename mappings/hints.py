@@ -119,6 +119,7 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
         ("sputum", {"Sputum": 1.0, "Bronchial": 0.5}),
         ("schweiss sweat", {"Sweat": 1.0}),
         ("atemtest atemgas exhaled breath", {"Exhl gas": 1.0}),
+        ("inhaliert inhaled inspiratorisch inspired", {"Inhl gas": 1.0, "Ventilator": 0.6}),
         ("steinanalyse harnstein nierenstein konkrement calculus", {"Calculus": 1.0}),
         ("fibroblasten fibroblasts", {"Fibroblasts": 1.0}),
         ("nasopharyngealsekret nasopharynx nasopharyngeal", {"Nph": 1.0, "Nose": 0.5}),
@@ -369,6 +370,17 @@ def coagulation_specimen(toks: set[str], systems: dict[str, float]) -> dict[str,
     return systems
 
 
+_NEWBORN = frozenset("neug neugeb neugeboren neugeborene neugeborenen newborn neonatal".split())
+
+
+def of_newborn(toks: set[str], systems: dict[str, float]) -> dict[str, float]:
+    """A test said of the newborn ("Blutgruppe AB0 Neugeborene") is LOINC's Bld^Newborn or
+    ^Newborn (the newborn's own sample); the specimen otherwise said counts half."""
+    if not toks & _NEWBORN:
+        return systems
+    return {**{k: w * 0.5 for k, w in systems.items()}, "Bld^Newborn": 1.0, "^Newborn": 0.8}
+
+
 @dataclass(frozen=True, slots=True)
 class Axes:
     """LOINC axis values a query implies, each with a weight 0..1."""
@@ -447,6 +459,7 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
         systems, from_category = {"Urine+Ser/Plas": 1.0, "Ser/Plas": 0.5}, False
     if not from_text and not given:
         systems = coagulation_specimen(toks, systems)
+    systems = of_newborn(toks, systems)
     if not (unit or "").strip() and "%" in text:  # "% Hemoglobin A1c": the name gives the unit
         unit = "%"
     props, scale = unit_hint(unit)

@@ -416,3 +416,15 @@ def test_a_coagulation_section_refines_by_what_loinc_measures_in() -> None:
     assert axes("aPTT", category=section).systems["PPP"] == 1.0
     # a specimen the name gives stays
     assert axes("Thr.aggr.ADP-ind./B", category=section).systems["Bld"] == 1.0
+
+
+def test_inhaled_gas_and_the_newborn_are_read_as_loinc_systems() -> None:
+    """"O2 inhaliert" in a blood gas section is the inhaled gas, not blood; a test said of
+    the newborn is LOINC's Bld^Newborn ahead of the section's blood or serum."""
+    gas = axes("O2 Konz. inhaliert", category="Blutgasanalyse").systems
+    assert max(gas, key=gas.__getitem__) == "Inhl gas"
+    assert axes("Inhalationsallergene Screen", category="Allergie").systems == {}
+    newborn = axes("Blutgruppe AB0 Neug. Blutgruppe AB0 Neugeborene",
+                   category="Blutgruppenserologie").systems
+    assert newborn["Bld^Newborn"] == 1.0 and max(newborn.values()) == 1.0
+    assert "Bld^Newborn" not in axes("Blutgruppe AB0", category="Blutgruppenserologie").systems
