@@ -98,6 +98,9 @@ def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
     return set(), "Qn"
 
 
+# a name that says which body fluid has LOINC's term of that fluid; "Body fld" only stands in
+# where LOINC has none
+_GENERIC_FLUID = 0.3
 _BLOOD_PARTS = {"Ser/Plas": 1.0, "Ser": 0.9, "Plas": 0.85, "Ser/Plas/Bld": 0.8, "Bld": 0.6}
 # (trigger tokens, LOINC SYSTEM weights); the first matching row wins, so specific rows first
 _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
@@ -116,6 +119,7 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
         ("sputum", {"Sputum": 1.0, "Bronchial": 0.5}),
         ("schweiss sweat", {"Sweat": 1.0}),
         ("atemtest atemgas exhaled breath", {"Exhl gas": 1.0}),
+        ("inhaliert inhaled inspiratorisch inspired", {"Inhl gas": 1.0, "Ventilator": 0.6}),
         ("steinanalyse harnstein nierenstein konkrement calculus", {"Calculus": 1.0}),
         ("fibroblasten fibroblasts", {"Fibroblasts": 1.0}),
         ("nasopharyngealsekret nasopharynx nasopharyngeal", {"Nph": 1.0, "Nose": 0.5}),
@@ -130,12 +134,14 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
         ("gewebe tissue", {"Tiss": 1.0}),
         ("knochenmark marrow km", {"Bone mar": 1.0}),
         ("ejakulat sperma semen", {"Semen": 1.0}),
-        ("aszites ascites", {"Periton fld": 1.0, "Body fld": 0.6}),
+        ("aszites ascites", {"Periton fld": 1.0, "Body fld": _GENERIC_FLUID}),
         ("peritonealdialysat pd", {"Dial fld prt": 1.0, "Dial fld": 0.8, "Periton fld": 0.5}),
         ("dialysat dialysate dialysis", {"Dial fld": 1.0, "Dial fld prt": 0.8}),
-        ("pleura pleural pleurapunktat", {"Plr fld": 1.0, "Body fld": 0.6}),
-        ("gelenk gelenkpunktat synovia synovial joint", {"Synv fld": 1.0, "Body fld": 0.6}),
-        ("perikard perikardpunktat pericardial ppk", {"Pericard fld": 1.0, "Body fld": 0.6}),
+        ("pleura pleural pleurapunktat", {"Plr fld": 1.0, "Body fld": _GENERIC_FLUID}),
+        ("gelenk gelenkpunktat synovia synovial joint", {"Synv fld": 1.0,
+                                                         "Body fld": _GENERIC_FLUID}),
+        ("perikard perikardpunktat pericardial ppk", {"Pericard fld": 1.0,
+                                                      "Body fld": _GENERIC_FLUID}),
         ("bal bronchial bronchiallavage bronchoalveolar", {"Bronchial": 1.0, "BAL": 0.9}),
         ("fruchtwasser amnion amniotic", {"Amnio fld": 1.0}),
         ("koerperfluessigkeit punktat body kf", {"Body fld": 1.0}),
@@ -182,6 +188,26 @@ _CATEGORY_BLOOD: tuple[tuple[str, dict[str, float]], ...] = (
 _SLASH_CELLS = re.compile(r"/\s*(leukozyten|leukocytes|erythrozyten|erythrocytes|prp)\b")
 _CELL_SYSTEMS = {"leukozyten": "WBC", "leukocytes": "WBC", "erythrozyten": "RBC",
                  "erythrocytes": "RBC", "prp": "PRP"}
+
+
+# a fluid compared with serum ("LDH Pleurapunktat/Serum-Ratio", "Albumin Serum/Aszites-
+# Differenz") is LOINC's two-specimen SYSTEM "<fluid>+Ser/Plas" (the order varies by fluid)
+_COMPARED = frozenset("ratio rto quotient qt differenz diff gradient".split())
+_COMPARED_FLUIDS = frozenset({"Plr fld", "Periton fld", "Pericard fld", "Synv fld", "Body fld",
+                              "CSF", "Dial fld", "Dial fld prt", "Urine"})
+
+
+def compared_with_serum(words: set[str], systems: dict[str, float]) -> dict[str, float]:
+    """SYSTEM weights for a name comparing a fluid with serum: the two-specimen systems
+    ("Periton fld+Ser/Plas", "Ser/Plas+Plr fld", "Ser+CSF") first, the fluid alone next;
+    `systems` unchanged when the name compares nothing or names no such fluid."""
+    if not systems or not words & {"serum", "ser"} or not words & _COMPARED:
+        return systems
+    fluid = max(systems, key=lambda k: systems[k])
+    if fluid not in _COMPARED_FLUIDS:
+        return systems
+    return {f"{fluid}+Ser/Plas": 1.0, f"Ser/Plas+{fluid}": 1.0, f"Ser+{fluid}": 0.9,
+            f"{fluid}+Ser": 0.9, fluid: 0.4, "Ser/Plas": 0.3}
 
 
 def specimen_hint(specimen: str | None) -> dict[str, float]:
@@ -323,6 +349,37 @@ _COAGULATION = frozenset(
     "thrombinzeit plasminogen dimer willebrand lupus koagulation coagulation "
     "prothrombin thromboplastinzeit".split())
 
+_GENE_VARIANT = frozenset("mut mutation mutationen genotyp genotypisierung".split())
+_ANTIBODY = frozenset("ak antikoerper antibody antibodies".split())
+
+
+def coagulation_specimen(toks: set[str], systems: dict[str, float]) -> dict[str, float]:
+    """Refine the platelet-poor plasma a coagulation section or word implies, by what LOINC
+    measures the test in: a gene variant in blood or tissue (Bld/Tiss, nearly all LOINC
+    mutation terms), platelet aggregation in platelet-rich plasma (PRP, else Bld), an
+    antibody in serum or plasma. Other tests keep `systems`."""
+    if not systems or max(systems, key=lambda k: systems[k]) != "PPP":
+        return systems
+    if toks & _GENE_VARIANT:
+        return {"Bld/Tiss": 1.0, "Bld": 0.6}
+    if toks & _ANTIBODY:
+        return {"Ser/Plas": 1.0, "Ser": 1.0, "Plas": 0.7, "PPP": 0.5}
+    if any("aggr" in t or "reaktivit" in t for t in toks) and any(
+            t.startswith(("thromboz", "thr", "plaettchen", "platelet")) for t in toks):
+        return {"PRP": 1.0, "Bld": 0.6, "PPP": 0.3}
+    return systems
+
+
+_NEWBORN = frozenset("neug neugeb neugeboren neugeborene neugeborenen newborn neonatal".split())
+
+
+def of_newborn(toks: set[str], systems: dict[str, float]) -> dict[str, float]:
+    """A test said of the newborn ("Blutgruppe AB0 Neugeborene") is LOINC's Bld^Newborn or
+    ^Newborn (the newborn's own sample); the specimen otherwise said counts half."""
+    if not toks & _NEWBORN:
+        return systems
+    return {**{k: w * 0.5 for k, w in systems.items()}, "Bld^Newborn": 1.0, "^Newborn": 0.8}
+
 
 @dataclass(frozen=True, slots=True)
 class Axes:
@@ -387,7 +444,8 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     # analyte; the specimen given apart says the SYSTEM
     named_only_specimen = bool(specimen) and all(
         w in SPECIMEN_WORDS or w in _SPECIMEN_TRIGGERS for w in name_words)
-    from_text = {} if named_only_specimen else specimen_hint(text)
+    from_text = {} if named_only_specimen else \
+        compared_with_serum(set(name_words), specimen_hint(text))
     given = specimen_hint(specimen)
     if not given and specimen and lexicon is not None:
         given = lexicon.value("SYSTEM", specimen)
@@ -399,6 +457,9 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     if (not systems or from_category) and toks & {"clearance", "clear"}:
         # a renal clearance compares urine with serum or plasma (LOINC: Urine+Ser/Plas)
         systems, from_category = {"Urine+Ser/Plas": 1.0, "Ser/Plas": 0.5}, False
+    if not from_text and not given:
+        systems = coagulation_specimen(toks, systems)
+    systems = of_newborn(toks, systems)
     if not (unit or "").strip() and "%" in text:  # "% Hemoglobin A1c": the name gives the unit
         unit = "%"
     props, scale = unit_hint(unit)

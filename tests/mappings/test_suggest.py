@@ -371,3 +371,60 @@ def test_a_clearance_compares_urine_with_serum_per_body_surface() -> None:
     assert axes("Kreatinin /D Clearance").systems.get("Urine+Ser/Plas") is None
     assert unit_hint("mL/min/{1.73'm2}") == ({"ArVRat"}, "Qn")
     assert query_tokens("Harnstoff-Clearance /1.7m2 KO")[-4:] == ["1", "73", "sq", "m"]
+
+
+def test_a_named_fluid_prefers_its_own_term_to_body_fluid() -> None:
+    """"/Aszites" says peritoneal fluid: LOINC's Body fld term only stands in for it, so it
+    does not win on a closer-looking component."""
+    hint = axes("AFP /ASZ AFP /Aszites")
+    assert hint.systems["Periton fld"] == 1.0 and hint.systems["Body fld"] < 0.5
+    terms = [_plain("1", "Granulocytes/100 leukocytes in Body fluid", SYSTEM="Body fld",
+                    PROPERTY="NFr"),
+             _plain("2", "Neutrophils/100 leukocytes in Peritoneal fluid", SYSTEM="Periton fld",
+                    PROPERTY="NFr")]
+    found = suggest(TargetIndex(terms), "Neutrophile Granulozyten rel. /ASZ", unit="%")
+    assert found[0].code == "2"
+
+
+def test_a_fluid_compared_with_serum_has_both_specimens() -> None:
+    """"Pleurapunktat/Serum-Ratio" is LOINC's two-specimen SYSTEM, whichever order LOINC
+    writes; a ratio naming serum alone stays serum."""
+    assert axes("LDH Plp./Ser-Rto LDH Pleurapunktat/Serum-Ratio").systems[
+        "Ser/Plas+Plr fld"] == 1.0
+    assert axes("Albumin Serum/Aszites-Differenz").systems["Periton fld+Ser/Plas"] == 1.0
+    assert "Plr fld+Ser/Plas" not in axes("LDH /PP LDH /Pleurapunktat").systems
+    assert axes("Cholesterin/HDL-Ratio /S").systems["Ser/Plas"] == 1.0
+    terms = [_plain("1", "Protein [Mass/volume] in Pleural fluid", SYSTEM="Plr fld",
+                    PROPERTY="MCnc"),
+             _plain("2", "Protein [Mass Ratio] in Serum or Plasma and Pleural fluid",
+                    SYSTEM="Ser/Plas+Plr fld", PROPERTY="MRto")]
+    found = suggest(TargetIndex(terms), "TP Plp./Ser-Rto Totalprotein Pleurapunktat/Serum-Ratio",
+                    unit="1")
+    assert found[0].code == "2"
+
+
+def test_a_coagulation_section_refines_by_what_loinc_measures_in() -> None:
+    """In a coagulation section a gene variant is read in blood or tissue, platelet
+    aggregation in platelet-rich plasma, an antibody in serum; clotting times stay PPP."""
+    section = "Thrombophilie Tests / Gerinnung/Hämostaseologie"
+    variant = axes("Faktor V Leiden Mutation", category=section).systems
+    assert variant["Bld/Tiss"] == 1.0 and "PPP" not in variant
+    aggregation = axes("Thrombozytenaggregation Thrombin-induziert", category=section).systems
+    assert aggregation["PRP"] == 1.0 and aggregation["PRP"] > aggregation["PPP"]
+    antibody = axes("Heparin-PF4-induzierte AK", category=section).systems
+    assert antibody["Ser/Plas"] == 1.0 and antibody["PPP"] < 1.0
+    assert axes("aPTT", category=section).systems["PPP"] == 1.0
+    # a specimen the name gives stays
+    assert axes("Thr.aggr.ADP-ind./B", category=section).systems["Bld"] == 1.0
+
+
+def test_inhaled_gas_and_the_newborn_are_read_as_loinc_systems() -> None:
+    """"O2 inhaliert" in a blood gas section is the inhaled gas, not blood; a test said of
+    the newborn is LOINC's Bld^Newborn ahead of the section's blood or serum."""
+    gas = axes("O2 Konz. inhaliert", category="Blutgasanalyse").systems
+    assert max(gas, key=gas.__getitem__) == "Inhl gas"
+    assert axes("Inhalationsallergene Screen", category="Allergie").systems == {}
+    newborn = axes("Blutgruppe AB0 Neug. Blutgruppe AB0 Neugeborene",
+                   category="Blutgruppenserologie").systems
+    assert newborn["Bld^Newborn"] == 1.0 and max(newborn.values()) == 1.0
+    assert "Bld^Newborn" not in axes("Blutgruppe AB0", category="Blutgruppenserologie").systems
