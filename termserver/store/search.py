@@ -335,14 +335,13 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
         if not token and subtree.drives(store, sel, words, prefix, page.need):
             page.add(subtree.rows(store, sel, words, prefix, active))
             continue
-        kept = bitsets.answer(store, sel.cs_pk, words, prefix, token, subtree.share(
-            store, sel), words_of, page, (active, cond, list(cparams))) if token and sqlite \
-            else None
+        share = subtree.share(store, sel)
+        kept = bitsets.answer(store, sel.cs_pk, words, prefix, token, share, words_of, page,
+                              (active, cond, list(cparams))) if token and sqlite else None
         if kept is not None:  # a sparse intersection of dense clauses, from kept bitsets
             page.add(kept)
             continue
-        src = _source(store, sel.cs_pk, words, prefix, page.need, subtree.share(store, sel),
-                      token, words_of)
+        src = _source(store, sel.cs_pk, words, prefix, page.need, share, token, words_of)
         page.add(_read(store, sel.cs_pk, src, page, (active, cond, list(cparams))))
     codes = page.codes[offset:offset + limit]
     if not page.full:  # every match was read

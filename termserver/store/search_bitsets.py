@@ -147,11 +147,13 @@ def kept(store: Store, cs_pk: int, texts: int, clauses: list[str]) -> list[Bits]
                                                 daemon=True))
                 _WORKER[0].start()
             return None
-    for key in missing:
-        _keep(state, key, _read(store, cs_pk, texts, key[2]))
-    with _LOCK:
-        out = [state.bits.get(k) for k in keys]
-    return None if any(b is None for b in out) else [b for b in out if b is not None]
+    out: list[Bits] = []
+    for key, got in zip(keys, found, strict=True):
+        if got is None:
+            got = _read(store, cs_pk, texts, key[2])
+            _keep(state, key, got)
+        out.append(got)
+    return out
 
 
 def _work() -> None:
@@ -163,21 +165,20 @@ def _work() -> None:
                 return
             ref, key = _JOBS.popleft()
         store = ref()
+        if store is None:
+            continue
+        with _LOCK:
+            state = _KEPT.get(store)
         try:
-            if store is not None:
-                bits = _read(store, key[0], key[1], key[2])
-                with _LOCK:
-                    state = _KEPT.get(store)
-                if state is not None:
-                    _keep(state, key, bits)
+            if state is not None:
+                _keep(state, key, _read(store, key[0], key[1], key[2]))
         except Exception:  # the store closed, or the code system was replaced meanwhile
             logger.debug("no bitset for %s", key, exc_info=True)
         finally:
-            with _LOCK:
-                state = _KEPT.get(store) if store is not None else None
-                if state is not None:
+            if state is not None:
+                with _LOCK:
                     state.pending.discard(key)
-            del store
+            del store, state
 
 
 def _read(store: Store, cs_pk: int, texts: int, clause: str) -> Bits:
