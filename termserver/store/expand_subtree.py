@@ -37,10 +37,12 @@ _LOCK = threading.Lock()
 
 def ensure_code_index(conn: Connection, cs_pk: int) -> None:
     """The index of the texts by concept code (idempotent); it covers what the subtree read
-    tests, so the texts of a subtree are read without visiting the table's rows."""
+    tests, and the text ids (SQLite's rowid; PostgreSQL's INCLUDE: the texts of a subtree
+    for search_postings), so those reads do not visit the table's rows."""
     term = f"search_term_{int(cs_pk)}"
+    include = "" if conn.dialect.name == "sqlite" else " INCLUDE (id)"
     conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {term}_bycode ON {term} "
-                         "(code, inactive, norm)")
+                         f"(code, inactive, norm){include}")
 
 
 def drives(store: Store, sel: Selection, words: list[str], prefix: bool, need: int) -> bool:

@@ -13,6 +13,7 @@ Tables (outside the versioned schema, created idempotently):
 - SQLite: ``search_fts_<cs_pk>``, FTS5 over `norm` (contentless, rowid = id, prefix
   indexes); PostgreSQL: a ``tsv`` column (`to_tsvector('simple', norm)`) with a GIN index.
   Both also hold the ancestor tokens of termserver.store.search_ancestors (hierarchies).
+- PostgreSQL: ``search_bits_<cs_pk>``, the texts of frequent words (search_postings).
 
 `search_page` answers one page: every query word must begin a word of one text of the
 concept; concepts come tier by tier (the code itself, an exact text, codes the query begins,
@@ -35,6 +36,7 @@ from termserver.store import search_ancestors as ancestors
 from termserver.store import search_bands as bands
 from termserver.store import search_bitsets as bitsets
 from termserver.store import search_codes
+from termserver.store import search_postings as postings
 from termserver.store.page_reads import paramstyled as _m
 from termserver.store.page_reads import query as _query
 from termserver.store.pages import Selection, where_sql
@@ -53,8 +55,9 @@ if TYPE_CHECKING:
 #: 7: ancestor tokens (store/search_ancestors.py), SQLite FTS5 contentless; 8: keywords
 #: (textfold.KEYWORD) ranked after other texts.
 FORMAT = 8
-#: PostgreSQL's: also the rank-band lexemes (store/search_bands.py), since its format 8.
-PG_FORMAT = 9
+#: PostgreSQL's: also the rank-band lexemes (store/search_bands.py), since its format 8; 10:
+#: the stored texts of frequent words (store/search_postings.py).
+PG_FORMAT = 10
 #: Properties (with the value, or None for any) that mark commonly used concepts, most common
 #: first: they rank before others of their tier. LOINC: the Universal Lab Orders value set
 #: (loaded as ORDER_OBS), then quantitative terms.
@@ -102,6 +105,7 @@ def drop(conn: Connection, cs_pk: int) -> None:
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_fts(cs_pk)}")
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_term(cs_pk)}")
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_vocab(cs_pk)}")
+    postings.drop(conn, cs_pk)
     conn.exec_driver_sql(_m(conn, "DELETE FROM search_meta WHERE cs_pk = ?"), (cs_pk,))
     conn.exec_driver_sql(_m(conn, "DELETE FROM search_derived WHERE cs_pk = ?"), (cs_pk,))
 
@@ -175,12 +179,13 @@ def build(conn: Connection, cs_pk: int, progress: Progress | None = None) -> int
     else:
         conn.exec_driver_sql(f"CREATE INDEX {term}_tsv ON {term} USING gin (tsv)")
         conn.exec_driver_sql(f"ANALYZE {term}")
+        postings.build(conn, cs_pk, done)
     if anc is not None:
         conn.exec_driver_sql(f"DROP TABLE {anc}")
     conn.exec_driver_sql(_m(conn, "INSERT INTO search_meta (cs_pk, format, terms, built_at) "
                                   "VALUES (?, ?, ?, ?)"),
                          (cs_pk, format_of(conn.dialect.name), done,
-                          datetime.now(UTC).isoformat(timespec="seconds")))
+                          datetime.now(UTC).isoformat(timespec="microseconds")))
     if progress:
         progress(done, done)
     return done
@@ -301,10 +306,10 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
         if not sqlite:  # the exact texts test the token in their own tsvector (no probe)
             exact_cond = cond + " AND t.tsv @@ CAST(? AS tsquery)"
             exact_params = [*cparams, f"'{plan.token}'"]
-    # SQLite: the exact texts below the token's concept by its kept bitset, not a closure
-    # probe per text (PostgreSQL tests the token in each text's own tsvector)
+    # the exact texts below the token's concept by its kept bitset, when kept, not a closure
+    # probe per text (or, PostgreSQL, the token in each text's own tsvector)
     by_bits = bitsets.exact(store, sel.cs_pk, token, parsed.text, f" AND t.kind <> {KEYWORD}"
-                            f"{active}{cond}", cparams) if qwords and token and sqlite else None
+                            f"{active}{cond}", cparams) if qwords and token else None
     if by_bits is not None:
         page.add(by_bits)
     elif qwords:  # the exact text: a display or designation, not a keyword (textfold)
@@ -337,7 +342,7 @@ def search_page(store: Store, sel: Selection, query: str, offset: int, limit: in
             continue
         share = subtree.share(store, sel)
         kept = bitsets.answer(store, sel.cs_pk, words, prefix, token, share, words_of, page,
-                              (active, cond, list(cparams))) if token and sqlite else None
+                              (active, cond, list(cparams))) if token else None
         if kept is not None:  # a sparse intersection of dense clauses, from kept bitsets
             page.add(kept)
             continue

@@ -41,6 +41,11 @@ def token(code: str) -> str:
     return "_" + code if _DIGITS.fullmatch(code) else "_x" + code.encode().hex()
 
 
+def code_of(tok: str) -> str:
+    """The code whose `token` is `tok`."""
+    return bytes.fromhex(tok[2:]).decode() if tok.startswith("_x") else tok[1:]
+
+
 def token_sql(col: str, sqlite: bool) -> str:
     """SQL computing `token` of column `col`."""
     if sqlite:
