@@ -38,12 +38,7 @@ def english_query(index: TargetIndex, groups: list[list[str]]) -> str:
 def coverage(index: TargetIndex, groups: list[list[str]]
              ) -> tuple[np.ndarray, list[tuple[str, list[tuple[str, float]]]]]:
     """Per term, the IDF-weighted share of the query's word groups it names (0..1), and
-    each group's first word with the vocabulary words it matched (word, similarity). A
-    group's words beyond the first are its alternatives (abbreviation expansion, glossary,
-    lexicon, cognates); the words of an abbreviation's expansion name it together: a term
-    counts the IDF of those it holds, as a share of the expansion's most specific word, up to
-    the group's weight ("mcv": erythrocyte mean corpuscular volume, not every term with
-    "volume"; "ptt": aPTT in full)."""
+    each group's first word with the vocabulary words it matched (word, similarity)."""
     n = len(index.terms)
     total = np.zeros(n, dtype=np.float32)
     weight_sum = 0.0
@@ -53,18 +48,10 @@ def coverage(index: TargetIndex, groups: list[list[str]]
         weight = 0.0
         hits: list[tuple[str, float]] = []
         cap = translated_idf(index, alts[0])
-        # an abbreviation's expansion is a synonym: its words together name the analyte as
-        # fully ("ptt": aPTT), though each is more common than the short form
+        # an abbreviation's expansion is a synonym: it names the analyte as fully ("ptt":
+        # aPTT), though its words are more common than the short form
         same = frozenset(ABBREVIATIONS.get(alts[0], "").split())
-        # the expansion's most specific word names the analyte in full, a common one in part
-        top = max((index.idf(w) for w in same if w in index._post), default=0.0)
-        phrase = np.zeros(n, dtype=np.float32)
-        seen: set[str] = set()
         for a, alt in enumerate(alts):
-            if alt in seen:  # an expansion may repeat a word ("c reaktives protein c ...")
-                continue
-            seen.add(alt)
-            word = np.zeros(n, dtype=np.float32) if a and weight and alt in same else None
             for cand, sim in index.close_tokens(alt):
                 idf = index.idf(cand)
                 if not weight and a == 0:
@@ -72,16 +59,8 @@ def coverage(index: TargetIndex, groups: list[list[str]]
                     # word no more than its English translation (translated_idf)
                     weight = min(idf, cap) if cap else idf
                 hits.append((cand, sim))
-                if word is not None:
-                    np.maximum.at(word, index._post[cand], np.float32(idf * sim))
-                else:
-                    w = min(idf, weight or idf)
-                    np.maximum.at(best, index._post[cand], np.float32(w * sim))
-            if word is not None:
-                phrase += word
-        if top:
-            np.maximum(best, np.minimum(phrase * np.float32(weight / top), np.float32(weight)),
-                       out=best)
+                w = weight if a and weight and alt in same else min(idf, weight or idf)
+                np.maximum.at(best, index._post[cand], np.float32(w * sim))
         if weight == 0.0:  # an unknown token still counts against every term
             weight = max([index.idf(h) for h, _ in hits] or [index.idf(alts[0])])
         if alts[0] in index._implied:  # "total": named by every plain COMPONENT
