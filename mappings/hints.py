@@ -370,6 +370,9 @@ def coagulation_specimen(toks: set[str], systems: dict[str, float]) -> dict[str,
     return systems
 
 
+# total haemoglobin, not a derivative of it (mappings.hints.axes: CO-oximetry)
+_TOTAL_HB = frozenset("hemoglobin haemoglobin hb thb".split())
+
 _NEWBORN = frozenset("neug neugeb neugeboren neugeborene neugeborenen newborn neonatal".split())
 
 
@@ -471,6 +474,12 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     cells = toks | {t + "s" for t in toks}  # "Macrophage" as "macrophages"
     if cells & _DIFFERENTIAL and (not props or "NFr" in props):  # a differential: a percentage
         props, scale = {"NFr"}, "Qn"
+    if not props and category and "gas" in fold(category) and any(
+            t.endswith(("hemoglobin", "haemoglobin", "hb")) and t not in _TOTAL_HB
+            for t in toks):
+        # a blood gas analyser's CO-oximetry reports haemoglobin derivatives as fractions
+        # of total haemoglobin: LOINC's "Carboxyhemoglobin/Hemoglobin.total" (MFr)
+        props, scale = {"MFr"}, "Qn"
     methods: tuple[str, ...] = ()
     for words, names in _METHODS:
         if words & toks:

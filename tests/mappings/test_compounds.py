@@ -4,15 +4,9 @@ words weighed like their English translation (mappings.lexicon, mappings.suggest
 
 from __future__ import annotations
 
+from mappings.coverage import english_query, translated_idf
 from mappings.lexicon import Entry, Lexicon, from_json, suffix_rules, to_json
-from mappings.suggest import (
-    TargetIndex,
-    TargetTerm,
-    english_query,
-    suggest,
-    translated_idf,
-    with_translated_components,
-)
+from mappings.suggest import TargetIndex, TargetTerm, suggest, with_translated_components
 
 
 def _lexicon(**words: tuple[str, int]) -> Lexicon:
