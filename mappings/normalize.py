@@ -223,6 +223,16 @@ def _clock(m: re.Match[str]) -> str:
     return f"{(hour - 1) % 12 + 1} {'pm' if 12 <= hour < 24 else 'am'}"
 
 
+# a list of CD markers whose later numbers drop the "CD" ("CD19+5+", "CD56.16+CD3+"): each
+# number is a marker of its own, as LOINC writes it ("CD5+CD19+")
+_CD_LIST = re.compile(r"(?<![a-z0-9])cd\d+[+-]?(?:[.,/]?(?:cd)?\d+[+-])+")
+_CD_NUMBER = re.compile(r"(?<![a-z0-9])(?<!cd)(\d+)(?=[+-])")
+
+
+def _cd_list(m: re.Match[str]) -> str:
+    return _CD_NUMBER.sub(r" cd\1", m.group(0).replace(".", " "))
+
+
 def _ordinal(m: re.Match[str]) -> str:
     n = int(m.group(2))
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
@@ -331,6 +341,7 @@ def query_tokens(text: str) -> list[str]:
 @lru_cache(maxsize=20_000)
 def _query_tokens(text: str) -> tuple[str, ...]:
     folded = _SLASH.sub(_slash, _BEFORE.sub(r" \1 \2 pre ", fold(greek(text))))
+    folded = _CD_LIST.sub(_cd_list, folded)
     folded = " ".join(t for t in base_tokens(folded) if t not in HINT_ONLY)
     folded = _SPECIMEN_NUMBER.sub(_ordinal, folded)
     folded = _MINUTES.sub(_minutes, folded)

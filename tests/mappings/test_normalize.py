@@ -110,3 +110,13 @@ def test_numbers_of_kinds_loinc_numbers_in_roman() -> None:
     # no LOINC name writes "T-III" or "virus II": the numbers stay as they are
     assert roman_numerals(["t3", "frei"], pairs, english) == {}
     assert roman_numerals(["virus", "2"], pairs, english) == {}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("CD19+5+ abs.", ["cd19", "cd5"]),
+    ("CD56.16+CD3+", ["cd56", "cd16", "cd3"]),
+    ("CD3+CD4+", ["cd3", "cd4"]),
+    ("Glucose 1+2", ["glucose", "1", "2"]),  # no CD list: numbers stay
+])
+def test_later_numbers_of_a_cd_marker_list_are_markers(text: str, expected: list[str]) -> None:
+    assert query_tokens(text) == expected
