@@ -23,12 +23,14 @@ is a spelling key on which German and English lab words meet (Leukozyten/leukocy
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from termserver.textfold_extra import index_word, spell_fold
 
-__all__ = ["ABBREVIATIONS", "PAIR", "PHRASES", "base_tokens", "fold", "index_word", "normalize",
-           "query_tokens", "same_stem", "skeleton", "spelling", "tokens"]
+__all__ = ["ABBREVIATIONS", "PAIR", "PHRASES", "base_tokens", "fold", "greek", "index_word",
+           "normalize", "numeral_pairs", "roman_numerals",
+           "query_tokens", "ROMAN", "same_stem", "skeleton", "spelling", "tokens"]
 
 # "i.S." style specimen suffixes, matched on folded text before punctuation is removed.
 _SPECIMEN_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -221,6 +223,16 @@ def _clock(m: re.Match[str]) -> str:
     return f"{(hour - 1) % 12 + 1} {'pm' if 12 <= hour < 24 else 'am'}"
 
 
+# a list of CD markers whose later numbers drop the "CD" ("CD19+5+", "CD56.16+CD3+"): each
+# number is a marker of its own, as LOINC writes it ("CD5+CD19+")
+_CD_LIST = re.compile(r"(?<![a-z0-9])cd\d+[+-]?(?:[.,/]?(?:cd)?\d+[+-])+")
+_CD_NUMBER = re.compile(r"(?<![a-z0-9])(?<!cd)(\d+)(?=[+-])")
+
+
+def _cd_list(m: re.Match[str]) -> str:
+    return _CD_NUMBER.sub(r" cd\1", m.group(0).replace(".", " "))
+
+
 def _ordinal(m: re.Match[str]) -> str:
     n = int(m.group(2))
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
@@ -306,6 +318,20 @@ def _base_tokens(text: str) -> tuple[str, ...]:
     return tuple(t for t in _SPLIT.split(folded) if t)
 
 
+# Greek letters as LOINC spells them ("Interleukin 1 beta", "Beta-2-Microglobulin"); a "ß" that
+# follows no letter ("Interleukin-1ß", "ß2-Mikroglobulin") is the Greek beta written with the
+# German letter, not "ss" ("Schweiß")
+_GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "λ": "lambda",
+          "ω": "omega", "Α": "alpha", "Β": "beta", "Γ": "gamma", "Δ": "delta"}
+_GREEK_LETTER = re.compile(f"[{''.join(_GREEK)}]|(?<![^\\W\\d_])ß")
+
+
+def greek(text: str) -> str:
+    """Greek letters (and a "ß" after no letter) as their LOINC names: "TGF-β1" → "TGF- beta 1",
+    "Interleukin-1ß" → "Interleukin-1 beta "."""
+    return _GREEK_LETTER.sub(lambda m: f" {_GREEK.get(m.group(0), 'beta')} ", text)
+
+
 def query_tokens(text: str) -> list[str]:
     """Tokens of a local name with lab phrases rewritten to LOINC words ("Thyroid Stimulating
     Hormone" → thyrotropin, "Anti-Nuclear Antibody" → nuclear ab)."""
@@ -314,7 +340,8 @@ def query_tokens(text: str) -> list[str]:
 
 @lru_cache(maxsize=20_000)
 def _query_tokens(text: str) -> tuple[str, ...]:
-    folded = _SLASH.sub(_slash, _BEFORE.sub(r" \1 \2 pre ", fold(text)))
+    folded = _SLASH.sub(_slash, _BEFORE.sub(r" \1 \2 pre ", fold(greek(text))))
+    folded = _CD_LIST.sub(_cd_list, folded)
     folded = " ".join(t for t in base_tokens(folded) if t not in HINT_ONLY)
     folded = _SPECIMEN_NUMBER.sub(_ordinal, folded)
     folded = _MINUTES.sub(_minutes, folded)
@@ -324,6 +351,35 @@ def _query_tokens(text: str) -> tuple[str, ...]:
     if " ab" in f" {folded}" or " ak" in f" {folded}":
         folded = _ANTI.sub("", folded)
     return tuple(t for t in _SPLIT.split(folded) if t)
+
+
+#: Roman numerals as LOINC writes numbered kinds ("Apolipoprotein A-I", "Procollagen type III",
+#: "Coagulation factor VIII"), by value.
+ROMAN = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii", "xiii")
+_LETTER_NUMBER = re.compile(r"^([a-z])(\d{1,2})$")
+
+
+def numeral_pairs(toks: list[str] | tuple[str, ...]) -> set[tuple[str, str]]:
+    """(word, Roman numeral) pairs a target text writes one after the other ("A-I": (a, i),
+    "type III": (type, iii)): the numbered kinds LOINC names with a Roman numeral."""
+    return {(a, b) for a, b in zip(toks, toks[1:], strict=False) if b in ROMAN}
+
+
+def roman_numerals(toks: list[str], pairs: set[tuple[str, str]] | frozenset[tuple[str, str]],
+                   english: Callable[[str], tuple[str, ...]]) -> dict[str, str]:
+    """Query tokens that number a kind LOINC numbers with a Roman numeral (`pairs`, from
+    `numeral_pairs`), each with the numeral: "a1" → i ("Apolipoprotein A1": A-I), "3" after
+    "typ" → iii (`english`: the lexicon's words for "typ": type)."""
+    out: dict[str, str] = {}
+    for k, tok in enumerate(toks):
+        m = _LETTER_NUMBER.match(tok)
+        head, number = (m.group(1), m.group(2)) if m else (toks[k - 1] if k else "", tok)
+        if not number.isdigit() or not 0 < int(number) <= len(ROMAN) or not head:
+            continue
+        roman = ROMAN[int(number) - 1]
+        if any((h, roman) in pairs for h in (head, *english(head))):
+            out[tok] = roman
+    return out
 
 
 def tokens(text: str) -> list[str]:

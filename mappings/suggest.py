@@ -1,15 +1,13 @@
 """Scored mapping suggestions for one local code: an in-memory index over target terms.
 
-Candidates come from a token index (IDF-weighted coverage of the query's analyte words; query
-tokens also match vocabulary tokens that are close by rapidfuzz ratio, share a German/English
-spelling skeleton, or extend an abbreviation), plus a rough SYSTEM/PROPERTY fit. The best
+Candidates come from a token index (IDF-weighted coverage of the query's analyte words, close
+spellings, abbreviations, Roman numerals), plus a rough SYSTEM/PROPERTY fit. The best
 candidates are reranked with rapidfuzz over every text of the term (display, designations in
 any language, LOINC COMPONENT, and a German component borrowed from translated terms with the
 same COMPONENT) and the LOINC axes the query implies (mappings.hints: unit → PROPERTY/SCALE,
 specimen, category and report abbreviations → SYSTEM, method words → METHOD, 24 h → TIME).
-A small commonness prior (chosen for the German translation, in the Universal Lab Orders
-value set when ORDER_OBS is given, released in 1.x, no method) breaks ties. Each suggestion
-says why. `rank_candidates` scores an explicit candidate list the same way.
+A small commonness prior (`_prior`) breaks ties. Each suggestion says why. `rank_candidates`
+scores an explicit candidate list the same way.
 """
 
 from __future__ import annotations
@@ -44,7 +42,9 @@ from mappings.lexicon import Lexicon, derive, pairs_from_texts
 from mappings.normalize import (
     ABBREVIATIONS,
     base_tokens,
+    numeral_pairs,
     query_tokens,
+    roman_numerals,
     same_stem,
     skeleton,
     spelling,
@@ -78,7 +78,6 @@ def compound_heads(head: str) -> list[str]:
 
 #: Candidates reranked per query (rapidfuzz text match and LOINC axes).
 RERANKED = 300
-_CANDIDATES = RERANKED
 # score weights: text (coverage, fuzzy text match, component coverage), prior, method penalty
 W = {"cov": 0.6, "lex": 0.3, "comp": 0.1, "text": 0.7, "prior": 0.04, "lexclean": 1}
 #: The confidence shown for a raw score (mappings.calibration_fit), None: the raw score.
@@ -170,8 +169,7 @@ def with_translated_components(terms: list[TargetTerm]) -> list[TargetTerm]:
 
 
 def terms_lexicon(terms: Iterable[TargetTerm]) -> Lexicon:
-    """The German → English lexicon learnt from the German designations of `terms`
-    (mappings.lexicon: LOINC's linguistic variants as loaded)."""
+    """The German → English lexicon learnt from the German designations of `terms`."""
     def pairs(t: TargetTerm) -> Iterable[tuple[str, str, str, str]]:
         component = next((x for x, label in t.texts if label == "COMPONENT"), "")
         return pairs_from_texts(t.display, t.texts, {**t.properties, "COMPONENT": component})
@@ -181,8 +179,7 @@ def terms_lexicon(terms: Iterable[TargetTerm]) -> Lexicon:
 
 def with_lab_orders(terms: Iterable[TargetTerm], orders: Mapping[str, str]
                     ) -> list[TargetTerm]:
-    """Terms with ORDER_OBS set from the LOINC Universal Lab Orders value set
-    (code → "Order" / "Observation" / "Both"), a commonness signal for the prior."""
+    """Terms with ORDER_OBS from LOINC's Universal Lab Orders value set (code → ORDER_OBS)."""
     return [replace(t, properties={**t.properties, "ORDER_OBS": orders[t.code]})
             if t.code in orders else t for t in terms]
 
@@ -194,8 +191,8 @@ def read_lab_orders(path: str | Path) -> dict[str, str]:
 
 
 def _prior(term: TargetTerm) -> float:
-    """How common a term is likely to be, 0..1, from release signals only: chosen for the
-    German translation, in the Universal Lab Orders value set, released early, no method."""
+    """How common a term is likely to be, 0..1: chosen for the German translation, in the
+    Universal Lab Orders value set (ORDER_OBS), released in 1.x, no method."""
     p = term.properties
     german = any(label.startswith("de") and label != "de COMPONENT" for _, label in term.texts)
     return (0.4 * german + 0.25 * bool(p.get("ORDER_OBS"))
@@ -246,6 +243,7 @@ class TargetIndex:
         self._component: list[frozenset[str]] = []
         self._component_text: list[str] = []
         postings: dict[str, set[int]] = {}
+        self._numerals: set[tuple[str, str]] = set()  # "A-I", "type III": numeral_pairs
         for i, term in enumerate(self.terms):
             norms: list[str] = []
             bare: list[tuple[int, str]] = []
@@ -253,6 +251,7 @@ class TargetIndex:
                 toks = base_tokens(text)
                 for t in toks:
                     postings.setdefault(t, set()).add(i)
+                self._numerals |= numeral_pairs(toks)
                 if W["lexclean"]:  # the analyte words only: no [property], specimen, "in"
                     toks = list(_analyte_tokens(text)) or toks
                 norms.append(" ".join(toks))
@@ -370,6 +369,7 @@ class TargetIndex:
         toks = query_tokens(text)
         named = [t for t in toks if t not in SPECIMEN_WORDS and t not in specimen]
         analytes = [t for t in named if t not in self._method_words]
+        romans = roman_numerals(toks, self._numerals, self.lexicon.english)
         for word in analytes or named or toks:
             parts = self.split_compound(word)
             for tok in parts or [word]:
@@ -384,6 +384,8 @@ class TargetIndex:
                     alts.extend(self.cognates(tok))
                 if parts and word in self._post:  # German names still match the whole word
                     alts.append(word)
+                if tok in romans and romans[tok] not in alts:  # "A1": A-I
+                    alts.append(romans[tok])
                 groups.append(alts)
         return groups
 
@@ -483,7 +485,7 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
     coverage, matched = coverage_of(index, groups)
     found = {tok for _, hits in matched for tok, _ in hits}
     hint = axes(text, unit=unit, specimen=specimen, category=category, lexicon=index.lexicon)
-    k = min(_CANDIDATES, len(index.terms))
+    k = min(RERANKED, len(index.terms))
     pre = coverage + index.hint_vector(hint) + 0.02 * index._prior + 0.01 * index._brevity
     cand = np.argpartition(-pre, k - 1)[:k] if k < len(pre) else np.arange(k)
     cand = cand[coverage[cand] > 0]

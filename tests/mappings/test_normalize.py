@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mappings.normalize import query_tokens, skeleton
+from mappings.normalize import numeral_pairs, query_tokens, roman_numerals, skeleton
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -84,3 +84,39 @@ def test_a_slash_after_a_single_letter_joins_a_pair_of_types() -> None:
     assert query_tokens("K/L-Ratio") == ["k", "l", "ratio"]
     assert query_tokens("Troponin T /B") == ["troponin", "t", "blut"]
     assert query_tokens("CA 15-3/ASZ") == ["ca", "15", "3", "aszites"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Interleukin-1ß", ["interleukin", "1", "beta"]),
+    ("TGF-β1", ["tgf", "beta", "1"]),
+    ("ß2-Mikroglobulin", ["beta", "2", "mikroglobulin"]),
+    ("Kappa/λ", ["kappa", "lambda"]),
+    ("Schweiß", ["schweiss"]),  # a German ß after a letter stays "ss"
+])
+def test_greek_letters_are_named_as_loinc_names_them(text: str, expected: list[str]) -> None:
+    assert query_tokens(text) == expected
+
+
+def test_numbers_of_kinds_loinc_numbers_in_roman() -> None:
+    pairs = numeral_pairs(["apolipoprotein", "a", "i"]) | numeral_pairs(
+        ["procollagen", "type", "iii"]) | numeral_pairs(["apolipoprotein", "c", "iii"])
+    assert pairs == {("a", "i"), ("type", "iii"), ("c", "iii")}
+
+    def english(word: str) -> tuple[str, ...]:
+        return ("type",) if word == "typ" else ()
+
+    assert roman_numerals(["apolipoprotein", "a1"], pairs, english) == {"a1": "i"}
+    assert roman_numerals(["prokollagen", "typ", "3"], pairs, english) == {"3": "iii"}
+    # no LOINC name writes "T-III" or "virus II": the numbers stay as they are
+    assert roman_numerals(["t3", "frei"], pairs, english) == {}
+    assert roman_numerals(["virus", "2"], pairs, english) == {}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("CD19+5+ abs.", ["cd19", "cd5"]),
+    ("CD56.16+CD3+", ["cd56", "cd16", "cd3"]),
+    ("CD3+CD4+", ["cd3", "cd4"]),
+    ("Glucose 1+2", ["glucose", "1", "2"]),  # no CD list: numbers stay
+])
+def test_later_numbers_of_a_cd_marker_list_are_markers(text: str, expected: list[str]) -> None:
+    assert query_tokens(text) == expected

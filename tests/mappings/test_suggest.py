@@ -428,3 +428,19 @@ def test_inhaled_gas_and_the_newborn_are_read_as_loinc_systems() -> None:
                    category="Blutgruppenserologie").systems
     assert newborn["Bld^Newborn"] == 1.0 and max(newborn.values()) == 1.0
     assert "Bld^Newborn" not in axes("Blutgruppe AB0", category="Blutgruppenserologie").systems
+
+
+def test_a_numbered_kind_finds_loinc_roman_numeral() -> None:
+    """"Apolipoprotein A1" is LOINC's "Apolipoprotein A-I", not A-II or B; "Interleukin-1ß"
+    is "Interleukin 1 beta"."""
+    terms = [_plain(c, f"{name} [Mass/volume] in Serum or Plasma", SYSTEM="Ser/Plas")
+             for c, name in (("1", "Apolipoprotein A-I"), ("2", "Apolipoprotein A-II"),
+                             ("3", "Apolipoprotein B"), ("4", "Interleukin 1"),
+                             ("5", "Interleukin 1 beta"), ("6", "Complement C3"),
+                             ("7", "Apolipoprotein C-III"))]
+    index = TargetIndex(terms, lexicon=Lexicon())
+    assert suggest(index, "Apolipoprotein A1", unit="g/L")[0].code == "1"
+    assert suggest(index, "Apolipoprotein A2", unit="g/L")[0].code == "2"
+    assert suggest(index, "Apolipoprotein C3", unit="mg/L")[0].code == "7"
+    assert suggest(index, "Komplement C3", unit="g/L")[0].code == "6"
+    assert suggest(index, "Interleukin-1ß", unit="pg/mL")[0].code == "5"
