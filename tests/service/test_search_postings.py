@@ -18,7 +18,7 @@ from tests.helpers import indexed_api
 from tests.loaders.test_snomed import load_fixture
 from tests.service.test_expand_ancestor_tokens import CS, SCT, _code_system, _vs
 from tests.service.test_expand_paged import _both, _expand
-from tests.service.test_search_bitsets import WORDED, _three
+from tests.service.test_search_bitsets import WORDED, _spied, _three
 
 
 @pytest.fixture
@@ -139,20 +139,13 @@ def test_kept_bits_follow_a_rebuild_by_another_process(
         finally:
             other.close()
         used: list[bool] = []
-        real = search_bitsets.answer
-
-        def spy(*args: Any) -> Iterator[Any] | None:
-            found = real(*args)
-            used.append(found is not None)
-            return found
-
-        monkeypatch.setattr(search_bitsets, "answer", spy)
+        _spied(monkeypatch, used)
         after = _expand(client, vs, count=20, filter="kidney")
         codes = sorted(c["code"] for c in after["contains"])
         assert codes == ["120", "121", "130"]
         again, memory = _both(client, monkeypatch, vs, count=20, filter="kidney")
         _eager(monkeypatch)
-        monkeypatch.setattr(search_bitsets, "answer", spy)
+        _spied(monkeypatch, used)
         assert _expand(client, vs, count=20, filter="kidney") == again == after
         assert used[-1]  # the new build's bits answer now
         assert memory["contains"] == after["contains"]
