@@ -4,15 +4,60 @@ groups (mappings.suggest), with German words weighed as their English translatio
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
-from mappings.normalize import ABBREVIATIONS
+from mappings.normalize import ABBREVIATIONS, base_tokens
 
 if TYPE_CHECKING:
     from mappings.suggest import TargetIndex
 
-__all__ = ["coverage", "english_query", "translated_idf"]
+__all__ = ["component_phrases", "coverage", "english_query", "expansion_phrases",
+           "translated_idf"]
+
+_PHRASES: WeakKeyDictionary[TargetIndex, frozenset[tuple[str, ...]]] = WeakKeyDictionary()
+
+
+def component_phrases(index: TargetIndex) -> frozenset[tuple[str, ...]]:
+    """The words of every COMPONENT of the targets of two or more words, English and German
+    (a German long name before its " [" property): the analyte names LOINC writes."""
+    found = _PHRASES.get(index)
+    if found is None:
+        texts = (text.split(" [", 1)[0] for term in index.terms for text, label in term.texts
+                 if label.endswith("COMPONENT")
+                 or (label.startswith("de") and label.endswith("LONG_COMMON_NAME")))
+        found = frozenset(t for t in map(tuple, map(base_tokens, texts)) if len(t) > 1)
+        _PHRASES[index] = found
+    return found
+
+
+def loinc_names(index: TargetIndex, abbreviation: str) -> bool:
+    """Whether LOINC names the analyte by the abbreviation itself: it is a word of the
+    COMPONENT of most targets that hold it ("INR", "Cholesterol.in HDL"). Such terms are
+    found by the abbreviation, so its expansion's words ("coagulation", "cholesterol") are
+    only as strong as they are specific."""
+    terms = index._post.get(abbreviation)
+    if terms is None or not len(terms):
+        return False
+    return sum(abbreviation in index._component[i] for i in terms.tolist()) * 2 >= len(terms)
+
+
+def expansion_phrases(index: TargetIndex, expansion: list[str]) -> list[tuple[str, ...]]:
+    """The runs of an abbreviation's expansion that are a LOINC COMPONENT ("mcv": erythrocyte
+    mean corpuscular volume), longest first and not overlapping: they name the analyte only
+    together, while a lone word of the expansion is a synonym ("krea": kreatinin creatinine)."""
+    phrases = component_phrases(index)
+    out: list[tuple[str, ...]] = []
+    used: set[int] = set()
+    for size in range(len(expansion), 1, -1):
+        for start in range(len(expansion) - size + 1):
+            span = set(range(start, start + size))
+            run = tuple(expansion[start:start + size])
+            if not span & used and run in phrases:
+                out.append(run)
+                used |= span
+    return out
 
 
 def translated_idf(index: TargetIndex, token: str) -> float | None:
@@ -50,8 +95,13 @@ def coverage(index: TargetIndex, groups: list[list[str]]
         cap = translated_idf(index, alts[0])
         # an abbreviation's expansion is a synonym: it names the analyte as fully ("ptt":
         # aPTT), though its words are more common than the short form
-        same = frozenset(ABBREVIATIONS.get(alts[0], "").split())
+        expansion = ABBREVIATIONS.get(alts[0], "").split()
+        phrases = expansion_phrases(index, expansion) if expansion else []
+        in_phrase = {w for run in phrases for w in run}
+        same = frozenset() if loinc_names(index, alts[0]) else frozenset(expansion) - in_phrase
         for a, alt in enumerate(alts):
+            if a and alt in in_phrase:
+                continue
             for cand, sim in index.close_tokens(alt):
                 idf = index.idf(cand)
                 if not weight and a == 0:
@@ -63,6 +113,8 @@ def coverage(index: TargetIndex, groups: list[list[str]]
                 np.maximum.at(best, index._post[cand], np.float32(w * sim))
         if weight == 0.0:  # an unknown token still counts against every term
             weight = max([index.idf(h) for h, _ in hits] or [index.idf(alts[0])])
+        for run in phrases:  # a phrase names it in the IDF-weighted share of its words
+            np.maximum(best, np.float32(weight) * _phrase_share(index, run, hits), out=best)
         if alts[0] in index._implied:  # "total": named by every plain COMPONENT
             np.maximum(best, np.float32(weight) * index._plain, out=best)
         weight_sum += weight
@@ -71,3 +123,21 @@ def coverage(index: TargetIndex, groups: list[list[str]]
     if weight_sum:
         total /= weight_sum
     return np.minimum(total, 1.0), matched
+
+
+def _phrase_share(index: TargetIndex, run: tuple[str, ...], hits: list[tuple[str, float]]
+                  ) -> np.ndarray:
+    """Per term, the IDF-weighted share of a phrase's words it holds (or spells close)."""
+    held = np.zeros(len(index.terms), dtype=np.float32)
+    total = 0.0
+    for word in run:
+        close = index.close_tokens(word)
+        hits.extend(close)
+        total += max([index.idf(c) * sim for c, sim in close] or [index.idf(word)])
+        found = np.zeros(len(index.terms), dtype=np.float32)
+        for cand, sim in close:
+            np.maximum.at(found, index._post[cand], np.float32(index.idf(cand) * sim))
+        held += found
+    held /= np.float32(total or 1.0)
+    np.minimum(held, np.float32(1.0), out=held)
+    return held
