@@ -44,7 +44,7 @@ from termserver.model import (
     StoredResource,
     content_rank,
 )
-from termserver.store import migrations, page_reads, pages
+from termserver.store import migrations, page_reads, pages, search_postings
 from termserver.store.engine import analyze, checkpoint, hot_pragmas, open_engine, read_connection
 from termserver.store.fresh import fresh_pk
 from termserver.store.graph import GraphReads
@@ -154,8 +154,7 @@ class Store(GraphReads):
 
     @property
     def inline_reads(self) -> bool:
-        """True when a single-code read is fast enough to run on the event loop (SQLite:
-        no network round trip); otherwise callers hand reads to a worker thread."""
+        """True when a single-code read can run on the event loop (SQLite: no round trip)."""
         return self.dialect == "sqlite"
 
     @contextmanager
@@ -163,7 +162,8 @@ class Store(GraphReads):
         """One transaction: everything written inside commits together or not at all."""
         try:
             with self.engine.begin() as conn:
-                yield Writer(conn)
+                yield (w := Writer(conn))
+            search_postings.settle(self.engine, w.indexed)
         finally:
             self.invalidate()
 

@@ -574,6 +574,7 @@ def build_missing(store: Store, progress: Callable[[str, int, int | None], None]
             if url is not None:
                 label = f"{url[0]}|{url[1] or ''}"
             build(conn, cs_pk, None if progress is None else _labelled(progress, label))
+        postings.settle(store.engine, [cs_pk])
         built.append(cs_pk)
     with store.engine.begin() as conn:  # indexes built before the code index was added
         ensure_meta(conn)

@@ -16,11 +16,14 @@ by ``|`` (a whole word, or the words a prefix begins), or ``a:`` and the concept
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
+
+logger = logging.getLogger(__name__)
 
 #: Words in at least this many texts get their texts stored by the index build.
 BITS_DF = 2_000
@@ -62,6 +65,21 @@ def build(conn: Connection, cs_pk: int, texts: int) -> int:
         conn.exec_driver_sql(insert, (word, len(found), small, as_ids if small else packed))
         stored += 1
     return stored
+
+
+def settle(engine: Engine, pks: list[int]) -> None:
+    """PostgreSQL, after the commit that built the text indexes of `pks`: VACUUM their text
+    tables, so the visibility map lets the code index answer a subtree's texts without the
+    tables' rows (index-only) from the start, not once autovacuum has come by. A failure (the
+    table replaced meanwhile) is only logged."""
+    if engine.dialect.name == "sqlite" or not pks:
+        return
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for pk in pks:
+                conn.exec_driver_sql(f"VACUUM search_term_{int(pk)}")
+    except Exception:  # noqa: BLE001 - an optimisation: the reads stay correct without it
+        logger.warning("VACUUM of the new text tables failed", exc_info=True)
 
 
 def flags(ids: npt.NDArray[np.int64], texts: int) -> Flags:

@@ -81,6 +81,8 @@ class Writer:
         #: The highest code_system pk this write dropped: SQLite (without AUTOINCREMENT) would
         #: hand it out again, and another process's cache could then read new content under it.
         self._dropped_cs_pk = 0
+        #: Code systems whose text index this write built (settled after the commit).
+        self.indexed: list[int] = []
 
     # -- finding -------------------------------------------------------------------------------
 
@@ -183,6 +185,7 @@ class Writer:
             sink.counts["closure"] = self.build_closure(cs_pk)
         pages.ensure_indexes(self.conn)
         search.build(self.conn, cs_pk)  # the text index of $expand's filter, same transaction
+        self.indexed.append(cs_pk)
         return sink.counts
 
     def build_closure(self, cs_pk: int) -> int:
@@ -276,6 +279,7 @@ class Writer:
             version_id=resource.c.version_id + 1, last_updated=now()))
         if sink.counts.get("designation") or languages or ranked:  # searched or ranked by
             search.build(self.conn, cs_pk)
+            self.indexed.append(cs_pk)
         return sink.counts
 
     def add_map_elements(self, resource_pk: int, elements: Iterable[MapElement]) -> int:

@@ -149,3 +149,15 @@ def test_kept_bits_follow_a_rebuild_by_another_process(
         assert _expand(client, vs, count=20, filter="kidney") == again == after
         assert used[-1]  # the new build's bits answer now
         assert memory["contains"] == after["contains"]
+
+
+def test_a_new_text_table_is_vacuumed_after_the_commit(stored: tuple[TestClient, Store]) -> None:
+    """Its visibility map is set at once, so subtree reads through the code index are
+    index-only before autovacuum comes by."""
+    store = stored[1]
+    for url in (CS, SCT):
+        with store.engine.connect() as conn:
+            pages, visible = conn.exec_driver_sql(
+                "SELECT relpages, relallvisible FROM pg_class WHERE relname = %s",
+                (f"search_term_{_pk(store, url)}",)).one()
+        assert pages > 0 and visible == pages, url
