@@ -52,6 +52,8 @@ MIN_COUNT = 2
 RESIDUAL_FREQUENT = 0.01
 #: The confidence of a residual pairing (one name or a few, nothing else to explain them).
 RESIDUAL_CONFIDENCE = 0.5
+#: The most English words a residual pairing takes ("FSME" → european tick borne encephalitis).
+RESIDUAL_WORDS = 4
 #: German plural and case endings, longest first (Lexicon.entries tries the stem without).
 ENDINGS = ("es", "em", "en", "er", "e", "n", "s")
 #: Least number of word pairs behind a learnt suffix correspondence ("itaet" → "ity").
@@ -359,7 +361,7 @@ def _residuals(rests: list[tuple[str, list[str], list[str], int]],
                 left_e = [e for e in left_e if e not in known]
             elif len(g) >= 4 and g.isalpha() and german_n[(axis, g)] < frequent:
                 left_g.append(g)
-        if len(left_g) == 1 and 1 <= len(left_e) <= 3:
+        if len(left_g) == 1 and 1 <= len(left_e) <= RESIDUAL_WORDS:
             votes.setdefault(left_g[0], Counter())[tuple(left_e)] += k
     out: dict[str, tuple[tuple[str, ...], int]] = {}
     for g, phrases in votes.items():

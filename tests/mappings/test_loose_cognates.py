@@ -1,5 +1,6 @@
-"""Loose cognates (mappings.lexicon): German and English words of aligned names that a search's
-close spellings do not match ("Borrelien"/"Borrelia") are kept as lexicon entries."""
+"""Pathogen and allergen names in the learnt lexicon (mappings.lexicon): loose cognates a
+search's close spellings do not match ("Borrelien"/"Borrelia") are kept as entries, and a
+residual pairing takes up to four English words ("FSME")."""
 
 from __future__ import annotations
 
@@ -31,3 +32,10 @@ def test_a_loose_cognate_finds_its_target() -> None:
     index = TargetIndex(terms, lexicon=derive(("NAME", de, en, "words") for de, en in NAMES),
                         glossary=False)
     assert index.suggest("Borrelien IgG", limit=1)[0].code == "1"
+
+
+def test_a_residual_pairing_takes_up_to_four_english_words() -> None:
+    """A German short name of a four-word English pathogen name ("FSME": European tick borne
+    encephalitis) is a residual pairing too."""
+    lexicon = derive([("NAME", "FSME IgG", "European tick borne encephalitis IgG", "words")])
+    assert lexicon.english("fsme") == ("european", "tick", "borne", "encephalitis")
