@@ -38,7 +38,7 @@ __all__ = ["AXES", "FORMAT", "Lexicon", "Pair", "derive", "from_json", "name_seg
 
 #: The learnt lexicon's format: a lexicon kept in the database under another one is learnt anew
 #: (bump it whenever `derive` or the pairs it is given change).
-FORMAT = 6
+FORMAT = 7
 
 #: LOINC axes (columns of the LOINC table and of the variants), in their order.
 AXES = ("COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP")
@@ -288,12 +288,12 @@ def _loose_entries(loose: Mapping[str, Counter[str]], found: Mapping[str, list[E
                    english: set[str]) -> dict[str, tuple[str, int, float]]:
     """German word → (English word, count, share) of the loose cognates (_loose_cognates)
     of words nothing else translates and no English name uses ("chlamydia"), when one
-    English word holds most of their pairings."""
+    English word holds most of their pairings (one name is enough: the spelling vouches)."""
     out: dict[str, tuple[str, int, float]] = {}
     for g, partners in loose.items():
         (e, c), = partners.most_common(1)
         share = c / sum(partners.values())
-        if g not in found and g not in english and c >= MIN_COUNT and share >= 0.5:
+        if g not in found and g not in english and share >= 0.5:
             out[g] = (e, c, round(share, 3))
     return out
 

@@ -12,6 +12,7 @@ NAMES = [("Borrelien AK IgG", "Borrelia burgdorferi IgG Ab [Presence] in Serum")
          ("Chlamydia AK IgG", "Chlamydophila pneumoniae IgG Ab [Presence] in Serum"),
          ("Chlamydia AK IgA", "Chlamydophila pneumoniae IgA Ab [Presence] in Serum"),
          ("Chlamydia trachomatis AK", "Chlamydia trachomatis Ab [Presence] in Serum"),
+         ("IgE Makrele", "Mackerel IgE Ab [Units/volume] in Serum"),
          ("Agardiffusion Test", "Diffusion Test [Presence] in Isolate"),
          ("Agardiffusion Probe", "Diffusion Probe [Presence] in Isolate")]
 
@@ -20,6 +21,7 @@ def test_loose_cognates_are_learnt() -> None:
     lexicon = derive(("NAME", de, en, "words") for de, en in NAMES)
     entry = lexicon.entries("borrelien")[0]
     assert (entry.english, entry.axis, entry.count) == (("borrelia",), "COGNATE", 2)
+    assert lexicon.english("makrele") == ("mackerel",)  # one name is enough
     assert not lexicon.known("chlamydia")  # an English word of the names itself
     assert not lexicon.known("agardiffusion")  # a compound holding the English word
 
