@@ -23,7 +23,7 @@ compounds are split into learnt words at query time (mappings.suggest.split_comp
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -38,7 +38,7 @@ __all__ = ["AXES", "FORMAT", "Lexicon", "Pair", "derive", "from_json", "name_seg
 
 #: The learnt lexicon's format: a lexicon kept in the database under another one is learnt anew
 #: (bump it whenever `derive` or the pairs it is given change).
-FORMAT = 5
+FORMAT = 7
 
 #: LOINC axes (columns of the LOINC table and of the variants), in their order.
 AXES = ("COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP")
@@ -52,10 +52,14 @@ MIN_COUNT = 2
 RESIDUAL_FREQUENT = 0.01
 #: The confidence of a residual pairing (one name or a few, nothing else to explain them).
 RESIDUAL_CONFIDENCE = 0.5
+#: The most English words a residual pairing takes ("FSME" → european tick borne encephalitis).
+RESIDUAL_WORDS = 4
 #: German plural and case endings, longest first (Lexicon.entries tries the stem without).
 ENDINGS = ("es", "em", "en", "er", "e", "n", "s")
 #: Least number of word pairs behind a learnt suffix correspondence ("itaet" → "ity").
 MIN_SUFFIX_PAIRS = 3
+#: The least rapidfuzz ratio at which a search matches two spellings by itself (close_tokens).
+LOOSE_RATIO = 84
 #: A short form is learnt when one word holds this share of its expansions.
 ABBREVIATION_SHARE = 0.6
 #: Function words of each language, left out when words are aligned: apart, because a word
@@ -183,6 +187,8 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
     short: dict[str, Counter[str]] = {}
     whole: set[str] = set()  # words of the full names: a word of its own is no short form
     kin: set[tuple[str, str]] = set()  # German and English words spelt alike (cognates)
+    loose: dict[str, Counter[str]] = defaultdict(Counter)  # cognates only rapidfuzz finds
+    english_words: set[str] = set()
     for (axis, german, english, kind), k in repeated.items():
         if kind == "abbrev":
             whole.update(base_tokens(english))
@@ -197,6 +203,9 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
         g_toks, e_toks = _words(german, True), _words(english, False)
         whole.update(g_toks)
         kin.update((g, e) for g in g_toks for e in e_toks if g != e and _cognate(g, e))
+        english_words.update(e_toks)
+        for g, e in _loose_cognates(g_toks, e_toks):
+            loose[g][e] += k
         rest_g = [g for g in dict.fromkeys(g_toks) if not any(_cognate(g, e) for e in e_toks)]
         rest_e = [e for e in dict.fromkeys(e_toks) if not any(_cognate(g, e) for g in g_toks)]
         for g in rest_g:
@@ -233,6 +242,8 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
                         Entry(tuple(words.split()), axis, c, round(c / german_n[(axis, g)], 3)))
     for g, (left, n) in _residuals(rests, found, german_n, english_n).items():
         found.setdefault(g, []).append(Entry(left, "RESIDUAL", n, RESIDUAL_CONFIDENCE))
+    for g, (e, c, share) in _loose_entries(loose, found, english_words).items():
+        found[g] = [Entry((e,), "COGNATE", c, share)]
     for g, entries in found.items():
         entries.sort(key=lambda e: (-e.confidence, -e.count))
         lexicon.words[g] = tuple(entries)
@@ -253,6 +264,38 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
                 for code, c in counts.items():
                     merged[code] = merged.get(code, 0) + c
     return lexicon
+
+
+def _loose_cognates(g_toks: list[str], e_toks: list[str]) -> Iterator[tuple[str, str]]:
+    """(German, English) words of two aligned names spelt alike only loosely: a rapidfuzz
+    ratio of 80..84 ("borrelien"/"borrelia", "makrele"/"mackerel"), not one spelling
+    skeleton, of one beginning and length, neither holding the other: a search's close
+    spellings (mappings.suggest, 84+) miss them, so the lexicon keeps them."""
+    for g in dict.fromkeys(g_toks):
+        if len(g) < 5 or not g.isalpha() or g in e_toks:
+            continue
+        for e in dict.fromkeys(e_toks):
+            a, b = spelling(g), spelling(e)
+            # a compound's part ("agardiffusion"/"diffusion") or a longer name
+            # ("haemoglobin"/"methemoglobin") is another word
+            if len(e) >= 4 and e.isalpha() and skeleton(g) != skeleton(e) \
+                    and a not in b and b not in a and abs(len(a) - len(b)) <= 3 \
+                    and a[:3] == b[:3] and 80 <= fuzz.ratio(g, e) < LOOSE_RATIO:
+                yield g, e
+
+
+def _loose_entries(loose: Mapping[str, Counter[str]], found: Mapping[str, list[Entry]],
+                   english: set[str]) -> dict[str, tuple[str, int, float]]:
+    """German word → (English word, count, share) of the loose cognates (_loose_cognates)
+    of words nothing else translates and no English name uses ("chlamydia"), when one
+    English word holds most of their pairings (one name is enough: the spelling vouches)."""
+    out: dict[str, tuple[str, int, float]] = {}
+    for g, partners in loose.items():
+        (e, c), = partners.most_common(1)
+        share = c / sum(partners.values())
+        if g not in found and g not in english and share >= 0.5:
+            out[g] = (e, c, round(share, 3))
+    return out
 
 
 def suffix_rules(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
@@ -318,7 +361,7 @@ def _residuals(rests: list[tuple[str, list[str], list[str], int]],
                 left_e = [e for e in left_e if e not in known]
             elif len(g) >= 4 and g.isalpha() and german_n[(axis, g)] < frequent:
                 left_g.append(g)
-        if len(left_g) == 1 and 1 <= len(left_e) <= 3:
+        if len(left_g) == 1 and 1 <= len(left_e) <= RESIDUAL_WORDS:
             votes.setdefault(left_g[0], Counter())[tuple(left_e)] += k
     out: dict[str, tuple[tuple[str, ...], int]] = {}
     for g, phrases in votes.items():

@@ -338,11 +338,17 @@ def query_tokens(text: str) -> list[str]:
     return list(_query_tokens(text))
 
 
+#: An allergen component as the WHO/IUIS nomenclature writes it, its number run on ("rFel d4",
+#: "nAra h9"): LOINC writes "Cat recombinant (rFel d) 4", the number a word of its own.
+_ALLERGEN_NUMBER = re.compile(r"\b([rn][a-z]{3}) ([a-z])(\d{1,2})\b")
+
+
 @lru_cache(maxsize=20_000)
 def _query_tokens(text: str) -> tuple[str, ...]:
     folded = _SLASH.sub(_slash, _BEFORE.sub(r" \1 \2 pre ", fold(greek(text))))
     folded = _CD_LIST.sub(_cd_list, folded)
     folded = " ".join(t for t in base_tokens(folded) if t not in HINT_ONLY)
+    folded = _ALLERGEN_NUMBER.sub(r"\1 \2 \3", folded)
     folded = _SPECIMEN_NUMBER.sub(_ordinal, folded)
     folded = _MINUTES.sub(_minutes, folded)
     folded = _CLOCK.sub(_clock, folded)
