@@ -177,8 +177,7 @@ def kept(store: Store, cs_pk: int, clauses: list[str]) -> tuple[str, list[Bits]]
 
 def _uses(store: Store, clause: str) -> int:
     """Asks before `clause` is read (USES; USES_STORED for PostgreSQL's word clauses)."""
-    return min(USES, USES_STORED) if store.dialect != "sqlite" and clause.startswith("w:") \
-        else USES
+    return USES_STORED if store.dialect != "sqlite" and clause.startswith("w:") else USES
 
 
 def _work() -> None:
@@ -217,19 +216,18 @@ def _read(store: Store, cs_pk: int, clause: str) -> tuple[str, Bits] | None:
     with read_connection(store.engine) as raw:
         if store.dialect != "sqlite":
             got = postings.read(raw, cs_pk, clause)
-            return None if got is None else \
-                (got[0], np.packbits(got[1], bitorder="little").view(np.uint64))
-        fts = f"search_fts_{int(cs_pk)}"
-        cur = raw.cursor()
-        cur.execute(f"SELECT m.terms, m.built_at, (SELECT group_concat(rowid) FROM {fts} "
-                    f"WHERE {fts} MATCH ?) FROM search_meta m WHERE m.cs_pk = ?",
-                    (clause, cs_pk))
-        found = cur.fetchone()
-        cur.close()
-    if found is None:
-        return None
-    return str(found[1]), np.packbits(postings.flags(postings.ids(found[2]), int(found[0])),
-                                      bitorder="little").view(np.uint64)
+        else:
+            fts = f"search_fts_{int(cs_pk)}"
+            cur = raw.cursor()
+            cur.execute(f"SELECT m.terms, m.built_at, (SELECT group_concat(rowid) FROM {fts} "
+                        f"WHERE {fts} MATCH ?) FROM search_meta m WHERE m.cs_pk = ?",
+                        (clause, cs_pk))
+            found = cur.fetchone()
+            cur.close()
+            got = None if found is None else \
+                (str(found[1]), postings.flags(postings.ids(found[2]), int(found[0])))
+    return None if got is None else \
+        (got[0], np.packbits(got[1], bitorder="little").view(np.uint64))
 
 
 def _keep(state: _Kept, cs_pk: int, clause: str, stamp: str, bits: Bits) -> None:

@@ -84,9 +84,13 @@ def settle(engine: Engine, pks: list[int]) -> None:
 
 def flags(ids: npt.NDArray[np.int64], texts: int) -> Flags:
     """One flag per text id 0..`texts` (rounded up to whole words of 64 bits)."""
-    flags = np.zeros(-(-(texts + 1) // 64) * 64, dtype=bool)
-    flags[ids[(ids >= 0) & (ids <= texts)]] = True
-    return flags
+    return mark(np.zeros(-(-(texts + 1) // 64) * 64, dtype=bool), ids, texts)
+
+
+def mark(out: Flags, ids: npt.NDArray[np.int64], texts: int) -> Flags:
+    """`out` with the flags of `ids` set (ids outside 0..`texts` left out); returns `out`."""
+    out[ids[(ids >= 0) & (ids <= texts)]] = True
+    return out
 
 
 def ids(joined: str | None) -> npt.NDArray[np.int64]:
@@ -132,8 +136,7 @@ def _read(cur: Any, cs_pk: int, texts: int, clause: str) -> Flags | None:
     for word, small, data in cur.fetchall():
         stored.add(word)
         if small:
-            found_ids = np.frombuffer(bytes(data), dtype="<u4").astype(np.int64)
-            out[found_ids[found_ids <= texts]] = True
+            mark(out, np.frombuffer(bytes(data), dtype="<u4").astype(np.int64), texts)
         else:
             bits = np.unpackbits(np.frombuffer(bytes(data), dtype=np.uint8),
                                  bitorder="little").astype(bool)
@@ -149,6 +152,5 @@ def _read(cur: Any, cs_pk: int, texts: int, clause: str) -> Flags | None:
         cur.execute(f"SELECT string_agg(t.id::text, ',') FROM {term} t WHERE t.tsv @@ "
                     "to_tsquery('simple', %s)", (" | ".join(rest),))
         found = cur.fetchone()
-        rest_ids = ids(found[0] if found else None)
-        out[rest_ids[(rest_ids >= 0) & (rest_ids <= texts)]] = True
+        mark(out, ids(found[0] if found else None), texts)
     return out
