@@ -60,6 +60,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
+import dev_sets  # noqa: E402
 import other_eval  # noqa: E402
 
 from mappings.calibration import margins  # noqa: E402
@@ -280,14 +281,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default=f"sqlite:///{HERE / 'data' / 'loinc.db'}")
     parser.add_argument("--limit", type=int, default=0, help="first N cases of each set")
-    parser.add_argument("--out", type=Path, default=HERE / "mapping_results.md")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="report file (default bench/mapping_results.md; "
+                             "bench/dev_results.md when only development sets run)")
     parser.add_argument("--lab-orders", default=str(LAB_ORDERS),
                         help="LoincUniversalLabOrdersValueSet.csv for the commonness prior "
                              "('' to leave it out)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="leave the Usagi-style baseline out (its index takes minutes)")
     parser.add_argument("--sets", default="mimic,elga",
-                        help="gold sets to run: mimic, elga, icd-who, icd-gm2015")
+                        help="gold sets to run: mimic, elga, icd-who, icd-gm2015; development "
+                             "sets (bench/dev_sets.py): mimic4, nwicu, arup, labcorp")
     parser.add_argument("--no-glossary", action="store_true",
                         help="leave mappings.glossary out (the lexicon learnt from LOINC's "
                              "variants only)")
@@ -309,6 +313,10 @@ def main() -> int:
     parser.add_argument("--icd-db", default=other_eval.DEFAULT_DB,
                         help="database with ICD-10-GM 2025 for the icd-* sets (loaded if absent)")
     args = parser.parse_args()
+    wanted = {s.strip() for s in args.sets.split(",") if s.strip()}
+    if args.out is None:
+        args.out = HERE / ("dev_results.md" if wanted and wanted <= set(dev_sets.READERS)
+                           else "mapping_results.md")
     other = [s.strip() for s in args.sets.split(",") if s.strip() in other_eval.SETS]
     if other and not {s.strip() for s in args.sets.split(",")} & {"mimic", "elga"}:
         return _other_targets(args, other)
@@ -363,13 +371,21 @@ def main() -> int:
     tops: dict[str, list[tuple[float, float, float, bool]]] = {"tuned": [], "held-out": []}
     dumps: list[dict[str, object]] = []
     for key, name, read in (("mimic", "MIMIC-III demo", mimic_cases),
-                            ("elga", "ELGA Laborparameter", elga_cases)):
+                            ("elga", "ELGA Laborparameter", elga_cases),
+                            *((k, f"{label} (development)", None)
+                              for k, (label, _) in dev_sets.READERS.items())):
         if key not in sets:
             continue
-        cases = read()
-        if args.limit:
-            cases = cases[:args.limit]
-        half = len(cases) // 2
+        dev = read is None
+        if read is None:
+            studied, unstudied = dev_sets.cases(key, Case)
+            if args.limit:
+                studied, unstudied = studied[:args.limit // 2], unstudied[:args.limit // 2]
+            cases = [c for c in (*studied, *unstudied) if isinstance(c, Case)]
+            half = len(studied)
+        else:
+            cases = read()[:args.limit] if args.limit else read()
+            half = len(cases) // 2
         top: list[tuple[float, float, float]] = []
         dumped: list[dict[str, object]] | None = [] if args.dump else None
         def ours(c: Case, top: list[tuple[float, float, float]] = top,
@@ -378,19 +394,21 @@ def main() -> int:
 
         methods = [("mappings.suggest", *ranks(cases, ours))]
         if dumped is not None:
-            dumps.extend({"set": key, "half": "tuned" if i < half else "held-out", **d}
-                         for i, d in enumerate(dumped))
+            dumps.extend({"set": key, "half": ("dev", "check")[i >= half] if dev else
+                          ("tuned", "held-out")[i >= half], **d} for i, d in enumerate(dumped))
         # ELGA names are mostly LOINC's Austrian names: the cases whose text holds no de-AT
         # name of the gold code measure generalisation apart from lookup
         fresh = set(range(len(cases))) - lookup_codes(all_terms, cases, "de-AT")
-        for i, (raw, margin, shown) in enumerate(top):
+        for i, (raw, margin, shown) in enumerate(top if not dev else ()):
             tops["tuned" if i < half else "held-out"].append(
                 (raw, margin, shown, methods[0][1][i] == 1))
         if baseline is not None:
             methods.append(("Usagi-style TF-IDF", *ranks(cases, base_codes)))
         parts: list[tuple[str, list[int]]] = [
-            ("held-out (2nd half)", list(range(half, len(cases)))),
-            ("tuned (1st half)", list(range(half))), ("all", list(range(len(cases))))]
+            ("check (not studied)" if dev else "held-out (2nd half)",
+             list(range(half, len(cases)))),
+            ("dev (studied)" if dev else "tuned (1st half)", list(range(half))),
+            ("all", list(range(len(cases))))]
         if key == "elga" and len(fresh) < len(cases):
             parts.append(("held-out, no de-AT name of the gold code in the text",
                           [i for i in range(half, len(cases)) if i in fresh]))
