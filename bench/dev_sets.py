@@ -24,6 +24,7 @@ import csv
 import gzip
 import hashlib
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -32,6 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCAL = Path(os.environ.get("TERMSERVER_SHARED", ROOT.parent / "shared")) / "data" / "local-codes"
 MIMIC = LOCAL / "mimic-iii-demo-d_labitems" / "D_LABITEMS.csv"
 
+#: a LOINC code's syntax (the compendia hold "N/A", "Pending" and blanks as well)
+LOINC_CODE = re.compile(r"\d{1,7}-\d")
 #: largest number of cases read from one set (a stable, hash-chosen sample of bigger sets)
 LIMIT = 2000
 
@@ -59,7 +62,7 @@ def _sample(rows: list[tuple[str, str | None, str | None, str, str | None]]
     unique = []
     for r in rows:
         key = (r[0].strip().lower(), r[1], r[3])
-        if r[0].strip() and r[3] and key not in seen:
+        if r[0].strip() and LOINC_CODE.fullmatch(r[3]) and key not in seen:
             seen.add(key)
             unique.append(r)
     if len(unique) > LIMIT:
