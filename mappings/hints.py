@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from mappings.lexicon import Lexicon
 from mappings.normalize import PAIR, SPECIMEN_ABBREVIATIONS, base_tokens, fold
+from mappings.units import log_property, per_creatinine, without_reference
 
 _MOLAR = re.compile(r"^(p|n|u|m|k)?(mol|eq)/")
 _MASS = re.compile(r"^(p|n|u|m|k)?g/")
@@ -22,7 +23,7 @@ _CATALYTIC = re.compile(r"^(m|k)?(u|kat)/")
 # ([Beth'U]/mL, [GPL'U]/mL)
 _ARBITRARY = re.compile(r"^(u|m|k)?(iu|ie|e|au)/|^[a-z]+'[a-z]+/")
 # enzyme activity as amount per time per volume or mass: nmol/h/mL, umol/min/g
-_ACTIVITY = re.compile(r"^(p|n|u|m)?(mol|kat|u)/(h|min|s)/(?P<per>.+)$")
+_ACTIVITY = re.compile(r"^(p|n|u|m)?(mol|kat|u)/(h|hr|min|s)/(?P<per>.+)$")
 _COUNT = re.compile(r"^(/|10\*|10\^|g/l$|t/l$)|(/(n|p|u|m)?l$)")
 
 
@@ -30,7 +31,11 @@ def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
     """(LOINC PROPERTY values, SCALE_TYP) implied by a unit; empty when not recognised."""
     if not unit or not unit.strip():
         return set(), None
-    u = fold(unit.strip().replace("µ", "u").replace("μ", "u")).replace(" ", "")
+    if logarithmic := log_property(unit):
+        return logarithmic, "Qn"
+    if per_creatinine(unit):  # ug/g CRT: a ratio to creatinine
+        return {"Ratio", "MRto", "SRto"}, "Qn"
+    u = fold(without_reference(unit).replace("µ", "u").replace("μ", "u")).replace(" ", "")
     if "titer" in u or "titre" in u:
         return {"Titr"}, "SemiQn"
     if u in {"{neg,pos}", "{pos,neg}", "neg/pos", "pos/neg", "{presence}"}:
@@ -432,6 +437,9 @@ _PROPERTY_WORDS: tuple[tuple[frozenset[str], set[str], str | None], ...] = (
 )
 
 
+# "#" after a word says a count; before a number it numbers a specimen ("Glucose #2")
+_COUNT_SIGN = re.compile(r"#(?!\s*\d)")
+
 #: Words that name a PROPERTY or SCALE ("absolute", "count", "titer", "screen"); those the
 #: targets use mostly as METHOD_TYP words are not analyte words (mappings.suggest.method_words)
 PROPERTY_WORDS = frozenset(w for words, _, _ in _PROPERTY_WORDS for w in words)
@@ -455,6 +463,8 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     systems = from_text or category_hint(category, given)
     from_category = bool(systems) and not from_text and not given
     toks = set(base_tokens(text))
+    if _COUNT_SIGN.search(text):  # "Basos#", "Blasts #": a count ("#2" numbers a specimen)
+        toks.add("#")
     if (not systems or from_category) and toks & _COAGULATION:
         systems, from_category = {"PPP": 1.0, "Plas": 0.8, "Bld": 0.5}, False
     if (not systems or from_category) and toks & {"clearance", "clear"}:

@@ -49,6 +49,7 @@ from mappings.normalize import (
     skeleton,
     spelling,
 )
+from mappings.units import plural_short, with_unit_words
 from mappings.variants import (
     analyte_part,
     plain_components,
@@ -348,7 +349,8 @@ class TargetIndex:
                 r = fuzz.ratio(tok, cand) / 100
                 if r >= 0.84 and cand not in found:
                     found[cand] = r * 0.95
-                elif cand.startswith(tok) and len(tok) >= 5 and cand not in found:
+                elif cand not in found and len(tok) >= 5 and (
+                        cand.startswith(tok) or plural_short(tok, cand)):
                     found[cand] = 0.8
                 elif cand not in found and same_stem(tok, cand):
                     found[cand] = 0.82  # German/English endings: cholesterin ~ cholesterol
@@ -479,7 +481,8 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
             category: str | None = None) -> list[Suggestion]:
     """The best `limit` target terms for a local name, with a score 0..1 (the calibrated
     confidence that it is right, mappings.calibration_fit; `raw` the ranker's score) and why."""
-    groups = index._groups(text, frozenset(base_tokens(specimen)) if specimen else frozenset())
+    groups = index._groups(with_unit_words(text, unit),
+                           frozenset(base_tokens(specimen)) if specimen else frozenset())
     if not groups or not index.terms:
         return []
     coverage, matched = coverage_of(index, groups)
