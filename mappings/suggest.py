@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz
 
+from mappings.acronyms import acronyms
 from mappings.axisfit import axes_fit
 from mappings.calibration import Conservative
 from mappings.calibration_fit import FITTED
@@ -276,6 +277,7 @@ class TargetIndex:
                 dtype=np.int32)
         self._prior = np.array([_prior(t) for t in self.terms], dtype=np.float32)
         self._method_words = method_words(self.terms, self._component)
+        self._acronyms = acronyms(self._component_text)  # "ld": lactate dehydrogenase
         # words LOINC leaves implied in a plain COMPONENT ("total"): mappings.variants
         self._implied = ratio_words(self._component_text)
         self._plain = np.array(plain_components(self._component_text), dtype=np.float32)
@@ -373,7 +375,7 @@ class TargetIndex:
         analytes = [t for t in named if t not in self._method_words]
         romans = roman_numerals(toks, self._numerals, self.lexicon.english)
         for word in analytes or named or toks:
-            parts = self.split_compound(word)
+            parts = self.split_compound(word) or self._acronym(word)
             for tok in parts or [word]:
                 alts = [tok]
                 expansion = ABBREVIATIONS.get(tok)
@@ -390,6 +392,11 @@ class TargetIndex:
                     alts.append(romans[tok])
                 groups.append(alts)
         return groups
+
+    def _acronym(self, word: str) -> list[str] | None:
+        """The words of the component an unknown word is the initials of (mappings.acronyms)."""
+        words = self._acronyms.get(word)
+        return list(words) if words and not self._known(word) else None
 
     def cognates(self, tok: str) -> list[str]:
         """Target words an unknown German word becomes by a learnt suffix correspondence
