@@ -33,8 +33,8 @@ def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
         return set(), None
     if logarithmic := log_property(unit):
         return logarithmic, "Qn"
-    if per_creatinine(unit):  # ug/g CRT: a ratio to creatinine
-        return {"Ratio", "MRto", "SRto"}, "Qn"
+    if creatinine := per_creatinine(unit):  # ug/g CRT: a ratio to creatinine
+        return {creatinine}, "Qn"
     u = fold(without_reference(unit).replace("µ", "u").replace("μ", "u")).replace(" ", "")
     if "titer" in u or "titre" in u:
         return {"Titr"}, "SemiQn"

@@ -6,7 +6,8 @@ General UCUM and laboratory knowledge, not derived from any evaluation set:
 * a logarithmic unit ("log10 copies/mL", "log IU/mL") reports the log of a number or of
   arbitrary units per volume: LOINC's PROPERTY LnCnc or LaCnc (`log_property`);
 * an amount per mass of creatinine ("umol/g CRT", "mg/g creat", "mmol/mol{creat}") reports a
-  ratio to creatinine: LOINC's COMPONENT "X/Creatinine", PROPERTY Ratio, MRto or SRto
+  ratio to creatinine: LOINC's COMPONENT "X/Creatinine", PROPERTY MRto (mass per mass), SRto
+  (moles per moles) or Ratio (moles per mass)
   (`per_creatinine`); the word creatinine joins the name (`with_unit_words`);
 * any other word after a unit ("mU/g Hb", "nmol/L RBC") names the reference, not the
   unit's class (`without_reference`).
@@ -24,7 +25,7 @@ _LOG = re.compile(r"^\s*log(?:10|(?![a-z]))\s*(.*)$", re.IGNORECASE)
 _TRAILING_WORD = re.compile(r"(?<=\S)\s+[a-z]+\.?$", re.IGNORECASE)
 # an amount per mass or per amount, then the reference: {creat}, creat, crt, cr, creatinine
 _PER_CREATININE = re.compile(
-    r"^[a-zµμ]*(?:g|mol|eq|u|iu|kat)/(?:[a-z]*g|[a-z]*mol)\s*"
+    r"^[a-zµμ]*?(?P<num>g|mol|eq|u|iu|kat)/[a-z]*?(?P<den>g|mol)\s*"
     r"(?:\{\s*)?(?:creat(?:inine)?|crt|cr|crea)\b", re.IGNORECASE)
 
 
@@ -38,9 +39,15 @@ def log_property(unit: str | None) -> set[str]:
     return {"LaCnc"} if re.match(r"^(k|m)?(iu|u|au)\b", rest) else {"LnCnc"}
 
 
-def per_creatinine(unit: str | None) -> bool:
-    """Whether a unit is an amount per amount of creatinine ("ug/g CRT", "mg/g{creat}")."""
-    return bool(unit and _PER_CREATININE.match(unit.strip()))
+def per_creatinine(unit: str | None) -> str | None:
+    """The LOINC PROPERTY of an amount per amount of creatinine: MRto for mass per mass
+    ("ug/g CRT"), SRto for moles per moles ("mmol/mol{creat}"), Ratio for the mixed forms
+    ("umol/g Cr"); None for any other unit."""
+    m = _PER_CREATININE.match((unit or "").strip())
+    if not m:
+        return None
+    kinds = {m.group("num").lower(), m.group("den").lower()}
+    return "MRto" if kinds == {"g"} else "SRto" if kinds <= {"mol", "eq"} else "Ratio"
 
 
 def with_unit_words(text: str, unit: str | None) -> str:

@@ -17,11 +17,11 @@ def test_a_logarithmic_unit_is_a_log_concentration(unit: str, prop: str) -> None
     assert unit_hint(unit) == ({prop}, "Qn")
 
 
-@pytest.mark.parametrize("unit", ["umol/g CRT", "mg/g creat", "ug/g Cr", "mmol/mol{creat}",
-                                  "ng/mg Creat"])
-def test_an_amount_per_creatinine_is_a_ratio_to_creatinine(unit: str) -> None:
-    props, _ = unit_hint(unit)
-    assert "MCnc" not in props and "SCnc" not in props and {"Ratio", "MRto"} <= props
+@pytest.mark.parametrize(("unit", "prop"), [
+    ("umol/g CRT", "Ratio"), ("mg/g creat", "MRto"), ("ug/g Cr", "MRto"),
+    ("mmol/mol{creat}", "SRto"), ("ng/mg Creat", "MRto")])
+def test_an_amount_per_creatinine_is_a_ratio_to_creatinine(unit: str, prop: str) -> None:
+    assert unit_hint(unit) == ({prop}, "Qn")
     assert with_unit_words("Proline, Urine", unit) == "Proline, Urine creatinine"
     assert with_unit_words("Proline/Creatinine", unit) == "Proline/Creatinine"
 
