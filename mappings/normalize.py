@@ -209,6 +209,9 @@ def _minutes(m: re.Match[str]) -> str:
 
 
 _SPECIMEN_NUMBER = re.compile(r"(?<![a-z0-9])(abnahme|probe|specimen) ([1-9]\d*)(?![a-z0-9])")
+# an acid named as the acid ("Pyruvic acid", "Citric acid") is named by LOINC as its anion
+# (Pyruvate, Citrate): the IUPAC ending -ic acid is the salt's -ate
+_IC_ACID = re.compile(r"(?<![a-z])([a-z]{3,})ic acids?(?![a-z])")
 # a number sign and number closing the name ("Cortisol #7", "LH#4 (Luteinizing Hormone)")
 # numbers the specimen of a series; before more words ("A. fumigatus #3 Ab") it numbers a kind
 _NUMBER_SIGN = re.compile(r"#\s?([1-9]\d?)(?=\s*(?:[(,;:]|$))")
@@ -358,6 +361,7 @@ def _query_tokens(text: str) -> tuple[str, ...]:
     folded = _CLOCK.sub(_clock, folded)
     for pattern, replacement in PHRASES:
         folded = pattern.sub(replacement, folded)
+    folded = _IC_ACID.sub(r"\1ate", folded)
     if " ab" in f" {folded}" or " ak" in f" {folded}":
         folded = _ANTI.sub("", folded)
     return tuple(t for t in _SPLIT.split(folded) if t)
