@@ -50,6 +50,7 @@ from mappings.normalize import (
     skeleton,
     spelling,
 )
+from mappings.shortforms import short_forms, with_long_forms
 from mappings.units import plural_short, with_unit_words
 from mappings.variants import (
     analyte_part,
@@ -278,6 +279,8 @@ class TargetIndex:
         self._prior = np.array([_prior(t) for t in self.terms], dtype=np.float32)
         self._method_words = method_words(self.terms, self._component)
         self._acronyms = acronyms(self._component_text)  # "ld": lactate dehydrogenase
+        self._long_forms = short_forms(((t.display, t.texts) for t in self.terms),
+                                       self.lexicon.known)  # "urn": urine
         # words LOINC leaves implied in a plain COMPONENT ("total"): mappings.variants
         self._implied = ratio_words(self._component_text)
         self._plain = np.array(plain_components(self._component_text), dtype=np.float32)
@@ -488,6 +491,7 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
             category: str | None = None) -> list[Suggestion]:
     """The best `limit` target terms for a local name, with a score 0..1 (the calibrated
     confidence that it is right, mappings.calibration_fit; `raw` the ranker's score) and why."""
+    text = with_long_forms(text, index._long_forms)  # LOINC's short forms: "Urn" → urine
     groups = index._groups(with_unit_words(text, unit),
                            frozenset(base_tokens(specimen)) if specimen else frozenset())
     if not groups or not index.terms:
