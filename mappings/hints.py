@@ -162,6 +162,8 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
         ("erythrozyten rbc", {"RBC": 1.0, "Bld": 0.5}),
         ("vollblut blut blood bld edta", {"Bld": 1.0, "Ser/Plas/Bld": 0.8, "BldA": 0.5,
                                           "BldV": 0.5, "BldC": 0.5, "Ser/Plas": 0.6}),
+        # a fluid no row above names ("Neut, Fluid", "Eosinophils, Serous"): a body fluid
+        ("fluid serous", {"Body fld": 1.0, "XXX": 0.5}),
     ))
 
 # German report suffixes "/U", "/S,P,B", "i.U." → specimen words

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mappings.hints import axes, unit_hint
+from mappings.hints import axes, specimen_hint, unit_hint
 from mappings.suggest import TargetIndex, TargetTerm, suggest
 from mappings.units import plural_short, with_unit_words, without_reference
 
@@ -69,3 +69,10 @@ def test_a_unit_per_creatinine_finds_the_ratio_term() -> None:
                    {"SYSTEM": "Urine", "PROPERTY": "Ratio", "SCALE_TYP": "Qn"})])
     assert suggest(index, "Proline, Urine", unit="umol/g CRT")[0].code == "30067-3"
     assert suggest(index, "Proline, Urine", unit="umol/L")[0].code == "26726-0"
+
+
+def test_a_fluid_no_other_word_names_is_a_body_fluid() -> None:
+    assert specimen_hint("Lymphocytes, Fluid") == {"Body fld": 1.0, "XXX": 0.5}
+    assert specimen_hint("Eosinophils, Serous")["Body fld"] == 1.0
+    assert specimen_hint("Glucose, Pleural Fluid")["Plr fld"] == 1.0
+    assert specimen_hint("Cerebrospinal Fluid") == {"CSF": 1.0}
