@@ -81,6 +81,9 @@ def compound_heads(head: str) -> list[str]:
 
 #: Candidates reranked per query (rapidfuzz text match and LOINC axes).
 RERANKED = 300
+#: Targets an index needs to learn acronyms and short forms from (mappings.acronyms,
+#: mappings.shortforms); a candidate list (`rank_candidates`) holds too few to learn them.
+LEARN_FROM = 5000
 # score weights: text (coverage, fuzzy text match, component coverage), prior, method penalty
 W = {"cov": 0.6, "lex": 0.3, "comp": 0.1, "text": 0.7, "prior": 0.04, "lexclean": 1}
 #: The confidence shown for a raw score (mappings.calibration_fit), None: the raw score.
@@ -278,9 +281,11 @@ class TargetIndex:
                 dtype=np.int32)
         self._prior = np.array([_prior(t) for t in self.terms], dtype=np.float32)
         self._method_words = method_words(self.terms, self._component)
-        self._acronyms = acronyms(self._component_text)  # "ld": lactate dehydrogenase
+        # learnt from the whole target scope only, never from a short candidate list
+        learn = len(self.terms) >= LEARN_FROM
+        self._acronyms = acronyms(self._component_text) if learn else {}  # "ld"
         self._long_forms = short_forms(((t.display, t.texts) for t in self.terms),
-                                       self.lexicon.known)  # "urn": urine
+                                       self.lexicon.known) if learn else {}  # "urn": urine
         # words LOINC leaves implied in a plain COMPONENT ("total"): mappings.variants
         self._implied = ratio_words(self._component_text)
         self._plain = np.array(plain_components(self._component_text), dtype=np.float32)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mappings.acronyms import acronyms
 from mappings.suggest import TargetIndex, TargetTerm, suggest
 
@@ -22,7 +24,9 @@ def test_shared_initials_or_a_rare_component_name_no_acronym() -> None:
     assert "tga" not in acronyms(["Toxoplasma gondii Ab"] * 50)  # a molecule word
 
 
-def test_an_unknown_short_word_is_read_as_the_acronym() -> None:
+def test_an_unknown_short_word_is_read_as_the_acronym(monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    monkeypatch.setattr("mappings.suggest.LEARN_FROM", 0)
     def term(code: str, component: str, system: str) -> TargetTerm:
         display = f"{component} [Enzymatic activity/volume] in {system}"
         system = {"Body fluid": "Body fld"}.get(system, system)
@@ -33,3 +37,8 @@ def test_an_unknown_short_word_is_read_as_the_acronym() -> None:
     terms += [term("fld", "Lactate dehydrogenase", "Body fluid"),
               term("lac", "Lactate", "Body fluid")]
     assert suggest(TargetIndex(terms), "LD, Body Fluid", unit="U/L")[0].code == "fld"
+
+
+def test_a_short_candidate_list_learns_no_acronyms() -> None:
+    terms = [TargetTerm(str(i), "x", (("Lactate dehydrogenase", "COMPONENT"),)) for i in range(30)]
+    assert TargetIndex(terms)._acronyms == {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mappings.shortforms import short_forms, with_long_forms
 from mappings.suggest import TargetIndex, TargetTerm, suggest
 
@@ -40,7 +42,9 @@ def test_a_word_another_text_holds_or_a_known_word_is_no_short_form() -> None:
                                     known=lambda w: w == "urn")
 
 
-def test_a_local_short_form_is_written_out_and_names_the_specimen() -> None:
+def test_a_local_short_form_is_written_out_and_names_the_specimen(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("mappings.suggest.LEARN_FROM", 0)
     assert with_long_forms("Oxycodone, Urn, Quant", {"urn": "urine"}) == "oxycodone, urine, quant"
     assert with_long_forms("Oxycodone", {"urn": "urine"}) == "Oxycodone"
     index = TargetIndex(_terms())
