@@ -467,12 +467,14 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     toks = set(base_tokens(text))
     if _COUNT_SIGN.search(text):  # "Basos#", "Blasts #": a count ("#2" numbers a specimen)
         toks.add("#")
-    if (not systems or from_category) and toks & _COAGULATION:
+    # a coagulation test of a blood sample is measured in its platelet-poor plasma
+    blood = bool(given) and not from_text and max(given, key=lambda k: given[k]) == "Bld"
+    if (not systems or from_category or blood) and toks & _COAGULATION:
         systems, from_category = {"PPP": 1.0, "Plas": 0.8, "Bld": 0.5}, False
     if (not systems or from_category) and toks & {"clearance", "clear"}:
         # a renal clearance compares urine with serum or plasma (LOINC: Urine+Ser/Plas)
         systems, from_category = {"Urine+Ser/Plas": 1.0, "Ser/Plas": 0.5}, False
-    if not from_text and not given:
+    if not from_text and (not given or blood):
         systems = coagulation_specimen(toks, systems)
     systems = of_newborn(toks, systems)
     if not (unit or "").strip() and "%" in text:  # "% Hemoglobin A1c": the name gives the unit

@@ -1,5 +1,6 @@
 """Units that decide more than their UCUM class: logarithmic units, ratios to creatinine,
-a reference word after the unit; a count sign and plural short forms in the name."""
+a reference word after the unit; a count sign and plural short forms in the name; a lone
+fluid and a coagulation test of a blood sample as specimens."""
 
 from __future__ import annotations
 
@@ -76,3 +77,9 @@ def test_a_fluid_no_other_word_names_is_a_body_fluid() -> None:
     assert specimen_hint("Eosinophils, Serous")["Body fld"] == 1.0
     assert specimen_hint("Glucose, Pleural Fluid")["Plr fld"] == 1.0
     assert specimen_hint("Cerebrospinal Fluid") == {"CSF": 1.0}
+
+
+def test_a_coagulation_test_of_a_blood_sample_is_measured_in_platelet_poor_plasma() -> None:
+    assert max((s := axes("Fibrinogen", specimen="Blood").systems), key=lambda k: s[k]) == "PPP"
+    assert max((g := axes("Glucose", specimen="Blood").systems), key=lambda k: g[k]) == "Bld"
+    assert "PPP" not in axes("Fibrinogen", specimen="Serum").systems
