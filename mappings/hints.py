@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from mappings.lexicon import Lexicon
 from mappings.normalize import PAIR, SPECIMEN_ABBREVIATIONS, base_tokens, fold
+from mappings.units import log_property, per_creatinine, without_reference
 
 _MOLAR = re.compile(r"^(p|n|u|m|k)?(mol|eq)/")
 _MASS = re.compile(r"^(p|n|u|m|k)?g/")
@@ -22,7 +23,7 @@ _CATALYTIC = re.compile(r"^(m|k)?(u|kat)/")
 # ([Beth'U]/mL, [GPL'U]/mL)
 _ARBITRARY = re.compile(r"^(u|m|k)?(iu|ie|e|au)/|^[a-z]+'[a-z]+/")
 # enzyme activity as amount per time per volume or mass: nmol/h/mL, umol/min/g
-_ACTIVITY = re.compile(r"^(p|n|u|m)?(mol|kat|u)/(h|min|s)/(?P<per>.+)$")
+_ACTIVITY = re.compile(r"^(p|n|u|m)?(mol|kat|u)/(h|hr|min|s)/(?P<per>.+)$")
 _COUNT = re.compile(r"^(/|10\*|10\^|g/l$|t/l$)|(/(n|p|u|m)?l$)")
 
 
@@ -30,7 +31,11 @@ def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
     """(LOINC PROPERTY values, SCALE_TYP) implied by a unit; empty when not recognised."""
     if not unit or not unit.strip():
         return set(), None
-    u = fold(unit.strip().replace("µ", "u").replace("μ", "u")).replace(" ", "")
+    if logarithmic := log_property(unit):
+        return logarithmic, "Qn"
+    if creatinine := per_creatinine(unit):  # ug/g CRT: a ratio to creatinine
+        return {creatinine}, "Qn"
+    u = fold(without_reference(unit).replace("µ", "u").replace("μ", "u")).replace(" ", "")
     if "titer" in u or "titre" in u:
         return {"Titr"}, "SemiQn"
     if u in {"{neg,pos}", "{pos,neg}", "neg/pos", "pos/neg", "{presence}"}:
@@ -157,6 +162,8 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
         ("erythrozyten rbc", {"RBC": 1.0, "Bld": 0.5}),
         ("vollblut blut blood bld edta", {"Bld": 1.0, "Ser/Plas/Bld": 0.8, "BldA": 0.5,
                                           "BldV": 0.5, "BldC": 0.5, "Ser/Plas": 0.6}),
+        # a fluid no row above names ("Neut, Fluid", "Eosinophils, Serous"): a body fluid
+        ("fluid serous", {"Body fld": 1.0, "XXX": 0.5}),
     ))
 
 # German report suffixes "/U", "/S,P,B", "i.U." → specimen words
@@ -432,6 +439,9 @@ _PROPERTY_WORDS: tuple[tuple[frozenset[str], set[str], str | None], ...] = (
 )
 
 
+# "#" after a word says a count; before a number it numbers a specimen ("Glucose #2")
+_COUNT_SIGN = re.compile(r"#(?!\s*\d)")
+
 #: Words that name a PROPERTY or SCALE ("absolute", "count", "titer", "screen"); those the
 #: targets use mostly as METHOD_TYP words are not analyte words (mappings.suggest.method_words)
 PROPERTY_WORDS = frozenset(w for words, _, _ in _PROPERTY_WORDS for w in words)
@@ -455,12 +465,16 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     systems = from_text or category_hint(category, given)
     from_category = bool(systems) and not from_text and not given
     toks = set(base_tokens(text))
-    if (not systems or from_category) and toks & _COAGULATION:
+    if _COUNT_SIGN.search(text):  # "Basos#", "Blasts #": a count ("#2" numbers a specimen)
+        toks.add("#")
+    # a coagulation test of a blood sample is measured in its platelet-poor plasma
+    blood = bool(given) and not from_text and max(given, key=lambda k: given[k]) == "Bld"
+    if (not systems or from_category or blood) and toks & _COAGULATION:
         systems, from_category = {"PPP": 1.0, "Plas": 0.8, "Bld": 0.5}, False
     if (not systems or from_category) and toks & {"clearance", "clear"}:
         # a renal clearance compares urine with serum or plasma (LOINC: Urine+Ser/Plas)
         systems, from_category = {"Urine+Ser/Plas": 1.0, "Ser/Plas": 0.5}, False
-    if not from_text and not given:
+    if not from_text and (not given or blood):
         systems = coagulation_specimen(toks, systems)
     systems = of_newborn(toks, systems)
     if not (unit or "").strip() and "%" in text:  # "% Hemoglobin A1c": the name gives the unit
