@@ -40,6 +40,7 @@ from mappings.hints import (
     unit_hint,
 )
 from mappings.lexicon import Lexicon, derive, pairs_from_texts
+from mappings.microbiology import method_keys, microbiology_axes, susceptibility_methods
 from mappings.normalize import (
     ABBREVIATIONS,
     base_tokens,
@@ -281,6 +282,9 @@ class TargetIndex:
                 dtype=np.int32)
         self._prior = np.array([_prior(t) for t in self.terms], dtype=np.float32)
         self._method_words = method_words(self.terms, self._component)
+        # microbiology method phrases and susceptibility methods (mappings.microbiology)
+        self._micro = method_keys((t.display, t.texts, t.properties) for t in self.terms)
+        self._susc = susceptibility_methods(t.properties for t in self.terms)
         # learnt from the whole target scope only, never from a short candidate list
         learn = len(self.terms) >= LEARN_FROM
         self._acronyms = acronyms(self._component_text) if learn else {}  # "ld"
@@ -503,7 +507,8 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
         return []
     coverage, matched = coverage_of(index, groups)
     found = {tok for _, hits in matched for tok, _ in hits}
-    hint = axes(text, unit=unit, specimen=specimen, category=category, lexicon=index.lexicon)
+    hint = microbiology_axes(axes(text, unit=unit, specimen=specimen, category=category,
+                                  lexicon=index.lexicon), index._micro, index._susc, text, category)
     k = min(RERANKED, len(index.terms))
     pre = coverage + index.hint_vector(hint) + 0.02 * index._prior + 0.01 * index._brevity
     cand = np.argpartition(-pre, k - 1)[:k] if k < len(pre) else np.arange(k)

@@ -1,0 +1,73 @@
+"""Microbiology methods and susceptibility results (issue 17): method phrases learnt from
+LOINC's own English and German names, and what a susceptibility name says about the axes
+(mappings.microbiology)."""
+
+from __future__ import annotations
+
+from mappings.hints import axes
+from mappings.microbiology import method_keys, microbiology_axes, named_methods
+from mappings.suggest import TargetIndex, TargetTerm
+
+_METHODS = {"MIC": ("Minimum inhibitory concentration (MIC)", "minimaler Hemmkonzentration (MHK)"),
+            "Agar diffusion": ("Disk diffusion (KB)", "Agardiffusion"),
+            "Gradient strip": ("Gradient strip", "Gradientenstreifen")}
+
+
+def _susceptibility(code: str, drug: str, method: str | None) -> TargetTerm:
+    display = f"{drug} [Susceptibility]"
+    german = f"{drug} [Empfindlichkeit]"
+    if method:
+        display += f" by {_METHODS[method][0]}"
+        german += f" mit {_METHODS[method][1]}"
+    props = {"CLASS": "ABXBACT", "PROPERTY": "Susc", "SYSTEM": "Isolate", "SCALE_TYP": "OrdQn"}
+    if method:
+        props["METHOD_TYP"] = method
+    return TargetTerm(code, display, ((display, "display"), (german, "de-DE LONG_COMMON_NAME")),
+                      props)
+
+
+def _terms() -> list[TargetTerm]:
+    terms = []
+    drugs = ("Ampicillin", "Amikacin", "Gentamicin", *(f"{a}{b}mycin" for a in "BDFKLPRTVZ"
+                                                         for b in ("ora", "eli")))
+    for n, drug in enumerate(drugs):  # 23 drugs: MIC, disk and strip stand for Susc
+        terms.append(_susceptibility(f"{n}-0", drug, None))
+        terms.extend(_susceptibility(f"{n}-{i}", drug, m) for i, m in enumerate(_METHODS, 1))
+        terms.append(TargetTerm(f"{n}-9", f"{drug} [Mass/volume] in Serum or Plasma",
+                                ((f"{drug} [Mass/volume] in Serum or Plasma", "display"),),
+                                {"CLASS": "DRUG/TOX", "PROPERTY": "MCnc", "SYSTEM": "Ser/Plas",
+                                 "SCALE_TYP": "Qn"}))
+    return terms
+
+
+def _keys() -> dict[frozenset[str], str]:
+    return method_keys((t.display, t.texts, t.properties) for t in _terms())
+
+
+def test_method_phrases_are_learnt_from_english_and_german_names() -> None:
+    keys = _keys()
+    assert named_methods(keys, "Ampicillin MHK") == ("mic",)
+    assert named_methods(keys, "Ampicillin MIC") == ("mic",)
+    assert named_methods(keys, "Amikacin Agardiffusionstest") == ("agar diffusion",)
+    assert named_methods(keys, "Amikacin disk diffusion") == ("agar diffusion",)
+    assert named_methods(keys, "Gentamicin Gradientenstreifen") == ("gradient strip",)
+    assert named_methods(keys, "Gentamicin im Serum") == ()
+
+
+def test_a_susceptibility_word_or_section_says_susc_of_an_isolate() -> None:
+    keys = _keys()
+    hint = microbiology_axes(axes("Minocyclin", unit="mg/l"), keys, frozenset({"mic"}),
+                             "Minocyclin", "Antibiogramm")
+    assert hint.properties == {"Susc"} and hint.unit == ""
+    assert max(hint.systems, key=lambda s: hint.systems[s]) == "Isolate"
+    plain = microbiology_axes(axes("Minocyclin", unit="mg/l"), keys, frozenset({"mic"}),
+                              "Minocyclin", "Medikamente")
+    assert plain.properties == {"MCnc"}
+
+
+def test_a_named_method_picks_the_susceptibility_variant() -> None:
+    index = TargetIndex(_terms(), glossary=False)
+    assert index.suggest("Amikacin MHK", unit="mg/l", limit=1)[0].code == "1-1"
+    assert index.suggest("Amikacin Agardiffusion", limit=1)[0].code == "1-2"
+    assert index.suggest("Gentamicin", category="Antibiogramm", limit=1)[0].code == "2-0"
+    assert index.suggest("Gentamicin", unit="mg/l", limit=1)[0].code == "2-9"
