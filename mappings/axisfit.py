@@ -89,9 +89,11 @@ def axes_fit(p: dict[str, str], hint: Axes, q_full: str) -> tuple[float, list[st
     if hint.systems and system:
         w = hint.systems.get(system, 0.0)
         strength = 0.12 if hint.system_from_text else \
-            W["catsys"] if hint.system_from_category else 0.09
+            W["catsys"] if hint.system_from_category or hint.system_from_method else 0.09
         said = f"specimen {hint.specimen}" if hint.specimen else \
-            "the name" if hint.system_from_text else "the section"
+            "the name" if hint.system_from_text else \
+            "a detection method with no specimen named" if hint.system_from_method else \
+            "the section"
         if w:
             score += strength * w
             why.append(f"{said} fits {system}")

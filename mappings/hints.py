@@ -405,6 +405,7 @@ class Axes:
     classes: dict[str, float] = field(default_factory=dict)
     unit: str = ""  # the local unit, when it decided the PROPERTY class
     specimen: str = ""  # the local specimen, when it decided the SYSTEM
+    system_from_method: bool = False  # no specimen named: a detection method's usual one
 
 
 # German/English words → LOINC METHOD_TYP fragments (folded)

@@ -50,6 +50,12 @@ _SUSCEPTIBILITY_SECTIONS = ("suscept", "antibiogram", "empfindlichkeit", "resist
 
 #: Properties of a MIC's unit (mg/l, ug/ml, umol/l): a susceptibility result can have them.
 _MIC_UNIT_PROPERTIES = frozenset({"MCnc", "SCnc", "MSCnc"})
+#: Methods that detect an organism (NAA, culture, stain, microscopy): with no specimen named,
+#: LOINC's term for any specimen ("in Specimen", XXX) is the usual one, blood or serum next.
+_DETECTION = ("probe", "culture", "stain", "microscopy")
+_ANY_SPECIMEN = {"XXX": 1.0, "Ser/Plas": 0.5, "Bld": 0.5}
+#: The METHOD_TYP mappings.hints gives "PCR" / "NAA" (the other words it gives are no codes).
+_NAA = frozenset({"probe.amp.tar"})
 #: SYSTEM of a susceptibility result: the isolate (or a positive blood culture).
 _ISOLATE = {"Isolate": 1.0, "Isolate/Specimen": 0.8, "Bld.pos growth": 0.5}
 
@@ -117,20 +123,23 @@ def named_methods(keys: MethodKeys, text: str) -> tuple[str, ...]:
 
 def microbiology_axes(hint: Axes, keys: MethodKeys, susceptibility_methods: frozenset[str],
                       text: str, category: str | None) -> Axes:
-    """`hint` with the methods a name names (`named_methods`) and, for a susceptibility
+    """`hint` with the methods a name names (`named_methods`); with no specimen said, a
+    detection method (`_DETECTION`) prefers "Specimen" (XXX); for a susceptibility
     result, SYSTEM Isolate (unless the name or specimen said one), CLASS ABXBACT and PROPERTY
     Susc, when the name says so or nothing but a MIC unit (mg/l) said another property (a
     susceptibility section keeps a presence or titer the unit says: a resistance gene, SBT)."""
     methods = named_methods(keys, text)
-    words = set(base_tokens(text))
-    named = bool(words & _SUSCEPTIBILITY or set(methods) & susceptibility_methods)
+    detection = set(methods) | (set(hint.methods) & _NAA)
+    named = bool(set(base_tokens(text)) & _SUSCEPTIBILITY or set(methods) & susceptibility_methods)
     section = fold(category or "")
-    if not methods and not named and not any(s in section for s in _SUSCEPTIBILITY_SECTIONS):
+    susceptibility = named or any(s in section for s in _SUSCEPTIBILITY_SECTIONS)
+    if not methods and not susceptibility and (hint.systems or not detection):
         return hint
     hint = replace(hint, methods=hint.methods + tuple(m for m in methods
                                                      if m not in hint.methods))
-    if methods and not named and not any(s in section for s in _SUSCEPTIBILITY_SECTIONS):
-        return hint
+    if not susceptibility:
+        return hint if hint.systems or not any(d in m for m in detection for d in _DETECTION) \
+            else replace(hint, systems=dict(_ANY_SPECIMEN), system_from_method=True)
     said = hint.system_from_text or bool(hint.specimen)
     susc = named or hint.properties <= _MIC_UNIT_PROPERTIES
     return replace(hint, properties={"Susc"} if susc else hint.properties,

@@ -71,3 +71,16 @@ def test_a_named_method_picks_the_susceptibility_variant() -> None:
     assert index.suggest("Amikacin Agardiffusion", limit=1)[0].code == "1-2"
     assert index.suggest("Gentamicin", category="Antibiogramm", limit=1)[0].code == "2-0"
     assert index.suggest("Gentamicin", unit="mg/l", limit=1)[0].code == "2-9"
+
+
+def test_a_detection_method_without_specimen_prefers_any_specimen() -> None:
+    keys = _keys()
+    hint = microbiology_axes(axes("Varicella zoster virus by PCR"), keys, frozenset(),
+                             "Varicella zoster virus by PCR", None)
+    assert hint.system_from_method and max(hint.systems, key=lambda s: hint.systems[s]) == "XXX"
+    said = microbiology_axes(axes("Varicella zoster virus by PCR", specimen="Liquor"), keys,
+                             frozenset(), "Varicella zoster virus by PCR", None)
+    assert not said.system_from_method and "XXX" not in said.systems
+    serology = microbiology_axes(axes("Varicella zoster virus IgG"), keys, frozenset(),
+                                 "Varicella zoster virus IgG", None)
+    assert not serology.systems
