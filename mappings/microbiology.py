@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import replace
 
 from mappings.hints import Axes
@@ -44,7 +44,14 @@ _PARENTHESES = re.compile(r"\(([^()]+)\)")
 _FUNCTION = frozenset("mit by with for fuer und and of the der die das von".split())
 _ENDINGS = ("en", "er", "es", "e", "n", "s")
 # words (folded) and section words that say an antimicrobial susceptibility is reported
-_SUSCEPTIBILITY = frozenset("susceptibility empfindlichkeit antibiogramm antibiogram".split())
+# ("Empf." LOINC's German short name; S/I/R the categories a susceptibility is reported in)
+_SUSCEPTIBILITY = frozenset("susceptibility empfindlichkeit empf antibiogramm antibiogram "
+                            "sensibel resistent intermediaer".split())
+_SIR = re.compile(r"\bs\s*/\s*i\s*/\s*r\b")
+#: Trade names of methods no LOINC name holds: Etest is a gradient strip; a zone diameter
+#: (Hemmhof, mm) is read by disk diffusion.
+_NAMED = {"etest": "gradient strip", "hemmhof": "agar diffusion",
+          "hemmhofdurchmesser": "agar diffusion"}
 _SUSCEPTIBILITY_SECTIONS = ("suscept", "antibiogram", "empfindlichkeit", "resistenzbestimm",
                             "resistenztest")
 
@@ -53,7 +60,7 @@ _MIC_UNIT_PROPERTIES = frozenset({"MCnc", "SCnc", "MSCnc"})
 #: Methods that detect an organism (NAA, culture, stain, microscopy): with no specimen named,
 #: LOINC's term for any specimen ("in Specimen", XXX) is the usual one, blood or serum next.
 _DETECTION = ("probe", "culture", "stain", "microscopy")
-_ANY_SPECIMEN = {"XXX": 1.0, "Ser/Plas": 0.5, "Bld": 0.5}
+_ANY_SPECIMEN = {"XXX": 1.0, "Ser/Plas": 0.7, "Ser": 0.6, "Bld": 0.6, "Plas": 0.5}
 #: The METHOD_TYP mappings.hints gives "PCR" / "NAA" (the other words it gives are no codes).
 _NAA = frozenset({"probe.amp.tar"})
 #: SYSTEM of a susceptibility result: the isolate (or a positive blood culture).
@@ -122,26 +129,38 @@ def named_methods(keys: MethodKeys, text: str) -> tuple[str, ...]:
 
 
 def microbiology_axes(hint: Axes, keys: MethodKeys, susceptibility_methods: frozenset[str],
-                      text: str, category: str | None) -> Axes:
-    """`hint` with the methods a name names (`named_methods`); with no specimen said, a
-    detection method (`_DETECTION`) prefers "Specimen" (XXX); for a susceptibility
-    result, SYSTEM Isolate (unless the name or specimen said one), CLASS ABXBACT and PROPERTY
-    Susc, when the name says so or nothing but a MIC unit (mg/l) said another property (a
-    susceptibility section keeps a presence or titer the unit says: a resistance gene, SBT)."""
+                      text: str, category: str | None, unit: str | None = None,
+                      specimen_words: Container[str] = frozenset()) -> Axes:
+    """`hint` with the methods a name names (`named_methods`, `_NAMED`); with no specimen
+    said, a detection method (`_DETECTION`) prefers "Specimen" (XXX), unless a unit says a
+    quantity (a viral load: serum or plasma as usual) or a name word is a word of LOINC's
+    German SYSTEM names (`specimen_words`: "Kornea", "Haut"). For a susceptibility
+    result: SYSTEM Isolate (unless the name or specimen said one), CLASS ABXBACT, disk
+    diffusion for a unit mm (a zone diameter), and PROPERTY Susc when the name says so or
+    nothing but a MIC unit (mg/l) said another property (a susceptibility section keeps a
+    presence or titer the unit says: a resistance gene, SBT)."""
     methods = named_methods(keys, text)
+    words = set(base_tokens(text.replace("E-Test", "Etest").replace("E-test", "Etest")))
+    methods += tuple(dict.fromkeys(_NAMED[w] for w in words & _NAMED.keys()
+                                   if _NAMED[w] not in methods))
     detection = set(methods) | (set(hint.methods) & _NAA)
-    named = bool(set(base_tokens(text)) & _SUSCEPTIBILITY or set(methods) & susceptibility_methods)
+    named = bool(words & _SUSCEPTIBILITY or _SIR.search(fold(text))
+                 or set(methods) & susceptibility_methods)
     section = fold(category or "")
     susceptibility = named or any(s in section for s in _SUSCEPTIBILITY_SECTIONS)
+    if susceptibility and fold(unit or "").strip() == "mm" and "agar diffusion" not in methods:
+        methods += ("agar diffusion",)  # a zone diameter
     if not methods and not susceptibility and (hint.systems or not detection):
         return hint
     hint = replace(hint, methods=hint.methods + tuple(m for m in methods
                                                      if m not in hint.methods))
     if not susceptibility:
-        return hint if hint.systems or not any(d in m for m in detection for d in _DETECTION) \
+        return hint if hint.systems or hint.scale == "Qn" or not any(
+            d in m for m in detection for d in _DETECTION) or any(
+            w in specimen_words for w in words if w.isalpha() and len(w) >= 4) \
             else replace(hint, systems=dict(_ANY_SPECIMEN), system_from_method=True)
     said = hint.system_from_text or bool(hint.specimen)
-    susc = named or hint.properties <= _MIC_UNIT_PROPERTIES
+    susc = named or hint.properties <= _MIC_UNIT_PROPERTIES  # (mm: no property either)
     return replace(hint, properties={"Susc"} if susc else hint.properties,
                    scale=None if susc else hint.scale, unit="" if susc else hint.unit,
                    systems=hint.systems if said else dict(_ISOLATE),

@@ -508,7 +508,8 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
     coverage, matched = coverage_of(index, groups)
     found = {tok for _, hits in matched for tok, _ in hits}
     hint = microbiology_axes(axes(text, unit=unit, specimen=specimen, category=category,
-                                  lexicon=index.lexicon), index._micro, index._susc, text, category)
+                                  lexicon=index.lexicon), index._micro, index._susc, text,
+                             category, unit, index.lexicon.value_words.get("SYSTEM", {}))
     k = min(RERANKED, len(index.terms))
     pre = coverage + index.hint_vector(hint) + 0.02 * index._prior + 0.01 * index._brevity
     cand = np.argpartition(-pre, k - 1)[:k] if k < len(pre) else np.arange(k)

@@ -84,3 +84,20 @@ def test_a_detection_method_without_specimen_prefers_any_specimen() -> None:
     serology = microbiology_axes(axes("Varicella zoster virus IgG"), keys, frozenset(),
                                  "Varicella zoster virus IgG", None)
     assert not serology.systems
+
+
+def test_interpretation_words_etest_and_zone_diameters_say_susceptibility() -> None:
+    index = TargetIndex(_terms(), glossary=False)
+    assert index.suggest("Amikacin S/I/R", limit=1)[0].code == "1-0"
+    assert index.suggest("Amikacin Etest", unit="mg/l", limit=1)[0].code == "1-3"
+    assert index.suggest("Amikacin", unit="mm", category="Antibiogramm", limit=1)[0].code == "1-2"
+    hint = microbiology_axes(axes("Zervixlaenge", unit="mm"), _keys(), frozenset({"mic"}),
+                             "Zervixlaenge", None, "mm")
+    assert not hint.methods and "Susc" not in hint.properties
+
+
+def test_a_specimen_word_of_loincs_german_systems_keeps_the_specimen_open() -> None:
+    text = "Varicella zoster virus Kornea PCR"
+    assert microbiology_axes(axes(text), _keys(), frozenset(), text, None).system_from_method
+    named = microbiology_axes(axes(text), _keys(), frozenset(), text, None, None, {"kornea"})
+    assert not named.system_from_method
