@@ -10,8 +10,16 @@ Blood Gas) says which part of the blood is measured. Weights are 0..1 per LOINC 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from mappings.fluids import (
+    field_unit,
+    per_creatinine,
+    per_day,
+    said_24h,
+    system_from_short_forms,
+)
 from mappings.lexicon import Lexicon
 from mappings.normalize import PAIR, SPECIMEN_ABBREVIATIONS, base_tokens, fold
 
@@ -37,6 +45,12 @@ def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
         return {"PrThr", "ACnc"}, "Ord"
     if u.startswith("{") and u.endswith("}") and "/" not in u:
         return set(), None
+    creatinine = per_creatinine(u)
+    if creatinine:  # per amount of creatinine: a ratio (mass, substance or mixed)
+        kinds = {k for k in ("mol", "g") if re.search(rf"(^|/)(p|n|u|m|k)?{k}(/|$)", creatinine)}
+        return ({"Ratio"} if len(kinds) == 2 else {"SRto"} if kinds == {"mol"} else {"MRto"}), "Qn"
+    if field_unit(u):  # per microscope field: number per area
+        return {"Naric"}, "Qn"
     if re.match(r"^ml/min/\{?1\.73", u):  # per 1.73 m2 body surface area
         return {"ArVRat"}, "Qn"
     u = re.sub(r"\{[^}]*\}", "", u.replace("[", "").replace("]", ""))
@@ -48,9 +62,9 @@ def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
     if activity:
         per = activity.group("per")
         return ({"CCnt"} if _MASS.match(per + "/") or per in {"g", "mg"} else {"CCnc"}), "Qn"
-    rate = re.search(r"/\(?(24\.?h|d|24h|h|min)\)?$", u)
-    if rate:  # amount per time: umol/(24.h) → SRat, mg/d → MRat, mL/min → VRat
-        head = u[:rate.start()]
+    rate = re.search(r"/\(?(h|min)\)?$", u)
+    head = per_day(u) or (u[:rate.start()] if rate else None)
+    if head is not None:  # amount per time: umol/(24.h) → SRat, ug/24 hr → MRat, mL/min → VRat
         if _MOLAR.match(head + "/"):
             return {"SRat"}, "Qn"
         if _MASS.match(head + "/") or head in {"g", "mg", "ug", "ng"}:
@@ -438,10 +452,13 @@ PROPERTY_WORDS = frozenset(w for words, _, _ in _PROPERTY_WORDS for w in words)
 
 
 def axes(text: str, unit: str | None = None, specimen: str | None = None,
-         category: str | None = None, lexicon: Lexicon | None = None) -> Axes:
+         category: str | None = None, lexicon: Lexicon | None = None,
+         short: Mapping[str, str] | None = None) -> Axes:
     """Everything the name, unit, specimen and category say about SYSTEM, PROPERTY, SCALE,
     METHOD and TIME (24-hour urine). A specimen the word lists do not know is looked up in the
-    SYSTEM values of `lexicon` (learnt from LOINC's German variants)."""
+    SYSTEM values of `lexicon` (learnt from LOINC's German variants), then in LOINC's short
+    forms of SYSTEM values (`short`, mappings.fluids.system_short_forms: "Ur" → Urine) after
+    the first word of the name or section; a unit per creatinine says urine."""
     name_words = base_tokens(text)
     # a name that is only a specimen word ("Plasma" in a list of ascites cells) names the
     # analyte; the specimen given apart says the SYSTEM
@@ -452,8 +469,14 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     given = specimen_hint(specimen)
     if not given and specimen and lexicon is not None:
         given = lexicon.value("SYSTEM", specimen)
+    if not from_text and not given:
+        from_text = system_from_short_forms(text, short or {})
     systems = from_text or category_hint(category, given)
     from_category = bool(systems) and not from_text and not given
+    if not systems:
+        systems = system_from_short_forms(category, short or {}) or (
+            {"Urine": 1.0} if per_creatinine(unit) else {})
+        from_category = bool(systems) and not per_creatinine(unit)
     toks = set(base_tokens(text))
     if (not systems or from_category) and toks & _COAGULATION:
         systems, from_category = {"PPP": 1.0, "Plas": 0.8, "Bld": 0.5}, False
@@ -484,7 +507,11 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     for words, names in _METHODS:
         if words & toks:
             methods += names
-    timed = bool(toks & {"24h", "sammelurin", "24", "24std", "tagesmenge", "su"})
+    power = field_unit(unit)
+    if power:  # a count per microscope field: light microscopy at that power
+        methods += (f"microscopy.light.{power}",)
+    timed = bool(toks & {"24h", "sammelurin", "24", "24std", "tagesmenge", "su"}) \
+        or said_24h(text) or per_day(unit) is not None
     if timed and not props:  # a 24 h collection with no unit reports what is excreted per day
         props, scale = {"MRat", "SRat"}, scale or "Qn"
     unit_props, _ = unit_hint(unit)

@@ -29,6 +29,7 @@ from mappings.calibration_fit import FITTED
 from mappings.coverage import coverage as coverage_of
 from mappings.coverage import english_query
 from mappings.diversity import with_variants
+from mappings.fluids import system_short_forms, with_unit_analyte
 from mappings.glossary import GLOSSARY, glossary_words
 from mappings.hints import (
     PROPERTY_WORDS,
@@ -275,6 +276,9 @@ class TargetIndex:
                 dtype=np.int32)
         self._prior = np.array([_prior(t) for t in self.terms], dtype=np.float32)
         self._method_words = method_words(self.terms, self._component)
+        self.system_short = system_short_forms(  # "Ur" → Urine: mappings.fluids
+            (x, t.properties.get("SYSTEM", "")) for t in self.terms
+            for x, label in t.texts if label.endswith("SHORTNAME"))
         # words LOINC leaves implied in a plain COMPONENT ("total"): mappings.variants
         self._implied = ratio_words(self._component_text)
         self._plain = np.array(plain_components(self._component_text), dtype=np.float32)
@@ -479,12 +483,14 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
             category: str | None = None) -> list[Suggestion]:
     """The best `limit` target terms for a local name, with a score 0..1 (the calibrated
     confidence that it is right, mappings.calibration_fit; `raw` the ranker's score) and why."""
+    text = with_unit_analyte(text, unit)  # "umol/g CRT": a ratio to creatinine
     groups = index._groups(text, frozenset(base_tokens(specimen)) if specimen else frozenset())
     if not groups or not index.terms:
         return []
     coverage, matched = coverage_of(index, groups)
     found = {tok for _, hits in matched for tok, _ in hits}
-    hint = axes(text, unit=unit, specimen=specimen, category=category, lexicon=index.lexicon)
+    hint = axes(text, unit=unit, specimen=specimen, category=category, lexicon=index.lexicon,
+                short=index.system_short)
     k = min(RERANKED, len(index.terms))
     pre = coverage + index.hint_vector(hint) + 0.02 * index._prior + 0.01 * index._brevity
     cand = np.argpartition(-pre, k - 1)[:k] if k < len(pre) else np.arange(k)
