@@ -26,6 +26,7 @@ from rapidfuzz import fuzz
 from mappings.axisfit import axes_fit
 from mappings.calibration import Conservative
 from mappings.calibration_fit import FITTED
+from mappings.compounds import lost_head
 from mappings.coverage import coverage as coverage_of
 from mappings.coverage import english_query
 from mappings.diversity import with_variants
@@ -375,7 +376,7 @@ class TargetIndex:
         analytes = [t for t in named if t not in self._method_words]
         romans = roman_numerals(toks, self._numerals, self.lexicon.english)
         for word in analytes or named or toks:
-            parts = self.split_compound(word)
+            parts = self.split_compound(word) or lost_head(self.lexicon, word)
             for tok in parts or [word]:
                 alts = [tok]
                 expansion = ABBREVIATIONS.get(tok)

@@ -80,3 +80,19 @@ def test_suggest_reads_creatinine_units_and_day_rates() -> None:
                          _term("5", "Lead", "MCnc", "Urine")])
     assert suggest(index, "Proline, Urine", unit="umol/g CRT")[0].code == "2"
     assert suggest(index, "Lead, Urine (24 Hr)", unit="ug/24 hr")[0].code == "4"
+
+
+def test_a_compound_keeps_the_head_noun_its_translation_lost() -> None:
+    from mappings.compounds import lost_head
+    from mappings.lexicon import Entry, Lexicon
+
+    lexicon = Lexicon(words={
+        "cystinkristalle": (Entry(("cystine",), "NAME", 2, 0.667),),
+        "kristalle": (Entry(("crystals",), "COMPONENT", 78, 1.0),),
+        "masernvirus": (Entry(("measles", "virus"), "COMPONENT", 9, 1.0),),
+        "virus": (Entry(("virus",), "COMPONENT", 50, 1.0),)})
+    assert lost_head(lexicon, "cystinkristalle") == ["cystinkristalle", "kristalle"]
+    assert lost_head(lexicon, "masernvirus") is None  # its translation says the virus
+    index = TargetIndex([_term("1", "Cystine", "MCnc", "Urine"),
+                         _term("2", "Cystine crystals", "PrThr", "Urine")], lexicon=lexicon)
+    assert suggest(index, "Cystinkristalle /U")[0].code == "2"
