@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 
 from mappings.normalize import base_tokens, fold
 
-__all__ = ["CREATININE", "field_unit", "per_creatinine", "per_day", "said_24h",
+__all__ = ["CREATININE", "field_unit", "said_scale", "per_creatinine", "per_day", "said_24h",
            "system_from_short_forms", "system_short_forms", "with_unit_analyte"]
 
 #: Words and abbreviations of creatinine in a unit's denominator or a name ("/Krea").
@@ -64,6 +64,18 @@ def per_day(unit: str | None) -> str | None:
 def said_24h(text: str) -> bool:
     """Whether a name says a 24-hour collection ("24hr", "24 Hr", "/24h U", "24-Std")."""
     return bool(_SAID_24H.search(fold(text)))
+
+
+_QUANTITATIVE = frozenset("qn quant quantitativ quantitative quantitation".split())
+_SEMI = frozenset("semiqn semiquant semiquantitativ semiquantitative".split())
+
+
+def said_scale(words: set[str]) -> str | None:
+    """The SCALE_TYP a name says in words: "semiqn.", "Semi-Quant" → SemiQn; "qn.",
+    "quantitativ" → Qn; None when it says neither (ql. is read with the properties)."""
+    if words & _SEMI or "semi" in words and words & _QUANTITATIVE:
+        return "SemiQn"
+    return "Qn" if words & _QUANTITATIVE else None
 
 
 def field_unit(unit: str | None) -> str | None:

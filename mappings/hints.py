@@ -18,6 +18,7 @@ from mappings.fluids import (
     per_creatinine,
     per_day,
     said_24h,
+    said_scale,
     system_from_short_forms,
 )
 from mappings.lexicon import Lexicon
@@ -494,6 +495,7 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
             if not props or word_props & props:
                 props = (word_props & props) or set(word_props)
             scale = scale or word_scale
+    scale = said_scale(toks) or scale  # "semiqn.": the unit does not make it quantitative
     cells = toks | {t + "s" for t in toks}  # "Macrophage" as "macrophages"
     if cells & _DIFFERENTIAL and (not props or "NFr" in props):  # a differential: a percentage
         props, scale = {"NFr"}, "Qn"

@@ -96,3 +96,13 @@ def test_a_compound_keeps_the_head_noun_its_translation_lost() -> None:
     index = TargetIndex([_term("1", "Cystine", "MCnc", "Urine"),
                          _term("2", "Cystine crystals", "PrThr", "Urine")], lexicon=lexicon)
     assert suggest(index, "Cystinkristalle /U")[0].code == "2"
+
+
+def test_the_scale_said_in_words_wins_over_the_unit() -> None:
+    from mappings.fluids import said_scale
+
+    assert said_scale({"urobilinogen", "semi", "qn"}) == "SemiQn"
+    assert said_scale({"albumin", "semiqn"}) == "SemiQn"
+    assert said_scale({"ebv", "dna", "qn"}) == "Qn" and said_scale({"ql"}) is None
+    assert axes("Urobilinogen,Semi-Qn", unit="mg/dL").scale == "SemiQn"
+    assert axes("CMV DNA qn. /SM PCR").scale == "Qn"
