@@ -31,7 +31,9 @@ _PER_CREATININE = re.compile(
     r"\{?(?:" + "|".join(sorted(CREATININE, key=len, reverse=True)) + r")\.?\}?$")
 # per 24 hours or per day (UCUM d, 24.h; lab spellings hr, hrs, day; German Std, Tag)
 _PER_DAY = re.compile(r"/\(?(?:24\.?(?:h|hr|hrs|hour|hours|std|stunden)|d|day|tag)\)?$")
-_SAID_24H = re.compile(r"(?<![0-9.,])24\s*-?\s*(?:h|hr|hrs|hour|hours|std|stunden|stunde)\b")
+_SAID_24H = re.compile(r"(?<![0-9.,])24\s*-?\s*(?:h|hr|hrs|hour|hours|std|stunden|stunde)\b"
+                       r"|excr|exkr|ausscheid|tagesmenge|sammelurin")
+_FRACTIONAL = re.compile(r"fract|frakt")  # fractional excretion: a ratio, not a day's amount
 _FIELD = re.compile(r"^/\[?(hpf|lpf|gf|gesichtsfeld)\]?$")
 
 
@@ -62,8 +64,11 @@ def per_day(unit: str | None) -> str | None:
 
 
 def said_24h(text: str) -> bool:
-    """Whether a name says a 24-hour collection ("24hr", "24 Hr", "/24h U", "24-Std")."""
-    return bool(_SAID_24H.search(fold(text)))
+    """Whether a name says a 24-hour collection ("24hr", "24 Hr", "/24h U", "24-Std") or
+    what is excreted ("Urinexkretion", "Ausscheidung", "excretion": an amount per day, but
+    not a fractional excretion)."""
+    folded = fold(text)
+    return bool(_SAID_24H.search(folded)) and not _FRACTIONAL.search(folded)
 
 
 _QUANTITATIVE = frozenset("qn quant quantitativ quantitative quantitation".split())

@@ -106,3 +106,9 @@ def test_the_scale_said_in_words_wins_over_the_unit() -> None:
     assert said_scale({"ebv", "dna", "qn"}) == "Qn" and said_scale({"ql"}) is None
     assert axes("Urobilinogen,Semi-Qn", unit="mg/dL").scale == "SemiQn"
     assert axes("CMV DNA qn. /SM PCR").scale == "Qn"
+
+
+def test_what_is_excreted_is_a_day_s_amount_but_not_a_fraction() -> None:
+    assert said_24h("Albumin Urinexkr.") and said_24h("Calcium Ausscheidung")
+    assert not said_24h("Fraktionelle Harnstoff-Exkretion /U")
+    assert axes("Cortisol Urinexkretion").properties == {"MRat", "SRat"}
