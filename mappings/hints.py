@@ -278,7 +278,7 @@ SPECIMEN_WORDS = frozenset(
 # lab sections (German and English, folded, matched as word parts) that name a specimen;
 # the first matching row wins, so specific rows first
 _SECTION_SYSTEMS: tuple[tuple[tuple[str, ...], dict[str, float]], ...] = (
-    (("urinsediment",), {"Urine sed": 1.0, "Urine": 0.8}),
+    (("sediment",), {"Urine sed": 1.0, "Urine": 0.8}),  # Urin-, Harnsediment
     (("urin", "harn"), {"Urine": 1.0, "Urine sed": 0.6}),
     (("liquor", "csf"), {"CSF": 1.0}),
     (("stuhl", "stool", "faeces"), {"Stool": 1.0}),
@@ -302,7 +302,7 @@ _SECTION_CLASSES: tuple[tuple[tuple[str, ...], dict[str, float]], ...] = (
     (("immunphaenotyp", "durchfluss", "flow cyto"), {"CELLMARK": 1.0, "HEM/BC": 0.4}),
     (("medikament", "psychopharmak", "antiepilept", "virostatik", "immunsuppress", "kardiak",
       "toxikolog", "drug", "tox"), {"DRUG/TOX": 1.0}),
-    (("urinsediment", "urinstreifen", "teststreifen", "urinalysis"), {"UA": 1.0, "CHEM": 0.4}),
+    (("sediment", "streifen", "urinalysis"), {"UA": 1.0, "CHEM": 0.4}),
     (("autoantik", "autoimmun", "serolog"), {"SERO": 1.0, "MICRO": 0.3}),
     (("genetik", "genetic", "molekular", "molecular"), {"MOLPATH": 1.0}),
     (("blutgruppe", "transfusion", "blood bank"), {"BLDBK": 1.0}),

@@ -112,3 +112,10 @@ def test_what_is_excreted_is_a_day_s_amount_but_not_a_fraction() -> None:
     assert said_24h("Albumin Urinexkr.") and said_24h("Calcium Ausscheidung")
     assert not said_24h("Fraktionelle Harnstoff-Exkretion /U")
     assert axes("Cortisol Urinexkretion").properties == {"MRat", "SRat"}
+
+
+def test_a_sediment_section_says_urine_sediment() -> None:
+    from mappings.hints import category_hint, section_classes
+
+    assert max((w, s) for s, w in category_hint("Harnsediment", {}).items())[1] == "Urine sed"
+    assert section_classes("Harnstreifen / Urindiagnostik")["UA"] == 1.0
