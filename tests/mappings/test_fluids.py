@@ -119,3 +119,15 @@ def test_a_sediment_section_says_urine_sediment() -> None:
 
     assert max((w, s) for s, w in category_hint("Harnsediment", {}).items())[1] == "Urine sed"
     assert section_classes("Harnstreifen / Urindiagnostik")["UA"] == 1.0
+
+
+def test_a_cognate_gets_no_residual_translation() -> None:
+    from mappings.lexicon import derive
+
+    pairs = [("NAME", "Kreatinin", "Creatinine", "words"),
+             ("NAME", "Kreatinin", "Vanillylmandelate Creatine", "words"),
+             ("NAME", "Ratio", "Lactate dehydrogenase", "words"),
+             ("NAME", "Ratio", "Ratio", "words")]
+    lexicon = derive(pairs)
+    assert "vanillylmandelate" not in lexicon.english("kreatinin")
+    assert "dehydrogenase" not in lexicon.english("ratio")
