@@ -27,9 +27,11 @@ from mappings.acronyms import acronyms
 from mappings.axisfit import axes_fit
 from mappings.calibration import Conservative
 from mappings.calibration_fit import FITTED
+from mappings.compounds import lost_head
 from mappings.coverage import coverage as coverage_of
 from mappings.coverage import english_query
 from mappings.diversity import with_variants
+from mappings.fluids import system_short_forms
 from mappings.glossary import GLOSSARY, glossary_words
 from mappings.hints import (
     PROPERTY_WORDS,
@@ -286,6 +288,9 @@ class TargetIndex:
         self._acronyms = acronyms(self._component_text) if learn else {}  # "ld"
         self._long_forms = short_forms(((t.display, t.texts) for t in self.terms),
                                        self.lexicon.known) if learn else {}  # "urn": urine
+        self.system_short = system_short_forms(  # "Ur" → Urine: mappings.fluids
+            (x, t.properties.get("SYSTEM", "")) for t in self.terms
+            for x, label in t.texts if label.endswith("SHORTNAME"))
         # words LOINC leaves implied in a plain COMPONENT ("total"): mappings.variants
         self._implied = ratio_words(self._component_text)
         self._plain = np.array(plain_components(self._component_text), dtype=np.float32)
@@ -383,7 +388,8 @@ class TargetIndex:
         analytes = [t for t in named if t not in self._method_words]
         romans = roman_numerals(toks, self._numerals, self.lexicon.english)
         for word in analytes or named or toks:
-            parts = self.split_compound(word) or self._acronym(word)
+            parts = (self.split_compound(word) or lost_head(self.lexicon, word)
+                     or self._acronym(word))
             for tok in parts or [word]:
                 alts = [tok]
                 expansion = ABBREVIATIONS.get(tok)
@@ -503,7 +509,8 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
         return []
     coverage, matched = coverage_of(index, groups)
     found = {tok for _, hits in matched for tok, _ in hits}
-    hint = axes(text, unit=unit, specimen=specimen, category=category, lexicon=index.lexicon)
+    hint = axes(text, unit=unit, specimen=specimen, category=category, lexicon=index.lexicon,
+                short=index.system_short)
     k = min(RERANKED, len(index.terms))
     pre = coverage + index.hint_vector(hint) + 0.02 * index._prior + 0.01 * index._brevity
     cand = np.argpartition(-pre, k - 1)[:k] if k < len(pre) else np.arange(k)
