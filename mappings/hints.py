@@ -358,6 +358,17 @@ _COAGULATION = frozenset(
     "thrombinzeit plasminogen dimer willebrand lupus koagulation coagulation "
     "prothrombin thromboplastinzeit".split())
 
+# "Factor VIII", "Faktor V Leiden", "factor 2": a coagulation factor is numbered
+_FACTOR = re.compile(r"\bfa[ck]tor[\s-]*(?:[ivx]+|\d+)\b")
+
+
+def coagulation(text: str, toks: set[str]) -> bool:
+    """Whether a name says a coagulation test: a coagulation word, "factor" only with the
+    number of a coagulation factor (not "Rheumatoid factor", "Intrinsic factor")."""
+    said = toks & _COAGULATION
+    return bool(said - {"factor", "faktor"}) or bool(said and _FACTOR.search(fold(text)))
+
+
 _GENE_VARIANT = frozenset("mut mutation mutationen genotyp genotypisierung".split())
 _ANTIBODY = frozenset("ak antikoerper antibody antibodies".split())
 
@@ -471,7 +482,7 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
         toks.add("#")
     # a coagulation test of a blood sample is measured in its platelet-poor plasma
     blood = bool(given) and not from_text and max(given, key=lambda k: given[k]) == "Bld"
-    if (not systems or from_category or blood) and toks & _COAGULATION:
+    if (not systems or from_category or blood) and coagulation(text, toks):
         systems, from_category = {"PPP": 1.0, "Plas": 0.8, "Bld": 0.5}, False
     if (not systems or from_category) and toks & {"clearance", "clear"}:
         # a renal clearance compares urine with serum or plasma (LOINC: Urine+Ser/Plas)

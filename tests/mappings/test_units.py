@@ -100,3 +100,12 @@ def test_an_other_body_fluid_may_be_loincs_unspecified_specimen() -> None:
                     ("Norovirus RNA", "COMPONENT")),
                    {"SYSTEM": "XXX", "PROPERTY": "PrThr", "SCALE_TYP": "Ord"})])
     assert suggest(index, "Norovirus", specimen="Other Body Fluid")[0].code == "2"
+
+
+def test_only_a_numbered_factor_is_a_coagulation_factor() -> None:
+    def best(text: str) -> str:
+        systems = axes(text, specimen="Blood").systems
+        return max(systems, key=lambda k: systems[k])
+
+    assert best("Factor VIII Activity") == best("Faktor-V-Aktivität") == "PPP"
+    assert best("Rheumatoid Factor") == best("Intrinsic Factor Ab") == "Bld"
