@@ -159,7 +159,9 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
                                                       "Body fld": _GENERIC_FLUID}),
         ("bal bronchial bronchiallavage bronchoalveolar", {"Bronchial": 1.0, "BAL": 0.9}),
         ("fruchtwasser amnion amniotic", {"Amnio fld": 1.0}),
-        ("koerperfluessigkeit punktat body kf", {"Body fld": 1.0}),
+        # a body fluid no word above names: LOINC's Body fld, or its unspecified specimen
+        # (XXX) that most microbiology and virology terms use for any other specimen
+        ("koerperfluessigkeit punktat body kf", {"Body fld": 1.0, "XXX": 0.5}),
         ("sondermaterial sondermat specimen", {"Body fld": 1.0, "XXX": 0.9}),
         ("liquor csf cerebrospinal", {"CSF": 1.0}),
         ("sammelurin 24h sammel su", {"Urine": 1.0}),
@@ -366,6 +368,17 @@ _COAGULATION = frozenset(
     "thrombinzeit plasminogen dimer willebrand lupus koagulation coagulation "
     "prothrombin thromboplastinzeit".split())
 
+# "Factor VIII", "Faktor V Leiden", "factor 2": a coagulation factor is numbered
+_FACTOR = re.compile(r"\bfa[ck]tor[\s-]*(?:[ivx]+|\d+)\b")
+
+
+def coagulation(text: str, toks: set[str]) -> bool:
+    """Whether a name says a coagulation test: a coagulation word, "factor" only with the
+    number of a coagulation factor (not "Rheumatoid factor", "Intrinsic factor")."""
+    said = toks & _COAGULATION
+    return bool(said - {"factor", "faktor"}) or bool(said and _FACTOR.search(fold(text)))
+
+
 _GENE_VARIANT = frozenset("mut mutation mutationen genotyp genotypisierung".split())
 _ANTIBODY = frozenset("ak antikoerper antibody antibodies".split())
 
@@ -488,7 +501,7 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
         toks.add("#")
     # a coagulation test of a blood sample is measured in its platelet-poor plasma
     blood = bool(given) and not from_text and max(given, key=lambda k: given[k]) == "Bld"
-    if (not systems or from_category or blood) and toks & _COAGULATION:
+    if (not systems or from_category or blood) and coagulation(text, toks):
         systems, from_category = {"PPP": 1.0, "Plas": 0.8, "Bld": 0.5}, False
     if (not systems or from_category) and toks & {"clearance", "clear"}:
         # a renal clearance compares urine with serum or plasma (LOINC: Urine+Ser/Plas)
