@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz
 
+from mappings.allergens import expand_codes, mix_words
 from mappings.axisfit import axes_fit
 from mappings.calibration import Conservative
 from mappings.calibration_fit import FITTED
@@ -278,6 +279,9 @@ class TargetIndex:
         # words LOINC leaves implied in a plain COMPONENT ("total"): mappings.variants
         self._implied = ratio_words(self._component_text)
         self._plain = np.array(plain_components(self._component_text), dtype=np.float32)
+        self._mix_words, self._single = mix_words(  # "allergen", "food": mappings.allergens
+            [t.properties.get("CLASS", "") for t in self.terms],
+            [t.display for t in self.terms], self._component_text)
         self._vocab: list[str] = sorted(postings)
         self._post: dict[str, np.ndarray] = {
             t: np.fromiter(sorted(ids), dtype=np.int32, count=len(ids))
@@ -366,7 +370,7 @@ class TargetIndex:
         words the targets use as method names ("screen", "count": `method_words`) name no
         analyte: they count only when nothing else is left."""
         groups: list[list[str]] = []
-        toks = query_tokens(text)
+        toks = expand_codes(query_tokens(text), self.lexicon.codes, self._post)
         named = [t for t in toks if t not in SPECIMEN_WORDS and t not in specimen]
         analytes = [t for t in named if t not in self._method_words]
         romans = roman_numerals(toks, self._numerals, self.lexicon.english)
