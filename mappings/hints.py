@@ -422,6 +422,8 @@ _PROPERTY_WORDS: tuple[tuple[frozenset[str], set[str], str | None], ...] = (
      {"NFr", "MFr"}, "Qn"),
     (frozenset("ratio quotient rto verhaeltnis index".split()), {"MRto", "SRto", "Ratio"}, None),
     (frozenset("titer titre".split()), {"Titr"}, "SemiQn"),
+    # "qn." says the scale only: a count, a concentration in units, a viral load
+    (frozenset("qn quant quantitativ quantitative quantitatively".split()), set(), "Qn"),
     (frozenset("ql qual qualitativ qualitative nachweis screen screening presence".split()),
      {"PrThr", "ACnc"}, "Ord"),
     (frozenset("typ typisierung type typing blutgruppe".split()), {"Type"}, "Nom"),

@@ -24,6 +24,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from mappings.allergens import expand_codes, mix_words
+from mappings.anyspecimen import for_generic, generic_classes
 from mappings.axisfit import axes_fit
 from mappings.calibration import Conservative
 from mappings.calibration_fit import FITTED
@@ -50,6 +51,7 @@ from mappings.normalize import (
     skeleton,
     spelling,
 )
+from mappings.plurals import singular_alternatives
 from mappings.variants import (
     analyte_part,
     plain_components,
@@ -282,6 +284,7 @@ class TargetIndex:
         self._mix_words, self._single = mix_words(  # "allergen", "food": mappings.allergens
             [t.properties.get("CLASS", "") for t in self.terms],
             [t.display for t in self.terms], self._component_text)
+        self._generic = generic_classes(t.properties for t in self.terms)
         self._vocab: list[str] = sorted(postings)
         self._post: dict[str, np.ndarray] = {
             t: np.fromiter(sorted(ids), dtype=np.int32, count=len(ids))
@@ -384,8 +387,8 @@ class TargetIndex:
                 if self.glossary:
                     alts.extend(t for t in glossary_words(tok) if t not in alts)
                 alts.extend(t for t in self.lexicon.english(tok) if t not in alts)
-                if len(alts) == 1 and tok not in self._post:
-                    alts.extend(self.cognates(tok))
+                if len(alts) == 1 and tok not in self._post:  # "graeser": gras (grass)
+                    alts.extend(singular_alternatives(self, tok) or self.cognates(tok))
                 if parts and word in self._post:  # German names still match the whole word
                     alts.append(word)
                 if tok in romans and romans[tok] not in alts:  # "A1": A-I
@@ -489,6 +492,7 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
     coverage, matched = coverage_of(index, groups)
     found = {tok for _, hits in matched for tok, _ in hits}
     hint = axes(text, unit=unit, specimen=specimen, category=category, lexicon=index.lexicon)
+    generic = for_generic(hint)
     k = min(RERANKED, len(index.terms))
     pre = coverage + index.hint_vector(hint) + 0.02 * index._prior + 0.01 * index._brevity
     cand = np.argpartition(-pre, k - 1)[:k] if k < len(pre) else np.arange(k)
@@ -525,7 +529,8 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
                    + ("named in full" if comp_cov >= 0.99 else f"{comp_cov:.0%} named"),
                    f"closest name ({lex:.0%}): {term.texts[best_j][1]} "
                    f"'{term.texts[best_j][0]}'"]
-        bonus, why = axes_fit(term.properties, hint, q_full)
+        bonus, why = axes_fit(term.properties, generic if generic and term.properties.get(
+            "CLASS") in index._generic else hint, q_full)  # "Sondermaterial": mappings.anyspecimen
         prior = float(index._prior[i])
         score += bonus + W["prior"] * prior
         reasons.extend(why)
