@@ -8,7 +8,8 @@ hand: `code_pairs` takes a code standing first or second in a German display nam
 ALLERGY term with the term's English analyte (the display name before the immunoglobulin,
 "Peanut"; a mix without its list of members, "Food Allergen Mix 7"), and `learn_codes` keeps
 a code with the words every analyte it names shares ("f83": Chicken, Chicken meat → chicken).
-`expand_codes` reads a code of a local name that no target word spells as those words.
+`expand_codes` reads a code of a local name that no target word spells as those words, and
+an allergen component written in one word ("Arah3") as LOINC writes it ("(nAra h) 3").
 
 A catalogue files single allergens under words LOINC uses only for its mixes ("Allergen,
 Food, Celery IgE": LOINC's "Celery IgE Ab", but "Food Allergen Mix 7 (Onion+…+Celery…)"):
@@ -28,8 +29,8 @@ import numpy as np
 
 from mappings.normalize import base_tokens
 
-__all__ = ["MIX_MARKERS", "analyte", "code_key", "code_pairs", "expand_codes", "learn_codes",
-           "mix_words", "single_words"]
+__all__ = ["MIX_MARKERS", "analyte", "code_key", "code_pairs", "component_words",
+           "expand_codes", "learn_codes", "mix_words", "single_words"]
 
 #: Words (English, German; also a compound's end: "Nahrungsmittelmix") that name a mix.
 MIX_MARKERS = ("mix", "mischung", "gemisch")
@@ -41,6 +42,8 @@ _ANALYTE_END = re.compile(r"\s(?:Ig[AEGM]\d?|Ab|\[).*$")
 # a mix's list of members: "(Onion+Garlic+Celery)"
 _MEMBERS = re.compile(r"\s*\([^()]*[+,][^()]*\)")
 _IMMUNOGLOBULINS = frozenset("ige igg igg4 iga igm".split())
+# an allergen component in one word: (r/n) genus, species letter, number ("arah3", "nactd5")
+_COMPACT = re.compile(r"^([rn]?)([a-z]{3})([a-z])(\d{1,2})$")
 
 
 def code_key(token: str) -> str | None:
@@ -89,13 +92,27 @@ def learn_codes(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
 def expand_codes(tokens: Iterable[str], codes: Mapping[str, tuple[str, ...]],
                  known: Container[str]) -> list[str]:
     """Query tokens with each allergen code no target word spells (`known`) as the words of
-    its allergen ("IgE f13 Erdnuss" → ige peanut erdnuss; "F013" as f13)."""
+    its allergen ("IgE f13 Erdnuss" → ige peanut erdnuss; "F013" as f13), and an allergen
+    component written in one word as LOINC writes it (`component_words`)."""
     out: list[str] = []
     for tok in tokens:
         key = code_key(tok) if tok not in known else None
         words = codes.get(key, ()) if key else ()
-        out.extend(words or (tok,))
+        out.extend(words or (component_words(tok, known) if tok not in known else ()) or (tok,))
     return out
+
+
+def component_words(token: str, known: Container[str]) -> tuple[str, ...]:
+    """A WHO/IUIS allergen component in one word ("arah3", "nactd5": genus, species letter,
+    number) as LOINC's words ("rara nara h 3": LOINC writes "(rAra h) 3", "(nAra h) 3"): the
+    recombinant and native genus words the targets hold (only the one the token names, if it
+    names one); () if the targets hold neither."""
+    m = _COMPACT.match(token)
+    if not m:
+        return ()
+    prefix, genus, species, number = m.groups()
+    heads = tuple(p + genus for p in (prefix or "rn") if p + genus in known)
+    return (*heads, species, number) if heads else ()
 
 
 def mix_words(classes: Sequence[str], displays: Sequence[str], components: Sequence[str]

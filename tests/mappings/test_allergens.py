@@ -3,7 +3,7 @@ and allergen codes ("f13", "F013") learnt from LOINC's Austrian names (mappings.
 
 from __future__ import annotations
 
-from mappings.allergens import code_key, expand_codes
+from mappings.allergens import code_key, component_words, expand_codes
 from mappings.coverage import coverage
 from mappings.lexicon import derive, from_json, pairs_from_texts, to_json
 from mappings.normalize import query_tokens
@@ -78,3 +78,13 @@ def test_a_single_allergen_filed_under_mix_words_is_not_a_mix() -> None:
     # a name that says "mix" keeps the mixes' words its own
     found, _ = coverage(index, index._groups("Food Allergen Mix 3"))
     assert found[names["celery"]] == 0.0
+
+
+def test_a_component_in_one_word_is_read_as_loinc_writes_it() -> None:
+    assert component_words("arah3", {"rara", "nara"}) == ("rara", "nara", "h", "3")
+    assert component_words("nactd5", {"nact", "ract"}) == ("nact", "d", "5")
+    assert component_words("hba1c", {"rhba", "nhba"}) == ()
+    terms = [_allergy(str(n), f"Peanut native (nAra h) {n} IgE Ab [Units/volume] in Serum")
+             for n in (1, 3)] + [_allergy("p", "Peanut IgE Ab [Units/volume] in Serum")]
+    index = TargetIndex(terms, glossary=False)
+    assert index.suggest("IgE Erdnuss Arah3", unit="kU/L", limit=1)[0].code == "3"
