@@ -41,7 +41,7 @@ __all__ = ["AXES", "FORMAT", "Lexicon", "Pair", "derive", "from_json", "name_seg
 
 #: The learnt lexicon's format: a lexicon kept in the database under another one is learnt anew
 #: (bump it whenever `derive` or the pairs it is given change).
-FORMAT = 9
+FORMAT = 10
 
 #: LOINC axes (columns of the LOINC table and of the variants), in their order.
 AXES = ("COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP")
@@ -74,6 +74,7 @@ _ENGLISH_FUNCTION = frozenset("in of by with and or for the to at on from per".s
 # long names: COMPONENT [PROPERTY] in SYSTEM by METHOD (German: "in" / "im", "mit")
 # an allergen component as the WHO/IUIS nomenclature names it: "nAra h", "rBet v 1", "nActd5"
 _COMPONENT_NAME = re.compile(r"\b[rn][A-Z][a-z]{2,3} ?[a-z](?: ?\d+(?:\.\d+)?)?\b")
+_DIGITS = re.compile(r"\d")
 _EN_NAME = re.compile(r"^(?P<COMPONENT>.+?)(?: \[(?P<PROPERTY>[^\]]+)\])?"
                       r"(?: in (?P<SYSTEM>.+?))?(?: by (?P<METHOD_TYP>.+))?$")
 _DE_NAME = re.compile(r"^(?P<COMPONENT>.+?)(?: \[(?P<PROPERTY>[^\]]+)\])?"
@@ -184,6 +185,14 @@ def _words(text: str, german: bool) -> list[str]:
             if t not in function and not t.isdigit()]
 
 
+def _other_type(g: str, english: tuple[str, ...]) -> bool:
+    """An English word that is the German word with another number ("IgG" → IgG4, "HIV1" →
+    HIV): a number names another type, so the pairing is an artefact of two names that say
+    the type differently, never a translation."""
+    return len(english) == 1 and english[0] != g and _DIGITS.sub("", english[0]) == \
+        _DIGITS.sub("", g)
+
+
 def _part(g: str, e: str) -> bool:
     """A German word (5+ letters) that ends an English compound: "Virus" of "Cytomegalovirus"
     ("Zytomegalie-Virus") is its head word, explained by it, no translation (a first part,
@@ -268,8 +277,10 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
     for g, (e, c, share) in _loose_entries(loose, found, english_words).items():
         found[g] = [Entry((e,), "COGNATE", c, share)]
     for g, entries in found.items():
+        entries = [e for e in entries if not _other_type(g, e.english)]
         entries.sort(key=lambda e: (-e.confidence, -e.count))
-        lexicon.words[g] = tuple(entries)
+        if entries:
+            lexicon.words[g] = tuple(entries)
     for t, fulls in short.items():
         (w, c), = fulls.most_common(1)
         if c >= MIN_COUNT and c >= ABBREVIATION_SHARE * sum(fulls.values()) \

@@ -236,3 +236,11 @@ def test_allergen_component_names_and_compound_heads_are_no_words_to_learn() -> 
     assert "nara" not in lexicon.english("erdnuss")  # WHO/IUIS "nAra h": a code, no word
     assert not lexicon.english("virus")  # the head of "Cytomegalovirus", not its translation
     assert lexicon.english("hanta")[0] == "hantavirus"  # a first part still learns it
+
+
+def test_a_number_names_another_type_never_a_translation() -> None:
+    pairs = [("NAME", de, en, "words") for de, en in (
+        ("IgG Weizen", "Wheat IgG4 Ab [Mass/volume] in Serum"),
+        ("IgG Roggen", "Rye IgG4 Ab [Mass/volume] in Serum"),
+        ("IgG Hafer", "Oat IgG4 Ab [Mass/volume] in Serum"))]
+    assert "igg4" not in derive(pairs).english("igg")  # IgG is not IgG4
