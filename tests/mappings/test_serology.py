@@ -38,3 +38,9 @@ def test_other_material_is_the_generic_specimen_where_the_class_uses_it() -> Non
     index = TargetIndex(terms, glossary=False)
     assert index.suggest("Bakterien Kultur /SM", limit=1)[0].code.startswith("x")
     assert index.suggest("Glucose /SM", unit="mg/dl", limit=1)[0].code == "glu"
+
+
+def test_austrian_serology_abbreviations_say_the_property_and_method() -> None:
+    hint = axes("Adenovirus AK Ti. KBR")
+    assert hint.properties == {"Titr"} and "complement fixation" in hint.methods
+    assert "hemagglutination inhibition" in axes("Masernv. AK Ti. HHT").methods
