@@ -41,7 +41,7 @@ __all__ = ["AXES", "FORMAT", "Lexicon", "Pair", "derive", "from_json", "name_seg
 
 #: The learnt lexicon's format: a lexicon kept in the database under another one is learnt anew
 #: (bump it whenever `derive` or the pairs it is given change).
-FORMAT = 10
+FORMAT = 11
 
 #: LOINC axes (columns of the LOINC table and of the variants), in their order.
 AXES = ("COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP")
@@ -272,8 +272,12 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
                 if score >= 0.6 * top:
                     found.setdefault(g, []).append(
                         Entry(tuple(words.split()), axis, c, round(c / german_n[(axis, g)], 3)))
+    # a word spelt as an English word or paired with its cognate in other names ("ratio",
+    # "kreatinin": creatinine) is found by its spelling: a residual pairing of it is noise
+    cognates = english_words | {g for g, _ in kin}
     for g, (left, n) in _residuals(rests, found, german_n, english_n).items():
-        found.setdefault(g, []).append(Entry(left, "RESIDUAL", n, RESIDUAL_CONFIDENCE))
+        if g not in cognates:
+            found.setdefault(g, []).append(Entry(left, "RESIDUAL", n, RESIDUAL_CONFIDENCE))
     for g, (e, c, share) in _loose_entries(loose, found, english_words).items():
         found[g] = [Entry((e,), "COGNATE", c, share)]
     for g, entries in found.items():

@@ -209,6 +209,12 @@ def _minutes(m: re.Match[str]) -> str:
 
 
 _SPECIMEN_NUMBER = re.compile(r"(?<![a-z0-9])(abnahme|probe|specimen) ([1-9]\d*)(?![a-z0-9])")
+# an acid named as the acid ("Pyruvic acid", "Citric acid") is named by LOINC as its anion
+# (Pyruvate, Citrate): the IUPAC ending -ic acid is the salt's -ate
+_IC_ACID = re.compile(r"(?<![a-z])([a-z]{3,})ic acids?(?![a-z])")
+# a number sign and number closing the name ("Cortisol #7", "LH#4 (Luteinizing Hormone)")
+# numbers the specimen of a series; before more words ("A. fumigatus #3 Ab") it numbers a kind
+_NUMBER_SIGN = re.compile(r"#\s?([1-9]\d?)(?=\s*(?:[(,;:]|$))")
 # minutes before a challenge, written with a minus ("Cortisol -30 min"): LOINC's "30M pre"
 _BEFORE = re.compile(r"(?<![a-z0-9])-\s?(\d+) ?(min|minuten|minutes)(?![a-z0-9])")
 # a clock time ("16 Uhr", "8:00 Uhr"): LOINC names the sample by the 12-hour clock ("4 PM
@@ -349,7 +355,8 @@ _ALLERGEN_NUMBER = re.compile(r"\b([rn][a-z]{3}) ([a-z])(\d{1,2})\b")
 
 @lru_cache(maxsize=20_000)
 def _query_tokens(text: str) -> tuple[str, ...]:
-    folded = _SLASH.sub(_slash, _BEFORE.sub(r" \1 \2 pre ", fold(greek(text))))
+    folded = _NUMBER_SIGN.sub(r" specimen \1 ", fold(greek(text)))
+    folded = _SLASH.sub(_slash, _BEFORE.sub(r" \1 \2 pre ", folded))
     folded = _CD_LIST.sub(_cd_list, folded)
     folded = " ".join(t for t in base_tokens(folded) if t not in HINT_ONLY)
     folded = _ALLERGEN_NUMBER.sub(r"\1 \2 \3", folded)
@@ -358,6 +365,7 @@ def _query_tokens(text: str) -> tuple[str, ...]:
     folded = _CLOCK.sub(_clock, folded)
     for pattern, replacement in PHRASES:
         folded = pattern.sub(replacement, folded)
+    folded = _IC_ACID.sub(r"\1ate", folded)
     if " ab" in f" {folded}" or " ak" in f" {folded}":
         folded = _ANTI.sub("", folded)
     else:

@@ -23,14 +23,17 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz
 
+from mappings.acronyms import acronyms
 from mappings.allergens import expand_codes, mix_words
 from mappings.anyspecimen import for_generic, generic_classes
 from mappings.axisfit import axes_fit
 from mappings.calibration import Conservative
 from mappings.calibration_fit import FITTED
+from mappings.compounds import lost_head
 from mappings.coverage import coverage as coverage_of
 from mappings.coverage import english_query
 from mappings.diversity import with_variants
+from mappings.fluids import system_short_forms
 from mappings.glossary import GLOSSARY, glossary_words
 from mappings.hints import (
     PROPERTY_WORDS,
@@ -52,6 +55,8 @@ from mappings.normalize import (
     spelling,
 )
 from mappings.plurals import singular_alternatives
+from mappings.shortforms import short_forms, with_long_forms
+from mappings.units import plural_short, with_unit_words
 from mappings.variants import (
     analyte_part,
     plain_components,
@@ -81,6 +86,9 @@ def compound_heads(head: str) -> list[str]:
 
 #: Candidates reranked per query (rapidfuzz text match and LOINC axes).
 RERANKED = 300
+#: Targets an index needs to learn acronyms and short forms from (mappings.acronyms,
+#: mappings.shortforms); a candidate list (`rank_candidates`) holds too few to learn them.
+LEARN_FROM = 5000
 # score weights: text (coverage, fuzzy text match, component coverage), prior, method penalty
 W = {"cov": 0.6, "lex": 0.3, "comp": 0.1, "text": 0.7, "prior": 0.04, "lexclean": 1}
 #: The confidence shown for a raw score (mappings.calibration_fit), None: the raw score.
@@ -278,6 +286,14 @@ class TargetIndex:
                 dtype=np.int32)
         self._prior = np.array([_prior(t) for t in self.terms], dtype=np.float32)
         self._method_words = method_words(self.terms, self._component)
+        # learnt from the whole target scope only, never from a short candidate list
+        learn = len(self.terms) >= LEARN_FROM
+        self._acronyms = acronyms(self._component_text) if learn else {}  # "ld"
+        self._long_forms = short_forms(((t.display, t.texts) for t in self.terms),
+                                       self.lexicon.known) if learn else {}  # "urn": urine
+        self.system_short = system_short_forms(  # "Ur" → Urine: mappings.fluids
+            (x, t.properties.get("SYSTEM", "")) for t in self.terms
+            for x, label in t.texts if label.endswith("SHORTNAME"))
         # words LOINC leaves implied in a plain COMPONENT ("total"): mappings.variants
         self._implied = ratio_words(self._component_text)
         self._plain = np.array(plain_components(self._component_text), dtype=np.float32)
@@ -355,7 +371,8 @@ class TargetIndex:
                 r = fuzz.ratio(tok, cand) / 100
                 if r >= 0.84 and cand not in found:
                     found[cand] = r * 0.95
-                elif cand.startswith(tok) and len(tok) >= 5 and cand not in found:
+                elif cand not in found and len(tok) >= 5 and (
+                        cand.startswith(tok) or plural_short(tok, cand)):
                     found[cand] = 0.8
                 elif cand not in found and same_stem(tok, cand):
                     found[cand] = 0.82  # German/English endings: cholesterin ~ cholesterol
@@ -378,7 +395,8 @@ class TargetIndex:
         analytes = [t for t in named if t not in self._method_words]
         romans = roman_numerals(toks, self._numerals, self.lexicon.english)
         for word in analytes or named or toks:
-            parts = self.split_compound(word)
+            parts = (self.split_compound(word) or lost_head(self.lexicon, word)
+                     or self._acronym(word))
             for tok in parts or [word]:
                 alts = [tok]
                 expansion = ABBREVIATIONS.get(tok)
@@ -395,6 +413,11 @@ class TargetIndex:
                     alts.append(romans[tok])
                 groups.append(alts)
         return groups
+
+    def _acronym(self, word: str) -> list[str] | None:
+        """The words of the component an unknown word is the initials of (mappings.acronyms)."""
+        words = self._acronyms.get(word)
+        return list(words) if words and not self._known(word) else None
 
     def cognates(self, tok: str) -> list[str]:
         """Target words an unknown German word becomes by a learnt suffix correspondence
@@ -486,12 +509,15 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
             category: str | None = None) -> list[Suggestion]:
     """The best `limit` target terms for a local name, with a score 0..1 (the calibrated
     confidence that it is right, mappings.calibration_fit; `raw` the ranker's score) and why."""
-    groups = index._groups(text, frozenset(base_tokens(specimen)) if specimen else frozenset())
+    text = with_long_forms(text, index._long_forms)  # LOINC's short forms: "Urn" → urine
+    groups = index._groups(with_unit_words(text, unit),
+                           frozenset(base_tokens(specimen)) if specimen else frozenset())
     if not groups or not index.terms:
         return []
     coverage, matched = coverage_of(index, groups)
     found = {tok for _, hits in matched for tok, _ in hits}
-    hint = axes(text, unit=unit, specimen=specimen, category=category, lexicon=index.lexicon)
+    hint = axes(text, unit=unit, specimen=specimen, category=category, lexicon=index.lexicon,
+                short=index.system_short)
     generic = for_generic(hint)
     k = min(RERANKED, len(index.terms))
     pre = coverage + index.hint_vector(hint) + 0.02 * index._prior + 0.01 * index._brevity

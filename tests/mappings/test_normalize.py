@@ -128,3 +128,22 @@ def test_anti_x_without_an_antibody_word_is_the_antibody_to_x() -> None:
     # coagulation activities and the anti-Müllerian hormone are no antibodies
     assert query_tokens("Heparin Anti-Xa") == ["heparin", "anti", "xa"]
     assert query_tokens("Anti Müller Hormon")[0] == "anti"
+
+
+@pytest.mark.parametrize(("name", "words"), [
+    ("Cortisol #7", ["cortisol", "7th", "specimen"]),
+    ("Prolactin # 2", ["prolactin", "2nd", "specimen"]),
+    ("LH#4 (Luteinizing Hormone)", ["lutropin", "4th", "specimen", "lutropin"]),
+    ("A. fumigatus #3 Ab", ["a", "fumigatus", "3", "ab"])])
+def test_a_number_sign_closing_the_name_numbers_the_specimen(name: str, words: list[str]
+                                                             ) -> None:
+    assert query_tokens(name) == words
+
+
+@pytest.mark.parametrize(("name", "words"), [
+    ("Pyruvic Acid, Blood", ["pyruvate", "blood"]),
+    ("Citric Acid/Creatinine Ratio", ["citrate", "creatinine", "ratio"]),
+    ("2-Ketoglutaric acid", ["2", "ketoglutarate"]),
+    ("Amino acids", ["amino", "acids"])])
+def test_an_acid_is_named_as_its_anion(name: str, words: list[str]) -> None:
+    assert query_tokens(name) == words

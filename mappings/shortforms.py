@@ -1,0 +1,75 @@
+"""LOINC's own short forms of words, learnt from the targets' SHORTNAMEs: a catalogue writes
+"Urn", "Neut", "Fld" or "Cfm" as LOINC's short names do, and the local name then names the
+specimen, the analyte or the method only in short.
+
+A SHORTNAME word is a short form of a word of the same term's long name when it starts with
+the same letter and its letters occur in that word in order ("Urn" of Urine, "Snv" of
+Synovial, "Neut" of Neutrophil), and no other word of the long name fits. It is kept when no
+other text of any target (display, COMPONENT, consumer or German name) holds it as a word, it
+is no German word the lexicon knows, and one long word owns it: at least `MIN_TERMS` terms
+and `SHARE` of the terms that pair it ("Prt": peritoneal 220 of 244, prostate 24).
+`with_long_forms` writes a local name's short forms out in full, so that the specimen and
+method words (mappings.hints) and the target names see them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from mappings.normalize import base_tokens, fold
+
+__all__ = ["MIN_TERMS", "SHARE", "short_forms", "with_long_forms"]
+
+#: Terms that pair a short form with its long word, and that word's share of its pairings.
+MIN_TERMS = 10
+SHARE = 0.8
+_WORD = re.compile(r"[a-z]+")
+
+
+def _abbreviates(short: str, word: str) -> bool:
+    """Whether `short` is written with `word`'s first letter and later letters in order."""
+    if word[0] != short[0] or len(word) <= len(short):
+        return False
+    rest = iter(word[1:])
+    return all(ch in rest for ch in short[1:])
+
+
+def short_forms(terms: Iterable[tuple[str, Sequence[tuple[str, str]]]],
+                known: Callable[[str], bool] = lambda w: False) -> dict[str, str]:
+    """Short form → long word, from (display, texts) pairs of the targets; `known`: words of
+    another language that are no short forms (the German lexicon's)."""
+    pairs: dict[str, Counter[str]] = {}
+    long_words: set[str] = set()
+    for display, texts in terms:
+        long = set(base_tokens(display))
+        long_words |= long
+        for text, label in texts:
+            if not label.endswith("SHORTNAME"):
+                long_words.update(base_tokens(text))
+                continue
+            for short in set(base_tokens(text)) - long:
+                if len(short) < 3 or not short.isalpha():
+                    continue
+                fits = [w for w in long if _abbreviates(short, w)]
+                if len(fits) == 1:
+                    pairs.setdefault(short, Counter())[fits[0]] += 1
+    out: dict[str, str] = {}
+    for short, words in pairs.items():
+        (word, n), = words.most_common(1)
+        if short not in long_words and not known(short) and n >= MIN_TERMS \
+                and n >= SHARE * sum(words.values()):
+            out[short] = word
+    return out
+
+
+def with_long_forms(text: str, forms: Mapping[str, str]) -> str:
+    """`text` with each short form of `forms` written out ("Oxycodone, Urn" → "…, urine")."""
+    if not forms:
+        return text
+    folded = fold(text)
+    words = set(_WORD.findall(folded))
+    if not words & forms.keys():
+        return text
+    return _WORD.sub(lambda m: forms.get(m.group(0), m.group(0)), folded)

@@ -1,0 +1,79 @@
+"""What a local unit says beyond its UCUM class: logarithmic units and the reference a unit
+names after the numbers (UCUM annotations, or plain words as catalogues write them).
+
+General UCUM and laboratory knowledge, not derived from any evaluation set:
+
+* a logarithmic unit ("log10 copies/mL", "log IU/mL") reports the log of a number or of
+  arbitrary units per volume: LOINC's PROPERTY LnCnc or LaCnc (`log_property`);
+* an amount per mass of creatinine ("umol/g CRT", "mg/g creat", "mmol/mol{creat}") reports a
+  ratio to creatinine: LOINC's COMPONENT "X/Creatinine", PROPERTY MRto (mass per mass), SRto
+  (moles per moles) or Ratio (moles per mass)
+  (`per_creatinine`); the word creatinine joins the name (`with_unit_words`);
+* any other word after a unit ("mU/g Hb", "nmol/L RBC") names the reference, not the
+  unit's class (`without_reference`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from mappings.normalize import base_tokens, fold
+
+__all__ = ["CREATININE", "log_property", "per_creatinine", "plural_short", "with_unit_words",
+           "without_reference"]
+
+_LOG = re.compile(r"^\s*log(?:10|(?![a-z]))\s*(.*)$", re.IGNORECASE)
+# a plain word after a unit names what the amount is per ("mU/g Hb", "nmol/L RBC")
+_TRAILING_WORD = re.compile(r"(?<=\S)\s+[a-z]+\.?$", re.IGNORECASE)
+#: Words and abbreviations of creatinine in a unit's denominator or a name ("/Krea").
+CREATININE = frozenset("creatinine creat crea crt cr kreatinin kreat krea kr".split())
+# an amount per amount of creatinine, on the unit folded and without spaces: the numerator
+# (prefix, then g, mol, eq, m for molar as in "uM/gCR", or units), the denominator amount,
+# then the creatinine word, bare or as an annotation ("mg/g{creat}", "mg/mmol Krea")
+_PER_CREATININE = re.compile(
+    r"^(?:p|n|u|m|k)?(?P<num>mol|eq|g|m|iu|u|kat)/(?:p|n|u|m|k)?(?P<den>mol|g)"
+    r"\{?(?:" + "|".join(sorted(CREATININE, key=len, reverse=True)) + r")\.?\}?$")
+
+
+def log_property(unit: str | None) -> set[str]:
+    """LOINC PROPERTY of a logarithmic unit: LnCnc for counts (copies, cells, /mL),
+    LaCnc for arbitrary units (IU/mL); empty when the unit is not logarithmic."""
+    m = _LOG.match(unit or "")
+    if not m:
+        return set()
+    rest = m.group(1).lower().replace("[", "").replace("]", "")
+    return {"LaCnc"} if re.match(r"^(k|m)?(iu|u|au)\b", rest) else {"LnCnc"}
+
+
+def per_creatinine(unit: str | None) -> str | None:
+    """The LOINC PROPERTY of an amount per amount of creatinine: MRto for mass per mass
+    ("ug/g CRT"), SRto for moles per moles ("mmol/mol{creat}", "uM/mM Cr"), Ratio for the
+    mixed forms ("umol/g Cr", "U/g creat"); None for any other unit."""
+    compact = fold((unit or "").strip().replace("µ", "u").replace("μ", "u")).replace(" ", "")
+    m = _PER_CREATININE.match(compact)
+    if not m:
+        return None
+    num = "mol" if m.group("num") in {"m", "eq"} else m.group("num")
+    kinds = {num, m.group("den")}
+    return "MRto" if kinds == {"g"} else "SRto" if kinds == {"mol"} else "Ratio"
+
+
+def with_unit_words(text: str, unit: str | None) -> str:
+    """The name with the analyte words its unit adds: "creatinine" for a ratio to creatinine
+    ("Proline, Urine" in umol/g CRT names LOINC's "Proline/Creatinine")."""
+    if per_creatinine(unit) and not CREATININE & set(base_tokens(text)):
+        return f"{text} creatinine"
+    return text
+
+
+def plural_short(tok: str, word: str) -> bool:
+    """Whether `tok` is a plural short form of `word` ("basos" of basophils, "myelos" of
+    myelocytes): a stem of 4+ letters that `word` begins with, then "s"."""
+    return tok.endswith("s") and len(tok) >= 5 and word.startswith(tok[:-1]) \
+        and len(word) > len(tok)
+
+
+def without_reference(unit: str) -> str:
+    """A unit without a plain word naming its reference after it ("mU/g Hb" → "mU/g")."""
+    head = _TRAILING_WORD.sub("", unit.strip())
+    return head if "/" in head else unit
