@@ -439,6 +439,9 @@ _METHODS: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = tuple(
         ("ifa ift immunfluoreszenz if", ("if", "immunofluorescence")),
         ("immunoblot blot", ("immunoblot",)),
         ("elisa eia", ("ia", "immunoassay")),
+        # German serology methods: Komplementbindungsreaktion, Hämagglutinationshemmtest
+        ("kbr komplementbindungsreaktion", ("complement fixation",)),
+        ("hht haemagglutinationshemmtest", ("hemagglutination inhibition",)),
         ("pcr naa", ("naa with probe detection", "probe with amplification", "molgen")),
         ("kultur culture", ("organism specific culture", "culture")),
         ("teststreifen streifen strip", ("test strip",)),
@@ -451,7 +454,8 @@ _PROPERTY_WORDS: tuple[tuple[frozenset[str], set[str], str | None], ...] = (
     (frozenset("rel relativ relative prozent percent fraktion fraction".split()),
      {"NFr", "MFr"}, "Qn"),
     (frozenset("ratio quotient rto verhaeltnis index".split()), {"MRto", "SRto", "Ratio"}, None),
-    (frozenset("titer titre".split()), {"Titr"}, "SemiQn"),
+    # "Ti.": the Austrian report abbreviation of Titer (LOINC's de-AT names: 73 of 78 Titr)
+    (frozenset("titer titre ti".split()), {"Titr"}, "SemiQn"),
     (frozenset("ql qual qualitativ qualitative nachweis screen screening presence".split()),
      {"PrThr", "ACnc"}, "Ord"),
     (frozenset("typ typisierung type typing blutgruppe".split()), {"Type"}, "Nom"),

@@ -24,6 +24,8 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from mappings.acronyms import acronyms
+from mappings.allergens import expand_codes, mix_words
+from mappings.anyspecimen import for_generic, generic_classes
 from mappings.axisfit import axes_fit
 from mappings.calibration import Conservative
 from mappings.calibration_fit import FITTED
@@ -52,6 +54,7 @@ from mappings.normalize import (
     skeleton,
     spelling,
 )
+from mappings.plurals import singular_alternatives
 from mappings.shortforms import short_forms, with_long_forms
 from mappings.units import plural_short, with_unit_words
 from mappings.variants import (
@@ -294,6 +297,10 @@ class TargetIndex:
         # words LOINC leaves implied in a plain COMPONENT ("total"): mappings.variants
         self._implied = ratio_words(self._component_text)
         self._plain = np.array(plain_components(self._component_text), dtype=np.float32)
+        self._mix_words, self._single = mix_words(  # "allergen", "food": mappings.allergens
+            [t.properties.get("CLASS", "") for t in self.terms],
+            [t.display for t in self.terms], self._component_text)
+        self._generic = generic_classes(t.properties for t in self.terms)
         self._vocab: list[str] = sorted(postings)
         self._post: dict[str, np.ndarray] = {
             t: np.fromiter(sorted(ids), dtype=np.int32, count=len(ids))
@@ -383,7 +390,7 @@ class TargetIndex:
         words the targets use as method names ("screen", "count": `method_words`) name no
         analyte: they count only when nothing else is left."""
         groups: list[list[str]] = []
-        toks = query_tokens(text)
+        toks = expand_codes(query_tokens(text), self.lexicon.codes, self._post)
         named = [t for t in toks if t not in SPECIMEN_WORDS and t not in specimen]
         analytes = [t for t in named if t not in self._method_words]
         romans = roman_numerals(toks, self._numerals, self.lexicon.english)
@@ -398,8 +405,8 @@ class TargetIndex:
                 if self.glossary:
                     alts.extend(t for t in glossary_words(tok) if t not in alts)
                 alts.extend(t for t in self.lexicon.english(tok) if t not in alts)
-                if len(alts) == 1 and tok not in self._post:
-                    alts.extend(self.cognates(tok))
+                if len(alts) == 1 and tok not in self._post:  # "graeser": gras (grass)
+                    alts.extend(singular_alternatives(self, tok) or self.cognates(tok))
                 if parts and word in self._post:  # German names still match the whole word
                     alts.append(word)
                 if tok in romans and romans[tok] not in alts:  # "A1": A-I
@@ -511,6 +518,7 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
     found = {tok for _, hits in matched for tok, _ in hits}
     hint = axes(text, unit=unit, specimen=specimen, category=category, lexicon=index.lexicon,
                 short=index.system_short)
+    generic = for_generic(hint)
     k = min(RERANKED, len(index.terms))
     pre = coverage + index.hint_vector(hint) + 0.02 * index._prior + 0.01 * index._brevity
     cand = np.argpartition(-pre, k - 1)[:k] if k < len(pre) else np.arange(k)
@@ -547,7 +555,8 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
                    + ("named in full" if comp_cov >= 0.99 else f"{comp_cov:.0%} named"),
                    f"closest name ({lex:.0%}): {term.texts[best_j][1]} "
                    f"'{term.texts[best_j][0]}'"]
-        bonus, why = axes_fit(term.properties, hint, q_full)
+        bonus, why = axes_fit(term.properties, generic if generic and term.properties.get(
+            "CLASS") in index._generic else hint, q_full)  # "Sondermaterial": mappings.anyspecimen
         prior = float(index._prior[i])
         score += bonus + W["prior"] * prior
         reasons.extend(why)
