@@ -8,6 +8,7 @@ from weakref import WeakKeyDictionary
 
 import numpy as np
 
+from mappings.allergens import single_words
 from mappings.normalize import ABBREVIATIONS, base_tokens
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ def coverage(index: TargetIndex, groups: list[list[str]]
     total = np.zeros(n, dtype=np.float32)
     weight_sum = 0.0
     matched: list[tuple[str, list[tuple[str, float]]]] = []
+    singles = single_words(groups, index._mix_words)
     for alts in groups:
         best = np.zeros(n, dtype=np.float32)
         weight = 0.0
@@ -117,6 +119,8 @@ def coverage(index: TargetIndex, groups: list[list[str]]
             np.maximum(best, np.float32(weight) * _phrase_share(index, run, hits), out=best)
         if alts[0] in index._implied:  # "total": named by every plain COMPONENT
             np.maximum(best, np.float32(weight) * index._plain, out=best)
+        if alts[0] in singles:  # "Allergen, Food, Celery": named by every single allergen
+            np.maximum(best, np.float32(weight) * index._single, out=best)
         weight_sum += weight
         total += best
         matched.append((alts[0], hits))

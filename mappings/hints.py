@@ -10,8 +10,16 @@ Blood Gas) says which part of the blood is measured. Weights are 0..1 per LOINC 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from mappings.fluids import (
+    field_unit,
+    per_day,
+    said_24h,
+    said_scale,
+    system_from_short_forms,
+)
 from mappings.lexicon import Lexicon
 from mappings.normalize import PAIR, SPECIMEN_ABBREVIATIONS, base_tokens, fold
 from mappings.units import log_property, per_creatinine, without_reference
@@ -42,6 +50,8 @@ def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
         return {"PrThr", "ACnc"}, "Ord"
     if u.startswith("{") and u.endswith("}") and "/" not in u:
         return set(), None
+    if field_unit(u):  # per microscope field: number per area
+        return {"Naric"}, "Qn"
     if re.match(r"^ml/min/\{?1\.73", u):  # per 1.73 m2 body surface area
         return {"ArVRat"}, "Qn"
     u = re.sub(r"\{[^}]*\}", "", u.replace("[", "").replace("]", ""))
@@ -53,9 +63,9 @@ def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
     if activity:
         per = activity.group("per")
         return ({"CCnt"} if _MASS.match(per + "/") or per in {"g", "mg"} else {"CCnc"}), "Qn"
-    rate = re.search(r"/\(?(24\.?h|d|24h|h|min)\)?$", u)
-    if rate:  # amount per time: umol/(24.h) → SRat, mg/d → MRat, mL/min → VRat
-        head = u[:rate.start()]
+    rate = re.search(r"/\(?(h|min)\)?$", u)
+    head = per_day(unit) or (u[:rate.start()] if rate else None)
+    if head is not None:  # amount per time: umol/(24.h) → SRat, ug/24 hr → MRat, mL/min → VRat
         if _MOLAR.match(head + "/"):
             return {"SRat"}, "Qn"
         if _MASS.match(head + "/") or head in {"g", "mg", "ug", "ng"}:
@@ -149,7 +159,9 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
                                                       "Body fld": _GENERIC_FLUID}),
         ("bal bronchial bronchiallavage bronchoalveolar", {"Bronchial": 1.0, "BAL": 0.9}),
         ("fruchtwasser amnion amniotic", {"Amnio fld": 1.0}),
-        ("koerperfluessigkeit punktat body kf", {"Body fld": 1.0}),
+        # a body fluid no word above names: LOINC's Body fld, or its unspecified specimen
+        # (XXX) that most microbiology and virology terms use for any other specimen
+        ("koerperfluessigkeit punktat body kf", {"Body fld": 1.0, "XXX": 0.5}),
         ("sondermaterial sondermat specimen", {"Body fld": 1.0, "XXX": 0.9}),
         ("liquor csf cerebrospinal", {"CSF": 1.0}),
         ("sammelurin 24h sammel su", {"Urine": 1.0}),
@@ -270,7 +282,7 @@ SPECIMEN_WORDS = frozenset(
 # lab sections (German and English, folded, matched as word parts) that name a specimen;
 # the first matching row wins, so specific rows first
 _SECTION_SYSTEMS: tuple[tuple[tuple[str, ...], dict[str, float]], ...] = (
-    (("urinsediment",), {"Urine sed": 1.0, "Urine": 0.8}),
+    (("sediment",), {"Urine sed": 1.0, "Urine": 0.8}),  # Urin-, Harnsediment
     (("urin", "harn"), {"Urine": 1.0, "Urine sed": 0.6}),
     (("liquor", "csf"), {"CSF": 1.0}),
     (("stuhl", "stool", "faeces"), {"Stool": 1.0}),
@@ -294,7 +306,7 @@ _SECTION_CLASSES: tuple[tuple[tuple[str, ...], dict[str, float]], ...] = (
     (("immunphaenotyp", "durchfluss", "flow cyto"), {"CELLMARK": 1.0, "HEM/BC": 0.4}),
     (("medikament", "psychopharmak", "antiepilept", "virostatik", "immunsuppress", "kardiak",
       "toxikolog", "drug", "tox"), {"DRUG/TOX": 1.0}),
-    (("urinsediment", "urinstreifen", "teststreifen", "urinalysis"), {"UA": 1.0, "CHEM": 0.4}),
+    (("sediment", "streifen", "urinalysis"), {"UA": 1.0, "CHEM": 0.4}),
     (("autoantik", "autoimmun", "serolog"), {"SERO": 1.0, "MICRO": 0.3}),
     (("genetik", "genetic", "molekular", "molecular"), {"MOLPATH": 1.0}),
     (("blutgruppe", "transfusion", "blood bank"), {"BLDBK": 1.0}),
@@ -355,6 +367,17 @@ _COAGULATION = frozenset(
     "inr aptt ptt quick gerinnung gerinnungsfaktor faktor factor fibrinogen antithrombin "
     "thrombinzeit plasminogen dimer willebrand lupus koagulation coagulation "
     "prothrombin thromboplastinzeit".split())
+
+# "Factor VIII", "Faktor V Leiden", "factor 2": a coagulation factor is numbered
+_FACTOR = re.compile(r"\bfa[ck]tor[\s-]*(?:[ivx]+|\d+)\b")
+
+
+def coagulation(text: str, toks: set[str]) -> bool:
+    """Whether a name says a coagulation test: a coagulation word, "factor" only with the
+    number of a coagulation factor (not "Rheumatoid factor", "Intrinsic factor")."""
+    said = toks & _COAGULATION
+    return bool(said - {"factor", "faktor"}) or bool(said and _FACTOR.search(fold(text)))
+
 
 _GENE_VARIANT = frozenset("mut mutation mutationen genotyp genotypisierung".split())
 _ANTIBODY = frozenset("ak antikoerper antibody antibodies".split())
@@ -417,6 +440,9 @@ _METHODS: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = tuple(
         ("ifa ift immunfluoreszenz if", ("if", "immunofluorescence")),
         ("immunoblot blot", ("immunoblot",)),
         ("elisa eia", ("ia", "immunoassay")),
+        # German serology methods: Komplementbindungsreaktion, Hämagglutinationshemmtest
+        ("kbr komplementbindungsreaktion", ("complement fixation",)),
+        ("hht haemagglutinationshemmtest", ("hemagglutination inhibition",)),
         ("pcr naa naat", ("probe.amp.tar", "naa with probe detection", "probe with amplification",
                           "molgen")),
         ("kultur culture", ("organism specific culture", "culture")),
@@ -430,7 +456,8 @@ _PROPERTY_WORDS: tuple[tuple[frozenset[str], set[str], str | None], ...] = (
     (frozenset("rel relativ relative prozent percent fraktion fraction".split()),
      {"NFr", "MFr"}, "Qn"),
     (frozenset("ratio quotient rto verhaeltnis index".split()), {"MRto", "SRto", "Ratio"}, None),
-    (frozenset("titer titre".split()), {"Titr"}, "SemiQn"),
+    # "Ti.": the Austrian report abbreviation of Titer (LOINC's de-AT names: 73 of 78 Titr)
+    (frozenset("titer titre ti".split()), {"Titr"}, "SemiQn"),
     (frozenset("ql qual qualitativ qualitative nachweis screen screening presence".split()),
      {"PrThr", "ACnc"}, "Ord"),
     (frozenset("typ typisierung type typing blutgruppe".split()), {"Type"}, "Nom"),
@@ -450,10 +477,13 @@ PROPERTY_WORDS = frozenset(w for words, _, _ in _PROPERTY_WORDS for w in words)
 
 
 def axes(text: str, unit: str | None = None, specimen: str | None = None,
-         category: str | None = None, lexicon: Lexicon | None = None) -> Axes:
+         category: str | None = None, lexicon: Lexicon | None = None,
+         short: Mapping[str, str] | None = None) -> Axes:
     """Everything the name, unit, specimen and category say about SYSTEM, PROPERTY, SCALE,
     METHOD and TIME (24-hour urine). A specimen the word lists do not know is looked up in the
-    SYSTEM values of `lexicon` (learnt from LOINC's German variants)."""
+    SYSTEM values of `lexicon` (learnt from LOINC's German variants), then in LOINC's short
+    forms of SYSTEM values (`short`, mappings.fluids.system_short_forms: "Ur" → Urine) after
+    the first word of the name or section; a unit per creatinine says urine."""
     name_words = base_tokens(text)
     # a name that is only a specimen word ("Plasma" in a list of ascites cells) names the
     # analyte; the specimen given apart says the SYSTEM
@@ -464,14 +494,20 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     given = specimen_hint(specimen)
     if not given and specimen and lexicon is not None:
         given = lexicon.value("SYSTEM", specimen)
+    if not from_text and not given:
+        from_text = system_from_short_forms(text, short or {})
     systems = from_text or category_hint(category, given)
     from_category = bool(systems) and not from_text and not given
+    if not systems:
+        systems = system_from_short_forms(category, short or {}) or (
+            {"Urine": 1.0} if per_creatinine(unit) else {})
+        from_category = bool(systems) and not per_creatinine(unit)
     toks = set(base_tokens(text))
     if _COUNT_SIGN.search(text):  # "Basos#", "Blasts #": a count ("#2" numbers a specimen)
         toks.add("#")
     # a coagulation test of a blood sample is measured in its platelet-poor plasma
     blood = bool(given) and not from_text and max(given, key=lambda k: given[k]) == "Bld"
-    if (not systems or from_category or blood) and toks & _COAGULATION:
+    if (not systems or from_category or blood) and coagulation(text, toks):
         systems, from_category = {"PPP": 1.0, "Plas": 0.8, "Bld": 0.5}, False
     if (not systems or from_category) and toks & {"clearance", "clear"}:
         # a renal clearance compares urine with serum or plasma (LOINC: Urine+Ser/Plas)
@@ -487,6 +523,7 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
             if not props or word_props & props:
                 props = (word_props & props) or set(word_props)
             scale = scale or word_scale
+    scale = said_scale(toks) or scale  # "semiqn.": the unit does not make it quantitative
     cells = toks | {t + "s" for t in toks}  # "Macrophage" as "macrophages"
     if cells & _DIFFERENTIAL and (not props or "NFr" in props):  # a differential: a percentage
         props, scale = {"NFr"}, "Qn"
@@ -500,7 +537,11 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     for words, names in _METHODS:
         if words & toks:
             methods += names
-    timed = bool(toks & {"24h", "sammelurin", "24", "24std", "tagesmenge", "su"})
+    power = field_unit(unit)
+    if power:  # a count per microscope field: light microscopy at that power
+        methods += (f"microscopy.light.{power}",)
+    timed = bool(toks & {"24h", "sammelurin", "24", "24std", "tagesmenge", "su"}) \
+        or said_24h(text) or per_day(unit) is not None
     if timed and not props:  # a 24 h collection with no unit reports what is excreted per day
         props, scale = {"MRat", "SRat"}, scale or "Qn"
     unit_props, _ = unit_hint(unit)

@@ -17,7 +17,9 @@ No hand list and no gold row: `derive` is a pure function over aligned pairs; `p
 makes them from a German long name and the English long name and axis properties of the same
 code (what the store holds once a variant is loaded as designations), `pairs_from_variant` from
 a variant row and the LOINC table row (the axis columns, when the variant has them). German
-compounds are split into learnt words at query time (mappings.suggest.split_compound).
+compounds are split into learnt words at query time (mappings.suggest.split_compound). Allergen
+codes of the Austrian display names ("IgE f13 Erdnuss") are learnt apart (`codes`:
+mappings.allergens).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from functools import lru_cache
 import orjson
 from rapidfuzz import fuzz
 
+from mappings.allergens import code_pairs, learn_codes
 from mappings.normalize import base_tokens, fold, skeleton, spelling
 
 __all__ = ["AXES", "FORMAT", "Lexicon", "Pair", "derive", "from_json", "name_segments",
@@ -38,7 +41,7 @@ __all__ = ["AXES", "FORMAT", "Lexicon", "Pair", "derive", "from_json", "name_seg
 
 #: The learnt lexicon's format: a lexicon kept in the database under another one is learnt anew
 #: (bump it whenever `derive` or the pairs it is given change).
-FORMAT = 7
+FORMAT = 11
 
 #: LOINC axes (columns of the LOINC table and of the variants), in their order.
 AXES = ("COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP")
@@ -69,6 +72,9 @@ _GERMAN_FUNCTION = frozenset("in im mit durch von der die das des dem den und od
                              "als zu auf bei nach an am".split())
 _ENGLISH_FUNCTION = frozenset("in of by with and or for the to at on from per".split())
 # long names: COMPONENT [PROPERTY] in SYSTEM by METHOD (German: "in" / "im", "mit")
+# an allergen component as the WHO/IUIS nomenclature names it: "nAra h", "rBet v 1", "nActd5"
+_COMPONENT_NAME = re.compile(r"\b[rn][A-Z][a-z]{2,3} ?[a-z](?: ?\d+(?:\.\d+)?)?\b")
+_DIGITS = re.compile(r"\d")
 _EN_NAME = re.compile(r"^(?P<COMPONENT>.+?)(?: \[(?P<PROPERTY>[^\]]+)\])?"
                       r"(?: in (?P<SYSTEM>.+?))?(?: by (?P<METHOD_TYP>.+))?$")
 _DE_NAME = re.compile(r"^(?P<COMPONENT>.+?)(?: \[(?P<PROPERTY>[^\]]+)\])?"
@@ -100,6 +106,9 @@ class Lexicon:
     #: German word ending → English word endings, in `spelling` ("itaet" → "iti":
     #: Viskosität/viscosity), learnt from aligned word pairs of one meaning (suffix_rules)
     suffixes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: allergen code → the words of its English allergen ("f13" → peanut), learnt from the
+    #: German display names of allergy terms (mappings.allergens)
+    codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -169,8 +178,26 @@ def _cognate(g: str, e: str) -> bool:
 
 
 def _words(text: str, german: bool) -> list[str]:
+    """The words of a name to align, without function words, numbers and allergen component
+    names (WHO/IUIS: "nAra h", "rBet v1", "nActd5": a code, no word of either language)."""
     function = _GERMAN_FUNCTION if german else _ENGLISH_FUNCTION
-    return [t for t in base_tokens(text) if t not in function and not t.isdigit()]
+    return [t for t in base_tokens(_COMPONENT_NAME.sub(" ", text))
+            if t not in function and not t.isdigit()]
+
+
+def _other_type(g: str, english: tuple[str, ...]) -> bool:
+    """An English word that is the German word with another number ("IgG" → IgG4, "HIV1" →
+    HIV): a number names another type, so the pairing is an artefact of two names that say
+    the type differently, never a translation."""
+    return len(english) == 1 and english[0] != g and _DIGITS.sub("", english[0]) == \
+        _DIGITS.sub("", g)
+
+
+def _part(g: str, e: str) -> bool:
+    """A German word (5+ letters) that ends an English compound: "Virus" of "Cytomegalovirus"
+    ("Zytomegalie-Virus") is its head word, explained by it, no translation (a first part,
+    "Hanta" of "Hantavirus", still learns the compound)."""
+    return len(g) >= 5 and len(e) > len(g) and e.endswith(g)
 
 
 def derive(pairs: Iterable[Pair]) -> Lexicon:
@@ -189,7 +216,11 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
     kin: set[tuple[str, str]] = set()  # German and English words spelt alike (cognates)
     loose: dict[str, Counter[str]] = defaultdict(Counter)  # cognates only rapidfuzz finds
     english_words: set[str] = set()
+    codes: list[tuple[str, str]] = []
     for (axis, german, english, kind), k in repeated.items():
+        if kind == "code":
+            codes.append((german, english))
+            continue
         if kind == "abbrev":
             whole.update(base_tokens(english))
             for t, w in _abbreviated(german, english):
@@ -206,7 +237,8 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
         english_words.update(e_toks)
         for g, e in _loose_cognates(g_toks, e_toks):
             loose[g][e] += k
-        rest_g = [g for g in dict.fromkeys(g_toks) if not any(_cognate(g, e) for e in e_toks)]
+        rest_g = [g for g in dict.fromkeys(g_toks)
+                  if not any(_cognate(g, e) or _part(g, e) for e in e_toks)]
         rest_e = [e for e in dict.fromkeys(e_toks) if not any(_cognate(g, e) for g in g_toks)]
         for g in rest_g:
             german_n[(axis, g)] += k
@@ -240,18 +272,25 @@ def derive(pairs: Iterable[Pair]) -> Lexicon:
                 if score >= 0.6 * top:
                     found.setdefault(g, []).append(
                         Entry(tuple(words.split()), axis, c, round(c / german_n[(axis, g)], 3)))
+    # a word spelt as an English word or paired with its cognate in other names ("ratio",
+    # "kreatinin": creatinine) is found by its spelling: a residual pairing of it is noise
+    cognates = english_words | {g for g, _ in kin}
     for g, (left, n) in _residuals(rests, found, german_n, english_n).items():
-        found.setdefault(g, []).append(Entry(left, "RESIDUAL", n, RESIDUAL_CONFIDENCE))
+        if g not in cognates:
+            found.setdefault(g, []).append(Entry(left, "RESIDUAL", n, RESIDUAL_CONFIDENCE))
     for g, (e, c, share) in _loose_entries(loose, found, english_words).items():
         found[g] = [Entry((e,), "COGNATE", c, share)]
     for g, entries in found.items():
+        entries = [e for e in entries if not _other_type(g, e.english)]
         entries.sort(key=lambda e: (-e.confidence, -e.count))
-        lexicon.words[g] = tuple(entries)
+        if entries:
+            lexicon.words[g] = tuple(entries)
     for t, fulls in short.items():
         (w, c), = fulls.most_common(1)
         if c >= MIN_COUNT and c >= ABBREVIATION_SHARE * sum(fulls.values()) \
                 and t not in lexicon.words and t not in whole:
             lexicon.abbreviations[t] = w
+    lexicon.codes = learn_codes(codes)
     lexicon.suffixes = suffix_rules(kin | {(g, e.english[0]) for g, entries in found.items()
                                            for e in entries if len(e.english) == 1})
     lexicon.values = {axis: {k: dict(v) for k, v in table.items()}
@@ -377,7 +416,7 @@ def to_json(lexicon: Lexicon) -> bytes:
     return orjson.dumps({
         "format": FORMAT, "pairs": lexicon.pairs, "values": lexicon.values,
         "value_words": lexicon.value_words, "abbreviations": lexicon.abbreviations,
-        "suffixes": lexicon.suffixes,
+        "suffixes": lexicon.suffixes, "codes": lexicon.codes,
         "words": {g: [[list(e.english), e.axis, e.count, e.confidence] for e in entries]
                   for g, entries in lexicon.words.items()}})
 
@@ -393,7 +432,8 @@ def from_json(raw: bytes | str) -> Lexicon | None:
                    for g, entries in data["words"].items()},
             values=data["values"], value_words=data["value_words"], pairs=int(data["pairs"]),
             abbreviations=dict(data["abbreviations"]),
-            suffixes={k: tuple(v) for k, v in data["suffixes"].items()})
+            suffixes={k: tuple(v) for k, v in data["suffixes"].items()},
+            codes={k: tuple(v) for k, v in data["codes"].items()})
     except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, AttributeError):
         return None
 
@@ -438,6 +478,9 @@ def pairs_from_variant(row: Mapping[str, str], english: Mapping[str, str]) -> It
         yield from pairs_from_names(row["LONG_COMMON_NAME"], long_en, english)
     elif row.get("LinguisticVariantDisplayName") and long_en:
         yield ("NAME", row["LinguisticVariantDisplayName"], long_en, "words")
+    if row.get("LinguisticVariantDisplayName") and long_en:
+        for code, name in code_pairs(row["LinguisticVariantDisplayName"], long_en, english):
+            yield ("CODE", code, name, "code")
 
 
 def is_german(language: str | None) -> bool:
@@ -462,6 +505,8 @@ def pairs_from_texts(display: str, texts: Iterable[tuple[str, str]],
             names.setdefault(language, []).append(text)
         elif use == "LinguisticVariantDisplayName":
             yield ("NAME", text, display, "words")
+            for code, name in code_pairs(text, display, properties):
+                yield ("CODE", code, name, "code")
             names.setdefault(language, []).append(text)
         elif use == "RELATEDNAMES2":
             related.append((language, text))

@@ -268,6 +268,10 @@ def _slash(m: re.Match[str]) -> str:
 # words only saying something about PROPERTY / SCALE / METHOD (see mappings.hints.axes)
 HINT_ONLY = frozenset("abs absolut rel relativ mi mikr ql qn qual quant ber best".split())
 _ANTI = re.compile(r"(?<![a-z0-9])anti[ -](?=[a-z])")
+# "Anti-HBs", "Anti-D" without an antibody word: the antibody to HBs, D; but not the anti-Xa /
+# anti-IIa activity of coagulation, nor the anti-Müllerian hormone
+_ANTI_TO = re.compile(r"(?<![a-z0-9])anti[ -](?!f?xa|f?iia|faktor|factor|muel|mul|thromb|"
+                      r"plasmin|koag|coag)([a-z][a-z0-9]*)")
 
 
 _SKELETON = (("ae", "e"), ("oe", "e"), ("ue", "u"), ("ph", "f"), ("th", "t"), ("k", "c"),
@@ -364,6 +368,8 @@ def _query_tokens(text: str) -> tuple[str, ...]:
     folded = _IC_ACID.sub(r"\1ate", folded)
     if " ab" in f" {folded}" or " ak" in f" {folded}":
         folded = _ANTI.sub("", folded)
+    else:
+        folded = _ANTI_TO.sub(r"\1 ab", folded)
     return tuple(t for t in _SPLIT.split(folded) if t)
 
 

@@ -24,12 +24,16 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from mappings.acronyms import acronyms
+from mappings.allergens import expand_codes, mix_words
+from mappings.anyspecimen import for_generic, generic_classes
 from mappings.axisfit import axes_fit
 from mappings.calibration import Conservative
 from mappings.calibration_fit import FITTED
+from mappings.compounds import lost_head
 from mappings.coverage import coverage as coverage_of
 from mappings.coverage import english_query
 from mappings.diversity import with_variants
+from mappings.fluids import system_short_forms
 from mappings.glossary import GLOSSARY, glossary_words
 from mappings.hints import (
     PROPERTY_WORDS,
@@ -51,6 +55,7 @@ from mappings.normalize import (
     skeleton,
     spelling,
 )
+from mappings.plurals import singular_alternatives
 from mappings.shortforms import short_forms, with_long_forms
 from mappings.units import plural_short, with_unit_words
 from mappings.variants import (
@@ -290,9 +295,16 @@ class TargetIndex:
         self._acronyms = acronyms(self._component_text) if learn else {}  # "ld"
         self._long_forms = short_forms(((t.display, t.texts) for t in self.terms),
                                        self.lexicon.known) if learn else {}  # "urn": urine
+        self.system_short = system_short_forms(  # "Ur" → Urine: mappings.fluids
+            (x, t.properties.get("SYSTEM", "")) for t in self.terms
+            for x, label in t.texts if label.endswith("SHORTNAME"))
         # words LOINC leaves implied in a plain COMPONENT ("total"): mappings.variants
         self._implied = ratio_words(self._component_text)
         self._plain = np.array(plain_components(self._component_text), dtype=np.float32)
+        self._mix_words, self._single = mix_words(  # "allergen", "food": mappings.allergens
+            [t.properties.get("CLASS", "") for t in self.terms],
+            [t.display for t in self.terms], self._component_text)
+        self._generic = generic_classes(t.properties for t in self.terms)
         self._vocab: list[str] = sorted(postings)
         self._post: dict[str, np.ndarray] = {
             t: np.fromiter(sorted(ids), dtype=np.int32, count=len(ids))
@@ -382,12 +394,13 @@ class TargetIndex:
         words the targets use as method names ("screen", "count": `method_words`) name no
         analyte: they count only when nothing else is left."""
         groups: list[list[str]] = []
-        toks = query_tokens(text)
+        toks = expand_codes(query_tokens(text), self.lexicon.codes, self._post)
         named = [t for t in toks if t not in SPECIMEN_WORDS and t not in specimen]
         analytes = [t for t in named if t not in self._method_words]
         romans = roman_numerals(toks, self._numerals, self.lexicon.english)
         for word in analytes or named or toks:
-            parts = self.split_compound(word) or self._acronym(word)
+            parts = (self.split_compound(word) or lost_head(self.lexicon, word)
+                     or self._acronym(word))
             for tok in parts or [word]:
                 alts = [tok]
                 expansion = ABBREVIATIONS.get(tok)
@@ -396,8 +409,8 @@ class TargetIndex:
                 if self.glossary:
                     alts.extend(t for t in glossary_words(tok) if t not in alts)
                 alts.extend(t for t in self.lexicon.english(tok) if t not in alts)
-                if len(alts) == 1 and tok not in self._post:
-                    alts.extend(self.cognates(tok))
+                if len(alts) == 1 and tok not in self._post:  # "graeser": gras (grass)
+                    alts.extend(singular_alternatives(self, tok) or self.cognates(tok))
                 if parts and word in self._post:  # German names still match the whole word
                     alts.append(word)
                 if tok in romans and romans[tok] not in alts:  # "A1": A-I
@@ -508,8 +521,10 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
     coverage, matched = coverage_of(index, groups)
     found = {tok for _, hits in matched for tok, _ in hits}
     hint = microbiology_axes(axes(text, unit=unit, specimen=specimen, category=category,
-                                  lexicon=index.lexicon), index._micro, index._susc, text,
-                             category, unit, index.lexicon.value_words.get("SYSTEM", {}))
+                                  lexicon=index.lexicon, short=index.system_short),
+                             index._micro, index._susc, text, category, unit,
+                             index.lexicon.value_words.get("SYSTEM", {}))
+    generic = for_generic(hint)
     k = min(RERANKED, len(index.terms))
     pre = coverage + index.hint_vector(hint) + 0.02 * index._prior + 0.01 * index._brevity
     cand = np.argpartition(-pre, k - 1)[:k] if k < len(pre) else np.arange(k)
@@ -546,7 +561,8 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
                    + ("named in full" if comp_cov >= 0.99 else f"{comp_cov:.0%} named"),
                    f"closest name ({lex:.0%}): {term.texts[best_j][1]} "
                    f"'{term.texts[best_j][0]}'"]
-        bonus, why = axes_fit(term.properties, hint, q_full)
+        bonus, why = axes_fit(term.properties, generic if generic and term.properties.get(
+            "CLASS") in index._generic else hint, q_full)  # "Sondermaterial": mappings.anyspecimen
         prior = float(index._prior[i])
         score += bonus + W["prior"] * prior
         reasons.extend(why)

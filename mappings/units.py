@@ -17,16 +17,22 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["log_property", "per_creatinine", "plural_short", "with_unit_words",
+from mappings.normalize import base_tokens, fold
+
+__all__ = ["CREATININE", "log_property", "per_creatinine", "plural_short", "with_unit_words",
            "without_reference"]
 
 _LOG = re.compile(r"^\s*log(?:10|(?![a-z]))\s*(.*)$", re.IGNORECASE)
 # a plain word after a unit names what the amount is per ("mU/g Hb", "nmol/L RBC")
 _TRAILING_WORD = re.compile(r"(?<=\S)\s+[a-z]+\.?$", re.IGNORECASE)
-# an amount per mass or per amount, then the reference: {creat}, creat, crt, cr, creatinine
+#: Words and abbreviations of creatinine in a unit's denominator or a name ("/Krea").
+CREATININE = frozenset("creatinine creat crea crt cr kreatinin kreat krea kr".split())
+# an amount per amount of creatinine, on the unit folded and without spaces: the numerator
+# (prefix, then g, mol, eq, m for molar as in "uM/gCR", or units), the denominator amount,
+# then the creatinine word, bare or as an annotation ("mg/g{creat}", "mg/mmol Krea")
 _PER_CREATININE = re.compile(
-    r"^[a-zµμ]*?(?P<num>g|mol|eq|u|iu|kat)/[a-z]*?(?P<den>g|mol)\s*"
-    r"(?:\{\s*)?(?:creat(?:inine)?|crt|cr|crea)\b", re.IGNORECASE)
+    r"^(?:p|n|u|m|k)?(?P<num>mol|eq|g|m|iu|u|kat)/(?:p|n|u|m|k)?(?P<den>mol|g)"
+    r"\{?(?:" + "|".join(sorted(CREATININE, key=len, reverse=True)) + r")\.?\}?$")
 
 
 def log_property(unit: str | None) -> set[str]:
@@ -41,19 +47,21 @@ def log_property(unit: str | None) -> set[str]:
 
 def per_creatinine(unit: str | None) -> str | None:
     """The LOINC PROPERTY of an amount per amount of creatinine: MRto for mass per mass
-    ("ug/g CRT"), SRto for moles per moles ("mmol/mol{creat}"), Ratio for the mixed forms
-    ("umol/g Cr"); None for any other unit."""
-    m = _PER_CREATININE.match((unit or "").strip())
+    ("ug/g CRT"), SRto for moles per moles ("mmol/mol{creat}", "uM/mM Cr"), Ratio for the
+    mixed forms ("umol/g Cr", "U/g creat"); None for any other unit."""
+    compact = fold((unit or "").strip().replace("µ", "u").replace("μ", "u")).replace(" ", "")
+    m = _PER_CREATININE.match(compact)
     if not m:
         return None
-    kinds = {m.group("num").lower(), m.group("den").lower()}
-    return "MRto" if kinds == {"g"} else "SRto" if kinds <= {"mol", "eq"} else "Ratio"
+    num = "mol" if m.group("num") in {"m", "eq"} else m.group("num")
+    kinds = {num, m.group("den")}
+    return "MRto" if kinds == {"g"} else "SRto" if kinds == {"mol"} else "Ratio"
 
 
 def with_unit_words(text: str, unit: str | None) -> str:
     """The name with the analyte words its unit adds: "creatinine" for a ratio to creatinine
     ("Proline, Urine" in umol/g CRT names LOINC's "Proline/Creatinine")."""
-    if per_creatinine(unit) and "creatinine" not in text.lower():
+    if per_creatinine(unit) and not CREATININE & set(base_tokens(text)):
         return f"{text} creatinine"
     return text
 

@@ -221,3 +221,26 @@ def test_lexicon_learnt_from_the_real_variants() -> None:
     assert lexicon.value("PROPERTY", "Massenkonzentration") == {"MCnc": 1.0}
     assert "24H" in lexicon.value("TIME_ASPCT", "24 Stunden")
     assert "Test strip" in lexicon.value("METHOD_TYP", "Teststreifen")
+
+
+def test_allergen_component_names_and_compound_heads_are_no_words_to_learn() -> None:
+    pairs = [("NAME", de, en, "words") for de, en in (
+        ("IgE Erdnuss Arah3", "Peanut native (nAra h) 3 IgE Ab [Units/volume] in Serum"),
+        ("IgE Erdnuss (rAra h2)", "Peanut recombinant (rAra h) 2 IgE Ab [Units/volume] in Serum"),
+        ("IgE Erdnuss nAra h1", "Peanut native (nAra h) 1 IgE Ab [Units/volume] in Serum"),
+        ("Zytomegalie-Virus AK", "Cytomegalovirus Ab [Units/volume] in Serum"),
+        ("Zytomegalie-Virus DNA", "Cytomegalovirus DNA [Presence] in Blood"),
+        ("Hanta Virus AK", "Hantavirus Ab [Presence] in Serum"),
+        ("Hanta Virus IgG", "Hantavirus IgG Ab [Presence] in Serum"))]
+    lexicon = derive(pairs)
+    assert "nara" not in lexicon.english("erdnuss")  # WHO/IUIS "nAra h": a code, no word
+    assert not lexicon.english("virus")  # the head of "Cytomegalovirus", not its translation
+    assert lexicon.english("hanta")[0] == "hantavirus"  # a first part still learns it
+
+
+def test_a_number_names_another_type_never_a_translation() -> None:
+    pairs = [("NAME", de, en, "words") for de, en in (
+        ("IgG Weizen", "Wheat IgG4 Ab [Mass/volume] in Serum"),
+        ("IgG Roggen", "Rye IgG4 Ab [Mass/volume] in Serum"),
+        ("IgG Hafer", "Oat IgG4 Ab [Mass/volume] in Serum"))]
+    assert "igg4" not in derive(pairs).english("igg")  # IgG is not IgG4

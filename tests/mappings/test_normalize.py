@@ -122,6 +122,14 @@ def test_later_numbers_of_a_cd_marker_list_are_markers(text: str, expected: list
     assert query_tokens(text) == expected
 
 
+def test_anti_x_without_an_antibody_word_is_the_antibody_to_x() -> None:
+    assert query_tokens("Anti-HBs") == ["hbs", "ab"]
+    assert query_tokens("Anti-D") == ["d", "ab"]
+    # coagulation activities and the anti-Müllerian hormone are no antibodies
+    assert query_tokens("Heparin Anti-Xa") == ["heparin", "anti", "xa"]
+    assert query_tokens("Anti Müller Hormon")[0] == "anti"
+
+
 @pytest.mark.parametrize(("name", "words"), [
     ("Cortisol #7", ["cortisol", "7th", "specimen"]),
     ("Prolactin # 2", ["prolactin", "2nd", "specimen"]),

@@ -1,0 +1,46 @@
+"""Infection serology and microbiology names (issue 17): "qn." says the scale, and "other
+material" is LOINC's generic specimen where the class uses it (mappings.anyspecimen)."""
+
+from __future__ import annotations
+
+from mappings.anyspecimen import for_generic, generic_classes
+from mappings.hints import axes
+from mappings.suggest import TargetIndex, TargetTerm
+
+
+def _term(code: str, display: str, cls: str, system: str, prop: str = "PrThr",
+          scale: str = "Ord") -> TargetTerm:
+    return TargetTerm(code, display, ((display, "display"),),
+                      {"CLASS": cls, "SYSTEM": system, "PROPERTY": prop, "SCALE_TYP": scale})
+
+
+def test_qn_says_the_scale_only() -> None:
+    hint = axes("Enterovirus RNA qn. /SM PCR")
+    assert hint.scale == "Qn" and not hint.properties
+    assert axes("HAV-Antikörper IgM quantitativ").scale == "Qn"
+
+
+def test_other_material_is_the_generic_specimen_where_the_class_uses_it() -> None:
+    props = [{"CLASS": "MICRO", "SYSTEM": "XXX"}] * 3 + [{"CLASS": "MICRO", "SYSTEM": "Body fld"},
+                                                         {"CLASS": "CHEM", "SYSTEM": "XXX"},
+                                                         {"CLASS": "CHEM", "SYSTEM": "Body fld"}]
+    assert generic_classes(props) == {"MICRO"}
+    hint = for_generic(axes("Bakterien /SM"))
+    assert hint is not None and hint.systems["XXX"] > hint.systems["Body fld"]
+    assert for_generic(axes("Bakterien /Urin")) is None
+    terms = [_term("fld", "Bacteria identified in Body fluid by Culture", "MICRO", "Body fld",
+                   "Prid", "Nom"),
+             *(_term(f"x{n}", f"Bacteria identified in Specimen by Culture {n}", "MICRO", "XXX",
+                     "Prid", "Nom") for n in range(3)),
+             _term("glu", "Glucose [Mass/volume] in Body fluid", "CHEM", "Body fld", "MCnc", "Qn"),
+             _term("glux", "Glucose [Mass/volume] in Specimen", "CHEM", "XXX", "MCnc", "Qn"),
+             _term("glub", "Glucose [Mass/volume] in Blood", "CHEM", "Bld", "MCnc", "Qn")]
+    index = TargetIndex(terms, glossary=False)
+    assert index.suggest("Bakterien Kultur /SM", limit=1)[0].code.startswith("x")
+    assert index.suggest("Glucose /SM", unit="mg/dl", limit=1)[0].code == "glu"
+
+
+def test_austrian_serology_abbreviations_say_the_property_and_method() -> None:
+    hint = axes("Adenovirus AK Ti. KBR")
+    assert hint.properties == {"Titr"} and "complement fixation" in hint.methods
+    assert "hemagglutination inhibition" in axes("Masernv. AK Ti. HHT").methods
