@@ -159,9 +159,7 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
                                                       "Body fld": _GENERIC_FLUID}),
         ("bal bronchial bronchiallavage bronchoalveolar", {"Bronchial": 1.0, "BAL": 0.9}),
         ("fruchtwasser amnion amniotic", {"Amnio fld": 1.0}),
-        # a body fluid no word above names: LOINC's Body fld, or its unspecified specimen
-        # (XXX) that most microbiology and virology terms use for any other specimen
-        ("koerperfluessigkeit punktat body kf", {"Body fld": 1.0, "XXX": 0.5}),
+        ("koerperfluessigkeit punktat body kf", {"Body fld": 1.0}),
         ("sondermaterial sondermat specimen", {"Body fld": 1.0, "XXX": 0.9}),
         ("liquor csf cerebrospinal", {"CSF": 1.0}),
         ("sammelurin 24h sammel su", {"Urine": 1.0}),

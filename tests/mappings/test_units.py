@@ -85,23 +85,6 @@ def test_a_coagulation_test_of_a_blood_sample_is_measured_in_platelet_poor_plasm
     assert "PPP" not in axes("Fibrinogen", specimen="Serum").systems
 
 
-def test_an_other_body_fluid_may_be_loincs_unspecified_specimen() -> None:
-    """A specimen given as "Other Body Fluid" fits Body fld first, then XXX (LOINC's
-    unspecified specimen, which most microbiology terms use), not another SYSTEM."""
-    hint = specimen_hint("Other Body Fluid")
-    assert hint["Body fld"] == 1.0 and hint["XXX"] == 0.5
-    index = TargetIndex([
-        TargetTerm("1", "Norovirus RNA [Presence] in Stool by NAA with probe detection",
-                   (("Norovirus RNA [Presence] in Stool", "display"),
-                    ("Norovirus RNA", "COMPONENT")),
-                   {"SYSTEM": "Stool", "PROPERTY": "PrThr", "SCALE_TYP": "Ord"}),
-        TargetTerm("2", "Norovirus RNA [Presence] in Specimen by NAA with probe detection",
-                   (("Norovirus RNA [Presence] in Specimen", "display"),
-                    ("Norovirus RNA", "COMPONENT")),
-                   {"SYSTEM": "XXX", "PROPERTY": "PrThr", "SCALE_TYP": "Ord"})])
-    assert suggest(index, "Norovirus", specimen="Other Body Fluid")[0].code == "2"
-
-
 def test_only_a_numbered_factor_is_a_coagulation_factor() -> None:
     def best(text: str) -> str:
         systems = axes(text, specimen="Blood").systems
