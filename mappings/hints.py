@@ -439,8 +439,9 @@ _METHODS: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = tuple(
         ("immunoblot blot", ("immunoblot",)),
         ("elisa eia", ("ia", "immunoassay")),
         # German serology methods: Komplementbindungsreaktion, Hämagglutinationshemmtest
-        ("kbr komplementbindungsreaktion", ("complement fixation",)),
-        ("hht haemagglutinationshemmtest", ("hemagglutination inhibition",)),
+        # (LOINC's METHOD_TYP codes "Comp fix" and "HAI", which axes_fit compares with)
+        ("kbr komplementbindungsreaktion", ("comp fix", "complement fixation")),
+        ("hht haemagglutinationshemmtest", ("hai", "hemagglutination inhibition")),
         ("pcr naa naat", ("probe.amp.tar", "naa with probe detection", "probe with amplification",
                           "molgen")),
         ("kultur culture", ("organism specific culture", "culture")),

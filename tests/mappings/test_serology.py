@@ -44,3 +44,17 @@ def test_austrian_serology_abbreviations_say_the_property_and_method() -> None:
     hint = axes("Adenovirus AK Ti. KBR")
     assert hint.properties == {"Titr"} and "complement fixation" in hint.methods
     assert "hemagglutination inhibition" in axes("Masernv. AK Ti. HHT").methods
+
+
+def test_a_serology_method_abbreviation_prefers_the_terms_of_that_method() -> None:
+    """KBR and HHT name LOINC's METHOD_TYP codes (Comp fix, HAI), not only their words."""
+    terms = [TargetTerm(code, f"Adenovirus Ab [Titer] in Serum{by}",
+                        ((f"Adenovirus Ab [Titer] in Serum{by}", "display"),),
+                        {"CLASS": "MICRO", "SYSTEM": "Ser", "PROPERTY": "Titr",
+                         "SCALE_TYP": "Qn", **({"METHOD_TYP": method} if method else {})})
+             for code, by, method in (("plain", "", ""), ("cf", " by Complement fixation",
+                                                           "Comp fix"),
+                                      ("hai", " by Hemagglutination inhibition", "HAI"))]
+    index = TargetIndex(terms, glossary=False)
+    assert index.suggest("Adenovirus AK Ti. KBR", limit=1)[0].code == "cf"
+    assert index.suggest("Adenovirus AK Ti. HHT", limit=1)[0].code == "hai"
