@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 
 from mappings.normalize import fold
+from mappings.shortforms import abbreviates
 
 __all__ = ["field_unit", "per_day", "said_24h", "said_scale", "system_from_short_forms",
            "system_short_forms"]
@@ -73,15 +74,6 @@ def field_unit(unit: str | None) -> str | None:
     return "lpf" if m.group(1) == "lpf" else "hpf"
 
 
-def _is_short_form(token: str, name: str) -> bool:
-    """Whether `token` abbreviates `name`: shorter, same first letter, its letters in
-    order ("stl" Stool; not "hair", which is the word itself)."""
-    if not token or len(token) >= len(name) or token[0] != name[0]:
-        return False
-    rest = iter(name[1:])
-    return all(ch in rest for ch in token[1:])
-
-
 def system_short_forms(terms: Iterable[tuple[str, str]], least: int = 20,
                        share: float = 0.8) -> dict[str, str]:
     """LOINC's short forms of SYSTEM values from (SHORTNAME, SYSTEM) pairs: a word of 2+
@@ -99,7 +91,7 @@ def system_short_forms(terms: Iterable[tuple[str, str]], least: int = 20,
         system, k = by_system.most_common(1)[0]
         # a two-letter form only on ample evidence ("ur" Urine, in thousands of names)
         if n >= (least if len(tok) > 2 else 50 * least) and k >= share * n \
-                and _is_short_form(tok, re.split(r"[^a-z]", system.lower())[0]):
+                and abbreviates(tok, re.split(r"[^a-z]", system.lower())[0]):
             out[tok] = system
     return out
 

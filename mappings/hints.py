@@ -498,9 +498,10 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     systems = from_text or category_hint(category, given)
     from_category = bool(systems) and not from_text and not given
     if not systems:
+        creatinine = per_creatinine(unit) is not None
         systems = system_from_short_forms(category, short or {}) or (
-            {"Urine": 1.0} if per_creatinine(unit) else {})
-        from_category = bool(systems) and not per_creatinine(unit)
+            {"Urine": 1.0} if creatinine else {})
+        from_category = bool(systems) and not creatinine
     toks = set(base_tokens(text))
     if _COUNT_SIGN.search(text):  # "Basos#", "Blasts #": a count ("#2" numbers a specimen)
         toks.add("#")

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from mappings.normalize import base_tokens, fold
 
-__all__ = ["MIN_TERMS", "SHARE", "short_forms", "with_long_forms"]
+__all__ = ["MIN_TERMS", "SHARE", "abbreviates", "short_forms", "with_long_forms"]
 
 #: Terms that pair a short form with its long word, and that word's share of its pairings.
 MIN_TERMS = 10
@@ -28,9 +28,10 @@ SHARE = 0.8
 _WORD = re.compile(r"[a-z]+")
 
 
-def _abbreviates(short: str, word: str) -> bool:
-    """Whether `short` is written with `word`'s first letter and later letters in order."""
-    if word[0] != short[0] or len(word) <= len(short):
+def abbreviates(short: str, word: str) -> bool:
+    """Whether `short` is shorter than `word`, written with its first letter and later
+    letters in order ("urn" of urine, "stl" of stool; not "hair" of hair)."""
+    if not short or len(word) <= len(short) or word[0] != short[0]:
         return False
     rest = iter(word[1:])
     return all(ch in rest for ch in short[1:])
@@ -52,7 +53,7 @@ def short_forms(terms: Iterable[tuple[str, Sequence[tuple[str, str]]]],
             for short in set(base_tokens(text)) - long:
                 if len(short) < 3 or not short.isalpha():
                     continue
-                fits = [w for w in long if _abbreviates(short, w)]
+                fits = [w for w in long if abbreviates(short, w)]
                 if len(fits) == 1:
                     pairs.setdefault(short, Counter())[fits[0]] += 1
     out: dict[str, str] = {}
