@@ -122,6 +122,8 @@ ABBREVIATIONS: dict[str, str] = {
 }
 
 
+#: The hepatitis B virus markers by their letter: HBs (surface), HBe, HBc (core).
+_HBV_MARKERS = (("s", "surface"), ("e", "e"), ("c", "core"))
 # English/German lab phrases → the LOINC component words (applied to folded query text)
 PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(rf"(?<![a-z0-9])(?:{pattern})(?![a-z0-9])"), replacement)
@@ -164,6 +166,12 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"lactic acid|milchsaeure", "lactate"),
         (r"harnstoff[ -]?n|urea nitrogen|bun", "urea nitrogen"),
         (r"(gesamt)?eiweiss|total protein|protein,? total", "protein"),
+        # the hepatitis B markers as one word ("HBsAg", "Anti-HBe", "HBc-Ak"): LOINC names
+        # the virus and the antigen in full ("Hepatitis B virus surface Ag")
+        *((rf"anti ?hb{k}(?: (?:ab|ak|antibody|antikoerper))?|hb{k} ?(?:ab|ak|antibody|"
+           rf"antikoerper)", f"hepatitis b virus {name} ab") for k, name in _HBV_MARKERS),
+        *((rf"hb{k} ?(?:ag|antigen)", f"hepatitis b virus {name} ag")
+          for k, name in _HBV_MARKERS),
         (r"antibod(y|ies)|antikoerper", "ab"),
         (r"antigen", "ag"),
         # per body surface area: "/1.73m2 KO" (Körperoberfläche) as LOINC writes it

@@ -10,6 +10,9 @@ is no German word the lexicon knows, and one long word owns it: at least `MIN_TE
 and `SHARE` of the terms that pair it ("Prt": peritoneal 220 of 244, prostate 24).
 `with_long_forms` writes a local name's short forms out in full, so that the specimen and
 method words (mappings.hints) and the target names see them.
+
+`split_case` parts a word a catalogue writes run together with capitals ("BasoFlg",
+"WBCScat", "MDRDgfr") when no target knows the whole word: its parts are words of their own.
 """
 
 from __future__ import annotations
@@ -20,12 +23,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from mappings.normalize import base_tokens, fold
 
-__all__ = ["MIN_TERMS", "SHARE", "abbreviates", "short_forms", "with_long_forms"]
+__all__ = ["MIN_TERMS", "SHARE", "abbreviates", "short_forms", "split_case", "with_long_forms"]
 
 #: Terms that pair a short form with its long word, and that word's share of its pairings.
 MIN_TERMS = 10
 SHARE = 0.8
 _WORD = re.compile(r"[a-z]+")
+_CASED = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z]*[a-z][A-Z]|[A-Za-z]*[A-Z]{2}[a-z])"
+                    r"[A-Za-z]+(?![A-Za-z0-9])")
+#: the parts of a cased word: capitals before a capitalised word ("WBC|Scat"), a capitalised or
+#: lower-case run; or, the other reading, each run of capitals and of lower case ("MDRD|gfr")
+_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
+_RUNS = re.compile(r"[A-Z]+|[a-z]+")
 
 
 def abbreviates(short: str, word: str) -> bool:
@@ -74,3 +83,28 @@ def with_long_forms(text: str, forms: Mapping[str, str]) -> str:
     if not words & forms.keys():
         return text
     return _WORD.sub(lambda m: forms.get(m.group(0), m.group(0)), folded)
+
+
+def split_case(text: str, known: Callable[[str], bool]) -> str:
+    """`text` with each word written in cased parts that `known` does not know as a whole
+    ("BasoFlg" → "Baso Flg", "WBCScat" → "WBC Scat", "MDRDgfr" → "MDRD gfr", "NTproBNP" →
+    "NT proBNP"): of the readings (`_CAMEL`, `_RUNS`, each also with two neighbouring parts
+    joined) the one with the most letters in known parts, then the fewest parts; only when
+    each part has 2+ letters and one is known."""
+    def parted(m: re.Match[str]) -> str:
+        word = m.group(0)
+        if known(word.lower()):
+            return word
+        best: list[str] = []
+        score = (0, 0)
+        for reading in (_CAMEL, _RUNS):
+            parts = reading.findall(word)
+            for joined in (parts, *([*parts[:i], parts[i] + parts[i + 1], *parts[i + 2:]]
+                                    for i in range(len(parts) - 1))):
+                letters = sum(len(p) for p in joined if known(p.lower()))
+                if len(joined) > 1 and min(map(len, joined)) >= 2 \
+                        and (letters, -len(joined)) > score:
+                    best, score = joined, (letters, -len(joined))
+        return " ".join(best) if best else word
+
+    return _CASED.sub(parted, text)

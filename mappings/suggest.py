@@ -56,7 +56,7 @@ from mappings.normalize import (
     spelling,
 )
 from mappings.plurals import singular_alternatives
-from mappings.shortforms import short_forms, with_long_forms
+from mappings.shortforms import short_forms, split_case, with_long_forms
 from mappings.units import plural_short, with_unit_words
 from mappings.variants import (
     analyte_part,
@@ -513,7 +513,9 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
             category: str | None = None) -> list[Suggestion]:
     """The best `limit` target terms for a local name, with a score 0..1 (the calibrated
     confidence that it is right, mappings.calibration_fit; `raw` the ranker's score) and why."""
-    text = with_long_forms(text, index._long_forms)  # LOINC's short forms: "Urn" → urine
+    text = with_long_forms(split_case(text, lambda w: index._known(w) or w in ABBREVIATIONS
+                                      or w in index._long_forms),  # "BasoFlg": Baso Flg
+                           index._long_forms)  # LOINC's short forms: "Urn" → urine
     groups = index._groups(with_unit_words(text, unit),
                            frozenset(base_tokens(specimen)) if specimen else frozenset())
     if not groups or not index.terms:

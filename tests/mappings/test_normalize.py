@@ -123,7 +123,7 @@ def test_later_numbers_of_a_cd_marker_list_are_markers(text: str, expected: list
 
 
 def test_anti_x_without_an_antibody_word_is_the_antibody_to_x() -> None:
-    assert query_tokens("Anti-HBs") == ["hbs", "ab"]
+    assert query_tokens("Anti-HAV") == ["hav", "ab"]
     assert query_tokens("Anti-D") == ["d", "ab"]
     # coagulation activities and the anti-Müllerian hormone are no antibodies
     assert query_tokens("Heparin Anti-Xa") == ["heparin", "anti", "xa"]
@@ -147,3 +147,15 @@ def test_a_number_sign_closing_the_name_numbers_the_specimen(name: str, words: l
     ("Amino acids", ["amino", "acids"])])
 def test_an_acid_is_named_as_its_anion(name: str, words: list[str]) -> None:
     assert query_tokens(name) == words
+
+
+@pytest.mark.parametrize(("name", "words"), [
+    ("HBsAg", "hepatitis b virus surface ag"),
+    ("Hbeag", "hepatitis b virus e ag"),
+    ("Anti-HBs", "hepatitis b virus surface ab"),
+    ("anti-HBc IgM", "hepatitis b virus core ab igm"),
+    ("HBs-Antigen", "hepatitis b virus surface ag"),
+    ("HBe-Antikörper", "hepatitis b virus e ab"),
+])
+def test_hepatitis_b_markers_are_named_as_loinc_names_them(name: str, words: str) -> None:
+    assert query_tokens(name) == words.split()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mappings.shortforms import short_forms, with_long_forms
+from mappings.shortforms import short_forms, split_case, with_long_forms
 from mappings.suggest import TargetIndex, TargetTerm, suggest
 
 
@@ -50,3 +50,23 @@ def test_a_local_short_form_is_written_out_and_names_the_specimen(
     index = TargetIndex(_terms())
     # the urine term's own short name says "Ur": only the written-out word names the specimen
     assert suggest(index, "Bupropion, Urn, Quant", unit="ng/mL")[0].code == "bu"
+
+
+@pytest.mark.parametrize(("name", "parted"), [
+    ("BasoFlg", "Baso Flg"),        # lower-case run, then a capitalised word
+    ("WBCScat", "WBC Scat"),        # capitals before a capitalised word
+    ("MDRDgfr", "MDRD gfr"),        # the other reading has more known parts
+    ("NTproBNP", "NT proBNP"),      # known parts, as few as can be
+    ("IgG", "IgG"),                 # known as a whole
+    ("HBsAg", "HBsAg"),             # a one-letter part: no split
+    ("Baso", "Baso"),
+])
+def test_a_word_written_in_cased_parts_is_parted(name: str, parted: str) -> None:
+    known = {"baso", "wbc", "mdrd", "gfr", "igg", "nt", "pro", "bnp", "probnp"}.__contains__
+    assert split_case(name, known) == parted
+
+
+def test_cased_parts_find_the_analyte(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("mappings.suggest.LEARN_FROM", 0)
+    index = TargetIndex(_terms())
+    assert suggest(index, "CaffeineUrn")[0].code == "u9"  # "Caffeine Urn": urine
