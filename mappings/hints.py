@@ -35,9 +35,14 @@ _ACTIVITY = re.compile(r"^(p|n|u|m)?(mol|kat|u)/(h|hr|min|s)/(?P<per>.+)$")
 _COUNT = re.compile(r"^(/|10\*|10\^|g/l$|t/l$)|(/(n|p|u|m)?l$)")
 
 
+# what a report writes in the unit column of a result without a unit ("N/A": not applicable)
+_NO_UNIT = frozenset({"n/a", "na", "none", "-", "--", "n.a.", "n.a"})
+
+
 def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
-    """(LOINC PROPERTY values, SCALE_TYP) implied by a unit; empty when not recognised."""
-    if not unit or not unit.strip():
+    """(LOINC PROPERTY values, SCALE_TYP) implied by a unit; empty when not recognised or when
+    the unit column says there is none ("N/A")."""
+    if not unit or not unit.strip() or fold(unit.strip()) in _NO_UNIT:
         return set(), None
     if logarithmic := log_property(unit):
         return logarithmic, "Qn"
@@ -262,6 +267,15 @@ def specimen_hint(specimen: str | None) -> dict[str, float]:
 
 
 _SPECIMEN_TRIGGERS = frozenset(w for names, _ in _SPECIMENS for w in names)
+# a Latin species epithet ("Trichomonas vaginalis", "Streptococcus pneumoniae", "Neisseria
+# meningitidis") may begin like a specimen word; it names the organism, not the specimen
+_EPITHET = re.compile(r"\b[a-z]{4,}(?:is|ae|ii)\b", re.IGNORECASE)
+
+
+def without_epithets(text: str) -> str:
+    """A name without the Latin species epithets that are no specimen word themselves."""
+    return _EPITHET.sub(lambda m: m.group(0) if fold(m.group(0)) in _SPECIMEN_TRIGGERS
+                        else " ", text)
 
 # specimen words: said by SYSTEM, so not counted as analyte words of a query
 SPECIMEN_WORDS = frozenset(
@@ -488,8 +502,9 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     # analyte; the specimen given apart says the SYSTEM
     named_only_specimen = bool(specimen) and all(
         w in SPECIMEN_WORDS or w in _SPECIMEN_TRIGGERS for w in name_words)
-    from_text = {} if named_only_specimen else \
-        compared_with_serum(set(name_words), specimen_hint(text))
+    # with the specimen given apart, an organism's epithet does not name one ("vaginalis")
+    from_text = {} if named_only_specimen else compared_with_serum(
+        set(name_words), specimen_hint(without_epithets(text) if specimen else text))
     given = specimen_hint(specimen)
     if not given and specimen and lexicon is not None:
         given = lexicon.value("SYSTEM", specimen)

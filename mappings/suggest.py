@@ -524,7 +524,7 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
                                   lexicon=index.lexicon, short=index.system_short),
                              index._micro, index._susc, text, category, unit,
                              index.lexicon.value_words.get("SYSTEM", {}))
-    generic = for_generic(hint)
+    generic = for_generic(hint, index._generic)  # mappings.anyspecimen
     k = min(RERANKED, len(index.terms))
     pre = coverage + index.hint_vector(hint) + 0.02 * index._prior + 0.01 * index._brevity
     cand = np.argpartition(-pre, k - 1)[:k] if k < len(pre) else np.arange(k)
@@ -561,8 +561,8 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
                    + ("named in full" if comp_cov >= 0.99 else f"{comp_cov:.0%} named"),
                    f"closest name ({lex:.0%}): {term.texts[best_j][1]} "
                    f"'{term.texts[best_j][0]}'"]
-        bonus, why = axes_fit(term.properties, generic if generic and term.properties.get(
-            "CLASS") in index._generic else hint, q_full)  # "Sondermaterial": mappings.anyspecimen
+        bonus, why = axes_fit(term.properties, generic[0] if generic and term.properties.get(
+            "CLASS") in generic[1] else hint, q_full)  # "Sondermaterial", "Other Body Fluid"
         prior = float(index._prior[i])
         score += bonus + W["prior"] * prior
         reasons.extend(why)
