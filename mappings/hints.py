@@ -449,7 +449,8 @@ _METHODS: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = tuple(
         ("mikr mikroskopisch mi manual manuell", ("manual count", "microscopy")),
         ("automated automatisiert auto", ("automated count",)),
         ("ber berechnet calculated calc", ("calculated", "calculation")),
-        ("ifa ift immunfluoreszenz if", ("if", "immunofluorescence")),
+        # DFA: direct fluorescent antibody staining of the specimen, an immunofluorescence
+        ("ifa ift immunfluoreszenz if dfa", ("if", "immunofluorescence")),
         ("immunoblot blot", ("immunoblot",)),
         ("elisa eia", ("ia", "immunoassay")),
         # German serology methods: Komplementbindungsreaktion, Hämagglutinationshemmtest
@@ -524,9 +525,11 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     blood = bool(given) and not from_text and max(given, key=lambda k: given[k]) == "Bld"
     if (not systems or from_category or blood) and coagulation(text, toks):
         systems, from_category = {"PPP": 1.0, "Plas": 0.8, "Bld": 0.5}, False
-    if (not systems or from_category) and toks & {"clearance", "clear"}:
-        # a renal clearance compares urine with serum or plasma (LOINC: Urine+Ser/Plas)
-        systems, from_category = {"Urine+Ser/Plas": 1.0, "Ser/Plas": 0.5}, False
+    urine = bool(given) and not from_text and max(given, key=lambda k: given[k]) == "Urine"
+    if (not systems or from_category or urine) and toks & {"clearance", "clear"}:
+        # a renal clearance compares urine with serum or plasma (LOINC: Urine+Ser/Plas), also
+        # when the urine is given as its specimen
+        systems, from_category = {"Urine+Ser/Plas": 1.0, "Urine": 0.5, "Ser/Plas": 0.5}, False
     if not from_text and (not given or blood):
         systems = coagulation_specimen(toks, systems)
     systems = of_newborn(toks, systems)

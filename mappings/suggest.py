@@ -32,6 +32,7 @@ from mappings.calibration_fit import FITTED
 from mappings.compounds import lost_head
 from mappings.coverage import coverage as coverage_of
 from mappings.coverage import english_query
+from mappings.detection import prefer_detection
 from mappings.diversity import with_variants
 from mappings.fluids import system_short_forms
 from mappings.glossary import GLOSSARY, glossary_words
@@ -571,7 +572,7 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
     def variant(i: int) -> tuple[str, dict[str, str], str]:
         return index.terms[i].code, index.terms[i].properties, index._component_text[i]
 
-    scored = prefer_first_made(scored, variant, hint.properties)
+    scored = prefer_detection(prefer_first_made(scored, variant, hint.properties), variant, text)
     if not hint.methods:
         scored = prefer_plain_count(scored, variant)
     scored.sort(key=lambda x: (-x[0], x[1]))
