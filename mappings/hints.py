@@ -426,6 +426,16 @@ def of_newborn(toks: set[str], systems: dict[str, float]) -> dict[str, float]:
     return {**{k: w * 0.5 for k, w in systems.items()}, "Bld^Newborn": 1.0, "^Newborn": 0.8}
 
 
+def of_control(toks: set[str], systems: dict[str, float]) -> dict[str, float]:
+    """A test of the control sample run beside the patient's ("Thrombin Time Control") is
+    LOINC's <system>^Control ("in Control Platelet poor plasma"); the specimen otherwise said
+    counts half."""
+    if "control" not in toks or not systems:
+        return systems
+    return {**{k: w * 0.5 for k, w in systems.items()},
+            **{f"{k}^Control": w for k, w in systems.items() if "^" not in k}}
+
+
 @dataclass(frozen=True, slots=True)
 class Axes:
     """LOINC axis values a query implies, each with a weight 0..1."""
@@ -532,7 +542,7 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
         systems, from_category = {"Urine+Ser/Plas": 1.0, "Urine": 0.5, "Ser/Plas": 0.5}, False
     if not from_text and (not given or blood):
         systems = coagulation_specimen(toks, systems)
-    systems = of_newborn(toks, systems)
+    systems = of_control(toks, of_newborn(toks, systems))
     if not (unit or "").strip() and "%" in text:  # "% Hemoglobin A1c": the name gives the unit
         unit = "%"
     props, scale = unit_hint(unit)

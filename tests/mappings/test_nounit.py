@@ -66,3 +66,12 @@ def test_a_detection_name_prefers_the_organism_to_the_antibodies() -> None:
     out = prefer_detection(ranked, lambda i: ("", {}, comps[i]), "Influenza B PCR")
     assert out[0][0] == 0.8 - PENALTY and out[1][0] == 0.79
     assert prefer_detection(ranked, lambda i: ("", {}, comps[i]), "Influenza B IgG") == ranked
+
+
+def test_a_control_is_the_control_sample() -> None:
+    """"Thrombin Time Control": LOINC's "in Control Platelet poor plasma" (PPP^Control)."""
+    hint = axes("Thrombin Time Control", specimen="Blood", category="Hematology")
+    assert max(hint.systems, key=lambda k: hint.systems[k]).endswith("^Control")
+    assert "PPP^Control" in hint.systems and hint.systems["PPP^Control"] > hint.systems["PPP"]
+    assert not any(k.endswith("^Control") for k in axes("Thrombin Time", specimen="Blood",
+                                                         category="Hematology").systems)
