@@ -572,7 +572,8 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
     def variant(i: int) -> tuple[str, dict[str, str], str]:
         return index.terms[i].code, index.terms[i].properties, index._component_text[i]
 
-    scored = prefer_detection(prefer_first_made(scored, variant, hint.properties), variant, text)
+    scored = prefer_detection(prefer_first_made(scored, variant, hint.properties), variant, text,
+                              hint.systems if hint.specimen else None)
     if not hint.methods:
         scored = prefer_plain_count(scored, variant)
     scored.sort(key=lambda x: (-x[0], x[1]))

@@ -75,3 +75,16 @@ def test_a_control_is_the_control_sample() -> None:
     assert "PPP^Control" in hint.systems and hint.systems["PPP^Control"] > hint.systems["PPP"]
     assert not any(k.endswith("^Control") for k in axes("Thrombin Time", specimen="Blood",
                                                          category="Hematology").systems)
+
+
+def test_an_organism_in_a_body_fluid_is_sought_not_its_antibodies() -> None:
+    """"Influenza A" in "Other Body Fluid": antibodies are measured in serum or plasma."""
+    ranked = [(0.8, 0, ""), (0.79, 1, "")]
+    comps = {0: "Influenza virus A Ab", 1: "Influenza virus A Ag"}
+    fluid = axes("Influenza A", specimen="Other Body Fluid").systems
+    out = prefer_detection(ranked, lambda i: ("", {}, comps[i]), "Influenza A", fluid)
+    assert out[0][0] == 0.8 - PENALTY
+    blood = axes("Influenza A", specimen="Blood", category="Chemistry").systems
+    assert prefer_detection(ranked, lambda i: ("", {}, comps[i]), "Influenza A", blood) == ranked
+    assert prefer_detection(ranked, lambda i: ("", {}, comps[i]), "Influenza A IgG Ab",
+                            fluid) == ranked
