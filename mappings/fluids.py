@@ -53,7 +53,8 @@ def said_24h(text: str) -> bool:
     return bool(_SAID_24H.search(folded)) and not _FRACTIONAL.search(folded)
 
 
-_QUANTITATIVE = frozenset("qn quant quantitativ quantitative quantitation".split())
+# "IgG Ab Value": the number a qualitative result is read from
+_QUANTITATIVE = frozenset("qn quant quantitativ quantitative quantitation value".split())
 _SEMI = frozenset("semiqn semiquant semiquantitativ semiquantitative".split())
 
 

@@ -35,9 +35,14 @@ _ACTIVITY = re.compile(r"^(p|n|u|m)?(mol|kat|u)/(h|hr|min|s)/(?P<per>.+)$")
 _COUNT = re.compile(r"^(/|10\*|10\^|g/l$|t/l$)|(/(n|p|u|m)?l$)")
 
 
+# what a report writes in the unit column of a result without a unit ("N/A": not applicable)
+_NO_UNIT = frozenset({"n/a", "na", "none", "-", "--", "n.a.", "n.a"})
+
+
 def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
-    """(LOINC PROPERTY values, SCALE_TYP) implied by a unit; empty when not recognised."""
-    if not unit or not unit.strip():
+    """(LOINC PROPERTY values, SCALE_TYP) implied by a unit; empty when not recognised or when
+    the unit column says there is none ("N/A")."""
+    if not unit or not unit.strip() or fold(unit.strip()) in _NO_UNIT:
         return set(), None
     if logarithmic := log_property(unit):
         return logarithmic, "Qn"
@@ -262,6 +267,15 @@ def specimen_hint(specimen: str | None) -> dict[str, float]:
 
 
 _SPECIMEN_TRIGGERS = frozenset(w for names, _ in _SPECIMENS for w in names)
+# a Latin species epithet ("Trichomonas vaginalis", "Streptococcus pneumoniae", "Neisseria
+# meningitidis") may begin like a specimen word; it names the organism, not the specimen
+_EPITHET = re.compile(r"\b[a-z]{4,}(?:is|ae|ii)\b", re.IGNORECASE)
+
+
+def without_epithets(text: str) -> str:
+    """A name without the Latin species epithets that are no specimen word themselves."""
+    return _EPITHET.sub(lambda m: m.group(0) if fold(m.group(0)) in _SPECIMEN_TRIGGERS
+                        else " ", text)
 
 # specimen words: said by SYSTEM, so not counted as analyte words of a query
 SPECIMEN_WORDS = frozenset(
@@ -412,6 +426,16 @@ def of_newborn(toks: set[str], systems: dict[str, float]) -> dict[str, float]:
     return {**{k: w * 0.5 for k, w in systems.items()}, "Bld^Newborn": 1.0, "^Newborn": 0.8}
 
 
+def of_control(toks: set[str], systems: dict[str, float]) -> dict[str, float]:
+    """A test of the control sample run beside the patient's ("Thrombin Time Control") is
+    LOINC's <system>^Control ("in Control Platelet poor plasma"); the specimen otherwise said
+    counts half."""
+    if "control" not in toks or not systems:
+        return systems
+    return {**{k: w * 0.5 for k, w in systems.items()},
+            **{f"{k}^Control": w for k, w in systems.items() if "^" not in k}}
+
+
 @dataclass(frozen=True, slots=True)
 class Axes:
     """LOINC axis values a query implies, each with a weight 0..1."""
@@ -435,7 +459,8 @@ _METHODS: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = tuple(
         ("mikr mikroskopisch mi manual manuell", ("manual count", "microscopy")),
         ("automated automatisiert auto", ("automated count",)),
         ("ber berechnet calculated calc", ("calculated", "calculation")),
-        ("ifa ift immunfluoreszenz if", ("if", "immunofluorescence")),
+        # DFA: direct fluorescent antibody staining of the specimen, an immunofluorescence
+        ("ifa ift immunfluoreszenz if dfa", ("if", "immunofluorescence")),
         ("immunoblot blot", ("immunoblot",)),
         ("elisa eia", ("ia", "immunoassay")),
         # German serology methods: Komplementbindungsreaktion, Hämagglutinationshemmtest
@@ -488,8 +513,9 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     # analyte; the specimen given apart says the SYSTEM
     named_only_specimen = bool(specimen) and all(
         w in SPECIMEN_WORDS or w in _SPECIMEN_TRIGGERS for w in name_words)
-    from_text = {} if named_only_specimen else \
-        compared_with_serum(set(name_words), specimen_hint(text))
+    # with the specimen given apart, an organism's epithet does not name one ("vaginalis")
+    from_text = {} if named_only_specimen else compared_with_serum(
+        set(name_words), specimen_hint(without_epithets(text) if specimen else text))
     given = specimen_hint(specimen)
     if not given and specimen and lexicon is not None:
         given = lexicon.value("SYSTEM", specimen)
@@ -509,12 +535,14 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     blood = bool(given) and not from_text and max(given, key=lambda k: given[k]) == "Bld"
     if (not systems or from_category or blood) and coagulation(text, toks):
         systems, from_category = {"PPP": 1.0, "Plas": 0.8, "Bld": 0.5}, False
-    if (not systems or from_category) and toks & {"clearance", "clear"}:
-        # a renal clearance compares urine with serum or plasma (LOINC: Urine+Ser/Plas)
-        systems, from_category = {"Urine+Ser/Plas": 1.0, "Ser/Plas": 0.5}, False
+    urine = bool(given) and not from_text and max(given, key=lambda k: given[k]) == "Urine"
+    if (not systems or from_category or urine) and toks & {"clearance", "clear"}:
+        # a renal clearance compares urine with serum or plasma (LOINC: Urine+Ser/Plas), also
+        # when the urine is given as its specimen
+        systems, from_category = {"Urine+Ser/Plas": 1.0, "Urine": 0.5, "Ser/Plas": 0.5}, False
     if not from_text and (not given or blood):
         systems = coagulation_specimen(toks, systems)
-    systems = of_newborn(toks, systems)
+    systems = of_control(toks, of_newborn(toks, systems))
     if not (unit or "").strip() and "%" in text:  # "% Hemoglobin A1c": the name gives the unit
         unit = "%"
     props, scale = unit_hint(unit)

@@ -32,6 +32,7 @@ from mappings.calibration_fit import FITTED
 from mappings.compounds import lost_head
 from mappings.coverage import coverage as coverage_of
 from mappings.coverage import english_query
+from mappings.detection import prefer_detection
 from mappings.diversity import with_variants
 from mappings.fluids import system_short_forms
 from mappings.glossary import GLOSSARY, glossary_words
@@ -526,7 +527,7 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
                                   lexicon=index.lexicon, short=index.system_short),
                              index._micro, index._susc, text, category, unit,
                              index.lexicon.value_words.get("SYSTEM", {}))
-    generic = for_generic(hint)
+    generic = for_generic(hint, index._generic)  # mappings.anyspecimen
     k = min(RERANKED, len(index.terms))
     pre = coverage + index.hint_vector(hint) + 0.02 * index._prior + 0.01 * index._brevity
     cand = np.argpartition(-pre, k - 1)[:k] if k < len(pre) else np.arange(k)
@@ -563,8 +564,8 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
                    + ("named in full" if comp_cov >= 0.99 else f"{comp_cov:.0%} named"),
                    f"closest name ({lex:.0%}): {term.texts[best_j][1]} "
                    f"'{term.texts[best_j][0]}'"]
-        bonus, why = axes_fit(term.properties, generic if generic and term.properties.get(
-            "CLASS") in index._generic else hint, q_full)  # "Sondermaterial": mappings.anyspecimen
+        bonus, why = axes_fit(term.properties, generic[0] if generic and term.properties.get(
+            "CLASS") in generic[1] else hint, q_full)  # "Sondermaterial", "Other Body Fluid"
         prior = float(index._prior[i])
         score += bonus + W["prior"] * prior
         reasons.extend(why)
@@ -573,7 +574,8 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
     def variant(i: int) -> tuple[str, dict[str, str], str]:
         return index.terms[i].code, index.terms[i].properties, index._component_text[i]
 
-    scored = prefer_first_made(scored, variant, hint.properties)
+    scored = prefer_detection(prefer_first_made(scored, variant, hint.properties), variant, text,
+                              hint.systems if hint.specimen else None)
     if not hint.methods:
         scored = prefer_plain_count(scored, variant)
     scored.sort(key=lambda x: (-x[0], x[1]))

@@ -3,7 +3,7 @@ material" is LOINC's generic specimen where the class uses it (mappings.anyspeci
 
 from __future__ import annotations
 
-from mappings.anyspecimen import for_generic, generic_classes
+from mappings.anyspecimen import FLUID_SHARE, for_generic, generic_classes
 from mappings.hints import axes
 from mappings.suggest import TargetIndex, TargetTerm
 
@@ -25,8 +25,8 @@ def test_other_material_is_the_generic_specimen_where_the_class_uses_it() -> Non
                                                          {"CLASS": "CHEM", "SYSTEM": "XXX"},
                                                          {"CLASS": "CHEM", "SYSTEM": "Body fld"}]
     assert generic_classes(props) == {"MICRO"}
-    hint = for_generic(axes("Bakterien /SM"))
-    assert hint is not None and hint.systems["XXX"] > hint.systems["Body fld"]
+    found = for_generic(axes("Bakterien /SM"))
+    assert found is not None and found[0].systems["XXX"] > found[0].systems["Body fld"]
     assert for_generic(axes("Bakterien /Urin")) is None
     terms = [_term("fld", "Bacteria identified in Body fluid by Culture", "MICRO", "Body fld",
                    "Prid", "Nom"),
@@ -58,3 +58,29 @@ def test_a_serology_method_abbreviation_prefers_the_terms_of_that_method() -> No
     index = TargetIndex(terms, glossary=False)
     assert index.suggest("Adenovirus AK Ti. KBR", limit=1)[0].code == "cf"
     assert index.suggest("Adenovirus AK Ti. HHT", limit=1)[0].code == "hai"
+
+
+def test_a_body_fluid_given_apart_is_the_generic_specimen_of_microbiology() -> None:
+    """"Other Body Fluid" names no site: an organism test of it is LOINC's "in Specimen" term
+    where the class keeps its terms in XXX (MICRO), not in chemistry."""
+    n = int(FLUID_SHARE)
+    props = [{"CLASS": "MICRO", "SYSTEM": "XXX"}] * n + [{"CLASS": "DRUG", "SYSTEM": "XXX"}] * 2
+    classes = generic_classes([*props, {"CLASS": "MICRO", "SYSTEM": "Body fld"},
+                               {"CLASS": "DRUG", "SYSTEM": "Body fld"}])
+    assert classes == {"MICRO", "DRUG"} and classes.fluid == {"MICRO"}
+    found = for_generic(axes("Influenza A", specimen="Other Body Fluid"), classes)
+    assert found is not None and found[0].systems["XXX"] == found[0].systems["Body fld"]
+    assert found[1] == {"MICRO"}
+    # the name saying the body fluid names its term
+    assert for_generic(axes("Body Fluid Culture"), classes) is None
+    terms = [_term("fld", "Influenza virus A [Presence] in Body fluid", "MICRO", "Body fld"),
+             _term("x0", "Influenza virus A [Presence] in Specimen", "MICRO", "XXX"),
+             *(_term(f"x{k}", f"Rhinovirus {k} [Presence] in Specimen", "MICRO", "XXX")
+               for k in range(1, n)),
+             _term("glu", "Glucose [Mass/volume] in Body fluid", "CHEM", "Body fld", "MCnc", "Qn"),
+             _term("glux", "Glucose [Mass/volume] in Specimen", "CHEM", "XXX", "MCnc", "Qn")]
+    index = TargetIndex(terms, glossary=False)
+    raw = {s.code: s.raw or 0.0 for s in index.suggest("Influenza A", specimen="Other Body Fluid",
+                                                      limit=2)}
+    assert raw.keys() == {"fld", "x0"} and raw["x0"] >= raw["fld"]
+    assert index.suggest("Glucose", specimen="Other Body Fluid", limit=1)[0].code == "glu"
