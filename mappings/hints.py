@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from mappings.controls import of_control
 from mappings.fluids import (
     field_unit,
     per_day,
@@ -274,7 +275,7 @@ SPECIMEN_WORDS = frozenset(
     "fruchtwasser edta liquoriquor venoesblut trockenblut sputum schweiss atemtest "
     "steinanalyse fibroblasten nasopharyngealsekret nasensekret rachenabstrich "
     "respirationstrakt gewebe joint gelenk peritoneal dialysis dialysate pericardial "
-    "amniotic".split())
+    "amniotic urinsediment harnsediment".split())
 
 
 # lab sections (German and English, folded, matched as word parts) that name a specimen;
@@ -360,11 +361,13 @@ _DIFFERENTIAL = frozenset(
     "mesothelial promonocytes prolymphocytes granulozyten granulocytes polys "
     "polymorphonuclear".split())
 
-# coagulation tests are measured in (platelet poor) plasma
+# coagulation tests are measured in (platelet poor) plasma; thrombin, reptilase, dRVVT,
+# kininogen, prekallikrein: 73-100 % of LOINC 2.78's terms naming them are of PPP
 _COAGULATION = frozenset(
     "inr aptt ptt quick gerinnung gerinnungsfaktor faktor factor fibrinogen antithrombin "
     "thrombinzeit plasminogen dimer willebrand lupus koagulation coagulation "
-    "prothrombin thromboplastinzeit".split())
+    "prothrombin thromboplastinzeit thrombin reptilase reptilasezeit drvvt kininogen "
+    "prekallikrein".split())
 
 # "Factor VIII", "Faktor V Leiden", "factor 2": a coagulation factor is numbered
 _FACTOR = re.compile(r"\bfa[ck]tor[\s-]*(?:[ivx]+|\d+)\b")
@@ -514,7 +517,7 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
         systems, from_category = {"Urine+Ser/Plas": 1.0, "Ser/Plas": 0.5}, False
     if not from_text and (not given or blood):
         systems = coagulation_specimen(toks, systems)
-    systems = of_newborn(toks, systems)
+    systems = of_control(toks, of_newborn(toks, systems))
     if not (unit or "").strip() and "%" in text:  # "% Hemoglobin A1c": the name gives the unit
         unit = "%"
     props, scale = unit_hint(unit)
