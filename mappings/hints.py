@@ -164,7 +164,8 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
         ("sondermaterial sondermat specimen", {"Body fld": 1.0, "XXX": 0.9}),
         ("liquor csf cerebrospinal", {"CSF": 1.0}),
         ("sammelurin 24h sammel su", {"Urine": 1.0}),
-        # the sediment is spun down from the urine specimen (as for a urine section below)
+        # the sediment is spun down from the urine specimen (as for a urine section below); a
+        # name says it ("Sediment"), a specimen given apart cannot: `urine_sample`
         ("urin urine harn spontanurin", {"Urine": 1.0, "Urine sed": 0.6}),
         ("stuhl stool faeces feces", {"Stool": 1.0}),
         ("speichel saliva", {"Saliva": 1.0}),
@@ -226,6 +227,18 @@ def compared_with_serum(words: set[str], systems: dict[str, float]) -> dict[str,
         return systems
     return {f"{fluid}+Ser/Plas": 1.0, f"Ser/Plas+{fluid}": 1.0, f"Ser+{fluid}": 0.9,
             f"{fluid}+Ser": 0.9, fluid: 0.4, "Ser/Plas": 0.3}
+
+
+_URINE = {"Urine": 1.0, "Urine sed": 0.6}
+
+
+def urine_sample(given: dict[str, float]) -> dict[str, float]:
+    """SYSTEM weights of a specimen given apart: a urine sample is also its sediment (0.9).
+    A local name says "Sediment" when it counts there; a specimen field is the sample the
+    whole urinalysis is run on, test strip and microscopy alike, so the formed elements it
+    reports (cells, casts, crystals, yeast) are LOINC's Urine sed terms nearly as often as
+    Urine ones (0.6 kept them behind every method variant of the urine term)."""
+    return {"Urine": 1.0, "Urine sed": 0.9} if given == _URINE else given
 
 
 def specimen_hint(specimen: str | None) -> dict[str, float]:
@@ -493,7 +506,7 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
         w in SPECIMEN_WORDS or w in _SPECIMEN_TRIGGERS for w in name_words)
     from_text = {} if named_only_specimen else \
         compared_with_serum(set(name_words), specimen_hint(text))
-    given = specimen_hint(specimen)
+    given = urine_sample(specimen_hint(specimen))
     if not given and specimen and lexicon is not None:
         given = lexicon.value("SYSTEM", specimen)
     if not from_text and not given:

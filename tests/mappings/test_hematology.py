@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 
 from mappings.controls import of_control
 from mappings.hematology import usual_candidate
-from mappings.hints import SPECIMEN_WORDS, axes
+from mappings.hints import SPECIMEN_WORDS, axes, urine_sample
 from mappings.suggest import TargetIndex, TargetTerm
 from mappings.variants import prefer_plain_count
 
@@ -108,3 +108,14 @@ def test_the_urine_sediment_compound_names_the_specimen_not_the_analyte() -> Non
     assert "urinsediment" in SPECIMEN_WORDS and "harnsediment" in SPECIMEN_WORDS
     hint = axes("Bakterien Urinsediment")
     assert max(hint.systems, key=lambda s: hint.systems[s]) == "Urine sed"
+
+
+def test_a_urine_sample_given_apart_is_also_its_sediment() -> None:
+    """"RBC" of a urinalysis with the specimen Urine given apart: the sediment's terms count
+    nearly as the urine's; a name saying urine itself ("Erythrozyten /U") keeps the urine
+    first, as it would say "Sediment" when it counted there."""
+    apart = axes("RBC", specimen="Urine", category="Hematology").systems
+    assert apart["Urine"] == 1.0 and apart["Urine sed"] == 0.9
+    named = axes("Erythrozyten /U").systems
+    assert named["Urine"] == 1.0 and named["Urine sed"] == 0.6
+    assert urine_sample({"Bld": 1.0}) == {"Bld": 1.0}
