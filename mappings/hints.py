@@ -448,8 +448,11 @@ class Axes:
 # German/English words → LOINC METHOD_TYP fragments (folded)
 _METHODS: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = tuple(
     (frozenset(w.split()), m) for w, m in (
-        ("mikr mikroskopisch mi manual manuell", ("manual count", "microscopy")),
-        ("automated automatisiert auto", ("automated count",)),
+        # German adjectives inflect: "mit manueller Zählung", "Automatisierte Zählung"
+        ("mikr mikroskopisch mi manual manuell manuelle manueller manuellen",
+         ("manual count", "microscopy")),
+        ("automated automatisiert automatisierte automatisierter automatisierten auto",
+         ("automated count",)),
         ("ber berechnet calculated calc", ("calculated", "calculation")),
         ("ifa ift immunfluoreszenz if", ("if", "immunofluorescence")),
         ("immunoblot blot", ("immunoblot",)),

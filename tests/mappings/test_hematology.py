@@ -119,3 +119,11 @@ def test_a_urine_sample_given_apart_is_also_its_sediment() -> None:
     named = axes("Erythrozyten /U").systems
     assert named["Urine"] == 1.0 and named["Urine sed"] == 0.6
     assert urine_sample({"Bld": 1.0}) == {"Bld": 1.0}
+
+
+def test_an_inflected_german_method_is_named() -> None:
+    """"mit manueller Zählung", "Automatisierte Zählung": a named method, so the usual
+    variant does not override it."""
+    assert "manual count" in axes("Eosinophile Blut Manuelle Zählung").methods
+    assert "automated count" in axes(
+        "Stabkernige Neutrophile/100 Leukozyten in Blut mit automatisierter Zählung").methods
