@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from mappings.controls import of_control
 from mappings.fluids import (
     field_unit,
     per_day,
@@ -168,7 +169,8 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
         ("sondermaterial sondermat specimen", {"Body fld": 1.0, "XXX": 0.9}),
         ("liquor csf cerebrospinal", {"CSF": 1.0}),
         ("sammelurin 24h sammel su", {"Urine": 1.0}),
-        # the sediment is spun down from the urine specimen (as for a urine section below)
+        # the sediment is spun down from the urine specimen (as for a urine section below); a
+        # name says it ("Sediment"), a specimen given apart cannot: `urine_sample`
         ("urin urine harn spontanurin", {"Urine": 1.0, "Urine sed": 0.6}),
         ("stuhl stool faeces feces", {"Stool": 1.0}),
         ("speichel saliva", {"Saliva": 1.0}),
@@ -232,6 +234,18 @@ def compared_with_serum(words: set[str], systems: dict[str, float]) -> dict[str,
             f"{fluid}+Ser": 0.9, fluid: 0.4, "Ser/Plas": 0.3}
 
 
+_URINE = {"Urine": 1.0, "Urine sed": 0.6}
+
+
+def urine_sample(given: dict[str, float]) -> dict[str, float]:
+    """SYSTEM weights of a specimen given apart: a urine sample is also its sediment (0.9).
+    A local name says "Sediment" when it counts there; a specimen field is the sample the
+    whole urinalysis is run on, test strip and microscopy alike, so the formed elements it
+    reports (cells, casts, crystals, yeast) are LOINC's Urine sed terms nearly as often as
+    Urine ones (0.6 kept them behind every method variant of the urine term)."""
+    return {"Urine": 1.0, "Urine sed": 0.9} if given == _URINE else given
+
+
 def specimen_hint(specimen: str | None) -> dict[str, float]:
     """LOINC SYSTEM values (with weight 0..1) implied by a specimen name or a local name."""
     if not specimen:
@@ -288,7 +302,7 @@ SPECIMEN_WORDS = frozenset(
     "fruchtwasser edta liquoriquor venoesblut trockenblut sputum schweiss atemtest "
     "steinanalyse fibroblasten nasopharyngealsekret nasensekret rachenabstrich "
     "respirationstrakt gewebe joint gelenk peritoneal dialysis dialysate pericardial "
-    "amniotic".split())
+    "amniotic urinsediment harnsediment".split())
 
 
 # lab sections (German and English, folded, matched as word parts) that name a specimen;
@@ -374,11 +388,13 @@ _DIFFERENTIAL = frozenset(
     "mesothelial promonocytes prolymphocytes granulozyten granulocytes polys "
     "polymorphonuclear".split())
 
-# coagulation tests are measured in (platelet poor) plasma
+# coagulation tests are measured in (platelet poor) plasma; thrombin, reptilase, dRVVT,
+# kininogen, prekallikrein: 73-100 % of LOINC 2.78's terms naming them are of PPP
 _COAGULATION = frozenset(
     "inr aptt ptt quick gerinnung gerinnungsfaktor faktor factor fibrinogen antithrombin "
     "thrombinzeit plasminogen dimer willebrand lupus koagulation coagulation "
-    "prothrombin thromboplastinzeit".split())
+    "prothrombin thromboplastinzeit thrombin reptilase reptilasezeit drvvt kininogen "
+    "prekallikrein".split())
 
 # "Factor VIII", "Faktor V Leiden", "factor 2": a coagulation factor is numbered
 _FACTOR = re.compile(r"\bfa[ck]tor[\s-]*(?:[ivx]+|\d+)\b")
@@ -426,16 +442,6 @@ def of_newborn(toks: set[str], systems: dict[str, float]) -> dict[str, float]:
     return {**{k: w * 0.5 for k, w in systems.items()}, "Bld^Newborn": 1.0, "^Newborn": 0.8}
 
 
-def of_control(toks: set[str], systems: dict[str, float]) -> dict[str, float]:
-    """A test of the control sample run beside the patient's ("Thrombin Time Control") is
-    LOINC's <system>^Control ("in Control Platelet poor plasma"); the specimen otherwise said
-    counts half."""
-    if "control" not in toks or not systems:
-        return systems
-    return {**{k: w * 0.5 for k, w in systems.items()},
-            **{f"{k}^Control": w for k, w in systems.items() if "^" not in k}}
-
-
 @dataclass(frozen=True, slots=True)
 class Axes:
     """LOINC axis values a query implies, each with a weight 0..1."""
@@ -456,8 +462,11 @@ class Axes:
 # German/English words → LOINC METHOD_TYP fragments (folded)
 _METHODS: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = tuple(
     (frozenset(w.split()), m) for w, m in (
-        ("mikr mikroskopisch mi manual manuell", ("manual count", "microscopy")),
-        ("automated automatisiert auto", ("automated count",)),
+        # German adjectives inflect: "mit manueller Zählung", "Automatisierte Zählung"
+        ("mikr mikroskopisch mi manual manuell manuelle manueller manuellen",
+         ("manual count", "microscopy")),
+        ("automated automatisiert automatisierte automatisierter automatisierten auto",
+         ("automated count",)),
         ("ber berechnet calculated calc", ("calculated", "calculation")),
         # DFA: direct fluorescent antibody staining of the specimen, an immunofluorescence
         ("ifa ift immunfluoreszenz if dfa", ("if", "immunofluorescence")),
@@ -516,7 +525,7 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     # with the specimen given apart, an organism's epithet does not name one ("vaginalis")
     from_text = {} if named_only_specimen else compared_with_serum(
         set(name_words), specimen_hint(without_epithets(text) if specimen else text))
-    given = specimen_hint(specimen)
+    given = urine_sample(specimen_hint(specimen))
     if not given and specimen and lexicon is not None:
         given = lexicon.value("SYSTEM", specimen)
     if not from_text and not given:

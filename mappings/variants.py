@@ -15,7 +15,9 @@ Two rules, both learnt from LOINC's own data, not from any evaluation set:
 * **A count without a method is LOINC's method-less term.** Cell counts and fractions come
   in counting-method variants ("by Manual count", "by Automated count") and a method-less
   generic term; when the name names no method and they score within `MARGIN`, the
-  method-less one wins (`prefer_plain_count`). Other methods are left to the other signals.
+  method-less one wins (`prefer_plain_count`), unless a method is the usual one for the term
+  (mappings.hematology: blood counts by analyser, blood cell forms by light microscopy).
+  Other methods are left to the other signals.
 * **Per-hundred bases are the property.** "Blasts/100 leukocytes" is LOINC's number fraction
   of blasts; the base "100 leukocytes" is not an analyte word a local name would carry, so
   it counts neither for nor against the match of the analyte (`without_per_hundred`).
@@ -37,6 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
+from mappings.hematology import USUAL_MARGIN, usual_candidate
 from mappings.normalize import base_tokens
 
 __all__ = ["COUNTERPARTS", "KIN", "MARGIN", "analyte_part", "loinc_number", "plain_components",
@@ -147,30 +150,40 @@ def prefer_plain_count(scored: Sequence[tuple[float, int, str]],
     """`scored` with, in each group of variants of one cell count or fraction that differ
     only in a counting method ("Manual count", "Automated count" or none), the method-less
     term within `margin` of the group's best moved just above it: LOINC's generic term for a
-    count whose method the name does not say. For queries that name no method."""
+    count whose method the name does not say. For a blood measurement the first-made variant
+    by a counting method or light microscopy within USUAL_MARGIN goes first instead (the
+    usual one, mappings.hematology). For queries that name no method."""
     groups: dict[tuple[str, ...], list[int]] = {}
     plain: dict[int, bool] = {}
+    usual: dict[int, bool] = {}
     for pos, (_, i, _) in enumerate(scored):
         _, p, component = term(i)
-        method = p.get("METHOD_TYP", "").lower()
-        if component and (not method or "count" in method):
+        method = p.get("METHOD_TYP", "")
+        is_usual = usual_candidate(p)
+        if component and (not method or "count" in method.lower() or is_usual):
             key = (component, p.get("SYSTEM", ""), p.get("PROPERTY", ""),
                    p.get("TIME_ASPCT", ""), p.get("SCALE_TYP", ""))
             groups.setdefault(key, []).append(pos)
             plain[pos] = not method
+            usual[pos] = is_usual
     out = list(scored)
     for members in groups.values():
         if len(members) < 2 or all(plain[pos] for pos in members):
             continue
         top = max(out[pos][0] for pos in members)
-        generic = [pos for pos in members if plain[pos] and out[pos][0] >= top - margin]
-        if not generic:
+        first = min((pos for pos in members if usual[pos]),
+                    key=lambda pos: loinc_number(term(out[pos][1])[0]) or 10**9, default=None)
+        chosen = [first] if first is not None and out[first][0] >= top - USUAL_MARGIN else []
+        reason = "no method named: the first-made method variant, the usual one"
+        if not chosen:
+            chosen = [pos for pos in members if plain[pos] and out[pos][0] >= top - margin]
+            reason = "no counting method named: the method-less term of the count"
+        if not chosen:
             continue
-        best = max(generic, key=lambda pos: out[pos][0])
+        best = max(chosen, key=lambda pos: out[pos][0])
         if any(out[pos][0] >= out[best][0] for pos in members if pos != best):
             score, i, why = out[best]
-            out[best] = (top + STEP, i, f"{why}; no counting method named: the method-less "
-                                        "term of the count")
+            out[best] = (top + STEP, i, f"{why}; {reason}")
     return out
 
 

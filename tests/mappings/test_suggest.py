@@ -300,7 +300,7 @@ def test_a_name_that_is_only_a_specimen_word_names_the_analyte() -> None:
     the SYSTEM; 'Blood' measured in urine is blood in urine."""
     plasma = axes("Plasma", specimen="Ascites", category="Hematology")
     assert "Periton fld" in plasma.systems and not plasma.system_from_text
-    assert axes("Blood", specimen="Urine").systems == {"Urine": 1.0, "Urine sed": 0.6}
+    assert axes("Blood", specimen="Urine").systems == {"Urine": 1.0, "Urine sed": 0.9}
     assert axes("Plasma").system_from_text  # no specimen given: the word says it
 
 
