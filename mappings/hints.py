@@ -22,11 +22,17 @@ from mappings.fluids import (
 )
 from mappings.lexicon import Lexicon
 from mappings.normalize import PAIR, SPECIMEN_ABBREVIATIONS, base_tokens, fold
-from mappings.units import log_property, per_creatinine, without_reference
+from mappings.units import (
+    catalogue_property,
+    log_property,
+    per_creatinine,
+    ucum_spelling,
+    without_reference,
+)
 
 _MOLAR = re.compile(r"^(p|n|u|m|k)?(mol|eq)/")
 _MASS = re.compile(r"^(p|n|u|m|k)?g/")
-_CATALYTIC = re.compile(r"^(m|k)?(u|kat)/")
+_CATALYTIC = re.compile(r"^(p|n|u|m|k)?(u|kat)/")
 # arbitrary units: (micro-, milli-, kilo-) international units, Einheiten, annotated units
 # ([Beth'U]/mL, [GPL'U]/mL)
 _ARBITRARY = re.compile(r"^(u|m|k)?(iu|ie|e|au)/|^[a-z]+'[a-z]+/")
@@ -43,7 +49,9 @@ def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
         return logarithmic, "Qn"
     if creatinine := per_creatinine(unit):  # ug/g CRT: a ratio to creatinine
         return {creatinine}, "Qn"
-    u = fold(without_reference(unit).replace("µ", "u").replace("μ", "u")).replace(" ", "")
+    u = ucum_spelling(without_reference(unit))
+    if (spelt := catalogue_property(u)) is not None:  # "IV", "N/A", "ng/mL/hr"
+        return spelt
     if "titer" in u or "titre" in u:
         return {"Titr"}, "SemiQn"
     if u in {"{neg,pos}", "{pos,neg}", "neg/pos", "pos/neg", "{presence}"}:
@@ -447,7 +455,7 @@ _METHODS: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = tuple(
         ("kultur culture", ("organism specific culture", "culture")),
         ("teststreifen streifen strip", ("test strip",)),
         ("direkt direct", ("direct assay",)),
-        ("best bestaetigung confirm bestaetigungstest", ("confirm",)),
+        ("best bestaetigung confirm conf bestaetigungstest", ("confirm",)),
     ))
 
 _PROPERTY_WORDS: tuple[tuple[frozenset[str], set[str], str | None], ...] = (
@@ -466,6 +474,10 @@ _PROPERTY_WORDS: tuple[tuple[frozenset[str], set[str], str | None], ...] = (
      {"Imp"}, None),
 )
 
+
+# screening and qualitative words whose test reports a cutoff in a mass or substance unit
+_CUTOFF_WORDS = frozenset("screen screening ql qual qualitative qualitativ".split())
+_CUTOFF_UNITS = frozenset({"MCnc", "SCnc", "MCnt", "SCnt", "MRto"})
 
 # "#" after a word says a count; before a number it numbers a specimen ("Glucose #2")
 _COUNT_SIGN = re.compile(r"#(?!\s*\d)")
@@ -523,6 +535,10 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
             if not props or word_props & props:
                 props = (word_props & props) or set(word_props)
             scale = scale or word_scale
+    if toks & _CUTOFF_WORDS and props and props <= _CUTOFF_UNITS:
+        # a drug screen's or qualitative test's mass unit ("Cocaine, Urn, Screen" ng/mL) is
+        # its cutoff: the result may be the presence (PrThr) as well as the amount
+        props, scale = props | {"PrThr"}, None
     scale = said_scale(toks) or scale  # "semiqn.": the unit does not make it quantitative
     cells = toks | {t + "s" for t in toks}  # "Macrophage" as "macrophages"
     if cells & _DIFFERENTIAL and (not props or "NFr" in props):  # a differential: a percentage
