@@ -511,8 +511,10 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     from_category = bool(systems) and not from_text and not given
     if not systems:
         creatinine = per_creatinine(unit) is not None
-        systems = system_from_short_forms(category, short or {}) or (
-            {"Urine": 1.0} if creatinine else {})
+        # an order name saying the specimen ("Lead, Blood", "Zolpidem, Serum") says it of
+        # each of its results
+        systems = system_from_short_forms(category, short or {}) or specimen_hint(
+            category) or ({"Urine": 1.0} if creatinine else {})
         from_category = bool(systems) and not creatinine
     toks = set(base_tokens(text))
     if _COUNT_SIGN.search(text):  # "Basos#", "Blasts #": a count ("#2" numbers a specimen)

@@ -48,3 +48,11 @@ def test_a_screen_in_a_mass_unit_may_report_presence() -> None:
 
 def test_conf_says_a_confirmatory_method() -> None:
     assert "confirm" in axes("Desipramine Conf", unit="ng/mL").methods
+
+
+def test_an_order_name_saying_the_specimen_says_it_of_its_results() -> None:
+    hint = axes("Beryllium", unit="ng/ml", category="Beryllium, Blood")
+    assert max(hint.systems, key=lambda k: hint.systems[k]) == "Bld"
+    assert hint.system_from_category
+    given = axes("Beryllium", unit="ng/ml", specimen="Urine", category="Beryllium, Blood")
+    assert max(given.systems, key=lambda k: given.systems[k]) == "Urine"
