@@ -476,7 +476,8 @@ _PROPERTY_WORDS: tuple[tuple[frozenset[str], set[str], str | None], ...] = (
 
 
 # screening and qualitative words whose test reports a cutoff in a mass or substance unit
-_CUTOFF_WORDS = frozenset("screen screening ql qual qualitative qualitativ".split())
+# (a drug immunoassay, "IA", "EIA", is the screen a chromatography method confirms)
+_CUTOFF_WORDS = frozenset("screen screening ql qual qualitative qualitativ ia eia".split())
 _CUTOFF_UNITS = frozenset({"MCnc", "SCnc", "MCnt", "SCnt", "MRto"})
 
 # "#" after a word says a count; before a number it numbers a specimen ("Glucose #2")

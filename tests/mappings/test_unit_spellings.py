@@ -56,3 +56,7 @@ def test_an_order_name_saying_the_specimen_says_it_of_its_results() -> None:
     assert hint.system_from_category
     given = axes("Beryllium", unit="ng/ml", specimen="Urine", category="Beryllium, Blood")
     assert max(given.systems, key=lambda k: given.systems[k]) == "Urine"
+
+
+def test_a_drug_immunoassay_in_a_mass_unit_may_report_presence() -> None:
+    assert axes("PHENCYCLIDINE, IA", unit="ng/mL").properties == {"MCnc", "PrThr"}
