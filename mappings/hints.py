@@ -173,7 +173,7 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
         ("sammelurin 24h sammel su", {"Urine": 1.0}),
         # the sediment is spun down from the urine specimen (as for a urine section below)
         ("urin urine harn spontanurin", {"Urine": 1.0, "Urine sed": 0.6}),
-        ("stuhl stool faeces feces", {"Stool": 1.0}),
+        ("stuhl stool faeces feces fecal faecal", {"Stool": 1.0}),
         ("speichel saliva", {"Saliva": 1.0}),
         ("serum ser", {"Ser/Plas": 1.0, "Ser": 1.0, "Ser/Plas/Bld": 0.7, "Plas": 0.5}),
         ("plasma pl", {"Ser/Plas": 1.0, "Plas": 1.0, "PPP": 0.8, "Ser/Plas/Bld": 0.7}),

@@ -1,11 +1,12 @@
 """Catalogue spellings of UCUM units (mcg, Units, %sat, GPL U/mL, N/A), bare arbitrary
-units, and a screening word that makes a mass unit a cutoff."""
+units, a screening word that makes a mass unit a cutoff, and specimens an order name or
+"fecal" says."""
 
 from __future__ import annotations
 
 import pytest
 
-from mappings.hints import axes, unit_hint
+from mappings.hints import axes, specimen_hint, unit_hint
 from mappings.units import ucum_spelling
 
 _FRACTIONS = unit_hint("%")[0]
@@ -60,3 +61,7 @@ def test_an_order_name_saying_the_specimen_says_it_of_its_results() -> None:
 
 def test_a_drug_immunoassay_in_a_mass_unit_may_report_presence() -> None:
     assert axes("PHENCYCLIDINE, IA", unit="ng/mL").properties == {"MCnc", "PrThr"}
+
+
+def test_fecal_says_stool() -> None:
+    assert specimen_hint("Osmolality, Fecal") == {"Stool": 1.0}
