@@ -27,6 +27,7 @@ from mappings.units import (
     log_property,
     per_creatinine,
     ucum_spelling,
+    with_cutoff,
     without_reference,
 )
 
@@ -475,11 +476,6 @@ _PROPERTY_WORDS: tuple[tuple[frozenset[str], set[str], str | None], ...] = (
 )
 
 
-# screening and qualitative words whose test reports a cutoff in a mass or substance unit
-# (a drug immunoassay, "IA", "EIA", is the screen a chromatography method confirms)
-_CUTOFF_WORDS = frozenset("screen screening ql qual qualitative qualitativ ia eia".split())
-_CUTOFF_UNITS = frozenset({"MCnc", "SCnc", "MCnt", "SCnt", "MRto"})
-
 # "#" after a word says a count; before a number it numbers a specimen ("Glucose #2")
 _COUNT_SIGN = re.compile(r"#(?!\s*\d)")
 
@@ -538,10 +534,8 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
             if not props or word_props & props:
                 props = (word_props & props) or set(word_props)
             scale = scale or word_scale
-    if toks & _CUTOFF_WORDS and props and props <= _CUTOFF_UNITS:
-        # a drug screen's or qualitative test's mass unit ("Cocaine, Urn, Screen" ng/mL) is
-        # its cutoff: the result may be the presence (PrThr) as well as the amount
-        props, scale = props | {"PrThr"}, None
+    if (cutoff := with_cutoff(toks, props)) is not None:  # "Cocaine, Urn, Screen" ng/mL
+        props, scale = cutoff, None
     scale = said_scale(toks) or scale  # "semiqn.": the unit does not make it quantitative
     cells = toks | {t + "s" for t in toks}  # "Macrophage" as "macrophages"
     if cells & _DIFFERENTIAL and (not props or "NFr" in props):  # a differential: a percentage

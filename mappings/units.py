@@ -17,7 +17,9 @@ General UCUM and laboratory knowledge, not derived from any evaluation set:
   "N/A" says there is no unit; a bare arbitrary unit ("IV" index value, "AU", "Units",
   "Bethesda") reports an arbitrary concentration (ACnc); mOsm/kg an osmolality (Osmol); a
   bare power of ten ("x10E6") a number (Num); a mass per volume per time ("ng/mL/hr",
-  renin activity) the product an enzyme makes: a catalytic concentration (CCnc).
+  renin activity) the product an enzyme makes: a catalytic concentration (CCnc);
+* a drug screen's or qualitative test's mass unit ("Cocaine, Urn, Screen" in ng/mL) is its
+  cutoff: the result may be the presence (PrThr) as well as the amount (`with_cutoff`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import re
 from mappings.normalize import base_tokens, fold
 
 __all__ = ["CREATININE", "catalogue_property", "log_property", "per_creatinine", "plural_short",
-           "ucum_spelling", "with_unit_words", "without_reference"]
+           "ucum_spelling", "with_cutoff", "with_unit_words", "without_reference"]
 
 _LOG = re.compile(r"^\s*log(?:10|(?![a-z]))\s*(.*)$", re.IGNORECASE)
 # a plain word after a unit names what the amount is per ("mU/g Hb", "nmol/L RBC")
@@ -126,4 +128,18 @@ def catalogue_property(u: str) -> tuple[set[str], str | None] | None:
         return {"CCnc"}, "Qn"
     if u in {"ratio", "{ratio}"}:
         return {"Ratio", "MRto", "SRto", "CRto", "NFr", "MFr", "SFr", "VFr"}, "Qn"
+    return None
+
+
+# screening and qualitative words whose test reports a cutoff in a mass or substance unit
+# (a drug immunoassay, "IA", "EIA", is the screen a chromatography method confirms)
+_CUTOFF_WORDS = frozenset("screen screening ql qual qualitative qualitativ ia eia".split())
+_CUTOFF_UNITS = frozenset({"MCnc", "SCnc", "MCnt", "SCnt", "MRto"})
+
+
+def with_cutoff(words: set[str], properties: set[str]) -> set[str] | None:
+    """The PROPERTY values of a unit that a screening word (`words` of the name) makes a
+    cutoff: presence (PrThr) as well as the amount; None when it does not."""
+    if words & _CUTOFF_WORDS and properties and properties <= _CUTOFF_UNITS:
+        return properties | {"PrThr"}
     return None
