@@ -23,11 +23,18 @@ from mappings.fluids import (
 )
 from mappings.lexicon import Lexicon
 from mappings.normalize import PAIR, SPECIMEN_ABBREVIATIONS, base_tokens, fold
-from mappings.units import log_property, per_creatinine, without_reference
+from mappings.units import (
+    catalogue_property,
+    log_property,
+    per_creatinine,
+    ucum_spelling,
+    with_cutoff,
+    without_reference,
+)
 
 _MOLAR = re.compile(r"^(p|n|u|m|k)?(mol|eq)/")
 _MASS = re.compile(r"^(p|n|u|m|k)?g/")
-_CATALYTIC = re.compile(r"^(m|k)?(u|kat)/")
+_CATALYTIC = re.compile(r"^(p|n|u|m|k)?(u|kat)/")
 # arbitrary units: (micro-, milli-, kilo-) international units, Einheiten, annotated units
 # ([Beth'U]/mL, [GPL'U]/mL)
 _ARBITRARY = re.compile(r"^(u|m|k)?(iu|ie|e|au)/|^[a-z]+'[a-z]+/")
@@ -49,7 +56,9 @@ def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
         return logarithmic, "Qn"
     if creatinine := per_creatinine(unit):  # ug/g CRT: a ratio to creatinine
         return {creatinine}, "Qn"
-    u = fold(without_reference(unit).replace("µ", "u").replace("μ", "u")).replace(" ", "")
+    u = ucum_spelling(without_reference(unit))
+    if (spelt := catalogue_property(u)) is not None:  # "IV", "N/A", "ng/mL/hr"
+        return spelt
     if "titer" in u or "titre" in u:
         return {"Titr"}, "SemiQn"
     if u in {"{neg,pos}", "{pos,neg}", "neg/pos", "pos/neg", "{presence}"}:
@@ -172,7 +181,7 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
         # the sediment is spun down from the urine specimen (as for a urine section below); a
         # name says it ("Sediment"), a specimen given apart cannot: `urine_sample`
         ("urin urine harn spontanurin", {"Urine": 1.0, "Urine sed": 0.6}),
-        ("stuhl stool faeces feces", {"Stool": 1.0}),
+        ("stuhl stool faeces feces fecal faecal", {"Stool": 1.0}),
         ("speichel saliva", {"Saliva": 1.0}),
         ("serum ser", {"Ser/Plas": 1.0, "Ser": 1.0, "Ser/Plas/Bld": 0.7, "Plas": 0.5}),
         ("plasma pl", {"Ser/Plas": 1.0, "Plas": 1.0, "PPP": 0.8, "Ser/Plas/Bld": 0.7}),
@@ -481,7 +490,7 @@ _METHODS: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = tuple(
         ("kultur culture", ("organism specific culture", "culture")),
         ("teststreifen streifen strip", ("test strip",)),
         ("direkt direct", ("direct assay",)),
-        ("best bestaetigung confirm bestaetigungstest", ("confirm",)),
+        ("best bestaetigung confirm conf bestaetigungstest", ("confirm",)),
     ))
 
 _PROPERTY_WORDS: tuple[tuple[frozenset[str], set[str], str | None], ...] = (
@@ -534,8 +543,10 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     from_category = bool(systems) and not from_text and not given
     if not systems:
         creatinine = per_creatinine(unit) is not None
-        systems = system_from_short_forms(category, short or {}) or (
-            {"Urine": 1.0} if creatinine else {})
+        # an order name saying the specimen ("Lead, Blood", "Zolpidem, Serum") says it of
+        # each of its results
+        systems = system_from_short_forms(category, short or {}) or specimen_hint(
+            category) or ({"Urine": 1.0} if creatinine else {})
         from_category = bool(systems) and not creatinine
     toks = set(base_tokens(text))
     if _COUNT_SIGN.search(text):  # "Basos#", "Blasts #": a count ("#2" numbers a specimen)
@@ -560,6 +571,8 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
             if not props or word_props & props:
                 props = (word_props & props) or set(word_props)
             scale = scale or word_scale
+    if (cutoff := with_cutoff(toks, props)) is not None:  # "Cocaine, Urn, Screen" ng/mL
+        props, scale = cutoff, None
     scale = said_scale(toks) or scale  # "semiqn.": the unit does not make it quantitative
     cells = toks | {t + "s" for t in toks}  # "Macrophage" as "macrophages"
     if cells & _DIFFERENTIAL and (not props or "NFr" in props):  # a differential: a percentage

@@ -10,7 +10,16 @@ General UCUM and laboratory knowledge, not derived from any evaluation set:
   (moles per moles) or Ratio (moles per mass)
   (`per_creatinine`); the word creatinine joins the name (`with_unit_words`);
 * any other word after a unit ("mU/g Hb", "nmol/L RBC") names the reference, not the
-  unit's class (`without_reference`).
+  unit's class (`without_reference`);
+* catalogues spell some UCUM units their own way (`catalogue_property`, `ucum_spelling`):
+  "mcg" is UCUM's "ug"; "Units" is "U"; "%sat", "% of CD4+" are percentages with an
+  annotation; "GPL U/mL", "ug Eq/mL" are arbitrary units per volume (UCUM [GPL'U]);
+  "N/A" says there is no unit; a bare arbitrary unit ("IV" index value, "AU", "Units",
+  "Bethesda") reports an arbitrary concentration (ACnc); mOsm/kg an osmolality (Osmol); a
+  bare power of ten ("x10E6") a number (Num); a mass per volume per time ("ng/mL/hr",
+  renin activity) the product an enzyme makes: a catalytic concentration (CCnc);
+* a drug screen's or qualitative test's mass unit ("Cocaine, Urn, Screen" in ng/mL) is its
+  cutoff: the result may be the presence (PrThr) as well as the amount (`with_cutoff`).
 """
 
 from __future__ import annotations
@@ -19,8 +28,8 @@ import re
 
 from mappings.normalize import base_tokens, fold
 
-__all__ = ["CREATININE", "log_property", "per_creatinine", "plural_short", "with_unit_words",
-           "without_reference"]
+__all__ = ["CREATININE", "catalogue_property", "log_property", "per_creatinine", "plural_short",
+           "ucum_spelling", "with_cutoff", "with_unit_words", "without_reference"]
 
 _LOG = re.compile(r"^\s*log(?:10|(?![a-z]))\s*(.*)$", re.IGNORECASE)
 # a plain word after a unit names what the amount is per ("mU/g Hb", "nmol/L RBC")
@@ -77,3 +86,60 @@ def without_reference(unit: str) -> str:
     """A unit without a plain word naming its reference after it ("mU/g Hb" → "mU/g")."""
     head = _TRAILING_WORD.sub("", unit.strip())
     return head if "/" in head else unit
+
+
+# "N/A", "none", "-": a catalogue's placeholder where a result has no unit
+_PLACEHOLDER = frozenset({"n/a", "na", "n.a.", "none", "-", "--", "nd", "{none}", "null"})
+# bare arbitrary units (UCUM [arb'U], [iU], [EU], [BAU], [GPL'U], [beth'U]) and the index
+# values immunoassays report ("IV", "AI" antibody index, "EV" ELISA value, "ISR")
+_ARBITRARY_BARE = frozenset("u iu au eu elu bau units unit iv ai ev isr index indexvalue gpl "
+                            "mpl apl aps bu bethesda bethesdaunits elisaunits".split())
+# an annotation word before U ("GPL U/mL", "[GPL'U]/mL") or mass equivalents ("ug Eq/mL")
+_ANNOTATED_U = re.compile(r"^(?:(?:[a-z]{2,}|e)'?\s*u|(?:m|u|n)?g\s*eq?)(?=/)")
+
+
+def ucum_spelling(unit: str) -> str:
+    """A unit folded, in UCUM's spelling where catalogues write it otherwise: "mcg/mL" →
+    "ug/ml", "Units/mL" → "u/ml", "%sat" → "%", "GPL U/mL" → "au/ml"; "" for a placeholder
+    ("N/A")."""
+    u = fold(unit.strip().replace("µ", "u").replace("μ", "u"))
+    if u in _PLACEHOLDER:
+        return ""
+    u = re.sub(r"(?<![a-z])mc(?=[a-z])", "u", u)  # mcg, mcmol, mcL: the micro prefix
+    u = re.sub(r"(?<![a-z])units?(?![a-z])", "u", u)
+    if u.startswith("%") and "/" not in u:  # "%sat", "% of CD4+", "%mean normal"
+        return "%"
+    u = _ANNOTATED_U.sub("au", u)
+    return u.replace(" ", "")
+
+
+def catalogue_property(u: str) -> tuple[set[str], str | None] | None:
+    """(LOINC PROPERTY values, SCALE_TYP) of a unit the UCUM classes leave open (`u` as
+    `ucum_spelling` gives it), None for the others."""
+    if not u:
+        return set(), None
+    if u in _ARBITRARY_BARE:
+        return {"ACnc"}, "Qn"
+    if re.match(r"^mosm(ol)?/(k?g|l)", u):
+        return {"Osmol"}, "Qn"
+    if re.match(r"^x?10(\*|\^|e)\d+$", u):
+        return {"Num"}, "Qn"
+    if re.match(r"^(p|n|u|m)?g/(m|u|d)?l/(h|hr|min)$", u):
+        return {"CCnc"}, "Qn"
+    if u in {"ratio", "{ratio}"}:
+        return {"Ratio", "MRto", "SRto", "CRto", "NFr", "MFr", "SFr", "VFr"}, "Qn"
+    return None
+
+
+# screening and qualitative words whose test reports a cutoff in a mass or substance unit
+# (a drug immunoassay, "IA", "EIA", is the screen a chromatography method confirms)
+_CUTOFF_WORDS = frozenset("screen screening ql qual qualitative qualitativ ia eia".split())
+_CUTOFF_UNITS = frozenset({"MCnc", "SCnc", "MCnt", "SCnt", "MRto"})
+
+
+def with_cutoff(words: set[str], properties: set[str]) -> set[str] | None:
+    """The PROPERTY values of a unit that a screening word (`words` of the name) makes a
+    cutoff: presence (PrThr) as well as the amount; None when it does not."""
+    if words & _CUTOFF_WORDS and properties and properties <= _CUTOFF_UNITS:
+        return properties | {"PrThr"}
+    return None
