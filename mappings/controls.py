@@ -1,5 +1,5 @@
-"""A local name that says "Control" of a test measured in a specimen: LOINC's control
-sample of that specimen.
+"""A local name that says "Control" (or "Newborn") of a test measured in a specimen: LOINC's
+control (newborn) sample of that specimen, the super system of the SYSTEM axis.
 
 LOINC keeps the result of a control sample run beside the patient's as a term of its own,
 with the super system "Control" ("Thrombin time in Control Platelet poor plasma by
@@ -13,7 +13,7 @@ saying "controls" or "controlled", other words.
 
 from __future__ import annotations
 
-__all__ = ["CONTROL_WORDS", "of_control"]
+__all__ = ["CONTROL_WORDS", "of_control", "of_newborn"]
 
 #: Words that say the control sample (English, German).
 CONTROL_WORDS = frozenset({"control", "kontrolle", "kontrollplasma"})
@@ -31,3 +31,14 @@ def of_control(toks: set[str], systems: dict[str, float]) -> dict[str, float]:
     out = {f"{s}^Control": w for s, w in systems.items() if "^" not in s}
     out.update({s: w * PATIENT for s, w in systems.items()})
     return out
+
+
+_NEWBORN = frozenset("neug neugeb neugeboren neugeborene neugeborenen newborn neonatal".split())
+
+
+def of_newborn(toks: set[str], systems: dict[str, float]) -> dict[str, float]:
+    """A test said of the newborn ("Blutgruppe AB0 Neugeborene") is LOINC's Bld^Newborn or
+    ^Newborn (the newborn's own sample); the specimen otherwise said counts half."""
+    if not toks & _NEWBORN:
+        return systems
+    return {**{k: w * 0.5 for k, w in systems.items()}, "Bld^Newborn": 1.0, "^Newborn": 0.8}

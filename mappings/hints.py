@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from mappings.controls import of_control
+from mappings.controls import of_control, of_newborn
 from mappings.fluids import (
     field_unit,
     per_day,
@@ -43,14 +43,10 @@ _ACTIVITY = re.compile(r"^(p|n|u|m)?(mol|kat|u)/(h|hr|min|s)/(?P<per>.+)$")
 _COUNT = re.compile(r"^(/|10\*|10\^|g/l$|t/l$)|(/(n|p|u|m)?l$)")
 
 
-# what a report writes in the unit column of a result without a unit ("N/A": not applicable)
-_NO_UNIT = frozenset({"n/a", "na", "none", "-", "--", "n.a.", "n.a"})
-
-
 def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
     """(LOINC PROPERTY values, SCALE_TYP) implied by a unit; empty when not recognised or when
     the unit column says there is none ("N/A")."""
-    if not unit or not unit.strip() or fold(unit.strip()) in _NO_UNIT:
+    if not unit or not ucum_spelling(unit):  # "N/A": a placeholder (mappings.units)
         return set(), None
     if logarithmic := log_property(unit):
         return logarithmic, "Qn"
@@ -439,17 +435,6 @@ def coagulation_specimen(toks: set[str], systems: dict[str, float]) -> dict[str,
 
 # total haemoglobin, not a derivative of it (mappings.hints.axes: CO-oximetry)
 _TOTAL_HB = frozenset("hemoglobin haemoglobin hb thb".split())
-
-_NEWBORN = frozenset("neug neugeb neugeboren neugeborene neugeborenen newborn neonatal".split())
-
-
-def of_newborn(toks: set[str], systems: dict[str, float]) -> dict[str, float]:
-    """A test said of the newborn ("Blutgruppe AB0 Neugeborene") is LOINC's Bld^Newborn or
-    ^Newborn (the newborn's own sample); the specimen otherwise said counts half."""
-    if not toks & _NEWBORN:
-        return systems
-    return {**{k: w * 0.5 for k, w in systems.items()}, "Bld^Newborn": 1.0, "^Newborn": 0.8}
-
 
 @dataclass(frozen=True, slots=True)
 class Axes:

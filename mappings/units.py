@@ -89,7 +89,8 @@ def without_reference(unit: str) -> str:
 
 
 # "N/A", "none", "-": a catalogue's placeholder where a result has no unit
-_PLACEHOLDER = frozenset({"n/a", "na", "n.a.", "none", "-", "--", "nd", "{none}", "null"})
+_PLACEHOLDER = frozenset({"n/a", "na", "n.a.", "n.a", "none", "-", "--", "nd", "{none}",
+                          "null"})
 # bare arbitrary units (UCUM [arb'U], [iU], [EU], [BAU], [GPL'U], [beth'U]) and the index
 # values immunoassays report ("IV", "AI" antibody index, "EV" ELISA value, "ISR")
 _ARBITRARY_BARE = frozenset("u iu au eu elu bau units unit iv ai ev isr index indexvalue gpl "
