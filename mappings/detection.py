@@ -43,7 +43,7 @@ def prefer_detection(scored: Sequence[tuple[float, int, str]],
     apart (`given`: its SYSTEM weights) that is no part of the blood. `term(i)`: the code,
     LOINC properties and COMPONENT of term i."""
     words = set(base_tokens(text))
-    fluid = bool(given) and not _blood(max(given, key=lambda k: given[k])) if given else False
+    fluid = not _blood(max(given, key=lambda k: given[k])) if given else False
     if not (words & DETECTION_WORDS or fluid) or words & ANTIBODY_WORDS:
         return list(scored)
     out = []

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 
 from mappings.normalize import fold
 from mappings.shortforms import abbreviates
+from mappings.units import compact
 
 __all__ = ["field_unit", "per_day", "said_24h", "said_scale", "system_from_short_forms",
            "system_short_forms"]
@@ -32,15 +33,11 @@ _FRACTIONAL = re.compile(r"fract|frakt")  # fractional excretion: a ratio, not a
 _FIELD = re.compile(r"^/\[?(hpf|lpf|gf|gesichtsfeld)\]?$")
 
 
-def _compact(unit: str) -> str:
-    return fold(unit.strip().replace("µ", "u").replace("μ", "u")).replace(" ", "")
-
-
 def per_day(unit: str | None) -> str | None:
     """The numerator of a unit per 24 hours or per day ("ug/24 hr" → "ug"), else None."""
     if not unit:
         return None
-    u = _compact(unit)
+    u = compact(unit)
     m = _PER_DAY.search(u)
     return u[:m.start()] if m and m.start() > 0 else None
 
@@ -69,7 +66,7 @@ def said_scale(words: set[str]) -> str | None:
 def field_unit(unit: str | None) -> str | None:
     """"hpf" or "lpf" for a count per microscope field (/HPF, /[LPF]; "gf" Gesichtsfeld as
     hpf), else None."""
-    m = _FIELD.match(_compact(unit)) if unit else None
+    m = _FIELD.match(compact(unit)) if unit else None
     if not m:
         return None
     return "lpf" if m.group(1) == "lpf" else "hpf"

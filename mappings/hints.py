@@ -128,6 +128,8 @@ def unit_hint(unit: str | None) -> tuple[set[str], str | None]:
 # where LOINC has none
 _GENERIC_FLUID = 0.3
 _BLOOD_PARTS = {"Ser/Plas": 1.0, "Ser": 0.9, "Plas": 0.85, "Ser/Plas/Bld": 0.8, "Bld": 0.6}
+#: A urine specimen's SYSTEM weights (its row below; `urine_sample` reads a given one).
+_URINE = {"Urine": 1.0, "Urine sed": 0.6}
 # (trigger tokens, LOINC SYSTEM weights); the first matching row wins, so specific rows first
 _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
     (frozenset(words.split()), systems) for words, systems in (
@@ -176,7 +178,7 @@ _SPECIMENS: tuple[tuple[frozenset[str], dict[str, float]], ...] = tuple(
         ("sammelurin 24h sammel su", {"Urine": 1.0}),
         # the sediment is spun down from the urine specimen (as for a urine section below); a
         # name says it ("Sediment"), a specimen given apart cannot: `urine_sample`
-        ("urin urine harn spontanurin", {"Urine": 1.0, "Urine sed": 0.6}),
+        ("urin urine harn spontanurin", _URINE),
         ("stuhl stool faeces feces fecal faecal", {"Stool": 1.0}),
         ("speichel saliva", {"Saliva": 1.0}),
         ("serum ser", {"Ser/Plas": 1.0, "Ser": 1.0, "Ser/Plas/Bld": 0.7, "Plas": 0.5}),
@@ -237,9 +239,6 @@ def compared_with_serum(words: set[str], systems: dict[str, float]) -> dict[str,
         return systems
     return {f"{fluid}+Ser/Plas": 1.0, f"Ser/Plas+{fluid}": 1.0, f"Ser+{fluid}": 0.9,
             f"{fluid}+Ser": 0.9, fluid: 0.4, "Ser/Plas": 0.3}
-
-
-_URINE = {"Urine": 1.0, "Urine sed": 0.6}
 
 
 def urine_sample(given: dict[str, float]) -> dict[str, float]:
@@ -550,7 +549,8 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     systems = of_control(toks, of_newborn(toks, systems))
     if not (unit or "").strip() and "%" in text:  # "% Hemoglobin A1c": the name gives the unit
         unit = "%"
-    props, scale = unit_hint(unit)
+    unit_props, scale = unit_hint(unit)
+    props = unit_props
     for words, word_props, word_scale in _PROPERTY_WORDS:
         if words & toks:
             if not props or word_props & props:
@@ -579,7 +579,6 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
         or said_24h(text) or per_day(unit) is not None
     if timed and not props:  # a 24 h collection with no unit reports what is excreted per day
         props, scale = {"MRat", "SRat"}, scale or "Qn"
-    unit_props, _ = unit_hint(unit)
     return Axes(systems, bool(from_text), from_category, props, scale, methods, timed,
                 section_classes(category),
                 unit=(unit or "").strip() if unit_props and props <= unit_props else "",

@@ -28,8 +28,8 @@ import re
 
 from mappings.normalize import base_tokens, fold
 
-__all__ = ["CREATININE", "catalogue_property", "log_property", "per_creatinine", "plural_short",
-           "ucum_spelling", "with_cutoff", "with_unit_words", "without_reference"]
+__all__ = ["CREATININE", "catalogue_property", "compact", "log_property", "per_creatinine",
+           "plural_short", "ucum_spelling", "with_cutoff", "with_unit_words", "without_reference"]
 
 _LOG = re.compile(r"^\s*log(?:10|(?![a-z]))\s*(.*)$", re.IGNORECASE)
 # a plain word after a unit names what the amount is per ("mU/g Hb", "nmol/L RBC")
@@ -42,6 +42,16 @@ CREATININE = frozenset("creatinine creat crea crt cr kreatinin kreat krea kr".sp
 _PER_CREATININE = re.compile(
     r"^(?:p|n|u|m|k)?(?P<num>mol|eq|g|m|iu|u|kat)/(?:p|n|u|m|k)?(?P<den>mol|g)"
     r"\{?(?:" + "|".join(sorted(CREATININE, key=len, reverse=True)) + r")\.?\}?$")
+
+
+def _folded(unit: str) -> str:
+    """A unit folded, the micro sign as "u"."""
+    return fold(unit.strip().replace("µ", "u").replace("μ", "u"))
+
+
+def compact(unit: str) -> str:
+    """A unit folded, the micro sign as "u", without spaces ("µg / 24 hr" → "ug/24hr")."""
+    return _folded(unit).replace(" ", "")
 
 
 def log_property(unit: str | None) -> set[str]:
@@ -58,8 +68,7 @@ def per_creatinine(unit: str | None) -> str | None:
     """The LOINC PROPERTY of an amount per amount of creatinine: MRto for mass per mass
     ("ug/g CRT"), SRto for moles per moles ("mmol/mol{creat}", "uM/mM Cr"), Ratio for the
     mixed forms ("umol/g Cr", "U/g creat"); None for any other unit."""
-    compact = fold((unit or "").strip().replace("µ", "u").replace("μ", "u")).replace(" ", "")
-    m = _PER_CREATININE.match(compact)
+    m = _PER_CREATININE.match(compact(unit or ""))
     if not m:
         return None
     num = "mol" if m.group("num") in {"m", "eq"} else m.group("num")
@@ -103,7 +112,7 @@ def ucum_spelling(unit: str) -> str:
     """A unit folded, in UCUM's spelling where catalogues write it otherwise: "mcg/mL" →
     "ug/ml", "Units/mL" → "u/ml", "%sat" → "%", "GPL U/mL" → "au/ml"; "" for a placeholder
     ("N/A")."""
-    u = fold(unit.strip().replace("µ", "u").replace("μ", "u"))
+    u = _folded(unit)
     if u in _PLACEHOLDER:
         return ""
     u = re.sub(r"(?<![a-z])mc(?=[a-z])", "u", u)  # mcg, mcmol, mcL: the micro prefix
