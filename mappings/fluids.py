@@ -15,8 +15,8 @@ targets' own SHORTNAMEs (`system_short_forms`).
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from mappings.normalize import fold
 from mappings.shortforms import abbreviates
@@ -72,21 +72,27 @@ def field_unit(unit: str | None) -> str | None:
     return "lpf" if m.group(1) == "lpf" else "hpf"
 
 
+@lru_cache(maxsize=200_000)
+def _short_words(short: str) -> frozenset[str]:
+    return frozenset(re.findall(r"[a-z]+", short.lower()))
+
+
 def system_short_forms(terms: Iterable[tuple[str, str]], least: int = 20,
                        share: float = 0.8) -> dict[str, str]:
     """LOINC's short forms of SYSTEM values from (SHORTNAME, SYSTEM) pairs: a word of 2+
     letters found in `least` SHORTNAMEs, `share` of them of one SYSTEM, spelt as an
     abbreviation of the SYSTEM's first word ("ur" → Urine, "stl" → Stool, "prt" → Periton
     fld)."""
-    counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    counts: dict[str, dict[str, int]] = {}
     for short, system in terms:
         if system:
-            for tok in set(re.findall(r"[a-z]+", short.lower())):
-                counts[tok][system] += 1
+            for tok in _short_words(short):
+                by_system = counts.setdefault(tok, {})
+                by_system[system] = by_system.get(system, 0) + 1
     out: dict[str, str] = {}
     for tok, by_system in counts.items():
         n = sum(by_system.values())
-        system, k = by_system.most_common(1)[0]
+        system, k = max(by_system.items(), key=lambda x: (x[1], x[0]))
         # a two-letter form only on ample evidence ("ur" Urine, in thousands of names)
         if n >= (least if len(tok) > 2 else 50 * least) and k >= share * n \
                 and abbreviates(tok, re.split(r"[^a-z]", system.lower())[0]):

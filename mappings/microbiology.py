@@ -21,6 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import replace
+from functools import lru_cache
 
 from mappings.hints import Axes
 from mappings.normalize import base_tokens, fold
@@ -75,15 +76,19 @@ def _stem(word: str) -> str:
     return word
 
 
-def _phrase_keys(phrase: str) -> Iterable[frozenset[str]]:
+@lru_cache(maxsize=50_000)
+def _phrase_keys(phrase: str) -> tuple[frozenset[str], ...]:
+    """The keys of a method phrase: a lone abbreviation in parentheses, and its word stems."""
+    keys: list[frozenset[str]] = []
     for abbreviation in _PARENTHESES.findall(phrase):
         toks = base_tokens(abbreviation)
         if len(toks) == 1 and len(toks[0]) >= MIN_LETTERS:
-            yield frozenset(toks)
+            keys.append(frozenset(toks))
     words = frozenset(_stem(t) for t in base_tokens(_PARENTHESES.sub(" ", phrase))
                       if t not in _FUNCTION and not t.isdigit())
     if len(words) > 1 or len(min(words, default="")) >= MIN_LETTERS:
-        yield words
+        keys.append(words)
+    return tuple(keys)
 
 
 def method_keys(terms: Iterable[tuple[str, Iterable[tuple[str, str]], Mapping[str, str]]]

@@ -287,6 +287,7 @@ _SKELETON = (("ae", "e"), ("oe", "e"), ("ue", "u"), ("ph", "f"), ("th", "t"), ("
 _ENDING = re.compile(r"(es|en|e|s|n)$")
 
 
+@lru_cache(maxsize=200_000)
 def spelling(token: str) -> str:
     """A folded word with the letters German and English lab words spell apart made alike
     (ae/oe → e, ue → u, ph → f, th → t, k/z → c, y → i, ss → s), its ending kept."""
@@ -296,6 +297,7 @@ def spelling(token: str) -> str:
     return t
 
 
+@lru_cache(maxsize=200_000)
 def skeleton(token: str) -> str:
     """A spelling key on which German and English lab words meet: Leukozyten/leukocytes,
     Kreatinin/creatinine, Kalzium/calcium, Glukose/glucose."""

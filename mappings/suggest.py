@@ -12,13 +12,10 @@ scores an explicit candidate list the same way.
 
 from __future__ import annotations
 
-import csv
 import math
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -44,12 +41,11 @@ from mappings.hints import (
     specimen_hint,
     unit_hint,
 )
-from mappings.lexicon import Lexicon, derive, pairs_from_texts
+from mappings.lexicon import Lexicon
 from mappings.microbiology import method_keys, microbiology_axes, susceptibility_methods
 from mappings.normalize import (
     ABBREVIATIONS,
     base_tokens,
-    numeral_pairs,
     query_tokens,
     roman_numerals,
     same_stem,
@@ -58,16 +54,22 @@ from mappings.normalize import (
 )
 from mappings.plurals import singular_alternatives
 from mappings.shortforms import short_forms, split_case, with_long_forms
+from mappings.terms import (
+    TargetTerm,
+    read_lab_orders,
+    term_prior,
+    term_row,
+    terms_lexicon,
+    with_lab_orders,
+    with_translated_components,
+)
 from mappings.units import plural_short, with_unit_words
 from mappings.variants import (
-    analyte_part,
     plain_components,
     prefer_first_made,
     prefer_plain_count,
     ratio_words,
     with_counterpart,
-    without_method,
-    without_per_hundred,
 )
 from termserver.model import ConceptDetail
 
@@ -95,21 +97,6 @@ LEARN_FROM = 5000
 W = {"cov": 0.6, "lex": 0.3, "comp": 0.1, "text": 0.7, "prior": 0.04, "lexclean": 1}
 #: The confidence shown for a raw score (mappings.calibration_fit), None: the raw score.
 CONFIDENCE: Conservative | None = Conservative.from_dict(FITTED) if FITTED else None
-_BRACKETS = re.compile(r"\[[^\]]*\]")
-# where a German long name without a [property] turns to the system: "Farbe von Urin"
-_GERMAN_SYSTEM = re.compile(r" (?:von|in|im) ")
-_FILLERS = frozenset("in im of or oder and und by mit from von plasma serpl serplbld bld ur "
-                     "mcnc scnc ccnc acnc ncnc prthr".split())
-
-
-@dataclass(frozen=True, slots=True)
-class TargetTerm:
-    """One target concept as the index sees it. `texts` pairs each text with a label."""
-
-    code: str
-    display: str
-    texts: tuple[tuple[str, str], ...] = ()
-    properties: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,89 +128,10 @@ def term_from_detail(detail: ConceptDetail) -> TargetTerm:
 
 # --- the index ---------------------------------------------------------------------------
 
-def with_translated_components(terms: list[TargetTerm]) -> list[TargetTerm]:
-    """Give terms without a German name the German COMPONENT of translated terms that share
-    their English COMPONENT ("Hemoglobin F" → "Hämoglobin F"), learnt from the German
-    variant's long names (the part before " [", or before " von " / " in " in a name without
-    a property: "Farbe von Urin"), labelled "de COMPONENT"."""
-    german: dict[str, dict[str, int]] = {}
-    for term in terms:
-        comp = next((t for t, label in term.texts if label == "COMPONENT"), None)
-        de = next((t for t, label in term.texts if label.startswith("de")
-                   and label.endswith("LONG_COMMON_NAME")), None)
-        name = (de.split(" [", 1)[0] if " [" in de else _GERMAN_SYSTEM.split(de, 1)[0]) \
-            if de else ""
-        if comp and name and name != de:
-            counts = german.setdefault(comp, {})
-            counts[name] = counts.get(name, 0) + 1
-    words: dict[str, str] = {}  # one-word components: leukocytes → leukozyten
-    for comp, names in german.items():
-        en = base_tokens(comp)
-        de_tokens = base_tokens(max(names, key=lambda n: names[n]))
-        if len(en) == 1 and len(de_tokens) == 1 and en[0] != de_tokens[0]:
-            words[en[0]] = de_tokens[0]
-    out: list[TargetTerm] = []
-    for term in terms:
-        if any(label.startswith("de") for _, label in term.texts):
-            out.append(term)
-            continue
-        comp = next((t for t, label in term.texts if label == "COMPONENT"), "")
-        if comp in german:
-            names = german[comp]
-            name = max(names, key=lambda n: names[n])
-        else:
-            toks = base_tokens(comp)
-            name = " ".join(words.get(t, t) for t in toks) if any(t in words for t in toks) else ""
-        if name:
-            term = TargetTerm(term.code, term.display,
-                              (*term.texts, (name, "de COMPONENT")), term.properties)
-        out.append(term)
-    return out
-
-
-def terms_lexicon(terms: Iterable[TargetTerm]) -> Lexicon:
-    """The German → English lexicon learnt from the German designations of `terms`."""
-    def pairs(t: TargetTerm) -> Iterable[tuple[str, str, str, str]]:
-        component = next((x for x, label in t.texts if label == "COMPONENT"), "")
-        return pairs_from_texts(t.display, t.texts, {**t.properties, "COMPONENT": component})
-
-    return derive(pair for t in terms for pair in pairs(t))
-
-
-def with_lab_orders(terms: Iterable[TargetTerm], orders: Mapping[str, str]
-                    ) -> list[TargetTerm]:
-    """Terms with ORDER_OBS from LOINC's Universal Lab Orders value set (code → ORDER_OBS)."""
-    return [replace(t, properties={**t.properties, "ORDER_OBS": orders[t.code]})
-            if t.code in orders else t for t in terms]
-
-
-def read_lab_orders(path: str | Path) -> dict[str, str]:
-    """LoincUniversalLabOrdersValueSet.csv (LOINC accessory files, Other/) as code → ORDER_OBS."""
-    with Path(path).open(newline="", encoding="utf-8-sig") as f:
-        return {r["LOINC_NUM"]: r["ORDER_OBS"] for r in csv.DictReader(f)}
-
-
-def _prior(term: TargetTerm) -> float:
-    """How common a term is likely to be, 0..1: chosen for the German translation, in the
-    Universal Lab Orders value set (ORDER_OBS), released in 1.x, no method."""
-    p = term.properties
-    german = any(label.startswith("de") and label != "de COMPONENT" for _, label in term.texts)
-    return (0.4 * german + 0.25 * bool(p.get("ORDER_OBS"))
-            + 0.15 * p.get("VersionFirstReleased", "").startswith("1.")
-            + 0.2 * (not p.get("METHOD_TYP")))
-
-
 @lru_cache(maxsize=100_000)
 def _trigrams(token: str) -> frozenset[str]:
     padded = f" {token} "
     return frozenset(padded[i:i + 3] for i in range(len(padded) - 2))
-
-
-@lru_cache(maxsize=100_000)
-def _analyte_tokens(text: str) -> tuple[str, ...]:
-    """The words of a text that name the analyte: no [property], specimen or filler."""
-    return tuple(t for t in base_tokens(_BRACKETS.sub(" ", without_per_hundred(text)))
-                 if t not in SPECIMEN_WORDS and t not in _FILLERS)
 
 
 def method_words(terms: Sequence[TargetTerm], components: Sequence[frozenset[str]]
@@ -249,32 +157,20 @@ class TargetIndex:
         terms' own German designations. `glossary`: also use mappings.glossary."""
         self.terms: list[TargetTerm] = with_translated_components(list(terms))
         self._idf_fn = idf
+        self._idf_memo: dict[str, float] = {}  # the caller's idf, asked once per token
         self.lexicon = lexicon if lexicon is not None else terms_lexicon(self.terms)
         self.glossary = glossary
-        self._norm: list[tuple[str, ...]] = []
-        self._bare: list[tuple[tuple[int, str], ...]] = []  # (text index, without its method)
-        self._component: list[frozenset[str]] = []
-        self._component_text: list[str] = []
-        postings: dict[str, set[int]] = {}
-        self._numerals: set[tuple[str, str]] = set()  # "A-I", "type III": numeral_pairs
-        for i, term in enumerate(self.terms):
-            norms: list[str] = []
-            bare: list[tuple[int, str]] = []
-            for j, (text, _) in enumerate(term.texts):
-                toks = base_tokens(text)
-                for t in toks:
-                    postings.setdefault(t, set()).add(i)
-                self._numerals |= numeral_pairs(toks)
-                if W["lexclean"]:  # the analyte words only: no [property], specimen, "in"
-                    toks = list(_analyte_tokens(text)) or toks
-                norms.append(" ".join(toks))
-                if (plain := without_method(text)) != text:
-                    bare.append((j, " ".join(_analyte_tokens(plain))))
-            self._norm.append(tuple(norms))
-            self._bare.append(tuple(bare))
-            component = next((t for t, label in term.texts if label == "COMPONENT"), "")
-            self._component.append(frozenset(base_tokens(analyte_part(component))))
-            self._component_text.append(component)
+        rows = [term_row(t, bool(W["lexclean"])) for t in self.terms]
+        self._norm: list[tuple[str, ...]] = [r.norms for r in rows]
+        self._bare: list[tuple[tuple[int, str], ...]] = [r.bare for r in rows]  # no method
+        self._component: list[frozenset[str]] = [r.component for r in rows]
+        self._component_text: list[str] = [r.component_text for r in rows]
+        postings: dict[str, list[int]] = {}
+        # "A-I", "type III": numeral_pairs
+        self._numerals: set[tuple[str, str]] = set().union(*(r.numerals for r in rows))
+        for i, r in enumerate(rows):
+            for t in r.words:
+                postings.setdefault(t, []).append(i)
         n = max(len(self.terms), 1)
         # shorter terms first among equal coverage: fewer tokens in the display
         self._brevity = np.array([1.0 / (1 + len(t.display.split())) for t in self.terms],
@@ -286,7 +182,7 @@ class TargetIndex:
             self._axis[axis] = np.array(
                 [ids.setdefault(t.properties.get(axis, ""), len(ids)) for t in self.terms],
                 dtype=np.int32)
-        self._prior = np.array([_prior(t) for t in self.terms], dtype=np.float32)
+        self._prior = np.array([term_prior(t) for t in self.terms], dtype=np.float32)
         self._method_words = method_words(self.terms, self._component)
         # microbiology method phrases and susceptibility methods (mappings.microbiology)
         self._micro = method_keys((t.display, t.texts, t.properties) for t in self.terms)
@@ -308,7 +204,7 @@ class TargetIndex:
         self._generic = generic_classes(t.properties for t in self.terms)
         self._vocab: list[str] = sorted(postings)
         self._post: dict[str, np.ndarray] = {
-            t: np.fromiter(sorted(ids), dtype=np.int32, count=len(ids))
+            t: np.fromiter(ids, dtype=np.int32, count=len(ids))  # ascending, each term once
             for t, ids in postings.items()}
         self._idf: dict[str, float] = {t: math.log(1 + n / len(ids)) for t, ids in postings.items()}
         grams: dict[str, list[int]] = {}
@@ -336,7 +232,10 @@ class TargetIndex:
     def idf(self, token: str) -> float:
         """Inverse document frequency of a token: the caller's function, else this index's."""
         if self._idf_fn is not None:
-            return self._idf_fn(token)
+            found = self._idf_memo.get(token)
+            if found is None:
+                found = self._idf_memo[token] = self._idf_fn(token)
+            return found
         return self._idf.get(token, math.log(1 + max(len(self.terms), 1)))
 
     def hint_vector(self, hint: Axes) -> np.ndarray:
@@ -384,7 +283,10 @@ class TargetIndex:
         if len(tok) >= 5:
             for cand in self._skeletons.get(skeleton(tok), ()):
                 found[cand] = max(found.get(cand, 0.0), 0.93)
-        out = sorted(found.items(), key=lambda x: -x[1])[:20]
+        # ties (a short form begins many words) by how many targets use the word, then
+        # alphabetically: never by set order, which changes with each process
+        out = sorted(found.items(),
+                     key=lambda x: (-x[1], -len(self._post.get(x[0], ())), x[0]))[:20]
         if len(self._close_cache) < 100_000:
             self._close_cache[tok] = out
         return out

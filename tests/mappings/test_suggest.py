@@ -444,3 +444,18 @@ def test_a_numbered_kind_finds_loinc_roman_numeral() -> None:
     assert suggest(index, "Apolipoprotein C3", unit="mg/L")[0].code == "7"
     assert suggest(index, "Komplement C3", unit="g/L")[0].code == "6"
     assert suggest(index, "Interleukin-1ß", unit="pg/mL")[0].code == "5"
+
+
+def test_close_token_ties_never_depend_on_set_order() -> None:
+    """A short form that begins many words ("metas": meta…s) keeps, among its tied close
+    words, those most targets use, then alphabetically: the same in every process."""
+    words = [f"meta{chr(97 + i)}{chr(97 + j)}ytes" for i in range(6) for j in range(5)]
+    terms = [TargetTerm(f"{k}-0", f"{w} [#/volume] in Blood", ((f"{w} [#/volume] in Blood",
+                                                              "display"),))
+             for k, w in enumerate(words)]
+    terms += [TargetTerm(f"{100 + k}-0", f"metazzocytes {k} in Urine",
+                         ((f"metazzocytes {k} in Urine", "display"),)) for k in range(3)]
+    close = TargetIndex(terms).close_tokens("metas")
+    tied = [w for w, s in close if s == 0.8]
+    assert tied[0] == "metazzocytes"  # used by three targets
+    assert tied[1:] == sorted(tied[1:])
