@@ -60,6 +60,9 @@ __all__ = ["CANDIDATES", "IndexNotReady", "STOP_WORDS", "StoreTargetSearch", "bu
 #: Concepts the text index hands to the reranker (the best of all code systems): as many as
 #: the in-memory index reranks (mappings.suggest), so both rank from an equal pool.
 CANDIDATES = RERANKED
+#: Weight of the words of a specimen given apart in the index query (a tie-breaker among
+#: the terms of one analyte, never a reason to select a term on its own).
+SPECIMEN_WEIGHT = 0.3
 #: Entries kept in each per-process cache (then it starts afresh).
 CACHE_MAX = 50_000
 _PROPERTIES = (*HINT_PROPERTIES, "COMPONENT")
@@ -334,12 +337,20 @@ class StoreTargetSearch:
                 groups.append(group)
         return groups
 
-    def candidates(self, text: str, limit: int = CANDIDATES
+    def candidates(self, text: str, limit: int = CANDIDATES, specimen: str | None = None
                    ) -> list[tuple[tuple[str, str | None], TargetTerm]]:
-        """((system url, version), term) of the index's best concepts for `text`."""
+        """((system url, version), term) of the index's best concepts for `text`; the words
+        of a `specimen` given apart weigh SPECIMEN_WEIGHT, so that among the many terms of
+        one analyte those of its specimen come first."""
         groups = self.query(text)
         if not groups:
             return []
+        if specimen:
+            said = {w for g in groups for w in g}
+            extra = {k: SPECIMEN_WEIGHT for t in base_tokens(specimen)
+                     if t not in STOP_WORDS and (k := index_word(t)) and k not in said}
+            if extra:
+                groups = [*groups, extra]
         words = [w for g in groups for w in g]
         hits: list[tuple[float, int, str]] = []
         for i, (state, _, _) in enumerate(self.systems):
@@ -406,7 +417,7 @@ class StoreTargetSearch:
                              ) -> list[tuple[tuple[str, str | None], Suggestion]]:
         """Like `suggest`, each suggestion with the (url, version) of its code system (a code
         held by two code systems of the scope is reported with the last)."""
-        found = self.candidates(text, candidates)
+        found = self.candidates(text, candidates, specimen)
         if not found:
             return []
         terms = [t for _, t in found]

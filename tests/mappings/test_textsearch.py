@@ -187,3 +187,14 @@ def test_frequent_words_only_rank_the_rare_ones_hits(loinc: Store,
     assert len(only_frequent) == 3  # the best-ranked texts of the least frequent word
     mumps = sc.candidates(loinc, state, [{"serum": 1.0}], 3, allowed={"7966-5"}.__contains__)
     assert [code for code, _ in mumps] == ["7966-5"]
+
+
+def test_a_specimen_given_apart_orders_the_candidates_of_one_analyte(loinc: Store) -> None:
+    """Among the terms of one analyte the index hands over first those of the specimen given
+    apart (without it, the first indexed: Potassium in Urine)."""
+    s = StoreTargetSearch(loinc, [(LOINC, None)])
+    assert [t.code for _, t in s.candidates("Potassium", 1, specimen="Urine")] == ["2828-2"]
+    assert [t.code for _, t in s.candidates("Glucose", 1, specimen="Blood")] == ["2339-0"]
+    found = [t.code for _, t in s.candidates("Potassium", 10, specimen="Serum")]
+    assert found[:2] == ["2823-3", "2828-2"]
+    assert [t.code for _, t in s.candidates("Potassium", 1)] == ["2828-2"]
