@@ -42,6 +42,7 @@ from mappings.normalize import (
     query_tokens,
     same_stem,
 )
+from mappings.shortforms import split_case
 from mappings.suggest import (
     HINT_PROPERTIES,
     RERANKED,
@@ -287,6 +288,11 @@ class StoreTargetSearch:
                     out[k][w] = out[k].get(w, 0) + n
         return {k: list(d.items()) for k, d in out.items()}
 
+    def _indexed(self, word: str) -> bool:
+        """Whether the index holds `word` (folded) in some text."""
+        key = index_word(word)
+        return bool(key) and self._df([key]).get(key, 0) > 0
+
     def split(self, token: str) -> list[str]:
         """An unknown compound as two indexed words ("mumpsvirus" → mumps, virus), the first
         also without a linking element ("katzenepithel" → katze, epithel), or []."""
@@ -417,7 +423,8 @@ class StoreTargetSearch:
                              ) -> list[tuple[tuple[str, str | None], Suggestion]]:
         """Like `suggest`, each suggestion with the (url, version) of its code system (a code
         held by two code systems of the scope is reported with the last)."""
-        found = self.candidates(text, candidates, specimen)
+        # run-together cased words the index does not know whole, parted ("NTproBNP")
+        found = self.candidates(split_case(text, self._indexed), candidates, specimen)
         if not found:
             return []
         terms = [t for _, t in found]

@@ -198,3 +198,17 @@ def test_a_specimen_given_apart_orders_the_candidates_of_one_analyte(loinc: Stor
     found = [t.code for _, t in s.candidates("Potassium", 10, specimen="Serum")]
     assert found[:2] == ["2823-3", "2828-2"]
     assert [t.code for _, t in s.candidates("Potassium", 1)] == ["2828-2"]
+
+
+def test_run_together_cased_words_are_parted_for_the_index(store: Store,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """A name the index does not know whole ("NTproBNP") is looked up in its cased parts."""
+    monkeypatch.setattr(search, "SEARCH_MIN", 1)
+    load(store, LOINC, "2.78", [
+        *LOINC_RECORDS,
+        Concept("33762-6", "Natriuretic peptide.B prohormone N-Terminal [Mass/volume] in "
+                           "Serum or Plasma"),
+        Designation("33762-6", "NT-proBNP SerPl-mCnc", "en-US", LOINC, "SHORTNAME")])
+    s = StoreTargetSearch(store, [(LOINC, None)])
+    assert [x.code for x in s.suggest("NTproBNP", specimen="Blood")][:1] == ["33762-6"]
