@@ -133,6 +133,23 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"luteinisierendes hormon|luteinizing hormone|lh", "lutropin"),
         (r"(human |beta |b )?chorionic gonadotropin|(beta[ -]?)?h?cg|choriongonadotropin",
          "choriogonadotropin"),
+        # common English lab names for what LOINC names otherwise (general lab usage): growth
+        # hormone is Somatotropin; transferrin saturation is serum iron/TIBC, LOINC's "Iron
+        # saturation"; glycated haemoglobin is HbA1c (IFCC), LOINC's "Hemoglobin A1c"; the
+        # monospot test detects heterophile antibodies (LOINC: "Heterophile Ab"); crenated red
+        # cells are echinocytes (LOINC: "Burr cells"), teardrop cells "Dacrocytes"; rubeola is
+        # measles (LOINC: "Measles virus")
+        (r"(human )?growth hormone(?! ?releas)|hgh", "somatotropin"),
+        (r"(transferrin|iron) sat(uration)?|tsat", "iron saturation"),
+        (r"glycated (hemoglobin|haemoglobin|hgb|hb)|glyco ?hemoglobin", "hemoglobin a1c"),
+        (r"mono ?spot( test)?|mononucleosis (screen|test)", "heterophile ab"),
+        (r"crenated( red)?( blood)? (cells|rbcs?)|crenated erythrocytes", "burr cells"),
+        (r"tear ?drop( red)?( blood)? (cells|rbcs?)", "dacrocytes"),
+        (r"rubeola", "measles"),
+        # brand names of drugs monitored in the lab, as LOINC names them (the generic name)
+        (r"dilantin", "phenytoin"), (r"tegretol", "carbamazepine"), (r"lanoxin", "digoxin"),
+        (r"depakote|depakene", "valproate"), (r"librium", "chlordiazepoxide"),
+        (r"valium", "diazepam"), (r"xanax", "alprazolam"), (r"tylenol", "acetaminophen"),
         (r"uric acid|harnsaeure", "urate"),
         (r"valproic acid|valproinsaeure", "valproate"),
         (r"rapamycin", "sirolimus"),
