@@ -158,6 +158,9 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"immun(?:o)?globulin(?:e)? ?([agmde])", r"ig\1"),
         (r"atypical lymphocytes|atypische lymphozyten|reactive lymphocytes", "variant lymphocytes"),
         (r"bands|stabkernige( granulozyten)?", "band form neutrophils"),
+        # the differential's short plurals as LOINC's SHORTNAMEs write them ("Lymphs # Fld",
+        # "Baso+Eos+Monos"): as a word of their own they name the cells, not a mix or a marker
+        (r"lymphs", "lymphocytes"), (r"eos", "eosinophils"), (r"basos", "basophils"),
         (r"(free|ionized|ionised|ionisiertes|ionisiert) (calcium|kalzium)|(calcium|kalzium) "
          r"(ionized|ionisiert)", "calcium ionized"),
         (r"pep|eiweisselektrophorese|serumelektrophorese", "protein electrophoresis"),

@@ -171,6 +171,10 @@ def test_hepatitis_b_markers_are_named_as_loinc_names_them(name: str, words: str
     ("Teardrop Cells", ["dacrocytes"]),
     ("Rubeola IgG Ab", ["measles", "igg", "ab"]),
     ("Dilantin", ["phenytoin"]),
+    ("Lymphs", ["lymphocytes"]),
+    ("Eos, Pleural", ["eosinophils", "pleural"]),
+    ("Basos", ["basophils"]),
+    ("PT", ["prothrombin", "time"]),
 ])
 def test_common_lab_names_are_named_as_loinc_names_them(name: str, words: list[str]) -> None:
     assert query_tokens(name) == words
