@@ -419,7 +419,7 @@ class TargetIndex:
                 if tok in romans and romans[tok] not in alts:  # "A1": A-I
                     alts.append(romans[tok])
                 groups.append(alts)
-        return joined_words(groups, self._post)  # "sulf hgb": sulfhgb
+        return joined_words(groups, self._post, toks)  # "sulf hgb": sulfhgb
 
     def _acronym(self, word: str) -> list[str] | None:
         """The words of the component an unknown word is the initials of (mappings.acronyms)."""

@@ -11,7 +11,7 @@ term that names the two words apart still matches them.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Sequence
 
 __all__ = ["DEMETHYL", "joined_words", "nor_forms"]
 
@@ -37,14 +37,17 @@ def nor_forms(tokens: Iterable[str], vocab: Container[str]) -> list[str]:
     return out
 
 
-def joined_words(groups: list[list[str]], vocab: Container[str]) -> list[list[str]]:
-    """Query word groups where two neighbouring words (letters only, 2+ letters each, no
-    filler) that the targets write as one word also have that word: "sulf", "hgb" → both
-    with sulfhgb. The groups are changed in place and returned."""
+def joined_words(groups: list[list[str]], vocab: Container[str], words: Sequence[str]
+                 ) -> list[list[str]]:
+    """Query word groups where two neighbouring words of the name (`words`: letters only, 2+
+    letters each, no filler) that the targets write as one word also have that word: "sulf",
+    "hgb" → both with sulfhgb. The parts of a compound the index split are no neighbours of
+    the name ("agar", "diffusion" of "Agardiffusionstest"). The groups are changed in place."""
+    pairs = set(zip(words, words[1:], strict=False))
     for left, right in zip(groups, groups[1:], strict=False):
         a, b = left[0], right[0]
-        if len(a) < 2 or len(b) < 2 or not (a + b).isalpha() or a in _FILLERS \
-                or b in _FILLERS:
+        if (a, b) not in pairs or len(a) < 2 or len(b) < 2 or not (a + b).isalpha() \
+                or a in _FILLERS or b in _FILLERS:
             continue
         joined = a + b
         if joined in vocab:

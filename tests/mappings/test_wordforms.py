@@ -16,8 +16,11 @@ def test_a_desmethyl_metabolite_is_its_nor_form_when_the_targets_hold_it() -> No
 
 def test_two_words_the_targets_write_as_one_also_match_the_one_word() -> None:
     groups = [["sulf"], ["hgb", "hemoglobin"], ["and"], ["or"]]
-    assert joined_words(groups, {"sulfhgb", "andor"}) == [
+    assert joined_words(groups, {"sulfhgb", "andor"}, ["sulf", "hgb", "and", "or"]) == [
         ["sulf", "sulfhgb"], ["hgb", "hemoglobin", "sulfhgb"], ["and"], ["or"]]
+    # the parts of a split compound are no neighbouring words of the name
+    parts = [["agar"], ["diffusion"]]
+    assert joined_words(parts, {"agardiffusion"}, ["agardiffusionstest"]) == parts
 
 
 def test_a_name_written_in_two_words_finds_the_one_word_target() -> None:
