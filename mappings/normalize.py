@@ -133,6 +133,23 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"luteinisierendes hormon|luteinizing hormone|lh", "lutropin"),
         (r"(human |beta |b )?chorionic gonadotropin|(beta[ -]?)?h?cg|choriongonadotropin",
          "choriogonadotropin"),
+        # common English lab names for what LOINC names otherwise (general lab usage): growth
+        # hormone is Somatotropin; transferrin saturation is serum iron/TIBC, LOINC's "Iron
+        # saturation"; glycated haemoglobin is HbA1c (IFCC), LOINC's "Hemoglobin A1c"; the
+        # monospot test detects heterophile antibodies (LOINC: "Heterophile Ab"); crenated red
+        # cells are echinocytes (LOINC: "Burr cells"), teardrop cells "Dacrocytes"; rubeola is
+        # measles (LOINC: "Measles virus")
+        (r"(human )?growth hormone(?! ?releas)|hgh", "somatotropin"),
+        (r"(transferrin|iron) sat(uration)?|tsat", "iron saturation"),
+        (r"glycated (hemoglobin|haemoglobin|hgb|hb)|glyco ?hemoglobin", "hemoglobin a1c"),
+        (r"mono ?spot( test)?|mononucleosis (screen|test)", "heterophile ab"),
+        (r"crenated( red)?( blood)? (cells|rbcs?)|crenated erythrocytes", "burr cells"),
+        (r"tear ?drop( red)?( blood)? (cells|rbcs?)", "dacrocytes"),
+        (r"rubeola", "measles"),
+        # brand names of drugs monitored in the lab, as LOINC names them (the generic name)
+        (r"dilantin", "phenytoin"), (r"tegretol", "carbamazepine"), (r"lanoxin", "digoxin"),
+        (r"depakote|depakene", "valproate"), (r"librium", "chlordiazepoxide"),
+        (r"valium", "diazepam"), (r"xanax", "alprazolam"), (r"tylenol", "acetaminophen"),
         (r"uric acid|harnsaeure", "urate"),
         (r"valproic acid|valproinsaeure", "valproate"),
         (r"rapamycin", "sirolimus"),
@@ -141,6 +158,9 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"immun(?:o)?globulin(?:e)? ?([agmde])", r"ig\1"),
         (r"atypical lymphocytes|atypische lymphozyten|reactive lymphocytes", "variant lymphocytes"),
         (r"bands|stabkernige( granulozyten)?", "band form neutrophils"),
+        # the differential's short plurals as LOINC's SHORTNAMEs write them ("Lymphs # Fld",
+        # "Baso+Eos+Monos"): as a word of their own they name the cells, not a mix or a marker
+        (r"lymphs", "lymphocytes"), (r"eos", "eosinophils"), (r"basos", "basophils"),
         (r"(free|ionized|ionised|ionisiertes|ionisiert) (calcium|kalzium)|(calcium|kalzium) "
          r"(ionized|ionisiert)", "calcium ionized"),
         (r"pep|eiweisselektrophorese|serumelektrophorese", "protein electrophoresis"),

@@ -71,6 +71,7 @@ from mappings.variants import (
     ratio_words,
     with_counterpart,
 )
+from mappings.wordforms import joined_words, nor_forms
 from termserver.model import ConceptDetail
 
 HINT_PROPERTIES = ("SYSTEM", "PROPERTY", "SCALE_TYP", "METHOD_TYP", "TIME_ASPCT",
@@ -297,7 +298,8 @@ class TargetIndex:
         words the targets use as method names ("screen", "count": `method_words`) name no
         analyte: they count only when nothing else is left."""
         groups: list[list[str]] = []
-        toks = expand_codes(query_tokens(text), self.lexicon.codes, self._post)
+        toks = nor_forms(expand_codes(query_tokens(text), self.lexicon.codes, self._post),
+                         self._post)  # "desmethyl…": nor… (mappings.wordforms)
         named = [t for t in toks if t not in SPECIMEN_WORDS and t not in specimen]
         analytes = [t for t in named if t not in self._method_words]
         romans = roman_numerals(toks, self._numerals, self.lexicon.english)
@@ -319,7 +321,7 @@ class TargetIndex:
                 if tok in romans and romans[tok] not in alts:  # "A1": A-I
                     alts.append(romans[tok])
                 groups.append(alts)
-        return groups
+        return joined_words(groups, self._post, toks)  # "sulf hgb": sulfhgb
 
     def _acronym(self, word: str) -> list[str] | None:
         """The words of the component an unknown word is the initials of (mappings.acronyms)."""

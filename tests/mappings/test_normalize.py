@@ -159,3 +159,22 @@ def test_an_acid_is_named_as_its_anion(name: str, words: list[str]) -> None:
 ])
 def test_hepatitis_b_markers_are_named_as_loinc_names_them(name: str, words: str) -> None:
     assert query_tokens(name) == words.split()
+
+
+@pytest.mark.parametrize(("name", "words"), [
+    ("Growth Hormone", ["somatotropin"]),
+    ("Growth Hormone Releasing Hormone", ["growth", "hormone", "releasing", "hormone"]),
+    ("Transferrin Saturation", ["iron", "saturation"]),
+    ("Glycated Hemoglobin", ["hemoglobin", "a1c"]),
+    ("Mono Spot Test", ["heterophile", "ab"]),
+    ("Crenated Cells", ["burr", "cells"]),
+    ("Teardrop Cells", ["dacrocytes"]),
+    ("Rubeola IgG Ab", ["measles", "igg", "ab"]),
+    ("Dilantin", ["phenytoin"]),
+    ("Lymphs", ["lymphocytes"]),
+    ("Eos, Pleural", ["eosinophils", "pleural"]),
+    ("Basos", ["basophils"]),
+    ("PT", ["prothrombin", "time"]),
+])
+def test_common_lab_names_are_named_as_loinc_names_them(name: str, words: list[str]) -> None:
+    assert query_tokens(name) == words
