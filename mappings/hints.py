@@ -27,6 +27,7 @@ from mappings.units import (
     catalogue_property,
     log_property,
     per_creatinine,
+    said_cutoff,
     ucum_spelling,
     with_cutoff,
     without_reference,
@@ -530,7 +531,7 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
         # an order name saying the specimen ("Lead, Blood", "Zolpidem, Serum") says it of
         # each of its results
         systems = system_from_short_forms(category, short or {}) or specimen_hint(
-            category) or ({"Urine": 1.0} if creatinine else {})
+            category) or ({"Urine": 1.0} if creatinine or said_cutoff(text) is not None else {})
         from_category = bool(systems) and not creatinine
     toks = set(base_tokens(text))
     if _COUNT_SIGN.search(text):  # "Basos#", "Blasts #": a count ("#2" numbers a specimen)
@@ -558,6 +559,8 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
             scale = scale or word_scale
     if (cutoff := with_cutoff(toks, props)) is not None:  # "Cocaine, Urn, Screen" ng/mL
         props, scale = cutoff, None
+    if said_cutoff(text) is not None:  # "Temazepam (cutoff 50 ng/mL)": present above it
+        props, scale = {"PrThr"}, "Ord"
     scale = said_scale(toks) or scale  # "semiqn.": the unit does not make it quantitative
     cells = toks | {t + "s" for t in toks}  # "Macrophage" as "macrophages"
     if cells & _DIFFERENTIAL and (not props or "NFr" in props):  # a differential: a percentage

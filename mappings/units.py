@@ -19,7 +19,11 @@ General UCUM and laboratory knowledge, not derived from any evaluation set:
   bare power of ten ("x10E6") a number (Num); a mass per volume per time ("ng/mL/hr",
   renin activity) the product an enzyme makes: a catalytic concentration (CCnc);
 * a drug screen's or qualitative test's mass unit ("Cocaine, Urn, Screen" in ng/mL) is its
-  cutoff: the result may be the presence (PrThr) as well as the amount (`with_cutoff`).
+  cutoff: the result may be the presence (PrThr) as well as the amount (`with_cutoff`);
+* a name that states its cutoff value ("Temazepam (cutoff 50 ng/mL)") reports whether the
+  analyte is present above it (PrThr, Ord); the value is no analyte word, and LOINC's "<drug>
+  cutoff" terms are the cutoff value itself, not the result (`said_cutoff`); cutoffs so
+  stated are those of urine drug testing (the SAMHSA and workplace urine cutoffs).
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ import re
 from mappings.normalize import base_tokens, fold
 
 __all__ = ["CREATININE", "catalogue_property", "compact", "log_property", "per_creatinine",
-           "plural_short", "ucum_spelling", "with_cutoff", "with_unit_words", "without_reference"]
+           "plural_short", "said_cutoff", "ucum_spelling", "with_cutoff", "with_unit_words",
+           "without_reference"]
 
 _LOG = re.compile(r"^\s*log(?:10|(?![a-z]))\s*(.*)$", re.IGNORECASE)
 # a plain word after a unit names what the amount is per ("mU/g Hb", "nmol/L RBC")
@@ -76,9 +81,24 @@ def per_creatinine(unit: str | None) -> str | None:
     return "MRto" if kinds == {"g"} else "SRto" if kinds == {"mol"} else "Ratio"
 
 
+# "(cutoff 50 ng/mL)", "cut-off: 0.5 ug/L": a cutoff value stated in the name
+_SAID_CUTOFF = re.compile(r"\(?\s*\bcut[\s-]?off\b\s*[:=<>]*\s*\d[\d.,]*\s*[^\s()]*\s*\)?",
+                          re.IGNORECASE)
+
+
+def said_cutoff(text: str) -> str | None:
+    """The name without the cutoff value it states ("Temazepam (cutoff 50 ng/mL)" →
+    "Temazepam"), None when it states none."""
+    if not _SAID_CUTOFF.search(text):
+        return None
+    return " ".join(_SAID_CUTOFF.sub(" ", text).split())
+
+
 def with_unit_words(text: str, unit: str | None) -> str:
     """The name with the analyte words its unit adds: "creatinine" for a ratio to creatinine
-    ("Proline, Urine" in umol/g CRT names LOINC's "Proline/Creatinine")."""
+    ("Proline, Urine" in umol/g CRT names LOINC's "Proline/Creatinine"), without a cutoff
+    value it states (`said_cutoff`)."""
+    text = said_cutoff(text) or text
     if per_creatinine(unit) and not CREATININE & set(base_tokens(text)):
         return f"{text} creatinine"
     return text

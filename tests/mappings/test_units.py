@@ -8,7 +8,7 @@ import pytest
 
 from mappings.hints import axes, specimen_hint, unit_hint
 from mappings.suggest import TargetIndex, TargetTerm, suggest
-from mappings.units import plural_short, with_unit_words, without_reference
+from mappings.units import plural_short, said_cutoff, with_unit_words, without_reference
 
 
 @pytest.mark.parametrize(("unit", "prop"), [
@@ -92,3 +92,20 @@ def test_only_a_numbered_factor_is_a_coagulation_factor() -> None:
 
     assert best("Factor VIII Activity") == best("Faktor-V-Aktivität") == "PPP"
     assert best("Rheumatoid Factor") == best("Intrinsic Factor Ab") == "Bld"
+
+
+def test_a_stated_cutoff_reports_presence_in_urine() -> None:
+    assert said_cutoff("Temazepam (cutoff 50 ng/mL)") == "Temazepam"
+    assert said_cutoff("Cutoff index") is None
+    assert with_unit_words("Oxazepam (cutoff 50 ng/mL)", None) == "Oxazepam"
+    hint = axes("Oxazepam (cutoff 50 ng/mL)")
+    assert (hint.properties, hint.scale, hint.systems) == ({"PrThr"}, "Ord", {"Urine": 1.0})
+    index = TargetIndex([
+        TargetTerm("1", "Oxazepam cutoff [Mass/volume] in Urine",
+                   (("Oxazepam cutoff [Mass/volume] in Urine", "display"),
+                    ("Oxazepam cutoff", "COMPONENT")),
+                   {"SYSTEM": "Urine", "PROPERTY": "MCnc", "SCALE_TYP": "Qn"}),
+        TargetTerm("2", "Oxazepam [Presence] in Urine",
+                   (("Oxazepam [Presence] in Urine", "display"), ("Oxazepam", "COMPONENT")),
+                   {"SYSTEM": "Urine", "PROPERTY": "PrThr", "SCALE_TYP": "Ord"})])
+    assert suggest(index, "Oxazepam (cutoff 50 ng/mL)")[0].code == "2"
