@@ -526,12 +526,13 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
         from_text = system_from_short_forms(text, short or {})
     systems = from_text or category_hint(category, given)
     from_category = bool(systems) and not from_text and not given
+    stated_cutoff = said_cutoff(text) is not None  # "Temazepam (cutoff 50 ng/mL)"
     if not systems:
         creatinine = per_creatinine(unit) is not None
         # an order name saying the specimen ("Lead, Blood", "Zolpidem, Serum") says it of
         # each of its results
         systems = system_from_short_forms(category, short or {}) or specimen_hint(
-            category) or ({"Urine": 1.0} if creatinine or said_cutoff(text) is not None else {})
+            category) or ({"Urine": 1.0} if creatinine or stated_cutoff else {})
         from_category = bool(systems) and not creatinine
     toks = set(base_tokens(text))
     if _COUNT_SIGN.search(text):  # "Basos#", "Blasts #": a count ("#2" numbers a specimen)
@@ -559,7 +560,7 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
             scale = scale or word_scale
     if (cutoff := with_cutoff(toks, props)) is not None:  # "Cocaine, Urn, Screen" ng/mL
         props, scale = cutoff, None
-    if said_cutoff(text) is not None:  # "Temazepam (cutoff 50 ng/mL)": present above it
+    if stated_cutoff:  # present above the cutoff
         props, scale = {"PrThr"}, "Ord"
     scale = said_scale(toks) or scale  # "semiqn.": the unit does not make it quantitative
     cells = toks | {t + "s" for t in toks}  # "Macrophage" as "macrophages"

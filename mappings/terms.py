@@ -3,9 +3,9 @@
 `TargetTerm` is one target concept (display, texts with labels, hint properties).
 `term_row` is what the index (mappings.suggest.TargetIndex) reads from one term's own texts:
 its normalised texts, its texts without a method, its index words, Roman numeral pairs and
-COMPONENT words. It is cached per process by the term's code and texts, so the candidate
-lists of the database path (`rank_candidates`, one per query) do not read the same term
-again and again. `with_translated_components` borrows German components; `_prior` is the
+COMPONENT words. It is cached per process by the term's texts, so the candidate lists of
+the database path (`rank_candidates`, one per query) do not read the same term again and
+again. `with_translated_components` borrows German components; `term_prior` is the
 commonness prior; the Universal Lab Orders value set gives ORDER_OBS.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import re
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -32,7 +31,7 @@ _BRACKETS = re.compile(r"\[[^\]]*\]")
 _GERMAN_SYSTEM = re.compile(r" (?:von|in|im) ")
 _FILLERS = frozenset("in im of or oder and und by mit from von plasma serpl serplbld bld ur "
                      "mcnc scnc ccnc acnc ncnc prthr".split())
-#: Term rows kept per process (then the cache starts afresh).
+#: Term rows kept per process (least recently used dropped first).
 ROWS_MAX = 200_000
 
 
@@ -147,21 +146,18 @@ class TermRow:
     component_text: str
 
 
-_ROWS: dict[tuple[str, tuple[tuple[str, str], ...], bool], TermRow] = {}
-_ROWS_LOCK = threading.Lock()
-
-
 def term_row(term: TargetTerm, clean: bool = True) -> TermRow:
-    """The term's TermRow (cached by code, texts and `clean`)."""
-    key = (term.code, term.texts, clean)
-    found = _ROWS.get(key)
-    if found is not None:
-        return found
+    """The term's TermRow (it depends on the texts alone: cached by texts and `clean`)."""
+    return _row(term.texts, clean)
+
+
+@lru_cache(maxsize=ROWS_MAX)
+def _row(texts: tuple[tuple[str, str], ...], clean: bool) -> TermRow:
     norms: list[str] = []
     bare: list[tuple[int, str]] = []
     words: set[str] = set()
     numerals: set[tuple[str, str]] = set()
-    for j, (text, _) in enumerate(term.texts):
+    for j, (text, _) in enumerate(texts):
         toks = base_tokens(text)
         words.update(toks)
         numerals |= numeral_pairs(toks)
@@ -170,11 +166,6 @@ def term_row(term: TargetTerm, clean: bool = True) -> TermRow:
         norms.append(" ".join(toks))
         if (plain := without_method(text)) != text:
             bare.append((j, " ".join(_analyte_tokens(plain))))
-    component = next((t for t, label in term.texts if label == "COMPONENT"), "")
-    found = TermRow(tuple(norms), tuple(bare), frozenset(words), frozenset(numerals),
-                    frozenset(base_tokens(analyte_part(component))), component)
-    with _ROWS_LOCK:
-        if len(_ROWS) >= ROWS_MAX:
-            _ROWS.clear()
-        _ROWS[key] = found
-    return found
+    component = next((t for t, label in texts if label == "COMPONENT"), "")
+    return TermRow(tuple(norms), tuple(bare), frozenset(words), frozenset(numerals),
+                   frozenset(base_tokens(analyte_part(component))), component)
