@@ -157,6 +157,10 @@ def main() -> int:
         search = StoreTargetSearch(store, scope)
         print(f"StoreTargetSearch over {' + '.join(u for u, _ in scope)} ready in "
               f"{1000 * (time.perf_counter() - started):.1f} ms")
+        started = time.perf_counter()
+        search.scope_words(wait=True)  # as the workbench's warm-up thread does
+        print(f"words of the whole scope (mappings.scopewords) learnt or read in "
+              f"{time.perf_counter() - started:.1f} s")
 
         pool = queries()
         rnd = random.Random(args.seed)
@@ -221,6 +225,7 @@ def evaluate(db: str) -> int:
     store = Store(db, migrate=False)
     try:
         search = StoreTargetSearch(store, [(LOINC_URL, None)], allowed=codes.__contains__)
+        search.scope_words(wait=True)  # as the workbench's warm-up thread does
         print(f"scope: {len(codes):,} ACTIVE CLASSTYPE 1 LOINC terms, candidates from the text "
               f"index of {db}")
         for name, cases in (("MIMIC-III demo", me.mimic_cases()),

@@ -28,9 +28,18 @@ from functools import lru_cache
 
 from termserver.textfold_extra import index_word, spell_fold
 
-__all__ = ["ABBREVIATIONS", "PAIR", "PHRASES", "base_tokens", "fold", "greek", "index_word",
-           "normalize", "numeral_pairs", "roman_numerals",
+__all__ = ["ABBREVIATIONS", "PAIR", "PHRASES", "STOP_WORDS", "base_tokens", "fold", "greek",
+           "index_word", "normalize", "numeral_pairs", "roman_numerals",
            "query_tokens", "ROMAN", "same_stem", "skeleton", "spelling", "tokens"]
+
+#: Function words (German and English) that never select a target: left out of the index
+#: query (mappings.textsearch), given almost no weight in the reranking and joined to no
+#: other word (mappings.wordforms).
+STOP_WORDS = frozenset((
+    "im", "in", "i", "der", "die", "das", "des", "dem", "den", "und", "oder", "mit", "ohne",
+    "von", "vom", "zu", "zur", "zum", "auf", "bei", "nach", "fuer", "pro", "per", "als",
+    "of", "the", "and", "or", "with", "without", "by", "at", "to", "for", "on", "a", "an",
+    "as", "from"))
 
 # "i.S." style specimen suffixes, matched on folded text before punctuation is removed.
 _SPECIMEN_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(

@@ -20,9 +20,8 @@ from functools import lru_cache
 import numpy as np
 from rapidfuzz import fuzz
 
-from mappings.acronyms import acronyms
 from mappings.allergens import expand_codes, mix_words
-from mappings.anyspecimen import for_generic, generic_classes
+from mappings.anyspecimen import for_generic
 from mappings.axisfit import axes_fit
 from mappings.calibration import Conservative
 from mappings.calibration_fit import FITTED
@@ -31,10 +30,8 @@ from mappings.coverage import coverage as coverage_of
 from mappings.coverage import english_query
 from mappings.detection import prefer_detection
 from mappings.diversity import with_variants
-from mappings.fluids import system_short_forms
 from mappings.glossary import GLOSSARY, glossary_words
 from mappings.hints import (
-    PROPERTY_WORDS,
     SPECIMEN_WORDS,
     Axes,
     axes,
@@ -42,7 +39,7 @@ from mappings.hints import (
     unit_hint,
 )
 from mappings.lexicon import Lexicon
-from mappings.microbiology import method_keys, microbiology_axes, susceptibility_methods
+from mappings.microbiology import microbiology_axes
 from mappings.normalize import (
     ABBREVIATIONS,
     base_tokens,
@@ -53,7 +50,8 @@ from mappings.normalize import (
     spelling,
 )
 from mappings.plurals import singular_alternatives
-from mappings.shortforms import short_forms, split_case, with_long_forms
+from mappings.scopewords import ScopeWords, learn_scope
+from mappings.shortforms import split_case, with_long_forms
 from mappings.terms import (
     TargetTerm,
     read_lab_orders,
@@ -68,7 +66,6 @@ from mappings.variants import (
     plain_components,
     prefer_first_made,
     prefer_plain_count,
-    ratio_words,
     with_counterpart,
 )
 from mappings.wordforms import joined_words, nor_forms
@@ -91,9 +88,6 @@ def compound_heads(head: str) -> list[str]:
 
 #: Candidates reranked per query (rapidfuzz text match and LOINC axes).
 RERANKED = 300
-#: Targets an index needs to learn acronyms and short forms from (mappings.acronyms,
-#: mappings.shortforms); a candidate list (`rank_candidates`) holds too few to learn them.
-LEARN_FROM = 5000
 # score weights: text (coverage, fuzzy text match, component coverage), prior, method penalty
 W = {"cov": 0.6, "lex": 0.3, "comp": 0.1, "text": 0.7, "prior": 0.04, "lexclean": 1}
 #: The confidence shown for a raw score (mappings.calibration_fit), None: the raw score.
@@ -135,27 +129,15 @@ def _trigrams(token: str) -> frozenset[str]:
     return frozenset(padded[i:i + 3] for i in range(len(padded) - 2))
 
 
-def method_words(terms: Sequence[TargetTerm], components: Sequence[frozenset[str]]
-                 ) -> frozenset[str]:
-    """Property words of a query ("screen", "count") that the targets use more often in
-    their METHOD_TYP ("Screen", "Automated count") than in their COMPONENT: in a local name
-    they say the property, and matched as text they would favour the method variants."""
-    in_method: dict[str, int] = {}
-    for t in terms:
-        for w in set(base_tokens(t.properties.get("METHOD_TYP", ""))) & PROPERTY_WORDS:
-            in_method[w] = in_method.get(w, 0) + 1
-    return frozenset(w for w, n in in_method.items()
-                     if n > sum(w in c for c in components))
-
-
 class TargetIndex:
     """Token + character-trigram index over target terms, all in memory."""
 
     def __init__(self, terms: Iterable[TargetTerm],
                  idf: Callable[[str], float] | None = None, lexicon: Lexicon | None = None,
-                 glossary: bool = True) -> None:
+                 glossary: bool = True, scope: ScopeWords | None = None) -> None:
         """`lexicon`: German → English words (mappings.lexicon); None: learnt from the
-        terms' own German designations. `glossary`: also use mappings.glossary."""
+        terms' own German designations. `glossary`: also use mappings.glossary. `scope`:
+        words learnt from the whole target scope (mappings.scopewords); None: from `terms`."""
         self.terms: list[TargetTerm] = with_translated_components(list(terms))
         self._idf_fn = idf
         self._idf_memo: dict[str, float] = {}  # the caller's idf, asked once per token
@@ -184,25 +166,23 @@ class TargetIndex:
                 [ids.setdefault(t.properties.get(axis, ""), len(ids)) for t in self.terms],
                 dtype=np.int32)
         self._prior = np.array([term_prior(t) for t in self.terms], dtype=np.float32)
-        self._method_words = method_words(self.terms, self._component)
-        # microbiology method phrases and susceptibility methods (mappings.microbiology)
-        self._micro = method_keys((t.display, t.texts, t.properties) for t in self.terms)
-        self._susc = susceptibility_methods(t.properties for t in self.terms)
-        # learnt from the whole target scope only, never from a short candidate list
-        learn = len(self.terms) >= LEARN_FROM
-        self._acronyms = acronyms(self._component_text) if learn else {}  # "ld"
-        self._long_forms = short_forms(((t.display, t.texts) for t in self.terms),
-                                       self.lexicon.known) if learn else {}  # "urn": urine
-        self.system_short = system_short_forms(  # "Ur" → Urine: mappings.fluids
-            (x, t.properties.get("SYSTEM", "")) for t in self.terms
-            for x, label in t.texts if label.endswith("SHORTNAME"))
+        # learnt from the whole target scope, never from a short candidate list: given by
+        # the database path (`rank_candidates`), else learnt here (mappings.scopewords)
+        learnt = scope if scope is not None else learn_scope(
+            self.terms, self._component, self._component_text, self.lexicon.known)
+        self.scope = learnt
+        self._method_words = learnt.method_words
+        self._micro, self._susc = learnt.micro, learnt.susc  # mappings.microbiology
+        self._acronyms = learnt.acronyms  # "ld"
+        self._long_forms = learnt.long_forms  # "urn": urine
+        self.system_short = learnt.system_short  # "Ur" → Urine: mappings.fluids
         # words LOINC leaves implied in a plain COMPONENT ("total"): mappings.variants
-        self._implied = ratio_words(self._component_text)
+        self._implied = learnt.implied
         self._plain = np.array(plain_components(self._component_text), dtype=np.float32)
-        self._mix_words, self._single = mix_words(  # "allergen", "food": mappings.allergens
-            [t.properties.get("CLASS", "") for t in self.terms],
-            [t.display for t in self.terms], self._component_text)
-        self._generic = generic_classes(t.properties for t in self.terms)
+        self._mix_words = learnt.mix  # "allergen", "food": mappings.allergens
+        self._single = mix_words([t.properties.get("CLASS", "") for t in self.terms],
+                                 [t.display for t in self.terms], self._component_text)[1]
+        self._generic = learnt.generic
         self._vocab: list[str] = sorted(postings)
         self._post: dict[str, np.ndarray] = {
             t: np.fromiter(ids, dtype=np.int32, count=len(ids))  # ascending, each term once
@@ -400,16 +380,18 @@ class TargetIndex:
 def rank_candidates(terms: Sequence[TargetTerm], text: str, *, unit: str | None = None,
                     specimen: str | None = None, category: str | None = None,
                     limit: int = 5, idf: Callable[[str], float] | None = None,
-                    lexicon: Lexicon | None = None, glossary: bool = True
-                    ) -> list[Suggestion]:
+                    lexicon: Lexicon | None = None, glossary: bool = True,
+                    scope: ScopeWords | None = None) -> list[Suggestion]:
     """Score an explicit candidate list (e.g. from a database text index) like `suggest`.
 
     Coverage is computed over the candidates' own tokens; `idf(token)` comes from the caller
-    (e.g. document frequencies of the whole target scope), else from the candidates.
+    (e.g. document frequencies of the whole target scope), else from the candidates; so are
+    the `scope` words (mappings.scopewords: acronyms, short forms, …).
     """
     if not terms:
         return []
-    index = TargetIndex(terms, idf=idf, lexicon=lexicon or Lexicon(), glossary=glossary)
+    index = TargetIndex(terms, idf=idf, lexicon=lexicon or Lexicon(), glossary=glossary,
+                        scope=scope)
     return suggest(index, text, unit=unit, specimen=specimen, category=category, limit=limit)
 
 

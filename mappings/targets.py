@@ -12,7 +12,6 @@ from at most SEARCH_MIN concepts, thread-safe).
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,6 +22,7 @@ from mappings.model import Decision, Project, SourceCode
 from mappings.normalize import normalize
 from mappings.othertargets import GenericIndex, GenericStoreSearch, is_loinc
 from mappings.suggest import Suggestion, TargetIndex, term_from_detail
+from mappings.terms import loinc_term
 from mappings.textsearch import IndexNotReady, StoreTargetSearch
 from termserver.errors import NotFound
 from termserver.fhir.valueset import value_set_definition
@@ -241,6 +241,7 @@ class TargetScopes:
             found = self.searcher(project)
             if isinstance(found, StoreTargetSearch):
                 found.lexicon  # noqa: B018 - learnt once per index stamp (seconds for LOINC)
+                found.scope_words(wait=True)  # the same, tens of seconds (mappings.scopewords)
         except IndexNotReady:  # the page says so when it asks for suggestions
             pass
         except Exception:  # the next real request reports it
@@ -254,7 +255,7 @@ class TargetScopes:
             if not is_loinc(cs.url):  # SNOMED CT, ICD-10-GM, …: no LOINC axes (othertargets)
                 return GenericStoreSearch(self.store, [(cs.url, cs.version)], allowed=allowed)
             return StoreTargetSearch(self.store, [(cs.url, cs.version)],
-                                     allowed=allowed or _loinc_term)
+                                     allowed=allowed or loinc_term)
         details = self.store.concept_details(cs.pk)
         codes = scope.codes
         url = cs.url
@@ -265,21 +266,13 @@ class TargetScopes:
         return TargetIndex.from_details(chosen)
 
 
-def _loinc_term(code: str) -> bool:
-    """A LOINC term (no Part, answer or group: LP…, LA…, LG…)."""
-    return _LOINC_TERM.match(code) is not None
-
-
-_LOINC_TERM = re.compile(r"^\d{1,8}-\d$")
-
-
 def suggestible(system: str, concept: Concept) -> bool:
     """Whether a concept of a whole-code-system scope is offered as a suggestion: active and
     selectable; of LOINC only the terms (no Parts, answers or groups: LP…, LA…, LG…). A target
     ValueSet decides for itself."""
     if concept.inactive or concept.abstract:
         return False
-    return not is_loinc(system) or _loinc_term(concept.code)
+    return not is_loinc(system) or loinc_term(concept.code)
 
 
 def suggest_for(searcher: Searcher, source: SourceCode | None, text: str, *,

@@ -23,7 +23,7 @@ from mappings.lexicon import Lexicon, derive, pairs_from_texts
 from mappings.normalize import base_tokens, numeral_pairs
 from mappings.variants import analyte_part, without_method, without_per_hundred
 
-__all__ = ["TargetTerm", "TermRow", "read_lab_orders", "term_prior", "term_row",
+__all__ = ["TargetTerm", "TermRow", "loinc_term", "read_lab_orders", "term_prior", "term_row",
            "terms_lexicon", "with_lab_orders", "with_translated_components"]
 
 _BRACKETS = re.compile(r"\[[^\]]*\]")
@@ -31,6 +31,7 @@ _BRACKETS = re.compile(r"\[[^\]]*\]")
 _GERMAN_SYSTEM = re.compile(r" (?:von|in|im) ")
 _FILLERS = frozenset("in im of or oder and und by mit from von plasma serpl serplbld bld ur "
                      "mcnc scnc ccnc acnc ncnc prthr".split())
+_LOINC_TERM = re.compile(r"^\d{1,8}-\d$")
 #: Term rows kept per process (least recently used dropped first).
 ROWS_MAX = 200_000
 
@@ -43,6 +44,11 @@ class TargetTerm:
     display: str
     texts: tuple[tuple[str, str], ...] = ()
     properties: dict[str, str] = field(default_factory=dict)
+
+
+def loinc_term(code: str) -> bool:
+    """Whether a LOINC code is a term (no Part, answer or group: LP…, LA…, LG…)."""
+    return _LOINC_TERM.match(code) is not None
 
 
 @lru_cache(maxsize=100_000)

@@ -12,7 +12,9 @@ ratio, the same long stem, or longer words an abbreviation begins), weighted; wo
 looked up by their index key (termserver.textfold: "Glukose" and "glucose" share one). The
 index hands over the best CANDIDATES concepts; their texts and hint properties are read in one
 query per code system, and `mappings.suggest.rank_candidates` reranks them (idf from the
-index's word counts).
+index's word counts, and the words the in-memory index learns from all its terms, which a
+candidate list holds too few of: acronyms, short forms, … (mappings.scopewords), learnt once
+per index build from every term of the code system and kept in the database, `stored_scope`).
 
 What is cached per process (word counts, other spellings, candidate terms) is keyed by the
 index's stamp, which changes with every rebuild, so processes never disagree. A code system
@@ -21,6 +23,7 @@ whose index is missing or being rebuilt raises IndexNotReady (HTTP 503) at once.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -36,12 +39,17 @@ from mappings.lexicon import from_json as lexicon_from_json
 from mappings.lexicon import to_json as lexicon_to_json
 from mappings.normalize import (
     ABBREVIATIONS,
+    STOP_WORDS,
     base_tokens,
     fold,
     index_word,
     query_tokens,
     same_stem,
 )
+from mappings.scopewords import FORMAT as SCOPE_FORMAT
+from mappings.scopewords import LEARN_FROM, ScopeWords, learn_scope
+from mappings.scopewords import from_json as scope_from_json
+from mappings.scopewords import to_json as scope_to_json
 from mappings.shortforms import split_case
 from mappings.suggest import (
     HINT_PROPERTIES,
@@ -51,6 +59,8 @@ from mappings.suggest import (
     compound_heads,
     rank_candidates,
 )
+from mappings.terms import loinc_term, with_translated_components
+from mappings.variants import analyte_part
 from termserver.errors import NotFound
 from termserver.store import Store, search_candidates
 from termserver.store.search_candidates import IndexNotReady, IndexState
@@ -67,13 +77,6 @@ SPECIMEN_WEIGHT = 0.3
 #: Entries kept in each per-process cache (then it starts afresh).
 CACHE_MAX = 50_000
 _PROPERTIES = (*HINT_PROPERTIES, "COMPONENT")
-#: Function words (German and English) that never select a target: left out of the index
-#: query and given almost no weight in the reranking.
-STOP_WORDS = frozenset((
-    "im", "in", "i", "der", "die", "das", "des", "dem", "den", "und", "oder", "mit", "ohne",
-    "von", "vom", "zu", "zur", "zum", "auf", "bei", "nach", "fuer", "pro", "per", "als",
-    "of", "the", "and", "or", "with", "without", "by", "at", "to", "for", "on", "a", "an",
-    "as", "from"))
 
 
 _SOFT_C = re.compile(r"c(?=[eiy])")
@@ -131,6 +134,13 @@ class _Cache:
 _DF, _NEAR, _CLOSE, _TERMS = _Cache(), _Cache(), _Cache(), _Cache()
 _LEXICONS: dict[Any, Lexicon] = {}  # per index stamp: one per loaded LOINC version
 _LEXICON_LOCK = threading.Lock()
+log = logging.getLogger(__name__)
+_SCOPES: dict[Any, ScopeWords] = {}  # per index stamp (mappings.scopewords)
+_SCOPE_LOCK = threading.Lock()
+_SCOPE_LEARN = threading.Lock()  # one learner per process at a time
+_SCOPE_STARTED: set[Any] = set()  # stamps whose learner thread was started
+#: Codes read per query while learning the scope words.
+SCOPE_BATCH = 2000
 
 
 def stored_lexicon(store: Store, state: IndexState) -> Lexicon:
@@ -162,6 +172,80 @@ def _kept_or_learnt(store: Store, state: IndexState) -> Lexicon:
                        for pair in pairs_from_texts(display, texts, props))
         search_candidates.keep_derived(store, state, name, lexicon_to_json(found).decode())
     return found
+
+
+def stored_scope(store: Store, state: IndexState, lexicon: Lexicon, wait: bool = True
+                 ) -> ScopeWords | None:
+    """The words learnt from every term of `state`'s code system (mappings.scopewords): kept
+    in the database once learnt (by any process, once per index build); else learnt now
+    (`wait`: tens of seconds for LOINC; the warm-up thread of mappings.targets does it) or,
+    without `wait`, learnt in a thread while this returns None at once (a request never
+    waits for them)."""
+    found = _SCOPES.get(state.stamp)
+    if found is None:
+        found = _kept_scope(store, state)
+    if found is None and not wait:
+        with _SCOPE_LOCK:
+            start = state.stamp not in _SCOPE_STARTED
+            _SCOPE_STARTED.add(state.stamp)
+        if start:
+            threading.Thread(target=_learn_soon, args=(store, state, lexicon), daemon=True,
+                             name=f"scope-words-{state.cs_pk}").start()
+        return None
+    if found is None:
+        with _SCOPE_LEARN:  # one learner per process
+            found = _SCOPES.get(state.stamp) or _kept_scope(store, state)
+            if found is None:
+                found = _learn_scope(store, state, lexicon)
+                search_candidates.keep_derived(store, state, f"scope-words-{SCOPE_FORMAT}",
+                                               scope_to_json(found).decode())
+    with _SCOPE_LOCK:
+        if len(_SCOPES) >= 8:
+            _SCOPES.clear()
+        _SCOPES[state.stamp] = found
+    return found
+
+
+def _learn_soon(store: Store, state: IndexState, lexicon: Lexicon) -> None:
+    try:
+        stored_scope(store, state, lexicon)
+    except Exception:  # the next warm-up or request tries again
+        with _SCOPE_LOCK:
+            _SCOPE_STARTED.discard(state.stamp)
+        log.exception("learning the scope words of code system %s failed", state.cs_pk)
+
+
+def _kept_scope(store: Store, state: IndexState) -> ScopeWords | None:
+    kept = search_candidates.derived(store, state, f"scope-words-{SCOPE_FORMAT}")
+    return scope_from_json(kept) if kept is not None else None
+
+
+def _learn_scope(store: Store, state: IndexState, lexicon: Lexicon) -> ScopeWords:
+    """ScopeWords from the active concepts of `state`'s code system, read SCOPE_BATCH codes per
+    query (not kept in the term cache). Of LOINC only its laboratory terms teach (CLASSTYPE 1,
+    when there are LEARN_FROM of them): the names a lab catalogue maps; the clinical terms'
+    words would drown the lab's short forms and make "total" a common word."""
+    codes = search_candidates.active_codes(store, state.cs_pk)
+    loinc = sum(map(loinc_term, codes[:1000])) > 500
+    if loinc:  # no Parts, answers or groups
+        codes = [c for c in codes if loinc_term(c)]
+    terms: list[TargetTerm] = []
+    classtype: list[str] = []
+    for start in range(0, len(codes), SCOPE_BATCH):
+        for code, (display, texts, props) in search_candidates.term_texts(
+                store, state.cs_pk, codes[start:start + SCOPE_BATCH],
+                (*_PROPERTIES, "CLASSTYPE")).items():
+            component = props.pop("COMPONENT", None)
+            classtype.append(props.pop("CLASSTYPE", ""))
+            terms.append(TargetTerm(code, display, tuple(
+                [*texts, (component, "COMPONENT")] if component else texts), props))
+    if loinc and classtype.count("1") >= LEARN_FROM:
+        terms = [t for t, c in zip(terms, classtype, strict=True) if c == "1"]
+    terms = with_translated_components(terms)
+    component_texts = [next((x for x, label in t.texts if label == "COMPONENT"), "")
+                       for t in terms]
+    components = [frozenset(base_tokens(analyte_part(c))) for c in component_texts]
+    return learn_scope(terms, components, component_texts, lexicon.known)
 
 
 class StoreTargetSearch:
@@ -196,6 +280,11 @@ class StoreTargetSearch:
             self._lexicon = next((lex for s, _, _ in self.systems
                                   if len(lex := stored_lexicon(self.store, s))), Lexicon())
         return self._lexicon
+
+    def scope_words(self, wait: bool = False) -> ScopeWords | None:
+        """The words learnt from every term of the first code system (stored_scope); without
+        `wait` None while they are being learnt (each candidate list learns what it can)."""
+        return stored_scope(self.store, self.systems[0][0], self.lexicon, wait)
 
     def current(self) -> bool:
         """False once the index of a code system of the scope was rebuilt or dropped."""
@@ -432,7 +521,8 @@ class StoreTargetSearch:
         system_of = {term.code: system for system, term in found}
         ranked = rank_candidates(terms, self.rerank_text(text, terms), unit=unit,
                                  specimen=specimen, category=category, limit=limit,
-                                 idf=self.idf, lexicon=self.lexicon)
+                                 idf=self.idf, lexicon=self.lexicon,
+                                 scope=self.scope_words())
         return [(system_of[s.code], s) for s in ranked]
 
     def suggest(self, text: str, unit: str | None = None, specimen: str | None = None,

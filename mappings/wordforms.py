@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable, Sequence
 
+from mappings.normalize import STOP_WORDS
+
 __all__ = ["DEMETHYL", "joined_words", "nor_forms"]
 
 #: Prefixes of a demethylated metabolite: chemistry names it "nor-" (N-desmethylcitalopram is
 #: norcitalopram, desmethyldiazepam nordiazepam), as LOINC does (Norcitalopram, Norclobazam,
 #: Nortrimipramine, Nordiazepam).
 DEMETHYL = ("ndesmethyl", "desmethyl", "demethyl")
-#: Words that join no word: a conjunction or preposition of a name.
-_FILLERS = frozenset("and or of in by with for to from per und oder von mit".split())
 
 
 def nor_forms(tokens: Iterable[str], vocab: Container[str]) -> list[str]:
@@ -47,7 +47,7 @@ def joined_words(groups: list[list[str]], vocab: Container[str], words: Sequence
     for left, right in zip(groups, groups[1:], strict=False):
         a, b = left[0], right[0]
         if (a, b) not in pairs or len(a) < 2 or len(b) < 2 or not (a + b).isalpha() \
-                or a in _FILLERS or b in _FILLERS:
+                or a in STOP_WORDS or b in STOP_WORDS:
             continue
         joined = a + b
         if joined in vocab:

@@ -153,11 +153,13 @@ def chunk_counter(answer: Callable[[Any, Any], Any], sizes: list[int]
 
 
 def join_background_work() -> None:
-    """Wait for the workbench's warm-up threads a test started (mappings.targets.warm): they
-    read and keep the learnt lexicon, and must end before their Store closes and the
+    """Wait for the workbench's warm-up threads a test started (mappings.targets.warm) and
+    the scope-word learners (mappings.textsearch.stored_scope): they read and keep what
+    they learnt, and must end before their Store closes and the
     database is dropped."""
     for thread in threading.enumerate():
-        if thread.name.startswith(("index-", "workbench-warm")) and thread.is_alive():
+        if thread.name.startswith(("index-", "workbench-warm", "scope-words-")) \
+                and thread.is_alive():
             thread.join(60)
 
 

@@ -339,6 +339,13 @@ def term_texts(store: Store, cs_pk: int, codes: Sequence[str],
             for code in codes if (display := displays.get(code)) is not None}
 
 
+def active_codes(store: Store, cs_pk: int) -> list[str]:
+    """Codes of the active, selectable concepts of `cs_pk`, in the code system's order."""
+    return [str(row[0]) for row in store._hot_query(_m(store, (
+        "SELECT code FROM concept WHERE cs_pk = ? AND NOT inactive AND NOT abstract "
+        "ORDER BY seq")), (cs_pk,))]
+
+
 #: Designation uses of LOINC's linguistic variants that name a term as a whole, and their
 #: related names (short forms and synonyms).
 VARIANT_USES = ("LONG_COMMON_NAME", "LinguisticVariantDisplayName", "RELATEDNAMES2")

@@ -26,7 +26,7 @@ def test_shared_initials_or_a_rare_component_name_no_acronym() -> None:
 
 def test_an_unknown_short_word_is_read_as_the_acronym(monkeypatch: pytest.MonkeyPatch
                                                        ) -> None:
-    monkeypatch.setattr("mappings.suggest.LEARN_FROM", 0)
+    monkeypatch.setattr("mappings.scopewords.LEARN_FROM", 0)
     def term(code: str, component: str, system: str) -> TargetTerm:
         display = f"{component} [Enzymatic activity/volume] in {system}"
         system = {"Body fluid": "Body fld"}.get(system, system)

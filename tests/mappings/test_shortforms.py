@@ -44,7 +44,7 @@ def test_a_word_another_text_holds_or_a_known_word_is_no_short_form() -> None:
 
 def test_a_local_short_form_is_written_out_and_names_the_specimen(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mappings.suggest.LEARN_FROM", 0)
+    monkeypatch.setattr("mappings.scopewords.LEARN_FROM", 0)
     assert with_long_forms("Oxycodone, Urn, Quant", {"urn": "urine"}) == "oxycodone, urine, quant"
     assert with_long_forms("Oxycodone", {"urn": "urine"}) == "Oxycodone"
     index = TargetIndex(_terms())
@@ -67,6 +67,6 @@ def test_a_word_written_in_cased_parts_is_parted(name: str, parted: str) -> None
 
 
 def test_cased_parts_find_the_analyte(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mappings.suggest.LEARN_FROM", 0)
+    monkeypatch.setattr("mappings.scopewords.LEARN_FROM", 0)
     index = TargetIndex(_terms())
     assert suggest(index, "CaffeineUrn")[0].code == "u9"  # "Caffeine Urn": urine

@@ -1,0 +1,85 @@
+"""Words learnt from the whole target scope (mappings.scopewords), and the database path
+learning them once per index build from every term, not from each short candidate list."""
+
+from __future__ import annotations
+
+import pytest
+
+from loaders.base import CodeSystemContent
+from mappings import scopewords, textsearch
+from mappings.scopewords import ScopeWords, from_json, learn_scope, to_json
+from mappings.textsearch import StoreTargetSearch
+from termserver.ingest import save_code_system_content
+from termserver.model import CodeSystemInfo, Concept, ConceptProperty, Record
+from termserver.store import Store, search
+from tests.helpers import join_background_work
+
+LOINC = "http://loinc.org"
+
+
+def _term(code: str, component: str, system: str, prop: str = "CCnc") -> list[Record]:
+    display = f"{component} [Enzymatic activity/volume] in {system}"
+    return [Concept(code, display),
+            *(ConceptProperty(code, name, value, "string") for name, value in (
+                ("COMPONENT", component), ("SYSTEM", system), ("PROPERTY", prop),
+                ("SCALE_TYP", "Qn"), ("CLASSTYPE", "1")))]
+
+
+#: 25 lactate dehydrogenase terms of other systems teach "LD"; a name for body fluid finds
+#: only the body fluid terms as candidates, which alone teach nothing
+RECORDS: list[Record] = [
+    *(r for i in range(25) for r in _term(f"{100 + i}-{i % 10}", "Lactate dehydrogenase",
+                                          f"Specimen {i}")),
+    *_term("2000-1", "Lactate dehydrogenase", "Body fld"),
+    *_term("2001-9", "Lactate", "Body fld", "SCnc"),
+]
+
+
+@pytest.fixture
+def loinc(store: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
+    monkeypatch.setattr(search, "SEARCH_MIN", 1)
+    monkeypatch.setattr(scopewords, "LEARN_FROM", 20)
+    monkeypatch.setattr(textsearch, "LEARN_FROM", 20)
+    monkeypatch.setattr(textsearch, "_SCOPES", {})  # an earlier test may share a stamp
+    monkeypatch.setattr(textsearch, "_SCOPE_STARTED", set())
+    with store.writer() as w:
+        save_code_system_content(w, CodeSystemContent(CodeSystemInfo(LOINC, "9.98"),
+                                                      iter(RECORDS)))
+    return store
+
+
+def test_the_database_path_reads_acronyms_learnt_from_every_term(loinc: Store) -> None:
+    finder = StoreTargetSearch(loinc, [(LOINC, None)])
+    words = finder.scope_words(wait=True)
+    assert words is not None and words.acronyms["ld"] == ("lactate", "dehydrogenase")
+    found = finder.suggest("LD, Body Fluid", unit="U/L")
+    assert found[0].code == "2000-1"
+
+
+def test_a_request_never_waits_for_the_scope_words_and_they_are_kept(
+        loinc: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    finder = StoreTargetSearch(loinc, [(LOINC, None)])
+    assert finder.scope_words() is None  # learnt in a thread meanwhile
+    join_background_work()
+    learnt = finder.scope_words()
+    assert learnt is not None and learnt.acronyms.get("ld")
+    monkeypatch.setattr(textsearch, "_SCOPES", {})  # as in another process
+
+    def no_learning(*_: object) -> ScopeWords:
+        raise AssertionError("learnt again although the words were kept")
+
+    monkeypatch.setattr(textsearch, "_learn_scope", no_learning)
+    assert StoreTargetSearch(loinc, [(LOINC, None)]).scope_words() == learnt
+
+
+def test_scope_words_round_trip_through_json() -> None:
+    from mappings.terms import TargetTerm
+
+    terms = [TargetTerm(str(i), f"Lactate dehydrogenase [Enzymatic activity/volume] in {s}",
+                        ((f"LDH {s[:2]}", "en-US SHORTNAME"),),
+                        {"SYSTEM": s, "CLASS": "CHEM", "METHOD_TYP": "Screen"})
+             for i, s in enumerate(["Urine", "Ser/Plas"] * 30)]
+    words = learn_scope(terms, [frozenset({"lactate", "dehydrogenase"})] * 60,
+                        ["Lactate dehydrogenase"] * 60, lambda w: False)
+    assert from_json(to_json(words)) == words
+    assert from_json(b"{") is None and from_json(b'{"format": -1}') is None
