@@ -2,7 +2,8 @@
 
 `ScopeWords` holds it: LOINC's acronyms ("LD" → lactate dehydrogenase, mappings.acronyms),
 SHORTNAME short forms ("urn" → urine, mappings.shortforms) and SYSTEM short forms ("ur" →
-Urine, mappings.fluids), the words COMPONENTs leave implied ("total", mappings.variants),
+Urine, mappings.fluids), the words the displays name each SYSTEM with ("Periton fld":
+peritoneal fluid, `system_names`), the words COMPONENTs leave implied ("total", mappings.variants),
 property words said as a METHOD ("screen"), microbiology method phrases and susceptibility
 methods (mappings.microbiology), the allergen mix words (mappings.allergens) and the CLASSes
 whose terms are in XXX (mappings.anyspecimen). The in-memory index (mappings.suggest) learns it
@@ -13,6 +14,7 @@ and hands it to the candidate lists it reranks, which hold too few terms to lear
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -30,10 +32,10 @@ from mappings.terms import TargetTerm
 from mappings.variants import ratio_words
 
 __all__ = ["FORMAT", "LEARN_FROM", "ScopeWords", "from_json", "learn_scope", "method_words",
-           "to_json"]
+           "system_names", "to_json"]
 
 #: Version of `to_json`'s layout (a kept value of another format is learnt again).
-FORMAT = 1
+FORMAT = 2
 #: Targets a scope needs for its acronyms and short forms to be learnt (a candidate list of
 #: the database path holds too few: those come from the whole scope, `ScopeWords`).
 LEARN_FROM = 5000
@@ -52,6 +54,7 @@ class ScopeWords:
     susc: frozenset[str]
     mix: frozenset[str]
     generic: GenericClasses
+    system_names: dict[str, str]
 
 
 def method_words(terms: Sequence[TargetTerm], components: Sequence[frozenset[str]]
@@ -65,6 +68,25 @@ def method_words(terms: Sequence[TargetTerm], components: Sequence[frozenset[str
             in_method[w] = in_method.get(w, 0) + 1
     return frozenset(w for w, n in in_method.items()
                      if n > sum(w in c for c in components))
+
+
+def system_names(terms: Sequence[TargetTerm], least: int = 3) -> dict[str, str]:
+    """SYSTEM value → the words most displays of its terms name it with, after their last
+    " in " and before a method ("Monocytes [#/volume] in Peritoneal fluid by Manual count":
+    Periton fld → Peritoneal fluid), from `least` displays."""
+    votes: dict[str, Counter[str]] = {}
+    for t in terms:
+        system = t.properties.get("SYSTEM")
+        if system and " in " in t.display:
+            name = t.display.rsplit(" in ", 1)[1].split(" by ", 1)[0].strip()
+            if name and "[" not in name and "]" not in name:
+                votes.setdefault(system, Counter())[name] += 1
+    out: dict[str, str] = {}
+    for system, names in votes.items():
+        (name, n), = names.most_common(1)
+        if n >= least:
+            out[system] = name
+    return out
 
 
 def learn_scope(terms: Sequence[TargetTerm], components: Sequence[frozenset[str]],
@@ -85,7 +107,8 @@ def learn_scope(terms: Sequence[TargetTerm], components: Sequence[frozenset[str]
         susc=susceptibility_methods(t.properties for t in terms),
         mix=mix_words([t.properties.get("CLASS", "") for t in terms],
                       [t.display for t in terms], component_texts)[0],
-        generic=generic_classes(t.properties for t in terms))
+        generic=generic_classes(t.properties for t in terms),
+        system_names=system_names(terms))
 
 
 def to_json(words: ScopeWords) -> bytes:
@@ -96,7 +119,8 @@ def to_json(words: ScopeWords) -> bytes:
         "method_words": sorted(words.method_words),
         "micro": [[sorted(k), v] for k, v in words.micro.items()],
         "susc": sorted(words.susc), "mix": sorted(words.mix),
-        "generic": sorted(words.generic), "generic_fluid": sorted(words.generic.fluid)})
+        "generic": sorted(words.generic), "generic_fluid": sorted(words.generic.fluid),
+        "system_names": words.system_names})
 
 
 def from_json(raw: bytes | str) -> ScopeWords | None:
@@ -111,6 +135,7 @@ def from_json(raw: bytes | str) -> ScopeWords | None:
             implied=frozenset(data["implied"]), method_words=frozenset(data["method_words"]),
             micro={frozenset(k): v for k, v in data["micro"]},
             susc=frozenset(data["susc"]), mix=frozenset(data["mix"]),
-            generic=GenericClasses(data["generic"], data["generic_fluid"]))
+            generic=GenericClasses(data["generic"], data["generic_fluid"]),
+            system_names=dict(data["system_names"]))
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         return None

@@ -33,6 +33,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from mappings.glossary import glossary_words
+from mappings.hints import specimen_hint
 from mappings.lexicon import FORMAT as LEXICON_FORMAT
 from mappings.lexicon import Lexicon, derive, pairs_from_texts
 from mappings.lexicon import from_json as lexicon_from_json
@@ -60,6 +61,7 @@ from mappings.suggest import (
     rank_candidates,
 )
 from mappings.terms import loinc_term, with_translated_components
+from mappings.units import plural_short
 from mappings.variants import analyte_part
 from termserver.errors import NotFound
 from termserver.store import Store, search_candidates
@@ -226,21 +228,16 @@ def _learn_scope(store: Store, state: IndexState, lexicon: Lexicon) -> ScopeWord
     when there are LEARN_FROM of them): the names a lab catalogue maps; the clinical terms'
     words would drown the lab's short forms and make "total" a common word."""
     codes = search_candidates.active_codes(store, state.cs_pk)
-    loinc = sum(map(loinc_term, codes[:1000])) > 500
-    if loinc:  # no Parts, answers or groups
-        codes = [c for c in codes if loinc_term(c)]
+    if sum(map(loinc_term, codes[:1000])) > 500:  # LOINC: its lab terms, else all its terms
+        lab = search_candidates.active_codes(store, state.cs_pk, ("CLASSTYPE", "1"))
+        codes = [c for c in (lab if len(lab) >= LEARN_FROM else codes) if loinc_term(c)]
     terms: list[TargetTerm] = []
-    classtype: list[str] = []
     for start in range(0, len(codes), SCOPE_BATCH):
         for code, (display, texts, props) in search_candidates.term_texts(
-                store, state.cs_pk, codes[start:start + SCOPE_BATCH],
-                (*_PROPERTIES, "CLASSTYPE")).items():
+                store, state.cs_pk, codes[start:start + SCOPE_BATCH], _PROPERTIES).items():
             component = props.pop("COMPONENT", None)
-            classtype.append(props.pop("CLASSTYPE", ""))
             terms.append(TargetTerm(code, display, tuple(
                 [*texts, (component, "COMPONENT")] if component else texts), props))
-    if loinc and classtype.count("1") >= LEARN_FROM:
-        terms = [t for t, c in zip(terms, classtype, strict=True) if c == "1"]
     terms = with_translated_components(terms)
     component_texts = [next((x for x, label in t.texts if label == "COMPONENT"), "")
                        for t in terms]
@@ -322,7 +319,8 @@ class StoreTargetSearch:
         """Other index words spelled like `token` (a mappings token or index word), with a
         weight 0..1: the same spelling skeleton (0.95), a rapidfuzz ratio of at least 0.84
         (0.9 × ratio), the same long stem with another short ending (0.82), or a longer word
-        it begins, from 5 letters (0.8). At most 8, best first."""
+        it begins, from 5 letters, or of which it is a plural short form (0.8: "myelos",
+        mappings.units.plural_short). At most 8, best first."""
         return self._close_many([token]).get(index_word(token), [])
 
     def _close_many(self, tokens: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
@@ -350,12 +348,16 @@ class StoreTargetSearch:
                 for w in names:
                     if w in found:
                         continue
-                    if len(key) >= 5 and w.startswith(key):
-                        found[w] = 0.8
+                    if len(key) >= 5 and (w.startswith(key) or plural_short(key, w)):
+                        found[w] = 0.8  # "promyelo", "myelos": myelocytes
                     elif same_stem(key, w):
                         found[w] = 0.82
             found.pop(key, None)
-            out[key] = sorted(found.items(), key=lambda x: (-x[1], x[0]))[:8]
+            # ties (a short form begins many words) by how many texts use the word, then
+            # alphabetically, as the in-memory index (mappings.suggest.close_tokens)
+            counts = dict(words)
+            out[key] = sorted(found.items(), key=lambda x: (-x[1], -counts.get(x[0], 0),
+                                                            x[0]))[:8]
             _CLOSE.put((stamp, key), out[key])
         return out
 
@@ -384,10 +386,12 @@ class StoreTargetSearch:
 
     def split(self, token: str) -> list[str]:
         """An unknown compound as two indexed words ("mumpsvirus" → mumps, virus), the first
-        also without a linking element ("katzenepithel" → katze, epithel), or []."""
+        also without a linking element ("katzenepithel" → katze, epithel), or [] (also for
+        the beginning of an indexed word: a word cut short is no compound)."""
         key = index_word(token)
-        if len(token) < 8 or not key or self._df([key]).get(key, 0):
-            return []
+        if len(token) < 8 or not key or self._df([key]).get(key, 0) or any(
+                w.startswith(key) for w, _ in self._near_words([key]).get(key, [])):
+            return []  # known, or a word cut short ("Promyelo": promyelocytes)
         cuts = [(token[:i], token[i:]) for i in range(len(token) - 4, 3, -1)]
         heads = {head: compound_heads(head) for head, _ in cuts}
         df = self._df([index_word(p) for head, tail in cuts for p in (*heads[head], tail)])
@@ -442,7 +446,7 @@ class StoreTargetSearch:
             return []
         if specimen:
             said = {w for g in groups for w in g}
-            extra = {k: SPECIMEN_WEIGHT for t in base_tokens(specimen)
+            extra = {k: SPECIMEN_WEIGHT for t in self._specimen_words(specimen)
                      if t not in STOP_WORDS and (k := index_word(t)) and k not in said}
             if extra:
                 groups = [*groups, extra]
@@ -473,6 +477,18 @@ class StoreTargetSearch:
             out.extend(((url, version), term) for c in codes
                        if (term := _TERMS.get((state.stamp, c))) is not None)
         return out
+
+    def _specimen_words(self, specimen: str) -> list[str]:
+        """The words of a specimen given apart and of the names the targets give the SYSTEM
+        values it stands for (mappings.hints.specimen_hint, ScopeWords.system_names: "Ascites"
+        → Periton fld → peritoneal fluid)."""
+        words = base_tokens(specimen)
+        scope = self.scope_words()
+        if scope is not None:
+            for system, weight in specimen_hint(specimen).items():
+                if weight >= 0.8:
+                    words.extend(base_tokens(scope.system_names.get(system, "")))
+        return words
 
     def rerank_text(self, text: str, terms: Sequence[TargetTerm] = ()) -> str:
         """`text` as the reranker sees it: as it is, except that a word spelled otherwise in

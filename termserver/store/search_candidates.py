@@ -339,11 +339,18 @@ def term_texts(store: Store, cs_pk: int, codes: Sequence[str],
             for code in codes if (display := displays.get(code)) is not None}
 
 
-def active_codes(store: Store, cs_pk: int) -> list[str]:
-    """Codes of the active, selectable concepts of `cs_pk`, in the code system's order."""
-    return [str(row[0]) for row in store._hot_query(_m(store, (
-        "SELECT code FROM concept WHERE cs_pk = ? AND NOT inactive AND NOT abstract "
-        "ORDER BY seq")), (cs_pk,))]
+def active_codes(store: Store, cs_pk: int, having: tuple[str, str] | None = None
+                 ) -> list[str]:
+    """Codes of the active, selectable concepts of `cs_pk`, in the code system's order; with
+    `having` (property, value) only those with that property value."""
+    sql = "SELECT c.code FROM concept c"
+    params: tuple[object, ...] = (cs_pk,)
+    if having is not None:
+        sql += (" JOIN concept_property p ON p.cs_pk = c.cs_pk AND p.code = c.code "
+                "AND p.property = ? AND p.value = ?")
+        params = (*having, cs_pk)
+    sql += " WHERE c.cs_pk = ? AND NOT c.inactive AND NOT c.abstract ORDER BY c.seq"
+    return [str(row[0]) for row in store._hot_query(_m(store, sql), params)]
 
 
 #: Designation uses of LOINC's linguistic variants that name a term as a whole, and their

@@ -83,3 +83,56 @@ def test_scope_words_round_trip_through_json() -> None:
                         ["Lactate dehydrogenase"] * 60, lambda w: False)
     assert from_json(to_json(words)) == words
     assert from_json(b"{") is None and from_json(b'{"format": -1}') is None
+
+
+def _cells(code: str, component: str, system: str, name: str) -> list[Record]:
+    display = f"{component} [#/volume] in {name}"
+    return [Concept(code, display),
+            *(ConceptProperty(code, prop, value, "string") for prop, value in (
+                ("COMPONENT", component), ("SYSTEM", system), ("PROPERTY", "NCnc"),
+                ("SCALE_TYP", "Qn"), ("CLASSTYPE", "1")))]
+
+
+CELLS: list[Record] = [
+    *_cells("30-1", "Monocytes", "Bld", "Blood"),
+    *_cells("30-2", "Monocytes", "Periton fld", "Peritoneal fluid"),
+    *(r for i, c in enumerate(("Erythrocytes", "Leukocytes", "Lymphocytes"))
+      for r in _cells(f"31-{i}", c, "Periton fld", "Peritoneal fluid")),
+    *_cells("32-1", "Myelocytes", "Bld", "Blood"),
+    *_cells("33-1", "Promyelocytes", "Bld", "Blood"),
+    *_cells("34-1", "Prom", "Bld", "Blood"),  # "prom" and "yelo": the parts of a false split
+    *_cells("34-2", "Yelo", "Bld", "Blood"),
+    *(r for i in range(20) for r in _cells(f"35-{i}", f"Cell type {i}", "Bld", "Blood")),
+]
+
+
+@pytest.fixture
+def cells(store: Store, monkeypatch: pytest.MonkeyPatch) -> StoreTargetSearch:
+    monkeypatch.setattr(search, "SEARCH_MIN", 1)
+    monkeypatch.setattr(textsearch, "_SCOPES", {})
+    monkeypatch.setattr(textsearch, "_SCOPE_STARTED", set())
+    with store.writer() as w:
+        save_code_system_content(w, CodeSystemContent(CodeSystemInfo(LOINC, "9.97"),
+                                                      iter(CELLS)))
+    finder = StoreTargetSearch(store, [(LOINC, None)])
+    finder.scope_words(wait=True)
+    return finder
+
+
+def test_the_specimen_given_apart_brings_the_terms_of_its_system_first(
+        cells: StoreTargetSearch) -> None:
+    """"Ascites" is LOINC's Periton fld, which the displays call "Peritoneal fluid"."""
+    words = cells.scope_words()
+    assert words is not None and words.system_names["Periton fld"] == "Peritoneal fluid"
+    found = cells.candidates("Monocytes", limit=1, specimen="Ascites")
+    assert [t.code for _, t in found] == ["30-2"]
+
+
+@pytest.mark.parametrize(("text", "best"), [
+    ("Myelos #", "32-1"),  # a plural short form of an indexed word
+    ("Promyelo #", "33-1"),  # the beginning of an indexed word, not the compound prom + yelo
+])
+def test_a_word_cut_short_finds_the_indexed_word(cells: StoreTargetSearch, text: str,
+                                                  best: str) -> None:
+    found = cells.suggest(text)
+    assert found and found[0].code == best
