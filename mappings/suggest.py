@@ -32,6 +32,7 @@ from mappings.coverage import english_query
 from mappings.detection import prefer_detection
 from mappings.diversity import with_variants
 from mappings.fluids import system_short_forms
+from mappings.globulins import globulin_fraction
 from mappings.glossary import GLOSSARY, glossary_words
 from mappings.hints import (
     PROPERTY_WORDS,
@@ -418,6 +419,7 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
             category: str | None = None) -> list[Suggestion]:
     """The best `limit` target terms for a local name, with a score 0..1 (the calibrated
     confidence that it is right, mappings.calibration_fit; `raw` the ranker's score) and why."""
+    text = globulin_fraction(text)  # "Beta": Beta globulin (mappings.globulins)
     text = with_long_forms(split_case(text, lambda w: index._known(w) or w in ABBREVIATIONS
                                       or w in index._long_forms),  # "BasoFlg": Baso Flg
                            index._long_forms)  # LOINC's short forms: "Urn" → urine
