@@ -99,7 +99,8 @@ def coverage(index: TargetIndex, groups: list[list[str]]
         cap = translated_idf(index, alts[0])
         # an abbreviation's expansion is a synonym: it names the analyte as fully ("ptt":
         # aPTT), though its words are more common than the short form
-        expansion = ABBREVIATIONS.get(alts[0], "").split()
+        # (the words of it the group still holds: mappings.totalco2 drops some by section)
+        expansion = [w for w in ABBREVIATIONS.get(alts[0], "").split() if w in alts]
         phrases = expansion_phrases(index, expansion) if expansion else []
         in_phrase = {w for run in phrases for w in run}
         named = loinc_names(index, alts[0])

@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from mappings.analytenames import without_analyte_names
+from mappings.cellstems import cell_stems
 from mappings.diversity import with_variants
 from mappings.globulins import globulin_fraction
 from mappings.hints import Axes, axes
 from mappings.normalize import query_tokens
 from mappings.suggest import TargetIndex, TargetTerm
+from mappings.totalco2 import by_section
 from mappings.variants import analyte_part
 
 
@@ -132,3 +134,34 @@ def test_an_analyser_flag_on_a_cell_reports_the_cell() -> None:
 def test_rpr_and_an_immunological_method_are_methods() -> None:
     assert query_tokens("Rapid Plasma Reagin Test") == ["reagin", "rpr"]
     assert "immunoassay" in axes("Fibrinogen, Immunologic").methods
+
+
+def test_a_blood_gas_bicarbonate_is_no_total_co2() -> None:
+    """A blood gas analyser calculates the bicarbonate itself: in a blood gas section the
+    calculated bicarbonate stays LOINC's Bicarbonate, not the total CO2 by calculation."""
+    index = TargetIndex([
+        _term("1959-6", "Bicarbonate [Moles/volume] in Blood", "Bld", "SCnc"),
+        _term("34728-6", "Carbon dioxide, total [Moles/volume] in Blood by calculation", "Bld",
+              "SCnc", "Calculated"),
+        _term("20565-8", "Carbon dioxide, total [Moles/volume] in Blood", "Bld", "SCnc")])
+    assert _codes(index, "Calculated Bicarbonate, Whole Blood", "Blood", "Blood Gas")[0] \
+        == "1959-6"
+    assert by_section([["bicarbonate", "carbon", "dioxide", "total"]], "Chemistry") == [
+        ["bicarbonate", "carbon", "dioxide", "total"]]
+    assert by_section([["bicarbonate", "carbon", "dioxide", "total"]], "Blutgasanalyse") == [
+        ["bicarbonate"]]
+
+
+def test_a_flag_names_its_cell_by_a_stem() -> None:
+    assert cell_stems("ErytFlg") == "erythrocytes Flg"
+    assert cell_stems("Lym Flg") == "lymphocytes Flg"
+    assert cell_stems("Mono Spot Test") == "Mono Spot Test"
+    assert cell_stems("FragFlg") == "FragFlg"  # no cell's stem
+    index = TargetIndex([
+        _term("789-8", "Erythrocytes [#/volume] in Blood by Automated count", "Bld", "NCnc",
+              "Automated count", "RBC # Bld Auto"),
+        _term("30376-8", "Blasts [#/volume] in Blood", "Bld", "NCnc"),
+        _term("731-0", "Lymphocytes [#/volume] in Blood by Automated count", "Bld", "NCnc",
+              "Automated count", "Lymphocytes # Bld Auto")])
+    assert _codes(index, "ErytFlg", "Blood", "Hematology")[0] == "789-8"
+    assert _codes(index, "LymFlg", "Blood", "Hematology")[0] == "731-0"
