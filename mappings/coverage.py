@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 __all__ = ["component_phrases", "coverage", "english_query", "expansion_phrases",
            "translated_idf"]
 
+#: The share of a word's weight a phrase of its synonyms names when LOINC names the word too.
+SYNONYM = 0.9
 _PHRASES: WeakKeyDictionary[TargetIndex, frozenset[tuple[str, ...]]] = WeakKeyDictionary()
 
 
@@ -97,10 +99,12 @@ def coverage(index: TargetIndex, groups: list[list[str]]
         cap = translated_idf(index, alts[0])
         # an abbreviation's expansion is a synonym: it names the analyte as fully ("ptt":
         # aPTT), though its words are more common than the short form
-        expansion = ABBREVIATIONS.get(alts[0], "").split()
+        # (the words of it the group still holds: mappings.totalco2 drops some by section)
+        expansion = [w for w in ABBREVIATIONS.get(alts[0], "").split() if w in alts]
         phrases = expansion_phrases(index, expansion) if expansion else []
         in_phrase = {w for run in phrases for w in run}
-        same = frozenset() if loinc_names(index, alts[0]) else frozenset(expansion) - in_phrase
+        named = loinc_names(index, alts[0])
+        same = frozenset() if named else frozenset(expansion) - in_phrase
         for a, alt in enumerate(alts):
             if a and alt in in_phrase:
                 continue
@@ -115,8 +119,12 @@ def coverage(index: TargetIndex, groups: list[list[str]]
                 np.maximum.at(best, index._post[cand], np.float32(w * sim))
         if weight == 0.0:  # an unknown token still counts against every term
             weight = max([index.idf(h) for h, _ in hits] or [index.idf(alts[0])])
-        for run in phrases:  # a phrase names it in the IDF-weighted share of its words
-            np.maximum(best, np.float32(weight) * _phrase_share(index, run, hits), out=best)
+        # a phrase names it in the IDF-weighted share of its words; a synonym of a word
+        # LOINC itself names by ("bicarbonate": carbon dioxide total) a little less than
+        # the word itself
+        synonym = np.float32(weight * (SYNONYM if named else 1.0))
+        for run in phrases:
+            np.maximum(best, synonym * _phrase_share(index, run, hits), out=best)
         if alts[0] in index._implied:  # "total": named by every plain COMPONENT
             np.maximum(best, np.float32(weight) * index._plain, out=best)
         if alts[0] in singles:  # "Allergen, Food, Celery": named by every single allergen

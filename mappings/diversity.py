@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Container, Mapping, Sequence
 
 from mappings.hints import Axes
-from mappings.variants import without_per_hundred
+from mappings.variants import analyte_part
 
 __all__ = ["KEEP", "LEAD", "with_variants"]
 
@@ -49,7 +49,7 @@ def with_variants(ranked: Sequence[tuple[float, int, str]],
     if len(out) <= keep + 1 or out[0][1] not in named or hint.unit:
         return out
     _, first, component = term(out[0][1])
-    component = without_per_hundred(component).strip()
+    component = analyte_part(component).strip()
     if not component:
         return out
     system = first.get("SYSTEM", "")
@@ -57,7 +57,7 @@ def with_variants(ranked: Sequence[tuple[float, int, str]],
     def variant(i: int) -> bool:
         _, p, comp = term(i)
         s = p.get("SYSTEM", "")
-        return without_per_hundred(comp).strip() == component and (
+        return analyte_part(comp).strip() == component and (
             s == system or hint.systems.get(s, 0.0) > 0)
 
     rest = [(score + lead * variant(i), pos, (score, i, why))

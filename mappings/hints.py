@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from mappings.analytenames import without_analyte_names
 from mappings.controls import of_control, of_newborn
 from mappings.fluids import (
     field_unit,
@@ -459,13 +460,13 @@ _METHODS: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = tuple(
         # German adjectives inflect: "mit manueller Zählung", "Automatisierte Zählung"
         ("mikr mikroskopisch mi manual manuell manuelle manueller manuellen",
          ("manual count", "microscopy")),
-        ("automated automatisiert automatisierte automatisierter automatisierten auto",
+        ("automated automatisiert automatisierte automatisierter automatisierten auto flg",
          ("automated count",)),
         ("ber berechnet calculated calc", ("calculated", "calculation")),
         # DFA: direct fluorescent antibody staining of the specimen, an immunofluorescence
         ("ifa ift immunfluoreszenz if dfa", ("if", "immunofluorescence")),
         ("immunoblot blot", ("immunoblot",)),
-        ("elisa eia", ("ia", "immunoassay")),
+        ("elisa eia immunologic immunological immunologisch", ("ia", "immunoassay")),
         # German serology methods: Komplementbindungsreaktion, Hämagglutinationshemmtest
         # (LOINC's METHOD_TYP codes "Comp fix" and "HAI", which axes_fit compares with)
         ("kbr komplementbindungsreaktion", ("comp fix", "complement fixation")),
@@ -518,7 +519,8 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
         w in SPECIMEN_WORDS or w in _SPECIMEN_TRIGGERS for w in name_words)
     # with the specimen given apart, an organism's epithet does not name one ("vaginalis")
     from_text = {} if named_only_specimen else compared_with_serum(
-        set(name_words), specimen_hint(without_epithets(text) if specimen else text))
+        set(name_words), specimen_hint(without_analyte_names(
+            without_epithets(text) if specimen else text)))
     given = urine_sample(specimen_hint(specimen))
     if not given and specimen and lexicon is not None:
         given = lexicon.value("SYSTEM", specimen)

@@ -90,6 +90,8 @@ ABBREVIATIONS: dict[str, str] = {
     "krea": "kreatinin creatinine",
     "kreat": "kreatinin creatinine",
     "crea": "kreatinin creatinine",
+    # "Cr" on a lab report is creatinine ("BUN/Cr", "Albumin/Cr"); chromium is spelt out
+    "cr": "creatinine kreatinin",
     "hst": "harnstoff urea",
     "bun": "urea nitrogen harnstoff",
     "hs": "harnsaeure urate",
@@ -113,6 +115,9 @@ ABBREVIATIONS: dict[str, str] = {
     "ak": "ab antikoerper",
     "ag": "antigen",
     "bili": "bilirubin",
+    # the chemistry panel's bicarbonate is measured as total CO2 (LOINC "Carbon dioxide,
+    # total"); LOINC has both, and a fluid or stool often only the total CO2 term
+    "bicarbonate": "bicarbonate carbon dioxide total",
     "alb": "albumin",
     "lipa": "lipase",
     "amyl": "amylase",
@@ -169,7 +174,9 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"bands|stabkernige( granulozyten)?", "band form neutrophils"),
         # the differential's short plurals as LOINC's SHORTNAMEs write them ("Lymphs # Fld",
         # "Baso+Eos+Monos"): as a word of their own they name the cells, not a mix or a marker
-        (r"lymphs", "lymphocytes"), (r"eos", "eosinophils"), (r"basos", "basophils"),
+        (r"lymphs", "lymphocytes"), (r"eos", "eosinophils"), (r"basos?", "basophils"),
+        # the syphilis card test is named by its method (LOINC: "Reagin Ab … by RPR")
+        (r"rapid plasma reagin( test)?", "reagin rpr"),
         (r"(free|ionized|ionised|ionisiertes|ionisiert) (calcium|kalzium)|(calcium|kalzium) "
          r"(ionized|ionisiert)", "calcium ionized"),
         (r"pep|eiweisselektrophorese|serumelektrophorese", "protein electrophoresis"),
@@ -303,7 +310,9 @@ def _slash(m: re.Match[str]) -> str:
         return m.group(0)
     return " " + SPECIMEN_ABBREVIATIONS.get(m.group(1), m.group(1))
 # words only saying something about PROPERTY / SCALE / METHOD (see mappings.hints.axes)
-HINT_ONLY = frozenset("abs absolut rel relativ mi mikr ql qn qual quant ber best".split())
+# (an analyser's flag on a cell, "BasoFlg", reports the cell: mappings.hints.axes)
+HINT_ONLY = frozenset("abs absolut rel relativ mi mikr ql qn qual quant ber best flg flag"
+                      .split())
 _ANTI = re.compile(r"(?<![a-z0-9])anti[ -](?=[a-z])")
 # "Anti-HBs", "Anti-D" without an antibody word: the antibody to HBs, D; but not the anti-Xa /
 # anti-IIa activity of coagulation, nor the anti-Müllerian hormone

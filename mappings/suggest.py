@@ -25,11 +25,13 @@ from mappings.anyspecimen import for_generic
 from mappings.axisfit import axes_fit
 from mappings.calibration import Conservative
 from mappings.calibration_fit import FITTED
+from mappings.cellstems import cell_stems
 from mappings.compounds import lost_head
 from mappings.coverage import coverage as coverage_of
 from mappings.coverage import english_query
 from mappings.detection import prefer_detection
 from mappings.diversity import with_variants
+from mappings.globulins import globulin_fraction
 from mappings.glossary import GLOSSARY, glossary_words
 from mappings.hints import (
     SPECIMEN_WORDS,
@@ -61,6 +63,7 @@ from mappings.terms import (
     with_lab_orders,
     with_translated_components,
 )
+from mappings.totalco2 import by_section
 from mappings.units import plural_short, with_unit_words
 from mappings.variants import (
     plain_components,
@@ -400,11 +403,14 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
             category: str | None = None) -> list[Suggestion]:
     """The best `limit` target terms for a local name, with a score 0..1 (the calibrated
     confidence that it is right, mappings.calibration_fit; `raw` the ranker's score) and why."""
+    # "Beta": Beta globulin (mappings.globulins); "ErytFlg": erythrocytes (mappings.cellstems)
+    text = cell_stems(globulin_fraction(text))
     text = with_long_forms(split_case(text, lambda w: index._known(w) or w in ABBREVIATIONS
                                       or w in index._long_forms),  # "BasoFlg": Baso Flg
                            index._long_forms)  # LOINC's short forms: "Urn" → urine
-    groups = index._groups(with_unit_words(text, unit),
-                           frozenset(base_tokens(specimen)) if specimen else frozenset())
+    groups = by_section(index._groups(with_unit_words(text, unit),  # mappings.totalco2
+                                      frozenset(base_tokens(specimen)) if specimen
+                                      else frozenset()), category)
     if not groups or not index.terms:
         return []
     coverage, matched = coverage_of(index, groups)

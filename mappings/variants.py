@@ -59,6 +59,9 @@ _LOINC = re.compile(r"^(\d+)-\d$")
 _PER_HUNDRED = re.compile(r"/\s*100\s+[^\s/\[\]]+")
 # "Creatine kinase.MB/Creatine kinase.total": a part's share of its total
 _OF_TOTAL = re.compile(r"^([^/]+)/([^/]+)\.total$", re.IGNORECASE)
+# the globulin fractions a protein electrophoresis parts the total protein into (the alpha,
+# beta and gamma globulins): "Gamma globulin/Protein.total" is the gamma globulin's share
+_PROTEIN_FRACTIONS = ("globulin",)
 
 
 # the method part of a long name: "… in Blood by Manual count", "… in Blut mit manueller
@@ -91,6 +94,8 @@ def analyte_part(component: str) -> str:
         part, whole = base_tokens(m.group(1)), base_tokens(m.group(2))
         if whole and all(any(w in p for p in part) for w in whole):
             return m.group(1)
+        if whole == ["protein"] and any(p.endswith(_PROTEIN_FRACTIONS) for p in part):
+            return m.group(1)  # "Alpha 1 globulin/Protein.total": an electrophoresis fraction
     return component
 
 
