@@ -32,6 +32,8 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from mappings.cellstems import cell_stems
+from mappings.globulins import globulin_fraction
 from mappings.glossary import glossary_words
 from mappings.hints import specimen_hint
 from mappings.lexicon import FORMAT as LEXICON_FORMAT
@@ -528,8 +530,11 @@ class StoreTargetSearch:
                              ) -> list[tuple[tuple[str, str | None], Suggestion]]:
         """Like `suggest`, each suggestion with the (url, version) of its code system (a code
         held by two code systems of the scope is reported with the last)."""
-        # run-together cased words the index does not know whole, parted ("NTproBNP")
-        found = self.candidates(split_case(text, self._indexed), candidates, specimen)
+        # run-together cased words the index does not know whole, parted ("NTproBNP"); a
+        # bare Greek letter as its globulin, a cell stem before a flag as the cell (as the
+        # reranker reads them: mappings.globulins, mappings.cellstems)
+        found = self.candidates(split_case(cell_stems(globulin_fraction(text)), self._indexed),
+                                candidates, specimen)
         if not found:
             return []
         terms = [t for _, t in found]

@@ -103,6 +103,8 @@ CELLS: list[Record] = [
     *_cells("34-1", "Prom", "Bld", "Blood"),  # "prom" and "yelo": the parts of a false split
     *_cells("34-2", "Yelo", "Bld", "Blood"),
     *(r for i in range(20) for r in _cells(f"35-{i}", f"Cell type {i}", "Bld", "Blood")),
+    *_cells("36-1", "Beta", "Ser", "Serum"),
+    *_cells("36-2", "Beta globulin", "Ser", "Serum"),
 ]
 
 
@@ -136,3 +138,11 @@ def test_a_word_cut_short_finds_the_indexed_word(cells: StoreTargetSearch, text:
                                                   best: str) -> None:
     found = cells.suggest(text)
     assert found and found[0].code == best
+
+
+def test_the_candidates_are_read_as_the_reranker_reads_the_name(
+        cells: StoreTargetSearch) -> None:
+    """A bare Greek letter names its electrophoresis globulin (mappings.globulins) when the
+    candidates are chosen too, not only when they are reranked."""
+    found = cells.suggest_with_systems("Beta", candidates=1)
+    assert [s.code for _, s in found] == ["36-2"]
