@@ -24,6 +24,7 @@ from mappings.fluids import (
 )
 from mappings.lexicon import Lexicon
 from mappings.normalize import PAIR, SPECIMEN_ABBREVIATIONS, base_tokens, fold
+from mappings.toxicology import cord_tissue, drug_methods
 from mappings.units import (
     catalogue_property,
     log_property,
@@ -554,7 +555,7 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     if not (unit or "").strip() and "%" in text:  # "% Hemoglobin A1c": the name gives the unit
         unit = "%"
     unit_props, scale = unit_hint(unit)
-    props = unit_props
+    props, systems = unit_props, cord_tissue(toks, systems, unit_props)  # "Cord" in ng/g
     for words, word_props, word_scale in _PROPERTY_WORDS:
         if words & toks:
             if not props or word_props & props:
@@ -578,6 +579,7 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     for words, names in _METHODS:
         if words & toks:
             methods += names
+    methods += tuple(m for m in drug_methods(toks, text, unit_props, unit) if m not in methods)
     power = field_unit(unit)
     if power:  # a count per microscope field: light microscopy at that power
         methods += (f"microscopy.light.{power}",)

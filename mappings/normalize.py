@@ -259,6 +259,14 @@ _IC_ACID = re.compile(r"(?<![a-z])([a-z]{3,})ic acids?(?![a-z])")
 # a number sign and number closing the name ("Cortisol #7", "LH#4 (Luteinizing Hormone)")
 # numbers the specimen of a series; before more words ("A. fumigatus #3 Ab") it numbers a kind
 _NUMBER_SIGN = re.compile(r"#\s?([1-9]\d?)(?=\s*(?:[(,;:]|$))")
+
+
+def _series(m: re.Match[str]) -> str:
+    """A numbered specimen of a stimulation or suppression series: the first is drawn before
+    the challenge (LOINC's "--baseline"), the n-th the (n-1)-th after it ("--2nd specimen
+    post XXX challenge")."""
+    n = int(m.group(1))
+    return " baseline " if n == 1 else f" specimen {n - 1} post challenge "
 # minutes before a challenge, written with a minus ("Cortisol -30 min"): LOINC's "30M pre"
 _BEFORE = re.compile(r"(?<![a-z0-9])-\s?(\d+) ?(min|minuten|minutes)(?![a-z0-9])")
 # a clock time ("16 Uhr", "8:00 Uhr"): LOINC names the sample by the 12-hour clock ("4 PM
@@ -403,7 +411,7 @@ _ALLERGEN_NUMBER = re.compile(r"\b([rn][a-z]{3}) ([a-z])(\d{1,2})\b")
 
 @lru_cache(maxsize=20_000)
 def _query_tokens(text: str) -> tuple[str, ...]:
-    folded = _NUMBER_SIGN.sub(r" specimen \1 ", fold(greek(text)))
+    folded = _NUMBER_SIGN.sub(_series, fold(greek(text)))
     folded = _SLASH.sub(_slash, _BEFORE.sub(r" \1 \2 pre ", folded))
     folded = _CD_LIST.sub(_cd_list, folded)
     folded = " ".join(t for t in base_tokens(folded) if t not in HINT_ONLY)

@@ -131,9 +131,12 @@ def test_anti_x_without_an_antibody_word_is_the_antibody_to_x() -> None:
 
 
 @pytest.mark.parametrize(("name", "words"), [
-    ("Cortisol #7", ["cortisol", "7th", "specimen"]),
-    ("Prolactin # 2", ["prolactin", "2nd", "specimen"]),
-    ("LH#4 (Luteinizing Hormone)", ["lutropin", "4th", "specimen", "lutropin"]),
+    # a series' first specimen is drawn before the challenge, the n-th the (n-1)-th after it
+    ("Cortisol #7", ["cortisol", "6th", "specimen", "post", "challenge"]),
+    ("Prolactin # 2", ["prolactin", "1st", "specimen", "post", "challenge"]),
+    ("Cortisol #1", ["cortisol", "baseline"]),
+    ("LH#4 (Luteinizing Hormone)", ["lutropin", "3rd", "specimen", "post", "challenge",
+                                    "lutropin"]),
     ("A. fumigatus #3 Ab", ["a", "fumigatus", "3", "ab"])])
 def test_a_number_sign_closing_the_name_numbers_the_specimen(name: str, words: list[str]
                                                              ) -> None:
