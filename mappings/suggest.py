@@ -380,6 +380,13 @@ class TargetIndex:
         return suggest(self, text, unit=unit, specimen=specimen, limit=limit, category=category)
 
 
+def as_read(text: str) -> str:
+    """A local name as the ranker reads it before its words: a bare Greek letter as its
+    globulin ("Beta": Beta globulin, mappings.globulins), a cell stem before a flag as the
+    cell ("ErytFlg": erythrocytes, mappings.cellstems)."""
+    return cell_stems(globulin_fraction(text))
+
+
 def rank_candidates(terms: Sequence[TargetTerm], text: str, *, unit: str | None = None,
                     specimen: str | None = None, category: str | None = None,
                     limit: int = 5, idf: Callable[[str], float] | None = None,
@@ -403,8 +410,7 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
             category: str | None = None) -> list[Suggestion]:
     """The best `limit` target terms for a local name, with a score 0..1 (the calibrated
     confidence that it is right, mappings.calibration_fit; `raw` the ranker's score) and why."""
-    # "Beta": Beta globulin (mappings.globulins); "ErytFlg": erythrocytes (mappings.cellstems)
-    text = cell_stems(globulin_fraction(text))
+    text = as_read(text)
     text = with_long_forms(split_case(text, lambda w: index._known(w) or w in ABBREVIATIONS
                                       or w in index._long_forms),  # "BasoFlg": Baso Flg
                            index._long_forms)  # LOINC's short forms: "Urn" → urine

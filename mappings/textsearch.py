@@ -32,8 +32,6 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from mappings.cellstems import cell_stems
-from mappings.globulins import globulin_fraction
 from mappings.glossary import glossary_words
 from mappings.hints import specimen_hint
 from mappings.lexicon import FORMAT as LEXICON_FORMAT
@@ -59,6 +57,7 @@ from mappings.suggest import (
     RERANKED,
     Suggestion,
     TargetTerm,
+    as_read,
     compound_heads,
     rank_candidates,
 )
@@ -224,6 +223,17 @@ def _kept_scope(store: Store, state: IndexState) -> ScopeWords | None:
     return scope_from_json(kept) if kept is not None else None
 
 
+def _stored_terms(store: Store, cs_pk: int, codes: Sequence[str]) -> list[TargetTerm]:
+    """TargetTerms of `codes` as stored (texts, hint properties, COMPONENT as a text)."""
+    out: list[TargetTerm] = []
+    for code, (display, texts, props) in search_candidates.term_texts(
+            store, cs_pk, codes, _PROPERTIES).items():
+        component = props.pop("COMPONENT", None)
+        out.append(TargetTerm(code, display, tuple(
+            [*texts, (component, "COMPONENT")] if component else texts), props))
+    return out
+
+
 def _learn_scope(store: Store, state: IndexState, lexicon: Lexicon) -> ScopeWords:
     """ScopeWords from the active concepts of `state`'s code system, read SCOPE_BATCH codes per
     query (not kept in the term cache). Of LOINC only its laboratory terms teach (CLASSTYPE 1,
@@ -235,11 +245,7 @@ def _learn_scope(store: Store, state: IndexState, lexicon: Lexicon) -> ScopeWord
         codes = [c for c in (lab if len(lab) >= LEARN_FROM else codes) if loinc_term(c)]
     terms: list[TargetTerm] = []
     for start in range(0, len(codes), SCOPE_BATCH):
-        for code, (display, texts, props) in search_candidates.term_texts(
-                store, state.cs_pk, codes[start:start + SCOPE_BATCH], _PROPERTIES).items():
-            component = props.pop("COMPONENT", None)
-            terms.append(TargetTerm(code, display, tuple(
-                [*texts, (component, "COMPONENT")] if component else texts), props))
+        terms.extend(_stored_terms(store, state.cs_pk, codes[start:start + SCOPE_BATCH]))
     terms = with_translated_components(terms)
     component_texts = [next((x for x, label in t.texts if label == "COMPONENT"), "")
                        for t in terms]
@@ -470,12 +476,8 @@ class StoreTargetSearch:
         for i, (state, url, version) in enumerate(self.systems):
             codes = [code for _, j, code in hits if j == i]
             missing = [c for c in codes if _TERMS.get((state.stamp, c)) is None]
-            for code, (display, texts, props) in search_candidates.term_texts(
-                    self.store, state.cs_pk, missing, _PROPERTIES).items():
-                component = props.pop("COMPONENT", None)
-                all_texts = [*texts, (component, "COMPONENT")] if component else texts
-                _TERMS.put((state.stamp, code),
-                           TargetTerm(code, display, tuple(all_texts), props))
+            for term in _stored_terms(self.store, state.cs_pk, missing):
+                _TERMS.put((state.stamp, term.code), term)
             out.extend(((url, version), term) for c in codes
                        if (term := _TERMS.get((state.stamp, c))) is not None)
         return out
@@ -530,11 +532,9 @@ class StoreTargetSearch:
                              ) -> list[tuple[tuple[str, str | None], Suggestion]]:
         """Like `suggest`, each suggestion with the (url, version) of its code system (a code
         held by two code systems of the scope is reported with the last)."""
-        # run-together cased words the index does not know whole, parted ("NTproBNP"); a
-        # bare Greek letter as its globulin, a cell stem before a flag as the cell (as the
-        # reranker reads them: mappings.globulins, mappings.cellstems)
-        found = self.candidates(split_case(cell_stems(globulin_fraction(text)), self._indexed),
-                                candidates, specimen)
+        # the name as the reranker reads it (mappings.suggest.as_read), run-together cased
+        # words the index does not know whole parted ("NTproBNP")
+        found = self.candidates(split_case(as_read(text), self._indexed), candidates, specimen)
         if not found:
             return []
         terms = [t for _, t in found]
