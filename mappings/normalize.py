@@ -379,8 +379,9 @@ def base_tokens(text: str) -> list[str]:
 @lru_cache(maxsize=100_000)
 def _base_tokens(text: str) -> tuple[str, ...]:
     folded = fold(text)
-    for pattern, replacement in _SPECIMEN_PHRASES:
-        folded = pattern.sub(replacement, folded)
+    if "i." in folded:  # each phrase begins so ("i.S."): most texts need none of them
+        for pattern, replacement in _SPECIMEN_PHRASES:
+            folded = pattern.sub(replacement, folded)
     return tuple(t for t in _SPLIT.split(folded) if t)
 
 
@@ -432,13 +433,14 @@ def _query_tokens(text: str) -> tuple[str, ...]:
 #: Roman numerals as LOINC writes numbered kinds ("Apolipoprotein A-I", "Procollagen type III",
 #: "Coagulation factor VIII"), by value.
 ROMAN = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii", "xiii")
+_ROMAN = frozenset(ROMAN)
 _LETTER_NUMBER = re.compile(r"^([a-z])(\d{1,2})$")
 
 
 def numeral_pairs(toks: list[str] | tuple[str, ...]) -> set[tuple[str, str]]:
     """(word, Roman numeral) pairs a target text writes one after the other ("A-I": (a, i),
     "type III": (type, iii)): the numbered kinds LOINC names with a Roman numeral."""
-    return {(a, b) for a, b in zip(toks, toks[1:], strict=False) if b in ROMAN}
+    return {(a, b) for a, b in zip(toks, toks[1:], strict=False) if b in _ROMAN}
 
 
 def roman_numerals(toks: list[str], pairs: set[tuple[str, str]] | frozenset[tuple[str, str]],

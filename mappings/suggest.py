@@ -15,10 +15,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from mappings.allergens import expand_codes, mix_words
 from mappings.anyspecimen import for_generic
@@ -55,6 +55,7 @@ from mappings.plurals import singular_alternatives
 from mappings.scopewords import ScopeWords, learn_scope
 from mappings.shortforms import split_case, with_long_forms
 from mappings.terms import (
+    Postings,
     TargetTerm,
     read_lab_orders,
     term_prior,
@@ -89,6 +90,8 @@ def compound_heads(head: str) -> list[str]:
     return [head, *(head[:-len(link)] for link in LINKS
                     if head.endswith(link) and len(head) - len(link) >= 4)]
 
+#: The properties mappings.axisfit.axes_fit reads (candidates alike in them fit alike).
+FIT_AXES = ("PROPERTY", "SCALE_TYP", "SYSTEM", "METHOD_TYP", "CLASS", "TIME_ASPCT")
 #: Candidates reranked per query (rapidfuzz text match and LOINC axes).
 RERANKED = 300
 # score weights: text (coverage, fuzzy text match, component coverage), prior, method penalty
@@ -132,6 +135,15 @@ def _trigrams(token: str) -> frozenset[str]:
     return frozenset(padded[i:i + 3] for i in range(len(padded) - 2))
 
 
+def _keyed(words: list[str], key: Callable[[str], str]) -> dict[str, list[str]]:
+    """Words of 5+ letters by a spelling key (skeleton, spelling), in `words` order."""
+    out: dict[str, list[str]] = {}
+    for tok in words:
+        if len(tok) >= 5:
+            out.setdefault(key(tok), []).append(tok)
+    return out
+
+
 class TargetIndex:
     """Token + character-trigram index over target terms, all in memory."""
 
@@ -151,13 +163,9 @@ class TargetIndex:
         self._bare: list[tuple[tuple[int, str], ...]] = [r.bare for r in rows]  # no method
         self._component: list[frozenset[str]] = [r.component for r in rows]
         self._component_text: list[str] = [r.component_text for r in rows]
-        postings: dict[str, list[int]] = {}
         # "A-I", "type III": numeral_pairs
         self._numerals: set[tuple[str, str]] = set().union(*(r.numerals for r in rows))
-        for i, r in enumerate(rows):
-            for t in r.words:
-                postings.setdefault(t, []).append(i)
-        n = max(len(self.terms), 1)
+        self._post = Postings([r.words for r in rows])
         # shorter terms first among equal coverage: fewer tokens in the display
         self._brevity = np.array([1.0 / (1 + len(t.display.split())) for t in self.terms],
                                  dtype=np.float32)
@@ -186,25 +194,28 @@ class TargetIndex:
         self._single = mix_words([t.properties.get("CLASS", "") for t in self.terms],
                                  [t.display for t in self.terms], self._component_text)[1]
         self._generic = learnt.generic
-        self._vocab: list[str] = sorted(postings)
-        self._post: dict[str, np.ndarray] = {
-            t: np.fromiter(ids, dtype=np.int32, count=len(ids))  # ascending, each term once
-            for t, ids in postings.items()}
-        self._idf: dict[str, float] = {t: math.log(1 + n / len(ids)) for t, ids in postings.items()}
+        self._close_cache: dict[str, list[tuple[str, float]]] = {}
+
+    # built when first asked (a query's candidate list often never asks)
+    @cached_property
+    def _vocab(self) -> list[str]:
+        return sorted(self._post)
+
+    @cached_property
+    def _grams(self) -> dict[str, list[int]]:
         grams: dict[str, list[int]] = {}
         for vid, tok in enumerate(self._vocab):
             for g in _trigrams(tok):
                 grams.setdefault(g, []).append(vid)
-        self._grams = grams
-        skeletons: dict[str, list[str]] = {}
-        spellings: dict[str, list[str]] = {}
-        for tok in self._vocab:
-            if len(tok) >= 5:
-                skeletons.setdefault(skeleton(tok), []).append(tok)
-                spellings.setdefault(spelling(tok), []).append(tok)
-        self._skeletons = skeletons
-        self._spellings = spellings
-        self._close_cache: dict[str, list[tuple[str, float]]] = {}
+        return grams
+
+    @cached_property
+    def _skeletons(self) -> dict[str, list[str]]:
+        return _keyed(self._vocab, skeleton)
+
+    @cached_property
+    def _spellings(self) -> dict[str, list[str]]:
+        return _keyed(self._vocab, spelling)
 
     @classmethod
     def from_details(cls, details: Iterable[ConceptDetail]) -> TargetIndex:
@@ -220,7 +231,9 @@ class TargetIndex:
             if found is None:
                 found = self._idf_memo[token] = self._idf_fn(token)
             return found
-        return self._idf.get(token, math.log(1 + max(len(self.terms), 1)))
+        ids = self._post.get(token)
+        n = max(len(self.terms), 1)
+        return math.log(1 + n / len(ids)) if ids is not None else math.log(1 + n)
 
     def hint_vector(self, hint: Axes) -> np.ndarray:
         """A rough per-term score for SYSTEM and PROPERTY fit, to pick candidates."""
@@ -405,6 +418,30 @@ def rank_candidates(terms: Sequence[TargetTerm], text: str, *, unit: str | None 
     return suggest(index, text, unit=unit, specimen=specimen, category=category, limit=limit)
 
 
+def lexical_match(index: TargetIndex, order: Sequence[int], queries: Sequence[str],
+                  bare: bool) -> list[tuple[float, int]]:
+    """Per candidate term (`order`): the best text match 0..1 of any query form against any
+    of its normalised texts (0.4 token-set + 0.6 token-sort ratio; with `bare`, a name that
+    says a method in short ("mi.") is also compared with the texts without their method) and
+    the index of that text (the first of equals). One rapidfuzz matrix for all pairs."""
+    texts: dict[str, int] = {}  # each distinct text once (terms of one analyte share them)
+    owner: list[tuple[int, int, int]] = []  # (candidate position, text index, distinct text)
+    for k, i in enumerate(order):
+        for j, norm in (*enumerate(index._norm[i]), *(index._bare[i] if bare else ())):
+            owner.append((k, j, texts.setdefault(norm, len(texts))))
+    out = [(0.0, 0)] * len(order)
+    if not texts:
+        return out
+    forms = list(dict.fromkeys(queries))  # the forms are often alike (an English name)
+    sets = process.cdist(forms, list(texts), scorer=fuzz.token_set_ratio, dtype=np.float64)
+    sorts = process.cdist(forms, list(texts), scorer=fuzz.token_sort_ratio, dtype=np.float64)
+    best = ((0.4 * sets + 0.6 * sorts).max(axis=0) / 100).tolist()
+    for k, j, t in owner:
+        if best[t] > out[k][0]:
+            out[k] = (best[t], j)
+    return out
+
+
 def suggest(index: TargetIndex, text: str, unit: str | None = None,
             specimen: str | None = None, limit: int = 5,
             category: str | None = None) -> list[Suggestion]:
@@ -437,33 +474,39 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
     q_english = english_query(index, groups)
     scored: list[tuple[float, int, str]] = []
     named: set[int] = set()  # candidates whose COMPONENT the name names in full
-    for i in cand.tolist():
+    order = cand.tolist()
+    closest = lexical_match(index, order, (q_base, q_full, q_english), bool(hint.methods))
+    shares: dict[frozenset[str], float] = {}  # per COMPONENT (candidates share them)
+    fits: dict[tuple[bool, tuple[str | None, ...]], tuple[float, list[str]]] = {}
+    for i, (lex, best_j) in zip(order, closest, strict=True):
         term = index.terms[i]
-        lex, best_j = 0.0, 0
-        # a name that says a method in short ("mi.") is compared without the targets' methods
-        for j, norm in (*enumerate(index._norm[i]), *(index._bare[i] if hint.methods else ())):
-            s = max(0.4 * fuzz.token_set_ratio(q, norm) + 0.6 * fuzz.token_sort_ratio(q, norm)
-                    for q in (q_base, q_full, q_english)) / 100
-            if s > lex:
-                lex, best_j = s, j
         cov = float(coverage[i])
         comp = index._component[i]
         if comp:
-            comp_w = [index.idf(t) for t in comp]
-            comp_cov = sum(w for t, w in zip(comp, comp_w, strict=True) if t in found) / sum(comp_w)
+            comp_cov = shares.get(comp, -1.0)
+            if comp_cov < 0:
+                comp_w = [index.idf(t) for t in comp]
+                comp_cov = shares[comp] = sum(
+                    w for t, w in zip(comp, comp_w, strict=True) if t in found) / sum(comp_w)
         else:
             comp_cov = lex
         score = W["text"] * (W["cov"] * cov + W["lex"] * lex + W["comp"] * comp_cov)
         if comp_cov >= 0.99:
             named.add(i)
-        component = next((t for t, label in term.texts if label == "COMPONENT"), "")
+        component = index._component_text[i]
         reasons = [f"{cov:.0%} of the name's words found",
                    (f"component {component} " if component else "component ")
                    + ("named in full" if comp_cov >= 0.99 else f"{comp_cov:.0%} named"),
                    f"closest name ({lex:.0%}): {term.texts[best_j][1]} "
                    f"'{term.texts[best_j][0]}'"]
-        bonus, why = axes_fit(term.properties, generic[0] if generic and term.properties.get(
-            "CLASS") in generic[1] else hint, q_full)  # "Sondermaterial", "Other Body Fluid"
+        p = term.properties
+        # "Sondermaterial", "Other Body Fluid": mappings.anyspecimen
+        chosen = generic[0] if generic and p.get("CLASS") in generic[1] else hint
+        key = (chosen is hint, tuple(p.get(axis) for axis in FIT_AXES))
+        fit = fits.get(key)
+        if fit is None:
+            fit = fits[key] = axes_fit(p, chosen, q_full)
+        bonus, why = fit
         prior = float(index._prior[i])
         score += bonus + W["prior"] * prior
         reasons.extend(why)

@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
 
 from mappings.hints import SPECIMEN_WORDS
 from mappings.lexicon import Lexicon, derive, pairs_from_texts
 from mappings.normalize import base_tokens, numeral_pairs
 from mappings.variants import analyte_part, without_method, without_per_hundred
 
-__all__ = ["TargetTerm", "TermRow", "loinc_term", "read_lab_orders", "term_prior", "term_row",
-           "terms_lexicon", "with_lab_orders", "with_translated_components"]
+__all__ = ["Postings", "TargetTerm", "TermRow", "loinc_term", "read_lab_orders", "term_prior",
+           "term_row", "terms_lexicon", "with_lab_orders", "with_translated_components"]
 
 _BRACKETS = re.compile(r"\[[^\]]*\]")
 # where a German long name without a [property] turns to the system: "Farbe von Urin"
@@ -128,11 +130,16 @@ def read_lab_orders(path: str | Path) -> dict[str, str]:
         return {r["LOINC_NUM"]: r["ORDER_OBS"] for r in csv.DictReader(f)}
 
 
+@lru_cache(maxsize=ROWS_MAX)
+def _translated(texts: tuple[tuple[str, str], ...]) -> bool:
+    return any(label.startswith("de") and label != "de COMPONENT" for _, label in texts)
+
+
 def term_prior(term: TargetTerm) -> float:
     """How common a term is likely to be, 0..1: chosen for the German translation, in the
     Universal Lab Orders value set (ORDER_OBS), released in 1.x, no method."""
     p = term.properties
-    german = any(label.startswith("de") and label != "de COMPONENT" for _, label in term.texts)
+    german = _translated(term.texts)
     return (0.4 * german + 0.25 * bool(p.get("ORDER_OBS"))
             + 0.15 * p.get("VersionFirstReleased", "").startswith("1.")
             + 0.2 * (not p.get("METHOD_TYP")))
@@ -175,3 +182,46 @@ def _row(texts: tuple[tuple[str, str], ...], clean: bool) -> TermRow:
     component = next((t for t, label in texts if label == "COMPONENT"), "")
     return TermRow(tuple(norms), tuple(bare), frozenset(words), frozenset(numerals),
                    frozenset(base_tokens(analyte_part(component))), component)
+
+
+#: Below this many terms postings are found when asked for (a query's candidate list), not
+#: all built up front (a whole scope, searched many times).
+LAZY_TERMS = 5000
+
+
+class Postings(Mapping[str, "np.ndarray"]):
+    """Index word → ascending int32 positions of the terms holding it (each term once), over
+    the terms' word sets. A whole scope's postings are built at once; a short candidate
+    list's only for the words a query asks for (most of its words are never asked)."""
+
+    def __init__(self, words: list[frozenset[str]]) -> None:
+        self._words = words
+        self._lists: dict[str, np.ndarray] = {}
+        if len(words) >= LAZY_TERMS:
+            found: dict[str, list[int]] = {}
+            for i, ws in enumerate(words):
+                for t in ws:
+                    found.setdefault(t, []).append(i)
+            self._lists = {t: np.fromiter(ids, dtype=np.int32, count=len(ids))
+                           for t, ids in found.items()}
+            self._vocab: frozenset[str] = frozenset(self._lists)
+        else:
+            self._vocab = frozenset().union(*words)
+
+    def __contains__(self, token: object) -> bool:
+        return token in self._vocab
+
+    def __getitem__(self, token: str) -> np.ndarray:
+        found = self._lists.get(token)
+        if found is None:
+            if token not in self._vocab:
+                raise KeyError(token)
+            found = self._lists[token] = np.array(
+                [i for i, ws in enumerate(self._words) if token in ws], dtype=np.int32)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._vocab)
+
+    def __len__(self) -> int:
+        return len(self._vocab)

@@ -28,6 +28,7 @@ import math
 import re
 import threading
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -251,6 +252,19 @@ def _learn_scope(store: Store, state: IndexState, lexicon: Lexicon) -> ScopeWord
                        for t in terms]
     components = [frozenset(base_tokens(analyte_part(c))) for c in component_texts]
     return learn_scope(terms, components, component_texts, lexicon.known)
+
+
+@lru_cache(maxsize=CACHE_MAX)
+def _spelled(texts: tuple[tuple[str, str], ...]) -> dict[str, dict[str, int]]:
+    """The index words of a term's texts, each with its spellings there and how often
+    (cached by the texts: candidate lists hold the same terms again and again; read only)."""
+    out: dict[str, dict[str, int]] = {}
+    for text, _ in texts:
+        for tok in base_tokens(text):
+            key = index_word(tok)
+            seen = out.setdefault(key, {})
+            seen[tok] = seen.get(tok, 0) + 1
+    return out
 
 
 class StoreTargetSearch:
@@ -502,12 +516,11 @@ class StoreTargetSearch:
         keys = {index_word(tok) for tok in toks}
         spelled: dict[str, dict[str, int]] = {}
         for term in terms:
-            for t, _ in term.texts:
-                for tok in base_tokens(t):
-                    key = index_word(tok)
-                    if key in keys:
-                        seen = spelled.setdefault(key, {})
-                        seen[tok] = seen.get(tok, 0) + 1
+            words = _spelled(term.texts)
+            for key in keys:
+                for tok, n in words.get(key, {}).items():
+                    seen = spelled.setdefault(key, {})
+                    seen[tok] = seen.get(tok, 0) + n
         swap: dict[str, str] = {}
         for tok in toks:
             key = index_word(tok)
@@ -538,7 +551,7 @@ class StoreTargetSearch:
         if not found:
             return []
         terms = [t for _, t in found]
-        self._df([index_word(tok) for t in terms for x, _ in t.texts for tok in base_tokens(x)])
+        self._df([key for t in terms for key in _spelled(t.texts)])
         system_of = {term.code: system for system, term in found}
         ranked = rank_candidates(terms, self.rerank_text(text, terms), unit=unit,
                                  specimen=specimen, category=category, limit=limit,

@@ -1,0 +1,80 @@
+"""The per-query index of a candidate list answers as a whole-scope index does: postings
+found when asked equal postings built up front, and the one-matrix text match equals the
+pairwise rapidfuzz scores it replaced."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rapidfuzz import fuzz
+
+import mappings.terms as terms_module
+from mappings.suggest import TargetIndex, TargetTerm, lexical_match, suggest
+from mappings.terms import Postings
+
+TERMS = [
+    TargetTerm(code, display, ((display, "display"), (german, "de-DE LONG_COMMON_NAME"),
+                               (display.split(" [")[0], "COMPONENT")),
+               {"SYSTEM": system, "PROPERTY": prop, "SCALE_TYP": "Qn"})
+    for code, display, german, system, prop in (
+        ("2345-7", "Glucose [Mass/volume] in Serum or Plasma",
+         "Glukose [Masse/Volumen] in Serum oder Plasma", "Ser/Plas", "MCnc"),
+        ("2339-0", "Glucose [Mass/volume] in Blood", "Glukose [Masse/Volumen] in Blut",
+         "Bld", "MCnc"),
+        ("15074-8", "Glucose [Moles/volume] in Blood", "Glukose [Mol/Volumen] in Blut",
+         "Bld", "SCnc"),
+        ("718-7", "Hemoglobin [Mass/volume] in Blood", "Hämoglobin [Masse/Volumen] in Blut",
+         "Bld", "MCnc"),
+        ("2160-0", "Creatinine [Mass/volume] in Serum or Plasma",
+         "Kreatinin [Masse/Volumen] in Serum oder Plasma", "Ser/Plas", "MCnc"),
+        ("14682-9", "Creatinine [Moles/volume] in Serum or Plasma",
+         "Kreatinin [Mol/Volumen] in Serum oder Plasma", "Ser/Plas", "SCnc"),
+    )]
+
+
+def test_postings_found_when_asked_equal_postings_built_up_front(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    words = [frozenset({"glucose", "serum"}), frozenset({"glucose", "blood"}),
+             frozenset({"blood"}), frozenset()]
+    lazy = Postings(words)
+    monkeypatch.setattr(terms_module, "LAZY_TERMS", 0)
+    eager = Postings(words)
+    assert sorted(lazy) == sorted(eager) == ["blood", "glucose", "serum"]
+    for word in ("glucose", "blood", "serum"):
+        assert word in lazy and word in eager
+        assert lazy[word].tolist() == eager[word].tolist()
+        assert lazy[word].dtype == eager[word].dtype == np.int32
+    assert lazy["glucose"].tolist() == [0, 1]
+    assert "urine" not in lazy and lazy.get("urine") is None and eager.get("urine") is None
+    with pytest.raises(KeyError):
+        lazy["urine"]
+
+
+def test_one_matrix_text_match_equals_the_pairwise_scores() -> None:
+    index = TargetIndex(TERMS)
+    queries = ("glukose blut", "glukose blut glucose blood", "glucose blood")
+    order = list(range(len(TERMS)))
+    for bare in (False, True):
+        got = lexical_match(index, order, queries, bare)
+        for k, i in enumerate(order):
+            best, best_j = 0.0, 0
+            for j, norm in (*enumerate(index._norm[i]), *(index._bare[i] if bare else ())):
+                s = max(0.4 * fuzz.token_set_ratio(q, norm) + 0.6 * fuzz.token_sort_ratio(q, norm)
+                        for q in queries) / 100
+                if s > best:
+                    best, best_j = s, j
+            assert got[k] == (best, best_j)
+
+
+def test_an_index_built_up_front_ranks_as_one_built_when_asked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    lazy = TargetIndex(TERMS)
+    monkeypatch.setattr(terms_module, "LAZY_TERMS", 0)
+    eager = TargetIndex(TERMS)
+    for text, unit in (("Glukose im Blut", "mmol/l"), ("Kreatinin", "mg/dl"),
+                       ("Hb", "g/dl"), ("Glucos", None)):
+        a = suggest(lazy, text, unit=unit)
+        b = suggest(eager, text, unit=unit)
+        assert [(s.code, s.raw, s.why) for s in a] == [(s.code, s.raw, s.why) for s in b]
+        assert a
+    assert lazy.idf("glucose") == eager.idf("glucose") < lazy.idf("hemoglobin")
