@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mappings.analytenames import without_analyte_names
+from mappings.coagactivity import relative_activity
 from mappings.controls import of_control, of_newborn
 from mappings.fluids import (
     field_unit,
@@ -561,6 +562,8 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
             if not props or word_props & props:
                 props = (word_props & props) or set(word_props)
             scale = scale or word_scale
+    if not props and (activity := relative_activity(text, toks)) is not None:
+        props, scale = activity  # "Factor VIII": its activity in % of normal
     if (cutoff := with_cutoff(toks, props)) is not None:  # "Cocaine, Urn, Screen" ng/mL
         props, scale = cutoff, None
     if stated_cutoff:  # present above the cutoff

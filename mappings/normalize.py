@@ -191,6 +191,8 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"sgot", "aspartate aminotransferase"),
         (r"sgpt", "alanine aminotransferase"),
         (r"pt|prothrombin time|quick", "prothrombin time"),
+        # LOINC names coagulation factor II "Prothrombin", but for its inhibitor
+        (r"fa[ck]tor (?:ii|2)(?! (?:inhibitor|hemmkoerper))", "prothrombin"),
         (r"esr|sed rate|blutsenkung(sgeschwindigkeit)?", "erythrocyte sedimentation rate"),
         (r"rdw", "erythrocyte distribution width"),
         (r"mpv", "platelet mean volume"),
