@@ -30,7 +30,8 @@ _PER_DAY = re.compile(r"/\(?(?:24\.?(?:h|hr|hrs|hour|hours|std|stunden)|d|day|ta
 _SAID_24H = re.compile(r"(?<![0-9.,])24\s*-?\s*(?:h|hr|hrs|hour|hours|std|stunden|stunde)\b"
                        r"|excr|exkr|ausscheid|tagesmenge|sammelurin")
 _FRACTIONAL = re.compile(r"fract|frakt")  # fractional excretion: a ratio, not a day's amount
-_FIELD = re.compile(r"^/\[?(hpf|lpf|gf|gesichtsfeld)\]?$")
+# "/HPF", "/[LPF]"; a count sign or annotation before the slash ("#/hpf", "{cells}/[HPF]")
+_FIELD = re.compile(r"^(?:#|\{[^}]*\}|cells)?/\[?(hpf|lpf|gf|gesichtsfeld)\]?$")
 
 
 def per_day(unit: str | None) -> str | None:
@@ -64,8 +65,8 @@ def said_scale(words: set[str]) -> str | None:
 
 
 def field_unit(unit: str | None) -> str | None:
-    """"hpf" or "lpf" for a count per microscope field (/HPF, /[LPF]; "gf" Gesichtsfeld as
-    hpf), else None."""
+    """"hpf" or "lpf" for a count per microscope field (/HPF, /[LPF], #/lpf; "gf" Gesichtsfeld
+    as hpf), else None."""
     m = _FIELD.match(compact(unit)) if unit else None
     if not m:
         return None

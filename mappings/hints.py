@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mappings.analytenames import without_analyte_names
+from mappings.coagactivity import relative_activity
 from mappings.controls import of_control, of_newborn
 from mappings.fluids import (
     field_unit,
@@ -22,6 +23,7 @@ from mappings.fluids import (
     said_scale,
     system_from_short_forms,
 )
+from mappings.hbfractions import hemoglobin_fraction
 from mappings.lexicon import Lexicon
 from mappings.normalize import PAIR, SPECIMEN_ABBREVIATIONS, base_tokens, fold
 from mappings.toxicology import cord_tissue, drug_methods
@@ -435,8 +437,6 @@ def coagulation_specimen(toks: set[str], systems: dict[str, float]) -> dict[str,
     return systems
 
 
-# total haemoglobin, not a derivative of it (mappings.hints.axes: CO-oximetry)
-_TOTAL_HB = frozenset("hemoglobin haemoglobin hb thb".split())
 
 @dataclass(frozen=True, slots=True)
 class Axes:
@@ -561,6 +561,8 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
             if not props or word_props & props:
                 props = (word_props & props) or set(word_props)
             scale = scale or word_scale
+    if not props and (activity := relative_activity(text, toks)) is not None:
+        props, scale = activity  # "Factor VIII": its activity in % of normal
     if (cutoff := with_cutoff(toks, props)) is not None:  # "Cocaine, Urn, Screen" ng/mL
         props, scale = cutoff, None
     if stated_cutoff:  # present above the cutoff
@@ -569,12 +571,8 @@ def axes(text: str, unit: str | None = None, specimen: str | None = None,
     cells = toks | {t + "s" for t in toks}  # "Macrophage" as "macrophages"
     if cells & _DIFFERENTIAL and (not props or "NFr" in props):  # a differential: a percentage
         props, scale = {"NFr"}, "Qn"
-    if not props and category and "gas" in fold(category) and any(
-            t.endswith(("hemoglobin", "haemoglobin", "hb")) and t not in _TOTAL_HB
-            for t in toks):
-        # a blood gas analyser's CO-oximetry reports haemoglobin derivatives as fractions
-        # of total haemoglobin: LOINC's "Carboxyhemoglobin/Hemoglobin.total" (MFr)
-        props, scale = {"MFr"}, "Qn"
+    if not props and hemoglobin_fraction(name_words, category):  # "Hemoglobin F", "COHb"
+        props, scale = {"MFr"}, "Qn"  # a share of total haemoglobin (mappings.hbfractions)
     methods: tuple[str, ...] = ()
     for words, names in _METHODS:
         if words & toks:

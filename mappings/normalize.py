@@ -185,12 +185,18 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"po2", "oxygen partial pressure"),
         (r"(o2|oxygen|sauerstoff)[ -]?(sat|saturation|saettigung)|so2", "oxygen saturation"),
         (r"o2 ?hb|oxyhaemoglobin|oxyhemoglobin|oxygeniertes haemoglobin", "oxyhemoglobin"),
+        # glycated haemoglobin is LOINC's Hemoglobin A1c; fetal haemoglobin its Hemoglobin F
+        (r"(?:glycated|glycosylated|glykiertes|glykosyliertes) (?:haemoglobin|hemoglobin|hb|hgb)",
+         "hemoglobin a1c"),
+        (r"(?:fetal|fetales|foetal) (?:haemoglobin|hemoglobin|hb|hgb)", "hemoglobin f"),
         (r"co ?hb|carboxyhaemoglobin|carboxyhemoglobin", "carboxyhemoglobin"),
         (r"met ?hb|methaemoglobin", "methemoglobin"),
         (r"alk(aline)? phos(phatase)?", "alkaline phosphatase"),
         (r"sgot", "aspartate aminotransferase"),
         (r"sgpt", "alanine aminotransferase"),
         (r"pt|prothrombin time|quick", "prothrombin time"),
+        # LOINC names coagulation factor II "Prothrombin", but for its inhibitor
+        (r"fa[ck]tor (?:ii|2)(?! (?:inhibitor|hemmkoerper))", "prothrombin"),
         (r"esr|sed rate|blutsenkung(sgeschwindigkeit)?", "erythrocyte sedimentation rate"),
         (r"rdw", "erythrocyte distribution width"),
         (r"mpv", "platelet mean volume"),

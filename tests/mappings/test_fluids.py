@@ -33,6 +33,12 @@ def test_a_count_per_field_is_per_area_by_microscopy() -> None:
     assert unit_hint("mg/dl") == ({"MCnc"}, "Qn")
 
 
+@pytest.mark.parametrize("unit", ["#/hpf", "#/LPF", "{cells}/[HPF]", "cells/hpf"])
+def test_a_count_sign_before_the_field_is_still_per_field(unit: str) -> None:
+    assert unit_hint(unit) == ({"Naric"}, "Qn")
+    assert any(m.startswith("microscopy.light.") for m in axes("Waxy Casts", unit=unit).methods)
+
+
 def test_24_hours_said_in_the_name() -> None:
     assert said_24h("Dopamine, Ur, 24hr") and said_24h("Mercury,Urine 24 Hr")
     assert said_24h("Harnstoff-N/24h U") and not said_24h("Cortisol 124 h")

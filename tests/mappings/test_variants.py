@@ -150,7 +150,9 @@ def test_a_percent_sign_in_the_name_is_the_unit() -> None:
     """'% Hemoglobin A1c' without a unit is a fraction, as if the unit were %."""
     hint = axes("% Hemoglobin A1c", specimen="Blood", category="Chemistry")
     assert "MFr" in hint.properties and hint.scale == "Qn"
-    assert not axes("Hemoglobin A1c", specimen="Blood").properties
+    assert not axes("Ferritin", specimen="Blood").properties
+    # a haemoglobin variant is a share of the total by itself (mappings.hbfractions)
+    assert axes("Hemoglobin A1c", specimen="Blood").properties == {"MFr"}
     assert axes("% Hemoglobin A1c", unit="mmol/mol").properties != hint.properties
 
 
