@@ -30,7 +30,7 @@ from termserver.textfold_extra import index_word, spell_fold
 
 __all__ = ["ABBREVIATIONS", "PAIR", "PHRASES", "STOP_WORDS", "base_tokens", "fold", "greek",
            "index_word", "normalize", "numeral_pairs", "roman_numerals",
-           "query_tokens", "ROMAN", "same_stem", "skeleton", "spelling", "tokens"]
+           "query_tokens", "ROMAN", "same_stem", "skeleton", "spelling", "tokens", "word_tokens"]
 
 #: Function words (German and English) that never select a target: left out of the index
 #: query (mappings.textsearch), given almost no weight in the reranking and joined to no
@@ -382,13 +382,16 @@ def base_tokens(text: str) -> list[str]:
     return list(_base_tokens(text))
 
 
-@lru_cache(maxsize=100_000)
-def _base_tokens(text: str) -> tuple[str, ...]:
+def word_tokens(text: str) -> tuple[str, ...]:
+    """`base_tokens` uncached, for a text made on the way whose own result is cached."""
     folded = fold(text)
     if "i." in folded:  # each phrase begins so ("i.S."): most texts need none of them
         for pattern, replacement in _SPECIMEN_PHRASES:
             folded = pattern.sub(replacement, folded)
     return tuple(t for t in _SPLIT.split(folded) if t)
+
+
+_base_tokens = lru_cache(maxsize=100_000)(word_tokens)
 
 
 # Greek letters as LOINC spells them ("Interleukin 1 beta", "Beta-2-Microglobulin"); a "ß" that
@@ -446,6 +449,8 @@ _LETTER_NUMBER = re.compile(r"^([a-z])(\d{1,2})$")
 def numeral_pairs(toks: list[str] | tuple[str, ...]) -> set[tuple[str, str]]:
     """(word, Roman numeral) pairs a target text writes one after the other ("A-I": (a, i),
     "type III": (type, iii)): the numbered kinds LOINC names with a Roman numeral."""
+    if _ROMAN.isdisjoint(toks):  # most texts
+        return set()
     return {(a, b) for a, b in zip(toks, toks[1:], strict=False) if b in _ROMAN}
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from mappings.hints import SPECIMEN_WORDS
 from mappings.lexicon import Lexicon, derive, pairs_from_texts
-from mappings.normalize import base_tokens, numeral_pairs
+from mappings.normalize import base_tokens, numeral_pairs, word_tokens
 from mappings.variants import analyte_part, without_method, without_per_hundred
 
 __all__ = ["Postings", "TargetTerm", "TermRow", "loinc_term", "read_lab_orders", "term_prior",
@@ -56,7 +56,7 @@ def loinc_term(code: str) -> bool:
 @lru_cache(maxsize=100_000)
 def _analyte_tokens(text: str) -> tuple[str, ...]:
     """The words of a text that name the analyte: no [property], specimen or filler."""
-    return tuple(t for t in base_tokens(_BRACKETS.sub(" ", without_per_hundred(text)))
+    return tuple(t for t in word_tokens(_BRACKETS.sub(" ", without_per_hundred(text)))
                  if t not in SPECIMEN_WORDS and t not in _FILLERS)
 
 

@@ -119,20 +119,28 @@ def build_indexes(store: Store, progress: Callable[[str], None] | None = None) -
 
 
 class _Cache:
-    """A bounded per-process dict shared by threads (keys carry the index stamp)."""
+    """A bounded per-process dict per index stamp, shared by threads (at most CACHE_MAX
+    entries in all; then it starts afresh)."""
 
     def __init__(self) -> None:
-        self.data: dict[Any, Any] = {}
+        self.data: dict[Any, dict[Any, Any]] = {}
+        self.size = 0
         self.lock = threading.Lock()
 
-    def get(self, key: Any) -> Any:
-        return self.data.get(key)
+    def of(self, stamp: Any) -> dict[Any, Any]:
+        """The entries of one index stamp (read only: `put` adds)."""
+        return self.data.get(stamp) or {}
 
-    def put(self, key: Any, value: Any) -> None:
+    def get(self, stamp: Any, key: Any) -> Any:
+        found = self.data.get(stamp)
+        return found.get(key) if found is not None else None
+
+    def put(self, stamp: Any, key: Any, value: Any) -> None:
         with self.lock:
-            if len(self.data) >= CACHE_MAX:
-                self.data.clear()
-            self.data[key] = value
+            if self.size >= CACHE_MAX:
+                self.data, self.size = {}, 0
+            self.data.setdefault(stamp, {})[key] = value
+            self.size += 1
 
 
 _DF, _NEAR, _CLOSE, _TERMS = _Cache(), _Cache(), _Cache(), _Cache()
@@ -313,18 +321,19 @@ class StoreTargetSearch:
 
     def _df(self, keys: Sequence[str]) -> dict[str, int]:
         """Texts of the scope holding each index word (cached per index stamp)."""
-        wanted = list(dict.fromkeys(k for k in keys if k))
+        wanted = [k for k in dict.fromkeys(keys) if k]
         out = dict.fromkeys(wanted, 0)
         for state, _, _ in self.systems:
-            counts = {k: _DF.get((state.stamp, k)) for k in wanted}
-            todo = [k for k, n in counts.items() if n is None]
+            known = _DF.of(state.stamp)
+            todo = [k for k in wanted if k not in known]
+            fresh: dict[str, int] = {}
             if todo:
                 found = search_candidates.frequencies(self.store, state.cs_pk, todo)
                 for k in todo:
-                    counts[k] = found.get(k, 0)
-                    _DF.put((state.stamp, k), counts[k])
+                    fresh[k] = found.get(k, 0)
+                    _DF.put(state.stamp, k, fresh[k])
             for k in wanted:
-                out[k] += counts[k] or 0
+                out[k] += fresh[k] if k in fresh else known.get(k) or 0
         return out
 
     def idf(self, token: str) -> float:
@@ -332,7 +341,13 @@ class StoreTargetSearch:
         if token in STOP_WORDS:
             return 0.05
         key = index_word(token)
-        n = _DF.get((self.systems[0][0].stamp, key)) if len(self.systems) == 1 else None
+        n: int | None = 0
+        for state, _, _ in self.systems:  # read from the cache when every system has it
+            found = _DF.get(state.stamp, key)
+            if found is None:
+                n = None
+                break
+            n += found
         if n is None:
             n = self._df([key]).get(key, 0) if key else 0
         return math.log(1 + max(self._texts, 1) / max(n, 1))
@@ -350,7 +365,7 @@ class StoreTargetSearch:
         stamp = tuple(s.stamp for s, _, _ in self.systems)
         out: dict[str, list[tuple[str, float]]] = {}
         for key in keys:
-            known = _CLOSE.get((stamp, key))
+            known = _CLOSE.get(stamp, key)
             if known is not None:
                 out[key] = known
         keys = [k for k in keys if k not in out]
@@ -380,7 +395,7 @@ class StoreTargetSearch:
             counts = dict(words)
             out[key] = sorted(found.items(), key=lambda x: (-x[1], -counts.get(x[0], 0),
                                                             x[0]))[:8]
-            _CLOSE.put((stamp, key), out[key])
+            _CLOSE.put(stamp, key, out[key])
         return out
 
     def _near_words(self, keys: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
@@ -388,16 +403,16 @@ class StoreTargetSearch:
         wanted = [k for k in dict.fromkeys(keys) if len(k) >= 4 and not k.isdigit()]
         out: dict[str, dict[str, int]] = {k: {} for k in wanted}
         for state, _, _ in self.systems:
-            todo = [k for k in wanted if _NEAR.get((state.stamp, k)) is None]
+            todo = [k for k in wanted if _NEAR.get(state.stamp, k) is None]
             if todo:  # a long word's neighbours share its first four letters, else three
                 found = search_candidates.near_words(
                     self.store, state.cs_pk,
                     [(k[:4 if len(k) >= 7 else 3], max(1, len(k) - 3), len(k) + 12)
                      for k in todo])
                 for k, words in zip(todo, found, strict=True):
-                    _NEAR.put((state.stamp, k), words)
+                    _NEAR.put(state.stamp, k, words)
             for k in wanted:
-                for w, n in _NEAR.get((state.stamp, k)) or []:
+                for w, n in _NEAR.get(state.stamp, k) or []:
                     out[k][w] = out[k].get(w, 0) + n
         return {k: list(d.items()) for k, d in out.items()}
 
@@ -475,7 +490,7 @@ class StoreTargetSearch:
         words = [w for g in groups for w in g]
         hits: list[tuple[float, int, str]] = []
         for i, (state, _, _) in enumerate(self.systems):
-            df = {w: _DF.get((state.stamp, w)) for w in words}
+            df = {w: _DF.get(state.stamp, w) for w in words}
             known = {w: int(n) for w, n in df.items() if n is not None}
             if len(known) < len(df):
                 known.update(search_candidates.frequencies(
@@ -489,11 +504,11 @@ class StoreTargetSearch:
         out: list[tuple[tuple[str, str | None], TargetTerm]] = []
         for i, (state, url, version) in enumerate(self.systems):
             codes = [code for _, j, code in hits if j == i]
-            missing = [c for c in codes if _TERMS.get((state.stamp, c)) is None]
+            missing = [c for c in codes if _TERMS.get(state.stamp, c) is None]
             for term in _stored_terms(self.store, state.cs_pk, missing):
-                _TERMS.put((state.stamp, term.code), term)
+                _TERMS.put(state.stamp, term.code, term)
             out.extend(((url, version), term) for c in codes
-                       if (term := _TERMS.get((state.stamp, c))) is not None)
+                       if (term := _TERMS.get(state.stamp, c)) is not None)
         return out
 
     def _specimen_words(self, specimen: str) -> list[str]:
@@ -551,7 +566,7 @@ class StoreTargetSearch:
         if not found:
             return []
         terms = [t for _, t in found]
-        self._df([key for t in terms for key in _spelled(t.texts)])
+        self._df(list(set().union(*(_spelled(t.texts) for t in terms))))
         system_of = {term.code: system for system, term in found}
         ranked = rank_candidates(terms, self.rerank_text(text, terms), unit=unit,
                                  specimen=specimen, category=category, limit=limit,

@@ -15,15 +15,21 @@ from functools import lru_cache
 
 from termserver.textfold import fold
 
-_DIGRAPHS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+_DIGRAPHS = (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"))
 
 
 def spell_fold(text: str) -> str:
     """Lower-case; umlauts and ß as digraphs; other diacritics removed."""
-    text = text.lower().translate(_DIGRAPHS)
+    text = text.lower()
     if text.isascii():
         return text
+    for letter, digraph in _DIGRAPHS:  # str.replace: a translate table is slower here
+        text = text.replace(letter, digraph)
+    if text.isascii():  # most German texts
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
+    if decomposed.isascii():
+        return decomposed
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 

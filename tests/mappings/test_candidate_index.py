@@ -78,3 +78,26 @@ def test_an_index_built_up_front_ranks_as_one_built_when_asked(
         assert [(s.code, s.raw, s.why) for s in a] == [(s.code, s.raw, s.why) for s in b]
         assert a
     assert lazy.idf("glucose") == eager.idf("glucose") < lazy.idf("hemoglobin")
+
+
+def _spell_fold_reference(text: str) -> str:
+    """spell_fold as first written: a translate table, then every character tested."""
+    import unicodedata
+
+    text = text.lower().translate(str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"}))
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def test_spell_fold_fast_paths_fold_as_before() -> None:
+    from termserver.textfold_extra import spell_fold
+
+    for text in ("Glucose", "Hämoglobin [Masse/Volumen] in Venösem Blut", "GRÖSSE", "Straße",
+                 "ẞ", "Protéine Ä", "İstanbul", "ﬁbrinogen", "µg/l °C m²", "Ωmega ǅ",
+                 "Na\u0301tri\u0308um", "Интерлейкин-6", "a\u0308", ""):
+        assert spell_fold(text) == _spell_fold_reference(text), text
+    for code in range(0x80, 0x3000):
+        text = f"a{chr(code)}Ü"
+        assert spell_fold(text) == _spell_fold_reference(text), hex(code)
