@@ -32,7 +32,7 @@ RATIOS = frozenset({"MRto", "SRto", "CRto", "Ratio", "MFr", "NFr", "SFr", "VFr",
 _AKIN = {frozenset({"CCnc", "ACnc"}), frozenset({"MCnc", "MSCnc"}), frozenset({"SCnc", "MSCnc"})}
 #: Weights of the axis fit (tuned on the tuned halves of bench/mapping_eval.py).
 W = {"method": 0.01, "defsys": 0.06, "othersys": 0.0, "class": 0.04, "classmiss": 0.02,
-     "catsys": 0.06}
+     "catsys": 0.06, "unitmethod": 0.03}
 _USUAL_SYSTEMS = {"Ser/Plas": 1.0, "Ser": 0.8, "Bld": 0.6, "Plas": 0.6, "Ser/Plas/Bld": 0.5}
 #: LOINC PROPERTY codes in words (LOINC Users' Guide, the property axis).
 PROPERTY_NAMES = {
@@ -55,6 +55,11 @@ def _name(prop: str) -> str:
     return f"{PROPERTY_NAMES[prop]} ({prop})" if prop in PROPERTY_NAMES else prop
 
 
+def _source(hint: Axes) -> str:
+    """What said the PROPERTY: the unit, or the name."""
+    return f"unit {hint.unit}" if hint.unit else "the name"
+
+
 def ruled_out(unit_properties: set[str] | frozenset[str], prop: str) -> bool:
     """Whether a unit implying per-volume `unit_properties` (mg/dl: MCnc, U/l: CCnc) rules
     out a term's PROPERTY: another per-volume class, or a ratio, fraction or content."""
@@ -69,7 +74,7 @@ def axes_fit(p: dict[str, str], hint: Axes, q_full: str) -> tuple[float, list[st
     score, why = 0.0, []
     prop = p.get("PROPERTY")
     if hint.properties and prop:
-        source = f"unit {hint.unit}" if hint.unit else "the name"
+        source = _source(hint)
         if prop in hint.properties:
             score += 0.07
             why.append(f"{source} fits {_name(prop)}")
@@ -107,6 +112,9 @@ def axes_fit(p: dict[str, str], hint: Axes, q_full: str) -> tuple[float, list[st
         if any(m == method or m in method for m in hint.methods):
             score += 0.05
             why.append(f"method {p['METHOD_TYP']} named")
+        elif method in hint.unit_methods and prop in hint.properties:
+            score += W["unitmethod"]  # an antibody's index: an immunoassay's reading
+            why.append(f"{_source(hint)} says method {p['METHOD_TYP']}")
         elif method not in q_full:
             score -= W["method"]  # a method the local name does not mention: a narrower term
             why.append(f"method {p['METHOD_TYP']} not named")

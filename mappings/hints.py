@@ -453,6 +453,7 @@ class Axes:
     unit: str = ""  # the local unit, when it decided the PROPERTY class
     specimen: str = ""  # the local specimen, when it decided the SYSTEM
     system_from_method: bool = False  # no specimen named: a detection method's usual one
+    unit_methods: tuple[str, ...] = ()  # METHOD_TYP the unit implies (mappings.immunoassay)
 
 
 # German/English words → LOINC METHOD_TYP fragments (folded)

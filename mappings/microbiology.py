@@ -53,9 +53,15 @@ _SIR = re.compile(r"\bs\s*/\s*i\s*/\s*r\b")
 #: (Hemmhof, mm) is read by disk diffusion.
 _NAMED = {"etest": "gradient strip", "hemmhof": "agar diffusion",
           "hemmhofdurchmesser": "agar diffusion"}
-_SUSCEPTIBILITY_SECTIONS = ("suscept", "antibiogram", "empfindlichkeit", "resistenzbestimm",
+_SUSCEPTIBILITY_SECTIONS = ("suscep", "antibiogram", "empfindlichkeit", "resistenzbestimm",
                             "resistenztest")
 
+#: A broth (micro)dilution reads the lowest concentration that stops growth: the MIC (said in
+#: the name or the section); a name stating one concentration ("Streptomycin 1 ug/mL") is a
+#: critical-concentration test instead (slow-growing mycobacteria).
+_DILUTION = frozenset("broth microdilution bouillon mikrodilution".split())
+_MIC = "mic"
+_STATED = re.compile(r"\d\s*(?:ug|mcg|mg|µg)\s*/\s*m?l\b", re.IGNORECASE)
 #: Properties of a MIC's unit (mg/l, ug/ml, umol/l): a susceptibility result can have them.
 _MIC_UNIT_PROPERTIES = frozenset({"MCnc", "SCnc", "MSCnc"})
 #: Methods that detect an organism (NAA, culture, stain, microscopy): with no specimen named,
@@ -141,9 +147,10 @@ def microbiology_axes(hint: Axes, keys: MethodKeys, susceptibility_methods: froz
     quantity (a viral load: serum or plasma as usual) or a name word is a word of LOINC's
     German SYSTEM names (`specimen_words`: "Kornea", "Haut"). For a susceptibility
     result: SYSTEM Isolate (unless the name or specimen said one), CLASS ABXBACT, disk
-    diffusion for a unit mm (a zone diameter), and PROPERTY Susc when the name says so or
-    nothing but a MIC unit (mg/l) said another property (a susceptibility section keeps a
-    presence or titer the unit says: a resistance gene, SBT)."""
+    diffusion for a unit mm (a zone diameter), the MIC for a broth dilution (`_DILUTION`),
+    and PROPERTY Susc when the name says so or nothing but a MIC unit (mg/l) said another
+    property (a susceptibility section keeps a presence or titer the unit says: a
+    resistance gene, SBT)."""
     methods = named_methods(keys, text)
     words = set(base_tokens(text.replace("E-Test", "Etest").replace("E-test", "Etest")))
     methods += tuple(dict.fromkeys(_NAMED[w] for w in words & _NAMED.keys()
@@ -155,6 +162,9 @@ def microbiology_axes(hint: Axes, keys: MethodKeys, susceptibility_methods: froz
     susceptibility = named or any(s in section for s in _SUSCEPTIBILITY_SECTIONS)
     if susceptibility and fold(unit or "").strip() == "mm" and "agar diffusion" not in methods:
         methods += ("agar diffusion",)  # a zone diameter
+    if susceptibility and _MIC not in methods and not _STATED.search(text) and (
+            words | set(base_tokens(category or ""))) & _DILUTION:
+        methods += (_MIC,)  # a broth dilution
     if not methods and not susceptibility and (hint.systems or not detection):
         return hint
     hint = replace(hint, methods=hint.methods + tuple(m for m in methods

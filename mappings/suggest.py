@@ -40,6 +40,7 @@ from mappings.hints import (
     specimen_hint,
     unit_hint,
 )
+from mappings.immunoassay import immunoassay_axes
 from mappings.lexicon import Lexicon
 from mappings.microbiology import microbiology_axes
 from mappings.normalize import (
@@ -458,10 +459,11 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
         return []
     coverage, matched = coverage_of(index, groups)
     found = {tok for _, hits in matched for tok, _ in hits}
-    hint = microbiology_axes(axes(text, unit=unit, specimen=specimen, category=category,
-                                  lexicon=index.lexicon, short=index.system_short),
-                             index._micro, index._susc, text, category, unit,
-                             index.lexicon.value_words.get("SYSTEM", {}))
+    hint = immunoassay_axes(microbiology_axes(
+        axes(text, unit=unit, specimen=specimen, category=category, lexicon=index.lexicon,
+             short=index.system_short),
+        index._micro, index._susc, text, category, unit,
+        index.lexicon.value_words.get("SYSTEM", {})), text, category)  # an index: by IA
     generic = for_generic(hint, index._generic)  # mappings.anyspecimen
     k = min(RERANKED, len(index.terms))
     pre = coverage + index.hint_vector(hint) + 0.02 * index._prior + 0.01 * index._brevity

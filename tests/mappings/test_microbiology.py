@@ -101,3 +101,16 @@ def test_a_specimen_word_of_loincs_german_systems_keeps_the_specimen_open() -> N
     assert microbiology_axes(axes(text), _keys(), frozenset(), text, None).system_from_method
     named = microbiology_axes(axes(text), _keys(), frozenset(), text, None, None, {"kornea"})
     assert not named.system_from_method
+
+
+def test_a_broth_dilution_says_the_mic() -> None:
+    """Broth (micro)dilution reads an MIC, said in the name or the section; an abbreviated
+    section ("Suscep.") still says susceptibility; a stated concentration is no MIC."""
+    index = TargetIndex(_terms(), glossary=False)
+    assert index.suggest("Gentamicin", category="Nocardia Susceptibility Broth",
+                         limit=1)[0].code == "2-1"
+    assert index.suggest("Amikacin", category="Rapid Grower Broth Suscep.",
+                         limit=1)[0].code == "1-1"
+    hint = microbiology_axes(axes("Amikacin 1 ug/mL"), _keys(), frozenset({"mic"}),
+                             "Amikacin 1 ug/mL", "Mycobacteria Susceptibility Broth")
+    assert "mic" not in hint.methods
