@@ -49,6 +49,8 @@ _SPECIMEN_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 _SPLIT = re.compile(r"[^a-z0-9]+")
+#: Every ASCII character _SPLIT splits at, as a space.
+_SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if _SPLIT.match(chr(c))})
 
 ABBREVIATIONS: dict[str, str] = {
     "bb": "blutbild blood count",
@@ -388,6 +390,8 @@ def word_tokens(text: str) -> tuple[str, ...]:
     if "i." in folded:  # each phrase begins so ("i.S."): most texts need none of them
         for pattern, replacement in _SPECIMEN_PHRASES:
             folded = pattern.sub(replacement, folded)
+    if folded.isascii():  # as _SPLIT, faster
+        return tuple(folded.translate(_SEPARATORS).split())
     return tuple(t for t in _SPLIT.split(folded) if t)
 
 

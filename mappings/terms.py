@@ -56,7 +56,10 @@ def loinc_term(code: str) -> bool:
 @lru_cache(maxsize=100_000)
 def _analyte_tokens(text: str) -> tuple[str, ...]:
     """The words of a text that name the analyte: no [property], specimen or filler."""
-    return tuple(t for t in word_tokens(_BRACKETS.sub(" ", without_per_hundred(text)))
+    # most texts have neither a [property] nor a per-hundred base: their tokens are cached
+    toks = word_tokens(_BRACKETS.sub(" ", without_per_hundred(text))) \
+        if "[" in text or "/" in text else base_tokens(text)
+    return tuple(t for t in toks
                  if t not in SPECIMEN_WORDS and t not in _FILLERS)
 
 

@@ -101,3 +101,19 @@ def test_spell_fold_fast_paths_fold_as_before() -> None:
     for code in range(0x80, 0x3000):
         text = f"a{chr(code)}Ü"
         assert spell_fold(text) == _spell_fold_reference(text), hex(code)
+
+
+def test_ascii_texts_split_as_the_separator_pattern_splits() -> None:
+    import random
+    import re
+
+    from mappings.normalize import fold, word_tokens
+
+    split = re.compile(r"[^a-z0-9]+")
+    rnd = random.Random(3)
+    alphabet = [chr(c) for c in range(128)] + list("äöüßéµ°")
+    for _ in range(20_000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 15)))
+        if "i." in fold(text):  # the specimen phrases: tested with test_normalize
+            continue
+        assert word_tokens(text) == tuple(t for t in split.split(fold(text)) if t), repr(text)
