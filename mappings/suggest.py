@@ -478,6 +478,7 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
     named: set[int] = set()  # candidates whose COMPONENT the name names in full
     order = cand.tolist()
     closest = lexical_match(index, order, (q_base, q_full, q_english), bool(hint.methods))
+    facts: dict[int, tuple[float, float, float, int, list[str]]] = {}
     shares: dict[frozenset[str], float] = {}  # per COMPONENT (candidates share them)
     fits: dict[tuple[bool, tuple[str | None, ...]], tuple[float, list[str]]] = {}
     for i, (lex, best_j) in zip(order, closest, strict=True):
@@ -495,12 +496,6 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
         score = W["text"] * (W["cov"] * cov + W["lex"] * lex + W["comp"] * comp_cov)
         if comp_cov >= 0.99:
             named.add(i)
-        component = index._component_text[i]
-        reasons = [f"{cov:.0%} of the name's words found",
-                   (f"component {component} " if component else "component ")
-                   + ("named in full" if comp_cov >= 0.99 else f"{comp_cov:.0%} named"),
-                   f"closest name ({lex:.0%}): {term.texts[best_j][1]} "
-                   f"'{term.texts[best_j][0]}'"]
         p = term.properties
         # "Sondermaterial", "Other Body Fluid": mappings.anyspecimen
         chosen = generic[0] if generic and p.get("CLASS") in generic[1] else hint
@@ -511,8 +506,10 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
         bonus, why = fit
         prior = float(index._prior[i])
         score += bonus + W["prior"] * prior
-        reasons.extend(why)
-        scored.append((score, i, "; ".join(reasons)))
+        # the reasons are written for the few shown (`_reasons`); the steps below add theirs
+        # to the empty text as "; …"
+        facts[i] = (cov, comp_cov, lex, best_j, why)
+        scored.append((score, i, ""))
 
     def variant(i: int) -> tuple[str, dict[str, str], str]:
         return index.terms[i].code, index.terms[i].properties, index._component_text[i]
@@ -529,5 +526,18 @@ def suggest(index: TargetIndex, text: str, unit: str | None = None,
     shown = CONFIDENCE.ranked([s for s, _, _ in top]) if CONFIDENCE is not None else \
         [s for s, _, _ in top]
     return [Suggestion(index.terms[i].code, index.terms[i].display,
-                       round(min(max(c, 0.0), 1.0), 4), why, round(s, 4))
+                       round(min(max(c, 0.0), 1.0), 4), _reasons(index, i, *facts[i]) + why,
+                       round(s, 4))
             for (s, i, why), c in zip(top[:limit], shown, strict=False)]
+
+
+def _reasons(index: TargetIndex, i: int, cov: float, comp_cov: float, lex: float, best_j: int,
+             fit: list[str]) -> str:
+    """Why term `i` is suggested: the share of the name's words it holds, how much of its
+    COMPONENT the name names, its closest text, and how its axes fit (mappings.axisfit)."""
+    component = index._component_text[i]
+    text, label = index.terms[i].texts[best_j]
+    return "; ".join([f"{cov:.0%} of the name's words found",
+                      (f"component {component} " if component else "component ")
+                      + ("named in full" if comp_cov >= 0.99 else f"{comp_cov:.0%} named"),
+                      f"closest name ({lex:.0%}): {label} '{text}'", *fit])
