@@ -81,8 +81,8 @@ def with_translated_components(terms: list[TargetTerm]) -> list[TargetTerm]:
     variant's long names (the part before " [", or before " von " / " in " in a name without
     a property: "Farbe von Urin"), labelled "de COMPONENT"."""
     german: dict[str, dict[str, int]] = {}
-    for term in terms:
-        comp, name, _ = _german_component(term.texts)
+    parts = [_german_component(term.texts) for term in terms]
+    for comp, name, _ in parts:
         if comp and name:
             counts = german.setdefault(comp, {})
             counts[name] = counts.get(name, 0) + 1
@@ -93,8 +93,7 @@ def with_translated_components(terms: list[TargetTerm]) -> list[TargetTerm]:
         if len(en) == 1 and len(de_tokens) == 1 and en[0] != de_tokens[0]:
             words[en[0]] = de_tokens[0]
     out: list[TargetTerm] = []
-    for term in terms:
-        comp, _, translated = _german_component(term.texts)
+    for term, (comp, _, translated) in zip(terms, parts, strict=True):
         if translated:
             out.append(term)
             continue
