@@ -32,7 +32,7 @@ RATIOS = frozenset({"MRto", "SRto", "CRto", "Ratio", "MFr", "NFr", "SFr", "VFr",
 _AKIN = {frozenset({"CCnc", "ACnc"}), frozenset({"MCnc", "MSCnc"}), frozenset({"SCnc", "MSCnc"})}
 #: Weights of the axis fit (tuned on the tuned halves of bench/mapping_eval.py).
 W = {"method": 0.01, "defsys": 0.06, "othersys": 0.0, "class": 0.04, "classmiss": 0.02,
-     "catsys": 0.06, "unitmethod": 0.03}
+     "catsys": 0.06, "unitmethod": 0.03, "unspecified": 0.015}
 _USUAL_SYSTEMS = {"Ser/Plas": 1.0, "Ser": 0.8, "Bld": 0.6, "Plas": 0.6, "Ser/Plas/Bld": 0.5}
 #: LOINC PROPERTY codes in words (LOINC Users' Guide, the property axis).
 PROPERTY_NAMES = {
@@ -130,7 +130,7 @@ def axes_fit(p: dict[str, str], hint: Axes, q_full: str) -> tuple[float, list[st
     if hint.timed:
         score += 0.04 if timing == "24H" else -0.02
         why.append(f"timing {timing} {'fits' if timing == '24H' else 'misses'} a 24 h collection")
-    elif timing != "Pt":
-        score -= 0.03
+    elif timing != "Pt":  # a duration the name does not say; XXX (unspecified) says none
+        score -= W["unspecified"] if timing == "XXX" else 0.03
         why.append(f"timing {timing} not named")
     return score, why

@@ -78,3 +78,26 @@ def test_a_concentration_unit_rules_out_ratios_and_other_classes() -> None:
     assert axes("Faktor VIII Inhibitor", unit="[Beth'U]/mL").properties == {"ACnc"}
     assert axes("Arylsulfatase A", unit="nmol/h/mg{protein}").properties == {"CCnt"}
     assert axes("Arylsulfatase A", unit="nmol/h/mL").properties == {"CCnc"}
+
+
+def test_a_name_without_a_duration_prefers_the_unspecified_one() -> None:
+    """"Foo Clearance" names no collection time: LOINC's TIME_ASPCT XXX (unspecified duration)
+    claims none, so it loses less than a 2, 4 or 24 hour collection (still more than Pt)."""
+    hint = axes("Foo Clearance", specimen="Urine")
+    fits = {t: axes_fit({"TIME_ASPCT": t}, hint, "")[0] for t in ("Pt", "XXX", "24H", "4H")}
+    assert fits["Pt"] > fits["XXX"] > fits["24H"] == fits["4H"]
+    timed = [TargetTerm(f"t{h}", f"Foo renal clearance in {h} hour Urine and Serum or Plasma",
+                        ((f"Foo renal clearance in {h} hour Urine and Serum or Plasma",
+                          "display"), ("Foo renal clearance", "COMPONENT")),
+                        {"SYSTEM": "Urine+Ser/Plas", "PROPERTY": "VRat", "SCALE_TYP": "Qn",
+                         "TIME_ASPCT": f"{h}H", "VersionFirstReleased": "1.0"})
+             for h in (2, 4, 6, 8, 12, 24)]
+    unspecified = TargetTerm("xxx", "Foo renal clearance in Urine and Serum or Plasma",
+                             (("Foo renal clearance in Urine and Serum or Plasma", "display"),
+                              ("Foo renal clearance", "COMPONENT")),
+                             {"SYSTEM": "Urine+Ser/Plas", "PROPERTY": "VRat",
+                              "SCALE_TYP": "Qn", "TIME_ASPCT": "XXX",
+                              "VersionFirstReleased": "2.0"})
+    index = TargetIndex([*timed, unspecified], glossary=False)
+    found = [s.code for s in suggest(index, "Foo Clearance", specimen="Urine", limit=5)]
+    assert "xxx" in found
