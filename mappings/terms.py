@@ -5,7 +5,8 @@
 its normalised texts, its texts without a method, its index words, Roman numeral pairs and
 COMPONENT words. It is cached per process by the term's texts, so the candidate lists of
 the database path (`rank_candidates`, one per query) do not read the same term again and
-again. `with_translated_components` borrows German components; `term_prior` is the
+again; `Postings` maps the rows' words to the terms holding them (built when asked for a
+candidate list). `with_translated_components` borrows German components; `term_prior` is the
 commonness prior; the Universal Lab Orders value set gives ORDER_OBS.
 """
 
