@@ -15,9 +15,12 @@ from __future__ import annotations
 from mappings.hints import Axes
 from mappings.normalize import fold
 
-__all__ = ["CONCENTRATIONS", "DECISIVE", "EXCLUDED", "PROPERTY_NAMES", "RATIOS", "axes_fit",
-           "ruled_out"]
+__all__ = ["CONCENTRATIONS", "DECISIVE", "EXCLUDED", "FIT_AXES", "PROPERTY_NAMES", "RATIOS",
+           "axes_fit", "ruled_out"]
 
+#: The properties `axes_fit` reads: terms alike in them fit a query alike (mappings.suggest
+#: computes the fit once per distinct tuple of them).
+FIT_AXES = ("PROPERTY", "SCALE_TYP", "SYSTEM", "METHOD_TYP", "CLASS", "TIME_ASPCT")
 #: Score lost by a term whose PROPERTY the local unit rules out.
 EXCLUDED = 0.2
 #: Unit classes that decide the PROPERTY (mass or substance per volume, per mass or per time);

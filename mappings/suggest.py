@@ -22,7 +22,7 @@ from rapidfuzz import fuzz, process
 
 from mappings.allergens import expand_codes, mix_words
 from mappings.anyspecimen import for_generic
-from mappings.axisfit import axes_fit
+from mappings.axisfit import FIT_AXES, axes_fit
 from mappings.calibration import Conservative
 from mappings.calibration_fit import FITTED
 from mappings.cellstems import cell_stems
@@ -91,8 +91,6 @@ def compound_heads(head: str) -> list[str]:
     return [head, *(head[:-len(link)] for link in LINKS
                     if head.endswith(link) and len(head) - len(link) >= 4)]
 
-#: The properties mappings.axisfit.axes_fit reads (candidates alike in them fit alike).
-FIT_AXES = ("PROPERTY", "SCALE_TYP", "SYSTEM", "METHOD_TYP", "CLASS", "TIME_ASPCT")
 #: Candidates reranked per query (rapidfuzz text match and LOINC axes).
 RERANKED = 300
 # score weights: text (coverage, fuzzy text match, component coverage), prior, method penalty

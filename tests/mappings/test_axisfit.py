@@ -3,7 +3,7 @@ that counts says why in plain language."""
 
 from __future__ import annotations
 
-from mappings.axisfit import EXCLUDED, axes_fit
+from mappings.axisfit import EXCLUDED, FIT_AXES, axes_fit
 from mappings.hints import axes
 from mappings.suggest import TargetIndex, TargetTerm, suggest
 
@@ -101,3 +101,29 @@ def test_a_name_without_a_duration_prefers_the_unspecified_one() -> None:
     index = TargetIndex([*timed, unspecified], glossary=False)
     found = [s.code for s in suggest(index, "Foo Clearance", specimen="Urine", limit=5)]
     assert "xxx" in found
+
+
+class _Recorded(dict[str, str]):
+    """A property dict that records which properties are read."""
+
+    read: set[str]
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+def test_the_fit_reads_only_the_properties_suggest_keys_it_by() -> None:
+    props = _Recorded({"PROPERTY": "MCnc", "SCALE_TYP": "Qn", "SYSTEM": "Ser/Plas",
+                       "METHOD_TYP": "IA", "CLASS": "CHEM", "TIME_ASPCT": "24H",
+                       "COMPONENT": "Glucose", "ORDER_OBS": "Both"})
+    props.read = set()
+    for text, unit, specimen, category in (("Glukose", "mg/dl", "Serum", "Chemistry"),
+                                           ("Toxoplasma IgG", "IU/mL", None, None),
+                                           ("Glucose 24h urine PCR", None, "Urine", None)):
+        axes_fit(props, axes(text, unit=unit, specimen=specimen, category=category), "glucose")
+    assert props.read and props.read <= set(FIT_AXES)
